@@ -1,0 +1,37 @@
+"""tonecls: sentiment and emotional-tone classification of social media posts.
+
+Data flows ``preprocess -> model -> score -> audit -> report``:
+
+- :mod:`tonecls.preprocess` turns raw posts into tokens (PII scrubbed);
+- :mod:`tonecls.datasets` and :mod:`tonecls.exports` read benchmark data and post exports;
+- :mod:`tonecls.model` builds, trains, evaluates, saves and loads the BiLSTM tone model;
+- :mod:`tonecls.score` batch-scores exports, locally or on a Dask cluster;
+- :mod:`tonecls.audit` computes group breakdowns, counterfactual probes and dialect groups;
+- :mod:`tonecls.report` renders HTML / Markdown / JSON reports.
+
+Heavy modules (TensorFlow) are imported lazily: ``import tonecls`` is cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (imported on first use)
+_LAZY = {
+    "tokenize": "tonecls.preprocess",
+    "Preprocessor": "tonecls.preprocess",
+    "load_model": "tonecls.model",
+    "ToneModel": "tonecls.model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tonecls' has no attribute {name!r}")
+
+
+__all__ = ["__version__", *_LAZY]
