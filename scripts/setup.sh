@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Create (or reuse) the project's virtual environment in .venv and install tonecls into it.
+#   bash scripts/setup.sh          runtime + test/notebook extras (requirements-dev.txt)
+# Set TONECLS_VENV to use another location. Needs Python >= 3.10 and network access to PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv="${TONECLS_VENV:-.venv}"
+python="${PYTHON:-python3}"
+if [ ! -x "$venv/bin/python" ]; then
+  echo "==> creating virtual environment $venv"
+  "$python" -m venv "$venv"
+fi
+stamp="$venv/.tonecls-installed"
+if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.txt -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "==> installing tonecls and its requirements into $venv (first time: a few minutes)"
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  "$venv/bin/python" -m pip install --quiet -r requirements-dev.txt
+  "$venv/bin/python" -m pip install --quiet --no-deps -e .
+  touch "$stamp"
+fi

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up .venv if needed, then run the whole test suite (notebooks included).
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k preprocess`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+venv="${TONECLS_VENV:-.venv}"
+exec "$venv/bin/python" -m pytest "$@"
