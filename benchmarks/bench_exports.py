@@ -1,0 +1,121 @@
+"""Throughput and memory of reading and writing post exports (tonecls.exports).
+
+Writes a synthetic export of ``--rows`` rows with three columns (``id``, ``text``, ``platform``;
+about 60 characters of text a row) in each format, then
+
+- reads it with ``read_export`` (default chunksize 50,000) and reports rows/s (wall clock, best
+  of ``--repeat``) and the peak resident memory of a fresh process that only reads the file;
+- reads the CSV with pandas' chunked C parser (``dtype=str``) as a baseline: it is faster but
+  drops malformed lines or stops at them without their line numbers, which is why tonecls
+  parses CSV with its own streaming reader;
+- writes it with ``ExportWriter`` in chunks of 50,000 rows.
+
+    nice -n 10 .venv/bin/python benchmarks/bench_exports.py --rows 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tonecls.exports import ExportWriter, read_export
+
+FORMATS = ["csv", "csv.gz", "tsv", "jsonl", "parquet"]
+
+
+def synthetic(rows: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    words = np.array("so happy today the bus was late again love this new album can't wait "
+                     "for the weekend #blessed @user http://t.co/x 😂 worst service ever".split())
+    texts = [" ".join(rng.choice(words, 11)) for _ in range(min(rows, 10_000))]
+    return pd.DataFrame({
+        "id": [f"{i:09d}" for i in range(rows)],
+        "text": [texts[i % len(texts)] for i in range(rows)],
+        "platform": rng.choice(["twitter", "reddit", "forum"], rows),
+    })
+
+
+def write(frame: pd.DataFrame, path: Path, chunk: int = 50_000) -> float:
+    start = time.perf_counter()
+    with ExportWriter(path) as writer:
+        for i in range(0, len(frame), chunk):
+            writer.write(frame.iloc[i : i + chunk])
+    return time.perf_counter() - start
+
+
+def read_seconds(path: Path, repeat: int) -> tuple[float, float]:
+    """Best wall-clock and CPU seconds of reading the whole file with ``read_export``."""
+    best_wall = best_cpu = float("inf")
+    for _ in range(repeat):
+        wall, cpu = time.perf_counter(), time.process_time()
+        sum(len(chunk) for chunk in read_export(path))
+        best_wall = min(best_wall, time.perf_counter() - wall)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+    return best_wall, best_cpu
+
+
+def pandas_seconds(path: Path, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        for _chunk in pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=50_000):
+            pass
+        best = min(best, time.process_time() - start)
+    return best
+
+
+# Peak memory of a fresh interpreter, from /proc/self/status VmHWM (ru_maxrss would include
+# the memory of this process, from which the child is forked).
+_PEAK = "print(int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]))\n"
+
+
+def peak_rss_mib(path: Path) -> float:
+    """Peak RSS of a fresh interpreter that imports tonecls and reads the whole file."""
+    code = (
+        "import sys\n"
+        "from tonecls.exports import read_export\n"
+        "n = sum(len(c) for c in read_export(sys.argv[1]))\n" + _PEAK
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True)
+    return int(out.stdout.strip()) / 1024
+
+
+def baseline_rss_mib() -> float:
+    code = "import tonecls.exports, pandas, pyarrow.parquet\n" + _PEAK
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return int(out.stdout.strip()) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    print(f"python {platform.python_version()}, pandas {pd.__version__}, {args.rows:,} rows")
+    frame = synthetic(args.rows)
+    print(f"baseline RSS (interpreter + imports): {baseline_rss_mib():.0f} MiB")
+    print(f"{'format':<10}{'size MiB':>10}{'write rows/s':>14}{'read rows/s':>13}"
+          f"{'read rows/CPU-s':>17}{'peak RSS MiB':>14}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for fmt in FORMATS:
+            path = Path(tmp) / f"posts.{fmt}"
+            written = write(frame, path)
+            wall, cpu = read_seconds(path, args.repeat)
+            size = path.stat().st_size / 2**20
+            print(f"{fmt:<10}{size:>10.1f}{args.rows / written:>14,.0f}{args.rows / wall:>13,.0f}"
+                  f"{args.rows / cpu:>17,.0f}{peak_rss_mib(path):>14.0f}")
+        csv_path = Path(tmp) / "posts.csv"
+        print(f"pandas read_csv(dtype=str, chunksize=50k) on the CSV: "
+              f"{args.rows / pandas_seconds(csv_path, args.repeat):,.0f} rows/CPU-s")
+
+
+if __name__ == "__main__":
+    main()

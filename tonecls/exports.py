@@ -1,0 +1,880 @@
+"""Post exports: CSV, TSV, JSON Lines and Parquet files, read in chunks and written atomically.
+
+Formats are chosen by extension: ``.csv``, ``.tsv``, ``.jsonl`` / ``.ndjson`` and ``.parquet``;
+the three text formats may also be gzip-compressed (``.csv.gz``, ...). Parquet has its own
+internal compression, so ``.parquet.gz`` is not supported.
+
+Reading (:func:`read_export`) streams the file in chunks of ``chunksize`` rows, so memory stays
+flat whatever the file size, and guarantees that every input row comes out exactly once and in
+order:
+
+- every chunk's index is the 0-based position of its rows in the file (continuing across
+  chunks), so ``chunk.index[0]`` says where a chunk starts;
+- CSV/TSV values are kept as the strings in the file (ids like ``00123`` stay ``"00123"``, an
+  empty field is ``""``; nothing is turned into numbers or NaN); JSONL keeps JSON types;
+  Parquet keeps its column types;
+- every chunk carries two marker columns (:data:`MARKER_COLUMNS`): :data:`READ_STATUS_COLUMN`
+  (``"ok"``, ``"malformed_line"`` for a CSV/TSV record with the wrong number of fields or bad
+  quoting or a JSONL line that is not a JSON object, ``"invalid_encoding"`` for a line that is
+  not valid UTF-8, whose undecodable bytes were replaced by U+FFFD) and :data:`LINE_COLUMN`
+  (the physical 1-based line where the record starts; null for Parquet). A malformed record
+  comes out as a row in its place with every data column null. :class:`ExportWriter` drops the
+  marker columns, so they never reach an output file.
+
+Writing (:class:`ExportWriter`) appends chunks to ``<target>.partial`` and renames it to the
+target on successful close; an interrupted job can be continued with ``resume=True`` (see the
+class docstring). :func:`atomic_write` does the same for a file written in one go.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import gzip
+import io
+import itertools
+import json
+import os
+import shutil
+import zlib
+from collections import deque
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from tonecls.errors import InputError
+
+__all__ = [
+    "FORMATS",
+    "READ_STATUS_COLUMN",
+    "LINE_COLUMN",
+    "MARKER_COLUMNS",
+    "STATUS_OK",
+    "STATUS_MALFORMED_LINE",
+    "STATUS_INVALID_ENCODING",
+    "detect_format",
+    "is_gzipped",
+    "read_export",
+    "count_rows",
+    "ExportWriter",
+    "atomic_write",
+    "dask_read_options",
+]
+
+FORMATS = ("csv", "tsv", "jsonl", "parquet")
+_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+_SUPPORTED = ".csv, .tsv, .jsonl, .ndjson, .parquet, and .csv.gz, .tsv.gz, .jsonl.gz, .ndjson.gz"
+
+READ_STATUS_COLUMN = "_tonecls_read_status"
+LINE_COLUMN = "_tonecls_line"
+MARKER_COLUMNS = (READ_STATUS_COLUMN, LINE_COLUMN)
+STATUS_OK = "ok"
+STATUS_MALFORMED_LINE = "malformed_line"
+STATUS_INVALID_ENCODING = "invalid_encoding"
+
+# A quoted CSV field may span lines; one still open after this many lines is taken to be an
+# unterminated quote: its first line is flagged and parsing resumes on the next line.
+MAX_RECORD_LINES = 1000
+
+OnBadLines = Literal["flag", "error"]
+
+
+# --- formats -------------------------------------------------------------------------------
+
+
+def _suffixes(path: str | os.PathLike) -> tuple[str, bool]:
+    name = Path(path).name.lower()
+    gzipped = name.endswith(".gz")
+    if gzipped:
+        name = name[:-3]
+    return Path(name).suffix, gzipped
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """The format of an export from its extension: ``"csv"``, ``"tsv"``, ``"jsonl"`` or ``"parquet"``.
+
+    A ``.gz`` suffix is allowed on the text formats (see :func:`is_gzipped`).
+
+    Raises
+    ------
+    InputError
+        Unknown extension (the message lists the supported ones), or ``.parquet.gz``.
+    """
+    suffix, gzipped = _suffixes(path)
+    fmt = _EXTENSIONS.get(suffix)
+    if fmt is None:
+        raise InputError(
+            f"cannot tell the format of {os.fspath(path)!r} from its extension; supported: "
+            f"{_SUPPORTED}. Rename the file (or pass format=...)."
+        )
+    if fmt == "parquet" and gzipped:
+        raise InputError(
+            f"{os.fspath(path)!r}: .parquet.gz is not supported (Parquet compresses internally); "
+            "gunzip it first, or write Parquet with its own compression."
+        )
+    return fmt
+
+
+def is_gzipped(path: str | os.PathLike) -> bool:
+    """Whether the path ends in ``.gz``."""
+    return _suffixes(path)[1]
+
+
+def _check_format(path, format: str | None) -> str:
+    if format is None:
+        return detect_format(path)
+    if format not in FORMATS:
+        raise InputError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    if format == "parquet" and is_gzipped(path):
+        detect_format(path)  # raises the .parquet.gz message
+    return format
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+class _Lines:
+    """Physical lines of a text export, decoded one by one, with line numbers.
+
+    Used as the line iterator of :func:`csv.reader`; it remembers the lines of the record being
+    parsed so that a malformed record can be flagged at its first line and the following lines
+    parsed again.
+    """
+
+    def __init__(self, raw: IO[bytes]):
+        self._readline = raw.readline
+        self._replay: deque[tuple[str, bool]] = deque()
+        self.record: list[tuple[str, bool]] = []  # (line, decoded cleanly) of the current record
+        self.record_start = 1  # physical line number of the first line of the current record
+        self.clean = True  # every line of the current record was valid UTF-8
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self._replay:
+            line, ok = self._replay.popleft()
+        else:
+            data = self._readline()
+            if not data:
+                raise StopIteration
+            try:
+                line, ok = data.decode("utf-8"), True
+            except UnicodeDecodeError:
+                line, ok = data.decode("utf-8", errors="replace"), False
+        record = self.record
+        record.append((line, ok))
+        if not ok:
+            self.clean = False
+        if len(record) > MAX_RECORD_LINES:
+            raise _RecordTooLong(f"a quoted field is still open after {MAX_RECORD_LINES} lines")
+        return line
+
+    def next_record(self) -> None:
+        """Start a new record after the current one."""
+        self.record_start += len(self.record)
+        self.record = []
+        self.clean = True
+
+    def reject_first_line(self) -> None:
+        """Drop the current record's first line (malformed) and re-read the others."""
+        self._replay.extendleft(reversed(self.record[1:]))
+        self.record_start += 1
+        self.record = []
+        self.clean = True
+
+
+class _RecordTooLong(Exception):
+    pass
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    if is_gzipped(path):
+        return io.BufferedReader(gzip.open(path, "rb"), buffer_size=1 << 20)
+    return open(path, "rb", buffering=1 << 20)
+
+
+def _header_names(fields: list[str]) -> list[str]:
+    """Column names as pandas makes them: a blank name becomes ``Unnamed: i``, a repeated
+    name ``x.1``, ``x.2``..."""
+    names: list[str] = []
+    for i, field in enumerate(fields):
+        base = field if field.strip() else f"Unnamed: {i}"
+        name, k = base, 0
+        while name in names:
+            k += 1
+            name = f"{base}.{k}"
+        names.append(name)
+    return names
+
+
+def _bad_line(path: Path, line: int, what: str, on_bad_lines: str) -> None:
+    if on_bad_lines == "error":
+        raise InputError(
+            f"{path}, line {line}: {what}. Fix the line, or read with on_bad_lines='flag' "
+            "to keep it as a flagged row."
+        )
+
+
+def _iter_delimited(
+    path: Path, sep: str, on_bad_lines: str
+) -> tuple[list[str], Iterator[tuple[list[str] | None, str, int]]]:
+    """Header and an iterator of ``(fields or None, status, start line)`` per record."""
+    raw = _open_binary(path)
+    first = raw.peek(3)[:3] if hasattr(raw, "peek") else b""
+    if first == codecs.BOM_UTF8:
+        raw.read(3)
+    lines = _Lines(raw)
+    reader = csv.reader(lines, delimiter=sep, strict=True)
+
+    def next_fields():
+        while True:
+            try:
+                return next(reader)
+            except StopIteration:
+                return None
+            except (csv.Error, _RecordTooLong) as error:
+                line = lines.record_start
+                if not lines.record:  # nothing read: the error is about the file itself
+                    raise InputError(f"cannot parse {path}: {error}") from None
+                lines.reject_first_line()
+                return error, line
+
+    try:
+        header = next_fields()
+    except Exception:
+        raw.close()
+        raise
+    if header is None or not header:
+        raw.close()
+        raise InputError(
+            f"{path} has no header line; a {sep!r}-separated export must start with the "
+            "column names."
+        )
+    if isinstance(header, tuple):
+        raw.close()
+        raise InputError(f"cannot parse the header line of {path} ({header[0]}); fix its quoting.")
+    names = _header_names(header)
+    n_columns = len(names)
+    lines.next_record()
+
+    def records():
+        with raw:
+            while True:
+                start = lines.record_start
+                fields = next_fields()
+                if fields is None:
+                    return
+                if isinstance(fields, tuple):
+                    error, line = fields
+                    _bad_line(path, line, f"cannot parse the record ({error})", on_bad_lines)
+                    yield None, STATUS_MALFORMED_LINE, line
+                    continue
+                if not fields:  # blank line: not a record
+                    lines.next_record()
+                    continue
+                if len(fields) != n_columns:
+                    if len(lines.record) > 1:  # maybe an unterminated quote: re-read after line 1
+                        lines.reject_first_line()
+                    else:
+                        lines.next_record()
+                    _bad_line(
+                        path, start, f"expected {n_columns} fields, found {len(fields)}", on_bad_lines
+                    )
+                    yield None, STATUS_MALFORMED_LINE, start
+                    continue
+                status = STATUS_OK if lines.clean else STATUS_INVALID_ENCODING
+                lines.next_record()
+                yield fields, status, start
+
+    return names, records()
+
+
+def _iter_jsonl(path: Path, on_bad_lines: str) -> Iterator[tuple[dict | None, str, int]]:
+    with _open_binary(path) as raw:
+        for number, data in enumerate(raw, start=1):
+            if number == 1 and data.startswith(codecs.BOM_UTF8):
+                data = data[3:]
+            status = STATUS_OK
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text, status = data.decode("utf-8", errors="replace"), STATUS_INVALID_ENCODING
+            if not text.strip():
+                continue
+            try:
+                record = json.loads(text)
+            except ValueError as error:
+                _bad_line(path, number, f"not valid JSON ({error})", on_bad_lines)
+                yield None, STATUS_MALFORMED_LINE, number
+                continue
+            if not isinstance(record, dict):
+                _bad_line(path, number, f"expected a JSON object, found {type(record).__name__}", on_bad_lines)
+                yield None, STATUS_MALFORMED_LINE, number
+                continue
+            yield record, status, number
+
+
+def _select(names: Sequence[str], wanted: Sequence[str] | None) -> list[str]:
+    if wanted is None:
+        return list(names)
+    wanted = set(wanted)
+    return [n for n in names if n in wanted]
+
+
+def _with_markers(frame: pd.DataFrame, statuses, lines, start: int) -> pd.DataFrame:
+    frame[READ_STATUS_COLUMN] = pd.array(statuses, dtype="str")
+    frame[LINE_COLUMN] = pd.array(lines, dtype="Int64")
+    frame.index = pd.RangeIndex(start, start + len(frame))
+    return frame
+
+
+def _delimited_chunks(path, sep, chunksize, on_bad_lines, wanted, check, skip_rows):
+    names, records = _iter_delimited(path, sep, on_bad_lines)
+    _check_columns(path, names, check)
+    keep = _select(names, wanted)
+    positions = [names.index(n) for n in keep]
+    all_columns = positions == list(range(len(names)))
+    position = 0
+    rows, statuses, line_numbers = [], [], []
+    empty = [None] * len(keep)
+    for fields, status, line in records:
+        if position < skip_rows:
+            position += 1
+            continue
+        if fields is None:
+            rows.append(empty)
+        else:
+            rows.append(fields if all_columns else [fields[i] for i in positions])
+        statuses.append(status)
+        line_numbers.append(line)
+        if len(rows) == chunksize:
+            yield _rows_frame(rows, keep, statuses, line_numbers, position)
+            position += len(rows)
+            rows, statuses, line_numbers = [], [], []
+    if rows or position == skip_rows == 0:
+        yield _rows_frame(rows, keep, statuses, line_numbers, position)
+
+
+def _rows_frame(rows, names, statuses, line_numbers, start) -> pd.DataFrame:
+    columns = list(zip(*rows)) if rows else [()] * len(names)
+    frame = pd.DataFrame({name: pd.array(values, dtype="str") for name, values in zip(names, columns)})
+    if not names:
+        frame = pd.DataFrame(index=pd.RangeIndex(len(rows)))
+    return _with_markers(frame, statuses, line_numbers, start)
+
+
+def _jsonl_chunks(path, chunksize, on_bad_lines, wanted, check, skip_rows):
+    known: dict[str, None] = {}  # column names in order of first appearance
+    position = 0
+    records, statuses, line_numbers = [], [], []
+    checked = False
+
+    def flush():
+        nonlocal checked
+        for record in records:
+            if record:
+                known.update(dict.fromkeys(record))
+        if not checked:
+            _check_columns(path, list(known), check)
+            checked = True
+        names = _select(list(known), wanted)
+        frame = pd.DataFrame.from_records(
+            [r if r is not None else {} for r in records], columns=names
+        ) if records else pd.DataFrame(columns=names)
+        return _with_markers(frame, statuses, line_numbers, position)
+
+    for record, status, line in _iter_jsonl(path, on_bad_lines):
+        if position < skip_rows:  # skipped rows still contribute their keys to the columns
+            if record:
+                known.update(dict.fromkeys(record))
+            position += 1
+            continue
+        records.append(record)
+        statuses.append(status)
+        line_numbers.append(line)
+        if len(records) == chunksize:
+            yield flush()
+            position += len(records)
+            records, statuses, line_numbers = [], [], []
+    if records or position == skip_rows == 0:
+        yield flush()
+
+
+def _parquet_file(path: Path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as error:
+        raise InputError(f"cannot read {path} as Parquet ({error}); is it a complete Parquet file?") from None
+
+
+def _parquet_chunks(path, chunksize, wanted, check, skip_rows):
+    import pyarrow as pa
+
+    parquet = _parquet_file(path)
+    names = parquet.schema_arrow.names
+    _check_columns(path, names, check)
+    keep = _select(names, wanted)
+    metadata = parquet.metadata
+    # skip whole row groups from the metadata, then the remaining rows batch by batch
+    position, first_group = 0, 0
+    while (
+        first_group < metadata.num_row_groups
+        and position + metadata.row_group(first_group).num_rows <= skip_rows
+    ):
+        position += metadata.row_group(first_group).num_rows
+        first_group += 1
+    groups = list(range(first_group, metadata.num_row_groups))
+    buffer, buffered, yielded = [], 0, False
+    try:
+        batches = parquet.iter_batches(batch_size=chunksize, row_groups=groups, columns=keep) if groups else []
+        for batch in batches:
+            if position < skip_rows:
+                drop = min(skip_rows - position, batch.num_rows)
+                batch, position = batch.slice(drop), position + drop
+            if batch.num_rows:
+                buffer.append(batch)
+                buffered += batch.num_rows
+            while buffered >= chunksize:
+                table = pa.Table.from_batches(buffer)
+                yield _arrow_frame(table.slice(0, chunksize), position)
+                position, yielded = position + chunksize, True
+                rest = table.slice(chunksize)
+                buffer, buffered = rest.to_batches(), rest.num_rows
+        if buffered:
+            yield _arrow_frame(pa.Table.from_batches(buffer), position)
+            yielded = True
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as error:
+        raise InputError(f"cannot read {path}: the Parquet data is corrupt ({error}).") from None
+    if not yielded and skip_rows == 0:
+        yield _arrow_frame(parquet.schema_arrow.empty_table().select(keep), 0)
+
+
+def _arrow_frame(table, start: int) -> pd.DataFrame:
+    frame = table.to_pandas()
+    n = len(frame)
+    return _with_markers(frame, [STATUS_OK] * n, [None] * n, start)
+
+
+def _check_columns(path, names: Sequence[str], wanted: Sequence[str] | None) -> None:
+    missing = [c for c in (wanted or []) if c not in names]
+    if missing:
+        raise InputError(
+            f"{path} has no column(s) {missing}; its columns are {list(names)}. Name the text "
+            "column with --text-col (text_col=...) and the id column with --id-col (id_col=...)."
+        )
+
+
+def read_export(
+    path: str | os.PathLike,
+    *,
+    text_col: str | None = "text",
+    id_col: str | None = None,
+    columns: Sequence[str] | None = None,
+    chunksize: int = 50_000,
+    on_bad_lines: OnBadLines = "flag",
+    skip_rows: int = 0,
+    format: str | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Read an export chunk by chunk.
+
+    Parameters
+    ----------
+    path : path
+        A ``.csv``, ``.tsv``, ``.jsonl``/``.ndjson`` (each optionally ``.gz``) or ``.parquet`` file.
+    text_col, id_col : str, optional
+        Columns that must exist (an :class:`InputError` lists the available ones otherwise).
+        ``text_col=None`` skips the check (for exports without text).
+    columns : list of str, optional
+        Read only these columns (plus ``text_col`` and ``id_col``), in file order. Default: all.
+    chunksize : int
+        Rows per chunk (the last may be shorter). Memory use is proportional to it.
+    on_bad_lines : {"flag", "error"}
+        What to do with a malformed CSV/TSV record or JSONL line: ``"flag"`` yields it as a row
+        in its place with null data and :data:`READ_STATUS_COLUMN` ``"malformed_line"``;
+        ``"error"`` raises :class:`InputError` naming the line.
+    skip_rows : int
+        Skip the first ``skip_rows`` rows (as counted by this reader, malformed rows included),
+        e.g. the rows an interrupted job has already written (:attr:`ExportWriter.rows_written_`).
+        Parquet skips whole row groups from the metadata.
+    format : str, optional
+        Override the format detected from the extension.
+
+    Yields
+    ------
+    DataFrame
+        Chunks whose index is the 0-based row position in the file, with the file's columns
+        followed by the :data:`MARKER_COLUMNS`. At least one (possibly empty) chunk is yielded
+        for a file without rows, unless ``skip_rows`` > 0.
+
+    Notes
+    -----
+    CSV/TSV are parsed by a streaming reader built on :mod:`csv` (RFC 4180 quoting, for TSV
+    too; quoted fields may span lines; a UTF-8 byte-order mark is skipped); every value is a
+    string, exactly as in the file. Blank lines are not records. A record with more *or fewer*
+    fields than the header (pandas pads short rows; here they are flagged, since a short row
+    usually means a line break that split a post), bad quoting, or a quote still open after
+    :data:`MAX_RECORD_LINES` lines is malformed; parsing resumes at its next line.
+    JSONL columns are the keys in order of first appearance; a key first seen in a later chunk
+    adds a column from that chunk on.
+    """
+    path = Path(path)
+    fmt = _check_format(path, format)
+    if on_bad_lines not in ("flag", "error"):
+        raise InputError(f"on_bad_lines must be 'flag' or 'error', not {on_bad_lines!r}")
+    if not isinstance(chunksize, (int, np.integer)) or chunksize < 1:
+        raise InputError(f"chunksize must be a positive integer, not {chunksize!r}")
+    if not isinstance(skip_rows, (int, np.integer)) or skip_rows < 0:
+        raise InputError(f"skip_rows must be a non-negative integer, not {skip_rows!r}")
+    if not path.is_file():
+        raise InputError(f"input file {path} does not exist (or is not a file); check the path.")
+    required = [c for c in (text_col, id_col) if c is not None]
+    wanted = None if columns is None else list(dict.fromkeys([*columns, *required]))
+    chunks = _read(path, fmt, wanted or required, wanted, int(chunksize), on_bad_lines, int(skip_rows))
+    # read the first chunk now, so that a missing column or an unreadable file fails here
+    try:
+        first = next(chunks)
+    except StopIteration:
+        return iter(())
+    return itertools.chain([first], chunks)
+
+
+def _read(path, fmt, check, wanted, chunksize, on_bad_lines, skip_rows):
+    if fmt == "parquet":
+        chunks = _parquet_chunks(path, chunksize, wanted, check, skip_rows)
+    elif fmt == "jsonl":
+        chunks = _jsonl_chunks(path, chunksize, on_bad_lines, wanted, check, skip_rows)
+    else:
+        sep = "," if fmt == "csv" else "\t"
+        chunks = _delimited_chunks(path, sep, chunksize, on_bad_lines, wanted, check, skip_rows)
+    try:
+        yield from chunks
+    except (OSError, EOFError, zlib.error) as error:  # truncated or corrupt gzip, I/O errors
+        raise InputError(
+            f"cannot read {path}: {error}. Is the file truncated or corrupt? Re-export it."
+        ) from None
+
+
+def count_rows(path: str | os.PathLike, *, exact: bool = False, format: str | None = None) -> int:
+    """Number of rows of an export, e.g. as the total of a progress bar.
+
+    Parquet: exact, from the file metadata. CSV/TSV/JSONL: by default the number of non-blank
+    lines (minus the header), which over-counts CSV records with quoted line breaks; with
+    ``exact=True`` the file is parsed (as slow as reading it).
+    """
+    path = Path(path)
+    fmt = _check_format(path, format)
+    if not path.is_file():
+        raise InputError(f"input file {path} does not exist (or is not a file); check the path.")
+    if fmt == "parquet":
+        return int(_parquet_file(path).metadata.num_rows)
+    if exact:
+        return sum(len(chunk) for chunk in read_export(path, text_col=None, format=fmt, chunksize=200_000))
+    lines = 0
+    with _open_binary(path) as raw:
+        for data in raw:
+            if data.strip():
+                lines += 1
+    return max(lines - (fmt != "jsonl"), 0)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _partial(path: Path) -> Path:
+    return path.with_name(path.name + ".partial")
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs: Any) -> Iterator[IO]:
+    """Open ``<path>.partial`` for writing; on success rename it to ``path``, on error delete it.
+
+    >>> with atomic_write("summary.json") as out:      # doctest: +SKIP
+    ...     json.dump(summary, out)
+    """
+    if not any(flag in mode for flag in "wax"):
+        raise ValueError(f"atomic_write needs a write mode, not {mode!r}")
+    path = Path(path)
+    partial = _partial(path)
+    if "b" not in mode:
+        open_kwargs.setdefault("encoding", "utf-8")
+    handle = open(partial, mode, **open_kwargs)
+    try:
+        yield handle
+        handle.close()
+        os.replace(partial, path)
+    except BaseException:
+        handle.close()
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _state_path(partial: Path) -> Path:
+    return partial.with_name(partial.name + ".state.json")
+
+
+class ExportWriter:
+    """Append DataFrame chunks to an export, atomically.
+
+    Chunks go to ``<path>.partial`` (Parquet: one file per chunk in ``<path>.partial.parts/``)
+    and the target appears only when the writer is closed without error, as one complete file.
+    The marker columns of :func:`read_export` are dropped. The columns are fixed by the first
+    chunk: later chunks are reordered to them, a missing column is written as null, and an
+    unknown column raises :class:`InputError`.
+
+    Parameters
+    ----------
+    path : path
+        The target file; its extension gives the format (``.gz`` compresses CSV/TSV/JSONL).
+    format : str, optional
+        Override the format detected from the extension.
+    resume : bool
+        Continue an interrupted writer: keep what a previous writer of the same ``path``
+        completed (``rows_written_`` rows, whole chunks only) and append after it. Without a
+        previous partial this starts from scratch. Without ``resume`` any partial is discarded.
+
+    Attributes
+    ----------
+    rows_written_ : int
+        Rows written so far, including those kept by ``resume``; feed it to
+        ``read_export(..., skip_rows=writer.rows_written_)`` to continue the input.
+    columns_ : list of str or None
+        The output columns, fixed by the first chunk.
+
+    On an exception inside the ``with`` block the target is not created, and the partial and
+    its small state file (``<path>.partial.state.json``) stay for ``resume``; :meth:`abort`
+    deletes them.
+
+    >>> with ExportWriter("scored.parquet") as writer:              # doctest: +SKIP
+    ...     for chunk in read_export("posts.csv"):
+    ...         writer.write(score(chunk))
+    """
+
+    def __init__(self, path: str | os.PathLike, format: str | None = None, *, resume: bool = False):
+        self.path = Path(path)
+        self.format = _check_format(self.path, format)
+        self.gzip = is_gzipped(self.path)
+        self.partial = _partial(self.path)
+        self.parts_dir = self.partial.with_name(self.partial.name + ".parts")
+        self.state_file = _state_path(self.partial)
+        self.rows_written_ = 0
+        self.columns_: list[str] | None = None
+        self._schema = None
+        self._parts = 0
+        self._closed = False
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if resume and self.state_file.exists():
+            self._restore()
+        else:
+            self._discard()
+            if self.format == "parquet":
+                self.parts_dir.mkdir()
+            else:
+                self.partial.write_bytes(b"")
+            self._save_state(0)
+
+    # state -------------------------------------------------------------------------------
+
+    def _save_state(self, size: int) -> None:
+        state = {
+            "format": self.format,
+            "gzip": self.gzip,
+            "rows": self.rows_written_,
+            "columns": self.columns_,
+            "bytes": size,
+            "parts": self._parts,
+        }
+        if self._schema is not None:
+            state["schema"] = self._schema.serialize().to_pybytes().hex()
+        with atomic_write(self.state_file) as out:
+            json.dump(state, out)
+
+    def _restore(self) -> None:
+        try:
+            state = json.loads(self.state_file.read_text(encoding="utf-8"))
+            if state["format"] != self.format or state["gzip"] != self.gzip:
+                raise ValueError(f"it was written as {state['format']}")
+            self.rows_written_ = int(state["rows"])
+            self.columns_ = state["columns"]
+            self._parts = int(state["parts"])
+            if self.format == "parquet":
+                import pyarrow as pa
+
+                if state.get("schema"):
+                    self._schema = pa.ipc.read_schema(pa.py_buffer(bytes.fromhex(state["schema"])))
+                self.parts_dir.mkdir(exist_ok=True)
+                for stray in self.parts_dir.glob("part-*.parquet"):
+                    if int(stray.stem.split("-")[1]) >= self._parts:
+                        stray.unlink()
+            else:
+                with open(self.partial, "r+b") as handle:  # drop a half-written chunk
+                    handle.truncate(int(state["bytes"]))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise InputError(
+                f"cannot resume writing {self.path}: the partial output is unusable ({error}). "
+                "Run again without resume to start over."
+            ) from None
+
+    def _discard(self) -> None:
+        self.partial.unlink(missing_ok=True)
+        self.state_file.unlink(missing_ok=True)
+        if self.parts_dir.exists():
+            shutil.rmtree(self.parts_dir)
+
+    # writing -----------------------------------------------------------------------------
+
+    def _conform(self, chunk: pd.DataFrame) -> pd.DataFrame:
+        if not isinstance(chunk, pd.DataFrame):
+            raise TypeError(f"ExportWriter.write takes a DataFrame, not {type(chunk).__name__}")
+        chunk = chunk.drop(columns=[c for c in MARKER_COLUMNS if c in chunk.columns])
+        columns = [str(c) for c in chunk.columns]
+        if len(set(columns)) != len(columns):
+            raise InputError(f"cannot write {self.path}: duplicate column names in {columns}")
+        chunk.columns = columns
+        if self.columns_ is None:
+            self.columns_ = columns
+            return chunk
+        extra = [c for c in columns if c not in self.columns_]
+        if extra:
+            raise InputError(
+                f"cannot write {self.path}: column(s) {extra} appear after the first chunk, "
+                f"whose columns were {self.columns_}. Select a fixed set of columns."
+            )
+        return chunk.reindex(columns=self.columns_)
+
+    def write(self, chunk: pd.DataFrame) -> None:
+        """Append one chunk (its index is not written)."""
+        if self._closed:
+            raise ValueError("write to a closed ExportWriter")
+        chunk = self._conform(chunk)
+        if self.format == "parquet":
+            self._write_parquet_part(chunk)
+            size = 0
+        else:
+            data = self._encode(chunk, header=self.rows_written_ == 0 and self._empty_partial())
+            if self.gzip:
+                data = gzip.compress(data, compresslevel=6, mtime=0)  # one gzip member per chunk
+            with open(self.partial, "ab") as handle:
+                handle.write(data)
+                size = handle.tell()
+        self.rows_written_ += len(chunk)
+        self._save_state(size)
+
+    def _empty_partial(self) -> bool:
+        return self.partial.stat().st_size == 0
+
+    def _encode(self, chunk: pd.DataFrame, header: bool) -> bytes:
+        if self.format == "jsonl":
+            if chunk.empty:
+                return b""
+            text = chunk.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
+            return (text if text.endswith("\n") else text + "\n").encode("utf-8")
+        sep = "," if self.format == "csv" else "\t"
+        # csv quotes fields containing "\n" but (before Python 3.12) not a lone "\r", which
+        # readers take as a line break: quote every field of a chunk that has one
+        has_cr = any(
+            chunk[column].astype("str").str.contains("\r", regex=False).any()
+            for column in chunk.columns
+            if chunk[column].dtype == object or pd.api.types.is_string_dtype(chunk[column].dtype)
+        )
+        quoting = csv.QUOTE_ALL if has_cr else csv.QUOTE_MINIMAL
+        return chunk.to_csv(
+            index=False, header=header, sep=sep, lineterminator="\n", quoting=quoting
+        ).encode("utf-8")
+
+    def _write_parquet_part(self, chunk: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._schema is None:
+            table = pa.Table.from_pandas(chunk, preserve_index=False)
+            # a column that is all null in the first chunk gets a string type, not "null"
+            fields = [
+                pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema
+            ]
+            self._schema = pa.schema(fields).remove_metadata()
+        try:
+            table = pa.Table.from_pandas(chunk, schema=self._schema, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+            raise InputError(
+                f"cannot write {self.path}: a chunk does not fit the Parquet schema of the first "
+                f"chunk ({error}). Make the column types consistent."
+            ) from None
+        part = self.parts_dir / f"part-{self._parts:06d}.parquet"
+        pq.write_table(table, part.with_name(part.name + ".partial"))
+        os.replace(part.with_name(part.name + ".partial"), part)
+        self._parts += 1
+
+    def close(self) -> Path:
+        """Finish the file and move it to the target path; returns the path."""
+        if self._closed:
+            return self.path
+        if self.format == "parquet":
+            self._merge_parts()
+        elif self.rows_written_ == 0 and self._empty_partial() and self.columns_ is not None:
+            self._write_header_only()
+        os.replace(self.partial, self.path)
+        self.state_file.unlink(missing_ok=True)
+        if self.parts_dir.exists():
+            shutil.rmtree(self.parts_dir)
+        self._closed = True
+        return self.path
+
+    def _write_header_only(self) -> None:
+        data = self._encode(pd.DataFrame(columns=self.columns_), header=True)
+        if self.gzip:
+            data = gzip.compress(data, mtime=0)
+        self.partial.write_bytes(data)
+
+    def _merge_parts(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = self._schema if self._schema is not None else pa.schema([])
+        parts = [self.parts_dir / f"part-{i:06d}.parquet" for i in range(self._parts)]
+        with pq.ParquetWriter(self.partial, schema) as writer:
+            for part in parts:
+                writer.write_table(pq.read_table(part, schema=schema))
+
+    def abort(self) -> None:
+        """Delete the partial output (no resume possible)."""
+        self._closed = True
+        self._discard()
+
+    def __enter__(self) -> ExportWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._closed = True  # keep the partial and its state for resume
+
+
+def dask_read_options(path: str | os.PathLike, *, blocksize: int | str | None = "64MB") -> tuple[str, dict]:
+    """The ``dask.dataframe`` reader name and keyword arguments that parse an export as
+    :func:`read_export` does (strings kept as in the file). Malformed lines are not flagged:
+    Dask's readers fail on them. Gzipped text cannot be split into blocks (one partition)."""
+    path = Path(path)
+    fmt = detect_format(path)
+    compression = "gzip" if is_gzipped(path) else None
+    block = None if compression else blocksize
+    if fmt in ("csv", "tsv"):
+        return "read_csv", {
+            "sep": "," if fmt == "csv" else "\t",
+            "dtype": str,
+            "keep_default_na": False,
+            "na_filter": False,
+            "blocksize": block,
+            "compression": compression,
+        }
+    if fmt == "jsonl":
+        return "read_json", {"lines": True, "orient": "records", "blocksize": block, "compression": compression}
+    return "read_parquet", {}
