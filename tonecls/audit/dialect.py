@@ -1,0 +1,618 @@
+"""Dialect groups for posts without demographics: the TwitterAAE model of Blodgett et al. (2016).
+
+This is a proxy about *language*, not about *authors*. For each post the model of
+
+    Su Lin Blodgett, Lisa Green and Brendan O'Connor. 2016. "Demographic Dialectal Variation in
+    Social Media: A Case Study of African-American English". Proceedings of EMNLP 2016.
+    https://aclanthology.org/D16-1120/ ; code and model: https://github.com/slanglab/twitteraae
+
+infers the *proportion of the post's words* drawn from four demographically aligned language
+topics (African-American, Hispanic, Asian and White-aligned). It is not a probability about the
+race or ethnicity of whoever wrote the post, and its authors validated only the AA- and
+White-aligned topics linguistically: use ``dialect_hispanic`` and ``dialect_asian`` with care.
+
+Inference reproduces ``code/predict.py`` of the released code (MIT license):
+
+- word likelihoods ``p(w | k) = (N_wk + 1) / N_k`` from the count table ``N_wk``, with
+  ``N_k = sum_w N_wk`` (add-one on the count, no ``+ V`` in the denominator), each token's
+  likelihood vector normalised over the four topics;
+- collapsed variational Bayes (CVB0, Asuncion et al. 2009) for the post's topic proportions
+  under a symmetric Dirichlet prior ``alpha`` (default 1): token responsibilities start at the
+  normalised likelihoods, then each of ``n_passes - 1`` sweeps visits the tokens in order and
+  sets ``q_i ∝ p(w_i | k) * (sum_{j != i} q_j + alpha)``; the proportions are ``sum_i q_i``
+  normalised. ``n_passes=5`` as released (so four sweeps after the initialisation);
+- a post gets no estimate (NaN) when fewer than ``min_tokens`` (1) of its tokens are in the
+  model's vocabulary or when they are less than ``min_vocab_fraction`` (20%) of its tokens.
+
+The original is a per-post Python loop; :func:`cvb0_proportions` runs the *same sequential
+updates* for a whole batch at once (token position by position across all posts), so the
+result is identical to the released code up to floating-point rounding.
+
+Tokenisation must match the model's vocabulary, built with ``twokenize`` (ARK TweetNLP):
+lowercased tokens, punctuation runs such as ``!!!`` kept whole, and no split inside text glued
+without whitespace (``lol😂``, ``w/``, ``40%``). We reuse NLTK's ``TweetTokenizer`` (case
+preserved, then lowercased as the released code does), remove @-handles and URLs (the
+vocabulary has none), locate every token in the text and re-join what ``twokenize`` keeps
+together. On 17,535 TweetEval test posts the token lists equal twokenize's for 92% of posts, the
+mean absolute difference of ``dialect_aa`` is 0.002 and the 0.8-threshold groups agree for
+99.97% (``benchmarks/dialect_tokenizer_agreement.py``; see BENCHMARKS.md).
+
+Groups (:meth:`DialectEstimator.assign_groups`) follow Blodgett et al. (2016), whose "AA-aligned"
+and "White-aligned" sets are the posts with a proportion of at least 0.8 for that topic, a
+cut-off reused by later bias studies (e.g. Blodgett & O'Connor 2017; Davidson et al. 2019;
+Sap et al. 2019, "The Risk of Racial Bias in Hate Speech Detection", mostly work with the
+continuous AA proportion): ``aa_aligned`` when ``dialect_aa >= threshold`` (default 0.8),
+``white_aligned`` when ``dialect_white >= threshold``, else ``undetermined`` (also when there is
+no estimate). Most posts are ``undetermined`` at 0.8; lower thresholds trade purity for size.
+
+Example::
+
+    est = DialectEstimator().fit()
+    est.predict_proportions(["he be trippin lol finna go", "I am going to the store now."])
+    est.assign_groups(df["text"])
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import math
+import os
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from nltk.tokenize import TweetTokenizer
+from nltk.tokenize.casual import EMOTICON_RE, HANG_RE, URLS, remove_handles
+
+from tonecls.errors import DataNotFoundError, InputError
+
+__all__ = [
+    "DIALECT_TOPICS",
+    "PROPORTION_COLUMNS",
+    "N_TOKENS_COLUMN",
+    "GROUP_COLUMN",
+    "GROUP_AA",
+    "GROUP_WHITE",
+    "GROUP_UNDETERMINED",
+    "DEFAULT_THRESHOLD",
+    "PROXY_NOTE",
+    "DialectEstimator",
+    "add_dialect_columns",
+    "cvb0_proportions",
+    "dialect_file",
+    "groups_from_proportions",
+    "load_twitteraae",
+    "resolve_model_dir",
+    "tokenize_for_dialect",
+]
+
+DIALECT_TOPICS = ("aa", "hispanic", "asian", "white")  # column order of model_count_table.txt
+PROPORTION_COLUMNS = [f"dialect_{topic}" for topic in DIALECT_TOPICS]
+N_TOKENS_COLUMN = "dialect_n_tokens"
+GROUP_COLUMN = "dialect_group"
+GROUP_AA = "aa_aligned"
+GROUP_WHITE = "white_aligned"
+GROUP_UNDETERMINED = "undetermined"
+DEFAULT_THRESHOLD = 0.8
+
+VOCAB_FILE = "model_vocab.txt"
+COUNT_TABLE_FILE = "model_count_table.txt"
+
+PROXY_NOTE = (
+    "Dialect proportions are a proxy about the language of a post (the share of its words drawn "
+    "from demographically aligned dialect topics, Blodgett et al. 2016), not about its author; "
+    "only the AA- and White-aligned topics were validated by the model's authors."
+)
+
+
+# --- model files -------------------------------------------------------------------------
+
+
+def resolve_model_dir(model_dir: str | os.PathLike | None = None) -> Path:
+    """The directory holding ``model_vocab.txt`` and ``model_count_table.txt``.
+
+    An explicit ``model_dir`` is used as is; otherwise ``<data dir>/twitteraae`` where the data
+    dir comes from :func:`tonecls.datasets.resolve_data_dir` (``$TONECLS_DATA_DIR``, the cache,
+    or ``../shared/data`` beside a source checkout).
+    """
+    if model_dir is not None:
+        directory = Path(model_dir).expanduser()
+    else:
+        from tonecls.datasets import resolve_data_dir
+
+        directory = resolve_data_dir(dataset="twitteraae") / "twitteraae"
+    missing = [name for name in (VOCAB_FILE, COUNT_TABLE_FILE) if not (directory / name).is_file()]
+    if missing:
+        raise DataNotFoundError(
+            f"the TwitterAAE dialect model is incomplete in {directory}: missing "
+            f"{', '.join(missing)}. Pass the directory of the released model "
+            "(https://github.com/slanglab/twitteraae, model/) or set TONECLS_DATA_DIR to a "
+            "directory that contains twitteraae/."
+        )
+    return directory
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(directory: str, mtimes: tuple[float, float]) -> tuple[dict[str, int], np.ndarray]:
+    path = Path(directory)
+    # Same parsing as the released load_model(): the token is the last tab-separated field,
+    # stripped; a token listed twice maps to its last line (dict comprehension semantics).
+    with open(path / VOCAB_FILE, encoding="utf-8") as handle:
+        vocab = [line.split("\t")[-1].strip() for line in handle]
+    counts = pd.read_csv(
+        path / COUNT_TABLE_FILE, sep=r"\s+", header=None, engine="c", dtype=np.float64
+    ).to_numpy()
+    if counts.ndim != 2 or counts.shape[1] != len(DIALECT_TOPICS) or counts.shape[0] != len(vocab):
+        raise DataNotFoundError(
+            f"the TwitterAAE model in {path} is malformed: {COUNT_TABLE_FILE} has shape "
+            f"{counts.shape}, expected ({len(vocab)}, {len(DIALECT_TOPICS)}) to match {VOCAB_FILE}. "
+            "Re-download the released model files."
+        )
+    word_probs = (counts + 1.0) / counts.sum(axis=0)
+    likelihoods = word_probs / word_probs.sum(axis=1, keepdims=True)
+    likelihoods.setflags(write=False)
+    return {word: row for row, word in enumerate(vocab)}, likelihoods
+
+
+def load_twitteraae(model_dir: str | os.PathLike | None = None) -> tuple[dict[str, int], np.ndarray]:
+    """Load (once per process, cached) the TwitterAAE vocabulary and token likelihoods.
+
+    Returns ``(vocabulary, likelihoods)``: token -> row, and a read-only ``(V, 4)`` array of
+    ``p(w | k) = (N_wk + 1) / N_k`` normalised over the four topics for each token.
+    """
+    directory = resolve_model_dir(model_dir).resolve()
+    mtimes = tuple((directory / name).stat().st_mtime for name in (VOCAB_FILE, COUNT_TABLE_FILE))
+    return _load_cached(str(directory), mtimes)
+
+
+# --- tokenisation ------------------------------------------------------------------------
+
+# Handles are removed (NLTK's remove_handles) and HTML entities unescaped before tokenising, so
+# that every token can be located in the text that was tokenised.
+_TWEET_TOKENIZER = TweetTokenizer(preserve_case=True, match_phone_numbers=False)
+# twokenize's punctSeq: a run of one of these classes is one token ("!!!", "?!", "...", "''").
+_PUNCT_CLASSES = (frozenset("'\"“”‘’"), frozenset(".?!,…"), frozenset(":;"))
+_CHAR_CLASS = {ch: index for index, chars in enumerate(_PUNCT_CLASSES) for ch in chars}
+# twokenize also cuts at separators and its "decorations"; edge punctuation (brackets, "*", "&")
+# and typographic apostrophes only at the edge of a word ("p*ssy", "don’t" stay whole). Anything
+# else glued without whitespace stays one token ("emily4", "w/", "40%", "lol😂").
+_CUTTING_CHARS = frozenset(_CHAR_CLASS) | frozenset("=~—–―♫♪★☆♥❤♡☹☺☻")
+_INFIX_CHARS = frozenset("’′()[]{}*&«»")
+_URL_RE = None
+
+
+def _is_url(token: str) -> bool:
+    global _URL_RE
+    if "." not in token and "/" not in token:
+        return False
+    if _URL_RE is None:
+        import regex
+
+        _URL_RE = regex.compile(URLS, regex.VERBOSE | regex.I | regex.UNICODE)
+    return _URL_RE.fullmatch(token) is not None
+
+
+def _punct_class(token: str) -> int:
+    """Index of the twokenize punctuation class all of ``token``'s characters belong to, or -1."""
+    cls = _CHAR_CLASS.get(token[0], -1)
+    if cls >= 0 and len(token) > 1 and any(_CHAR_CLASS.get(ch, -1) != cls for ch in token):
+        return -1
+    return cls
+
+
+def _cuts(token: str) -> bool:
+    """Whether twokenize keeps ``token`` apart from text glued to it."""
+    if token.isalnum():  # fast path: most tokens are plain words
+        return False
+    return (
+        all(ch in _CUTTING_CHARS or ch in _INFIX_CHARS or "\ue001" <= ch <= "\uebbb" for ch in token)
+        or token[0] == "#"
+        or EMOTICON_RE.fullmatch(token) is not None
+    )
+
+
+def _aligned_tokens(text: str) -> list[tuple[str | None, int, int]]:
+    """NLTK's tokens of ``text`` with their start and end offsets; a run of one twokenize
+    punctuation class becomes one token taken whole from ``text`` (NLTK splits "!!!" and
+    shortens runs of 4+); URLs become ``None``."""
+    aligned: list[tuple[str | None, int, int]] = []
+    position = skip = 0
+    run_class = -1
+    for token in _TWEET_TOKENIZER.tokenize(text):
+        if skip and len(token) <= skip and _punct_class(token) == run_class:
+            skip -= len(token)  # the rest of a punctuation run already taken whole
+            continue
+        skip = 0
+        start = text.find(token, position)
+        if start < 0:  # not found verbatim (NLTK normalised it): keep it, glued to nothing
+            aligned.append((token, -1, -1))
+            continue
+        end = start + len(token)
+        if token[0] == "." and any(ch.isspace() for ch in token):  # NLTK's ". . .": separate dots
+            aligned.extend((part, start + offset, start + offset + 1) for offset, part in enumerate(token)
+                           if not part.isspace())
+            position, run_class = end, -1
+            continue
+        run_class = _punct_class(token) if token[0] in _CHAR_CLASS else -1
+        if run_class >= 0:
+            while end < len(text) and _CHAR_CLASS.get(text[end]) == run_class:
+                end += 1
+            run = text[start:end]
+            shortened = HANG_RE.sub(r"\1\1\1", run) if len(run) > 3 else run  # as NLTK saw it
+            skip = len(shortened) - len(token)
+            token = run
+        position = end
+        aligned.append((None if _is_url(token) else token, start, end))
+    return aligned
+
+
+def tokenize_for_dialect(text: str) -> list[str]:
+    """Lowercased Twitter tokens matching the TwitterAAE vocabulary (handles and URLs removed).
+
+    NLTK's ``TweetTokenizer`` tokens, re-joined where ``twokenize`` (the tokenizer the model
+    was trained with) keeps text together: punctuation runs, text glued without whitespace
+    ("emily4", "w/", "40%") and words with a typographic apostrophe ("don’t").
+
+    >>> tokenize_for_dialect("@bob Wow!!!! he don’t know... http://t.co/x :) emily4 w/")
+    ['wow', '!!!!', 'he', 'don’t', 'know', '...', ':)', 'emily4', 'w/']
+    """
+    # as twokenize's normalizeTextForTagger: "&amp;" first (double-escaped text), then entities
+    text = remove_handles(html.unescape(text.replace("&amp;", "&")))
+    aligned = _aligned_tokens(text)
+    merged: list[str] = []
+    previous_end, previous_cuts = -1, True
+    index, n_tokens = 0, len(aligned)
+    while index < n_tokens:
+        token, start, end = aligned[index]
+        index += 1
+        if token is None:  # a URL: dropped, and nothing is glued across it
+            previous_end = -1
+            continue
+        cuts = _cuts(token)
+        glued = start >= 0 and start == previous_end
+        if (glued and not previous_cuts and index < n_tokens and token[0] in _INFIX_CHARS
+                and all(ch in _INFIX_CHARS for ch in token)):
+            following, following_start, following_end = aligned[index]
+            if following is not None and following_start == end and not _cuts(following):
+                merged[-1] += token + following  # inside a word: "don’t", "p*ssy"
+                previous_end = following_end
+                index += 1
+                continue
+        if glued and not cuts and not previous_cuts:
+            merged[-1] += token
+            previous_end = end
+            continue
+        merged.append(token)
+        previous_end, previous_cuts = end, cuts
+    return [token.lower() for token in merged]
+
+
+# --- inference ---------------------------------------------------------------------------
+
+
+def cvb0_proportions(
+    likelihoods: np.ndarray, lengths: Sequence[int], alpha: float = 1.0, n_passes: int = 5
+) -> np.ndarray:
+    """Topic proportions of many documents by CVB0, exactly as the released ``infer_cvb0``.
+
+    Parameters
+    ----------
+    likelihoods : array of shape (n_tokens_total, K)
+        Per-token likelihood vectors ``p(w_i | k)`` (normalised or not), documents concatenated
+        in order.
+    lengths : sequence of int, shape (n_docs,)
+        Number of tokens of each document; every length must be >= 1.
+    alpha : float
+        Symmetric Dirichlet prior on a document's topic proportions.
+    n_passes : int
+        As in the released code: the first pass initialises the responsibilities to the
+        normalised likelihoods, each further pass is one sequential CVB0 sweep.
+
+    Returns
+    -------
+    ndarray of shape (n_docs, K): each row sums to 1.
+    """
+    lik = np.asarray(likelihoods, dtype=np.float64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if lik.ndim != 2 or lengths.ndim != 1 or lengths.sum() != lik.shape[0]:
+        raise ValueError("likelihoods must be (sum(lengths), K) and lengths one-dimensional")
+    if lengths.size and lengths.min() < 1:
+        raise ValueError("every document needs at least one token")
+    if n_passes < 1:
+        raise ValueError(f"n_passes must be >= 1, got {n_passes}")
+    n_docs, n_topics = lengths.size, lik.shape[1]
+    if n_docs == 0:
+        return np.zeros((0, n_topics))
+    lik = lik / lik.sum(axis=1, keepdims=True)
+
+    # Lay tokens out position-major over documents sorted by decreasing length, so that the
+    # i-th tokens of all documents that have one form a contiguous block whose document rows
+    # are a prefix 0..n_active[i]-1 of the sorted order.
+    order = np.argsort(-lengths, kind="stable")
+    sorted_lengths = lengths[order]
+    max_len = int(sorted_lengths[0])
+    n_active = np.searchsorted(-sorted_lengths, -np.arange(max_len), side="left")
+    block_start = np.concatenate([[0], np.cumsum(n_active)])
+    doc_start = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    sorted_doc = np.repeat(np.arange(n_docs), sorted_lengths)
+    position = np.arange(lik.shape[0]) - np.repeat(
+        np.concatenate([[0], np.cumsum(sorted_lengths)[:-1]]), sorted_lengths
+    )
+    source_row = doc_start[order][sorted_doc] + position
+    lik_pm = np.empty_like(lik)
+    lik_pm[block_start[position] + sorted_doc] = lik[source_row]
+
+    q = lik_pm.copy()
+    totals = np.zeros((n_docs, n_topics))
+    np.add.at(totals, sorted_doc, lik[source_row])
+    for _ in range(1, n_passes):
+        for pos in range(max_len):
+            m = n_active[pos]
+            block = slice(block_start[pos], block_start[pos + 1])
+            totals[:m] -= q[block]
+            updated = lik_pm[block] * (totals[:m] + alpha)
+            updated /= updated.sum(axis=1, keepdims=True)
+            q[block] = updated
+            totals[:m] += updated
+    proportions = np.empty_like(totals)
+    proportions[order] = totals / totals.sum(axis=1, keepdims=True)
+    return proportions
+
+
+def groups_from_proportions(
+    proportions: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD
+) -> pd.Series:
+    """Thresholded dialect group: ``aa_aligned`` / ``white_aligned`` / ``undetermined``.
+
+    ``aa_aligned`` when ``dialect_aa >= threshold``, ``white_aligned`` when
+    ``dialect_white >= threshold`` (both cannot hold for ``threshold > 0.5``), otherwise and
+    where there is no estimate ``undetermined``.
+    """
+    threshold = _check_threshold(threshold)
+    aa = proportions["dialect_aa"].to_numpy(dtype=float)
+    white = proportions["dialect_white"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        groups = np.where(aa >= threshold, GROUP_AA, np.where(white >= threshold, GROUP_WHITE, GROUP_UNDETERMINED))
+    return pd.Series(groups, index=proportions.index, name=GROUP_COLUMN, dtype=object)
+
+
+def _check_threshold(threshold: float) -> float:
+    try:
+        value = float(threshold)
+    except (TypeError, ValueError):
+        raise InputError(f"threshold must be a number in (0.5, 1], got {threshold!r}") from None
+    if not 0.5 < value <= 1.0:
+        raise InputError(
+            f"threshold must be in (0.5, 1] so that a post belongs to at most one group, got {value}"
+        )
+    return value
+
+
+class DialectEstimator:
+    """Per-post dialect proportions (Blodgett et al. 2016) and thresholded dialect groups.
+
+    Parameters
+    ----------
+    model_dir : path, optional
+        Directory of ``model_vocab.txt`` and ``model_count_table.txt``; default
+        ``<data dir>/twitteraae`` (see :func:`resolve_model_dir`).
+    min_tokens : int, default 1
+        Fewest in-vocabulary tokens a post needs for an estimate (released ``thresh1``).
+    min_vocab_fraction : float, default 0.2
+        Smallest share of a post's tokens that must be in the vocabulary (released ``thresh2``).
+    n_passes : int, default 5
+        CVB0 passes (released ``numpasses``; the first is the initialisation).
+    alpha : float, default 1.0
+        Symmetric Dirichlet prior on the post's topic proportions.
+    batch_size : int, default 20000
+        Posts inferred together (bounds memory).
+
+    Attributes
+    ----------
+    model_dir_ : Path
+        The model directory used.
+    vocabulary_ : dict[str, int]
+        Token -> row of ``likelihoods_``.
+    likelihoods_ : ndarray of shape (n_vocab, 4)
+        ``p(w | k)`` normalised over the topics, read-only and shared between instances.
+
+    Nothing is learned: :meth:`fit` loads the released model (once per process), and the
+    ``predict_*``/``assign_groups`` methods call it if it has not been called.
+    """
+
+    def __init__(
+        self,
+        model_dir: str | os.PathLike | None = None,
+        *,
+        min_tokens: int = 1,
+        min_vocab_fraction: float = 0.2,
+        n_passes: int = 5,
+        alpha: float = 1.0,
+        batch_size: int = 20_000,
+    ) -> None:
+        self.model_dir = model_dir
+        self.min_tokens = min_tokens
+        self.min_vocab_fraction = min_vocab_fraction
+        self.n_passes = n_passes
+        self.alpha = alpha
+        self.batch_size = batch_size
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {
+            "model_dir": self.model_dir,
+            "min_tokens": self.min_tokens,
+            "min_vocab_fraction": self.min_vocab_fraction,
+            "n_passes": self.n_passes,
+            "alpha": self.alpha,
+            "batch_size": self.batch_size,
+        }
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    def _validate_params(self) -> None:
+        if not isinstance(self.min_tokens, (int, np.integer)) or self.min_tokens < 1:
+            raise InputError(f"min_tokens must be an integer >= 1, got {self.min_tokens!r}")
+        if not 0.0 <= float(self.min_vocab_fraction) <= 1.0:
+            raise InputError(f"min_vocab_fraction must be in [0, 1], got {self.min_vocab_fraction!r}")
+        if not isinstance(self.n_passes, (int, np.integer)) or self.n_passes < 1:
+            raise InputError(f"n_passes must be an integer >= 1, got {self.n_passes!r}")
+        if not float(self.alpha) > 0 or not math.isfinite(float(self.alpha)):
+            raise InputError(f"alpha must be a positive number, got {self.alpha!r}")
+        if not isinstance(self.batch_size, (int, np.integer)) or self.batch_size < 1:
+            raise InputError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+
+    def fit(self, X: Any = None, y: Any = None) -> DialectEstimator:
+        """Load the released model (nothing is learned; ``X`` and ``y`` are ignored)."""
+        self._validate_params()
+        self.model_dir_ = resolve_model_dir(self.model_dir).resolve()
+        self.vocabulary_, self.likelihoods_ = load_twitteraae(self.model_dir_)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "likelihoods_"):
+            self.fit()
+
+    def predict_proportions(self, texts: Iterable[Any]) -> pd.DataFrame:
+        """One row per text, in order: ``dialect_aa, dialect_hispanic, dialect_asian,
+        dialect_white`` (NaN where no estimate) and ``dialect_n_tokens`` (in-vocabulary tokens).
+
+        Missing or non-string texts get no estimate. A pandas Series keeps its index.
+        """
+        self._check_fitted()
+        index = texts.index if isinstance(texts, pd.Series) else None
+        if isinstance(texts, (str, bytes)):
+            raise InputError("texts must be a sequence of posts, not a single string; wrap it in a list")
+        texts = list(texts)
+        proportions = np.full((len(texts), len(DIALECT_TOPICS)), np.nan)
+        n_in_vocab = np.zeros(len(texts), dtype=np.int64)
+        for start in range(0, len(texts), self.batch_size):
+            stop = min(start + self.batch_size, len(texts))
+            self._infer_batch(texts[start:stop], proportions[start:stop], n_in_vocab[start:stop])
+        frame = pd.DataFrame(proportions, columns=PROPORTION_COLUMNS, index=index)
+        frame[N_TOKENS_COLUMN] = n_in_vocab
+        return frame
+
+    def _infer_batch(self, texts: list[Any], out: np.ndarray, n_in_vocab: np.ndarray) -> None:
+        vocabulary = self.vocabulary_
+        rows: list[int] = []
+        lengths: list[int] = []
+        estimated: list[int] = []
+        seen: dict[str, tuple[list[int], int]] = {}  # repeated posts (retweets) tokenised once
+        for position, text in enumerate(texts):
+            if not isinstance(text, str):
+                continue
+            if text in seen:
+                ids, n_tokens = seen[text]
+            else:
+                try:
+                    tokens = tokenize_for_dialect(text)
+                except TimeoutError:  # NLTK's guard against pathological input: no estimate
+                    tokens = []
+                ids = [vocabulary[tok] for tok in tokens if tok in vocabulary]
+                n_tokens = len(tokens)
+                seen[text] = (ids, n_tokens)
+            n_in_vocab[position] = len(ids)
+            if len(ids) < self.min_tokens or len(ids) < self.min_vocab_fraction * n_tokens:
+                continue
+            rows.extend(ids)
+            lengths.append(len(ids))
+            estimated.append(position)
+        if estimated:
+            out[estimated] = cvb0_proportions(
+                self.likelihoods_[np.asarray(rows, dtype=np.int64)],
+                lengths,
+                alpha=float(self.alpha),
+                n_passes=int(self.n_passes),
+            )
+
+    def assign_groups(self, texts: Iterable[Any], threshold: float = DEFAULT_THRESHOLD) -> pd.Series:
+        """``dialect_group`` per text: ``aa_aligned``, ``white_aligned`` or ``undetermined``."""
+        threshold = _check_threshold(threshold)
+        return groups_from_proportions(self.predict_proportions(texts), threshold)
+
+
+def add_dialect_columns(
+    frame: pd.DataFrame,
+    estimator: DialectEstimator,
+    text_col: str = "text",
+    threshold: float = DEFAULT_THRESHOLD,
+) -> pd.DataFrame:
+    """``frame`` with the four proportions, ``dialect_n_tokens`` and ``dialect_group`` appended."""
+    if text_col not in frame.columns:
+        raise InputError(
+            f"text column {text_col!r} not found; the columns are {list(frame.columns)}. "
+            "Choose the column with --text-col."
+        )
+    clashes = [c for c in [*PROPORTION_COLUMNS, N_TOKENS_COLUMN, GROUP_COLUMN] if c in frame.columns]
+    if clashes:
+        raise InputError(
+            f"the input already has the column(s) {clashes}; drop them or rename them first "
+            "so that nothing is overwritten."
+        )
+    proportions = estimator.predict_proportions(frame[text_col].reset_index(drop=True))
+    proportions.index = frame.index
+    result = pd.concat([frame, proportions], axis=1)
+    result[GROUP_COLUMN] = groups_from_proportions(proportions, threshold)
+    return result
+
+
+def dialect_file(
+    input_path: str | os.PathLike,
+    output_path: str | os.PathLike,
+    *,
+    text_col: str = "text",
+    threshold: float = DEFAULT_THRESHOLD,
+    estimator: DialectEstimator | None = None,
+    chunksize: int = 50_000,
+    resume: bool = False,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Stream an export chunk by chunk and write it with the dialect columns appended.
+
+    Reads with :func:`tonecls.exports.read_export` and writes with
+    :class:`tonecls.exports.ExportWriter` (format from the extension, atomic; ``resume=True``
+    continues an interrupted run after its last complete chunk). Every input row comes out
+    exactly once, in order, with all its columns unchanged (a malformed or empty row gets no
+    estimate and the group ``undetermined``). Returns a summary: ``rows``, ``estimated`` (rows
+    with proportions) and the rows per group written by this call.
+    """
+    from tonecls.exports import ExportWriter, read_export
+
+    threshold = _check_threshold(threshold)
+    estimator = estimator if estimator is not None else DialectEstimator()
+    estimator._check_fitted()
+    counts = {GROUP_AA: 0, GROUP_WHITE: 0, GROUP_UNDETERMINED: 0}
+    rows = estimated = 0
+    progress = _progress(quiet)
+    chunks = None
+    if not resume:  # open (and check) the input before anything is written
+        chunks = read_export(input_path, text_col=text_col, chunksize=chunksize)
+    with ExportWriter(output_path, resume=resume) as writer:
+        skipped = writer.rows_written_
+        if chunks is None:
+            chunks = read_export(input_path, text_col=text_col, chunksize=chunksize, skip_rows=skipped)
+        for chunk in chunks:
+            result = add_dialect_columns(chunk, estimator, text_col=text_col, threshold=threshold)
+            writer.write(result)
+            rows += len(result)
+            estimated += int(result["dialect_aa"].notna().sum())
+            for group, n in result[GROUP_COLUMN].value_counts().items():
+                counts[group] += int(n)
+            progress.update(len(result))
+    progress.close()
+    return {"rows": rows, "resumed_after": skipped, "estimated": estimated, "groups": counts,
+            "output": str(output_path)}
+
+
+def _progress(quiet: bool):
+    import sys
+
+    from tqdm.auto import tqdm
+
+    return tqdm(unit="rows", desc="dialect", disable=quiet or not sys.stderr.isatty())
