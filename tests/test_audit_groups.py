@@ -1,0 +1,365 @@
+"""Tests of the group audit (tonecls.audit.groups) on synthetic scored data with a known truth."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
+from sklearn.metrics import accuracy_score, f1_score, precision_score, roc_auc_score
+
+from tonecls.audit.bootstrap import stratified_weights
+from tonecls.audit.groups import audit_groups, head_arrays
+from tonecls.audit.metrics import build_features, metrics_from_sums, weighted_sums
+from tonecls.cli import main
+from tonecls.errors import InputError
+from tonecls.report import write_report
+
+CLASSES = ["anger", "joy", "optimism", "sadness"]
+
+
+def scored_frame(n=3000, seed=0, recall_drop=None, groups=("aa", "white", "other"),
+                 weights=(0.3, 0.5, 0.2)):
+    """Synthetic single-label scored export; ``recall_drop=(group, class, accuracy)`` makes the
+    model miss that class in that group more often."""
+    rng = np.random.default_rng(seed)
+    k = len(CLASSES)
+    group = rng.choice(list(groups), size=n, p=list(weights))
+    y = rng.integers(0, k, size=n)
+    correct = rng.random(n) < 0.75
+    if recall_drop:
+        g, c, accuracy = recall_drop
+        mask = (group == g) & (y == c)
+        correct[mask] = rng.random(mask.sum()) < accuracy
+    pred = np.where(correct, y, (y + rng.integers(1, k, size=n)) % k)
+    logits = rng.normal(size=(n, k))
+    logits[np.arange(n), pred] += 2.5
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    frame = pd.DataFrame({
+        "id": np.arange(n), "dialect": group, "gender": rng.choice(["f", "m"], size=n),
+        "gold": np.array(CLASSES)[y], "tonecls_status": "ok",
+        "emotion_label": np.array(CLASSES)[proba.argmax(axis=1)],
+        "emotion_confidence": proba.max(axis=1),
+    })
+    for i, c in enumerate(CLASSES):
+        frame[f"emotion_p_{c}"] = proba[:, i]
+    return frame
+
+
+def multilabel_frame(n=1500, seed=1):
+    rng = np.random.default_rng(seed)
+    labels = ["anger", "joy", "fear"]
+    truth = rng.random((n, 3)) < [0.3, 0.4, 0.1]
+    proba = np.clip(truth * 0.5 + rng.random((n, 3)) * 0.6, 0, 1)
+    predicted = proba >= 0.5
+    frame = pd.DataFrame({
+        "group": rng.choice(["a", "b"], size=n),
+        "gold": [";".join(l for l, t in zip(labels, row) if t) for row in truth],
+        "tonecls_status": "ok",
+        "goemo_labels": [";".join(l for l, p in zip(labels, row) if p) for row in predicted],
+    })
+    for i, label in enumerate(labels):
+        frame[f"goemo_p_{label}"] = proba[:, i]
+    return frame, labels, truth, predicted, proba
+
+
+def _value(result, grouping, group, metric, cls=""):
+    rows = result.metrics
+    row = rows[(rows.grouping == grouping) & (rows.group == group) & (rows.metric == metric)
+               & (rows["class"] == cls)]
+    assert len(row) == 1, (grouping, group, metric, cls)
+    return row.iloc[0]
+
+
+def _gap(result, grouping, group, metric, cls=""):
+    rows = result.gaps
+    row = rows[(rows.grouping == grouping) & (rows.group == group) & (rows.metric == metric)
+               & (rows["class"] == cls)]
+    assert len(row) == 1
+    return row.iloc[0]
+
+
+@pytest.fixture(scope="module")
+def injected():
+    frame = scored_frame(4000, recall_drop=("aa", 0, 0.35))
+    return frame, audit_groups(frame, head="emotion", label_col="gold", group_cols=["dialect"],
+                               n_bootstrap=200, seed=0, quiet=True)
+
+
+def test_injected_lower_recall_is_flagged(injected):
+    _, result = injected
+    gap = _gap(result, "dialect", "aa", "recall", "anger")
+    assert gap.difference < -0.1
+    assert gap.difference_ci_high < 0 and gap.difference_significant
+    assert gap.ratio < 1 and gap.ratio_significant
+    between = result.between.set_index(["grouping", "metric", "class"]).loc[("dialect", "recall", "anger")]
+    assert between.group_low == "aa" and between.difference_significant
+    finding = next(f for f in result.findings if "Recall (true-positive rate) of 'anger'" in f)
+    assert re.search(r"is 0\.\d\d lower \(95% CI 0\.\d+–0\.\d+\) for dialect=aa than overall", finding)
+
+
+def test_identical_groups_are_not_flagged():
+    half = scored_frame(1500, seed=3, groups=("x",), weights=(1.0,))
+    frame = pd.concat([half.assign(dialect="a"), half.assign(dialect="b")], ignore_index=True)
+    result = audit_groups(frame, head="emotion", label_col="gold", group_cols=["dialect"],
+                          n_bootstrap=200, seed=0, quiet=True)
+    tested = result.gaps[result.gaps.difference_significant.notna()]
+    assert len(tested) > 40
+    assert np.allclose(tested.difference, 0.0, atol=1e-12)  # same data, same metrics
+    assert not tested.difference_significant.astype(bool).any()
+    assert any("None of the" in f for f in result.findings)
+
+
+def test_point_estimates_in_json_equal_fairlearn_and_sklearn(injected, tmp_path):
+    frame, result = injected
+    paths = write_report(result.to_report({"input": "synthetic"}), tmp_path, "audit")
+    data = json.loads(paths["json"].read_text(encoding="utf-8"))["data"]
+    printed = pd.DataFrame(data["metrics"]).set_index(["grouping", "group", "metric", "class"])["value"]
+    y, p, g = frame.gold.to_numpy(), frame.emotion_label.to_numpy(), frame.dialect.to_numpy()
+    for cls in CLASSES:
+        frame_c = MetricFrame(
+            metrics={"recall": true_positive_rate, "fpr": false_positive_rate,
+                     "selection_rate": selection_rate,
+                     "precision": lambda t, q: precision_score(t, q, zero_division=np.nan),
+                     "f1": f1_score},
+            y_true=(y == cls).astype(int), y_pred=(p == cls).astype(int), sensitive_features=g)
+        for metric in ["recall", "fpr", "selection_rate", "precision", "f1"]:
+            for group, expected in frame_c.by_group[metric].items():
+                assert printed[("dialect", group, metric, cls)] == pytest.approx(expected, abs=1e-12)
+            assert printed[("overall", "all", metric, cls)] == pytest.approx(frame_c.overall[metric])
+        scores = frame[f"emotion_p_{cls}"].to_numpy()
+        positive = y == cls
+        for group in np.unique(g):
+            inside = g == group
+            assert printed[("dialect", group, "subgroup_auc", cls)] == pytest.approx(
+                roc_auc_score(positive[inside], scores[inside]), abs=1e-12)
+            bpsn = (inside & ~positive) | (~inside & positive)
+            bnsp = (inside & positive) | (~inside & ~positive)
+            assert printed[("dialect", group, "bpsn_auc", cls)] == pytest.approx(
+                roc_auc_score(positive[bpsn], scores[bpsn]), abs=1e-12)
+            assert printed[("dialect", group, "bnsp_auc", cls)] == pytest.approx(
+                roc_auc_score(positive[bnsp], scores[bnsp]), abs=1e-12)
+    for group in np.unique(g):
+        inside = g == group
+        assert printed[("dialect", group, "accuracy", "")] == pytest.approx(accuracy_score(y[inside], p[inside]))
+        assert printed[("dialect", group, "macro_f1", "")] == pytest.approx(
+            f1_score(y[inside], p[inside], average="macro"))
+    # the tables shown in the report carry the same numbers
+    html = paths["html"].read_text(encoding="utf-8")
+    accuracy = _value(result, "dialect", "aa", "accuracy").value
+    assert f"{accuracy:.3f}" in html
+
+
+def test_bootstrap_engine_matches_point_estimates_and_weighted_sklearn(injected):
+    frame, result = injected
+    arrays, _, _ = head_arrays(frame, "emotion", "gold")
+    features, layout = build_features(arrays)
+    point = metrics_from_sums(np.asarray(features.sum(axis=0)), layout, len(CLASSES))
+    overall = result.overall
+    for metric in ["recall", "fpr", "precision", "f1", "selection_rate"]:
+        for c, cls in enumerate(CLASSES):
+            assert point[metric][0, c] == pytest.approx(overall[(metric, cls)], abs=1e-12)
+    assert point["accuracy"][0] == pytest.approx(overall[("accuracy", "")])
+    # a resample as weights: weighted counts equal sklearn with sample weights
+    weights = next(stratified_weights([len(frame)], 3, seed=5))[0]
+    resampled = metrics_from_sums(weighted_sums(features, weights), layout, len(CLASSES))
+    y, p = frame.gold == "joy", frame.emotion_label == "joy"
+    for b in range(3):
+        assert resampled["recall"][b, 1] == pytest.approx(
+            precision_score(p, y, sample_weight=weights[b]))  # recall = precision with roles swapped
+        assert resampled["accuracy"][b] == pytest.approx(
+            accuracy_score(frame.gold, frame.emotion_label, sample_weight=weights[b]))
+        assert weights[b].sum() == len(frame)
+
+
+def test_bootstrap_is_seeded_and_chunk_independent():
+    chunks_a = np.vstack([c[0] for c in stratified_weights([50, 7], 25, seed=1, chunk_size=4)])
+    chunks_b = np.vstack([c[0] for c in stratified_weights([50, 7], 25, seed=1, chunk_size=100)])
+    assert np.array_equal(chunks_a, chunks_b)
+    frame = scored_frame(800, seed=2)
+    kwargs = dict(head="emotion", label_col="gold", group_cols=["dialect"], n_bootstrap=50, quiet=True)
+    first = audit_groups(frame, seed=7, **kwargs).gaps
+    pd.testing.assert_frame_equal(first, audit_groups(frame, seed=7, **kwargs).gaps)
+
+
+def test_undefined_metrics_are_explained_not_zero(tmp_path):
+    frame = scored_frame(2000, seed=4)
+    # group "rare" never has 'anger' as its gold label
+    rare = (frame.dialect == "other") & (frame.gold != "anger")
+    frame.loc[frame.dialect == "other", "dialect"] = "dropped"
+    frame.loc[rare, "dialect"] = "rare"
+    frame = frame[frame.dialect != "dropped"]
+    result = audit_groups(frame, head="emotion", label_col="gold", group_cols=["dialect"],
+                          n_bootstrap=50, quiet=True)
+    row = _value(result, "dialect", "rare", "recall", "anger")
+    assert np.isnan(row.value)
+    assert row.reason == "undefined: no posts labelled 'anger' in group dialect=rare"
+    assert "undefined: no positive examples of 'anger' in group dialect=rare" == _value(
+        result, "dialect", "rare", "subgroup_auc", "anger").reason
+    assert _gap(result, "dialect", "rare", "recall", "anger").difference_significant is None
+    # FPR of 'anger' is defined (the group has negatives)
+    assert not _value(result, "dialect", "rare", "fpr", "anger").reason
+    data = json.loads(write_report(result.to_report(), tmp_path)["json"].read_text(encoding="utf-8"))
+    record = next(r for r in data["data"]["metrics"] if r["group"] == "rare"
+                  and r["metric"] == "recall" and r["class"] == "anger")
+    assert record["value"] is None and record["reason"].startswith("undefined: no posts labelled")
+
+
+def test_small_groups_are_marked_and_not_tested():
+    frame = scored_frame(1500, seed=5)
+    frame.loc[frame.index[:12], "dialect"] = "tiny"
+    result = audit_groups(frame, head="emotion", label_col="gold", group_cols=["dialect"],
+                          min_group_size=30, n_bootstrap=50, quiet=True)
+    sizes = result.group_sizes.set_index("group")
+    assert sizes.loc["tiny", "n"] == 12 and sizes.loc["tiny", "small"]
+    assert not sizes.loc["aa", "small"]
+    tiny = result.gaps[result.gaps.group == "tiny"]
+    assert tiny.difference_significant.isna().all()
+    assert "tiny" not in set(result.between.group_low) | set(result.between.group_high)
+    assert any("dialect=tiny (n=12)" in f for f in result.findings)
+
+
+def test_excluded_rows_are_counted_not_audited():
+    frame = scored_frame(600, seed=6)
+    frame.loc[frame.index[:5], "tonecls_status"] = "empty"
+    frame.loc[frame.index[:5], ["emotion_label", "emotion_confidence"]] = None
+    frame.loc[frame.index[5:8], "gold"] = None
+    result = audit_groups(frame, head="emotion", label_col="gold", group_cols=["dialect"],
+                          n_bootstrap=0, quiet=True)
+    assert result.excluded == {"empty": 5, "no_label": 3}
+    assert result.n_audited == 592 and result.n_rows == 600
+    assert _value(result, "overall", "all", "accuracy").n == 592
+    assert result.gaps.difference_ci_low.isna().all()
+    assert "excluded (empty: 5, no_label: 3)" in result.findings[0]
+
+
+def test_prediction_only_audit_without_labels():
+    frame = scored_frame(1000, seed=7).drop(columns="gold")
+    result = audit_groups(frame, head="emotion", group_cols=["dialect"], n_bootstrap=50, quiet=True)
+    assert not result.labelled
+    assert set(result.metrics.metric) == {"selection_rate", "mean_confidence"}
+    assert any("cannot be audited without labels" in f for f in result.findings)
+    expected = (frame[frame.dialect == "aa"].emotion_label == "joy").mean()
+    assert _value(result, "dialect", "aa", "selection_rate", "joy").value == pytest.approx(expected)
+    report = result.to_report()
+    assert report.sections and not result.confusion
+
+
+def test_multilabel_head_is_audited_per_label():
+    frame, labels, truth, predicted, proba = multilabel_frame()
+    frame.loc[frame.index[:4], "goemo_labels"] = ""  # no label predicted is valid
+    predicted[:4] = False
+    result = audit_groups(frame, head="goemo", label_col="gold", group_cols=["group"],
+                          n_bootstrap=50, quiet=True)
+    assert result.multilabel and result.classes == labels
+    group = frame.group.to_numpy()
+    for c, label in enumerate(labels):
+        inside = group == "a"
+        assert _value(result, "group", "a", "recall", label).value == pytest.approx(
+            true_positive_rate(truth[inside, c], predicted[inside, c]))
+        assert _value(result, "group", "a", "subgroup_auc", label).value == pytest.approx(
+            roc_auc_score(truth[inside, c], proba[inside, c]))
+    assert _value(result, "overall", "all", "macro_f1").value == pytest.approx(
+        f1_score(truth, predicted, average="macro", zero_division=np.nan))
+    assert _value(result, "overall", "all", "accuracy").value == pytest.approx(
+        accuracy_score(truth, predicted))  # exact-match accuracy
+    assert "ece" not in set(result.metrics.metric) and result.calibration
+
+
+def test_intersections():
+    frame = scored_frame(2000, seed=8)
+    result = audit_groups(frame, head="emotion", label_col="gold", group_cols=["dialect", "gender"],
+                          intersections=True, n_bootstrap=30, quiet=True)
+    assert result.groupings == ["dialect", "gender", "dialect × gender"]
+    sizes = result.group_sizes[result.group_sizes.grouping == "dialect × gender"].set_index("group").n
+    expected = frame.groupby(["dialect", "gender"]).size()
+    for (dialect, gender), count in expected.items():
+        assert sizes[f"{dialect} × {gender}"] == count
+    inside = (frame.dialect == "aa") & (frame.gender == "f")
+    expected = accuracy_score(frame.gold[inside], frame.emotion_label[inside])
+    assert _value(result, "dialect × gender", "aa × f", "accuracy").value == pytest.approx(expected)
+    # the MetricFrame-like views
+    assert result.by_group.loc[("dialect × gender", "aa × f"), ("accuracy", "")] == pytest.approx(expected)
+    assert result.overall[("accuracy", "")] == pytest.approx(accuracy_score(frame.gold, frame.emotion_label))
+    assert len(result.by_group) == 2 + 3 + 6
+
+
+def test_invalid_input_gives_clear_errors():
+    frame = scored_frame(200, seed=9)
+    with pytest.raises(InputError, match=r"not classes of the head: 'ANGER'.*Classes: \['anger'"):
+        audit_groups(frame.assign(gold=frame.gold.replace("anger", "ANGER")), head="emotion",
+                     label_col="gold", group_cols=["dialect"], quiet=True)
+    with pytest.raises(InputError, match="no columns for head 'sentiment'.*heads found: \\['emotion'\\]"):
+        audit_groups(frame, head="sentiment", group_cols=["dialect"], quiet=True)
+    with pytest.raises(InputError, match="group column"):
+        audit_groups(frame, head="emotion", group_cols=["missing"], quiet=True)
+
+
+def test_cli_writes_three_files(tmp_path, capsys):
+    source = tmp_path / "scored.csv"
+    scored_frame(1200, seed=10, recall_drop=("aa", 0, 0.3)).to_csv(source, index=False)
+    status = main(["audit", str(source), "-o", str(tmp_path / "reports" / "audit"), "--head", "emotion",
+                   "--label-col", "gold", "--group-col", "dialect", "--group-col", "gender",
+                   "--intersections", "--n-bootstrap", "60", "--quiet"])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "wrote" in out and "Audited 1,200 of 1,200 rows" in out
+    reports = tmp_path / "reports"
+    html = (reports / "audit.html").read_text(encoding="utf-8")
+    assert not re.search(r"(src|href)=\"https?://", html) and "<link" not in html
+    assert html.count('src="data:image/png;base64,') == 9  # 3 groupings x 3 figures
+    document = json.loads((reports / "audit.json").read_text(encoding="utf-8"))
+    assert document["provenance"]["command"].startswith("tonecls audit ")
+    assert document["provenance"]["rows audited"] == 1200
+    markdown = (reports / "audit.md").read_text(encoding="utf-8")
+    for figure in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown):
+        assert (reports / figure).is_file()
+    assert main(["audit", str(source), "-o", str(tmp_path / "x"), "--head", "emotion",
+                 "--group-col", "nope"]) == 2
+    assert "scored.csv has no column(s) ['nope']; its columns are ['id', 'dialect'" in capsys.readouterr().err
+
+
+def test_cli_records_model_provenance_and_unreadable_lines(tmp_path, capsys):
+    frame = scored_frame(300, seed=11)
+    source = tmp_path / "scored.csv"
+    text = frame.to_csv(index=False)
+    lines = text.splitlines()
+    lines.insert(5, '"unterminated,quote')  # a malformed record, kept and excluded
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "bundle.json").write_text(json.dumps({
+        "name": "tiny-model", "tonecls_version": "0.1.0",
+        "heads": [{"name": "emotion", "classes": CLASSES}],
+        "metrics": {"test": {"emotion": {"metric": "macro_f1", "value": 0.7}}}}), encoding="utf-8")
+    status = main(["audit", str(source), "-o", str(tmp_path / "r"), "--head", "emotion",
+                   "--label-col", "gold", "--group-col", "dialect", "--n-bootstrap", "0",
+                   "--model", str(bundle)])
+    assert status == 0, capsys.readouterr().err
+    document = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    provenance = document["provenance"]
+    assert provenance["model name"] == "tiny-model"
+    assert provenance["model metrics"]["test"]["emotion"]["value"] == 0.7
+    assert provenance["rows read"] == 301 and provenance["rows audited"] == 300
+    assert provenance["rows excluded by reason"] == {"malformed_line": 1}
+    assert main(["audit", str(source), "-o", str(tmp_path / "r"), "--head", "emotion",
+                 "--group-col", "dialect", "--model", str(tmp_path)]) == 2
+    assert "not a tonecls model bundle" in capsys.readouterr().err
+    assert main(["audit", str(source), "-o", str(tmp_path / "r"), "--head", "sentiment",
+                 "--group-col", "dialect"]) == 2
+    assert "heads found: ['emotion']" in capsys.readouterr().err
+
+
+def test_load_scored_reads_only_the_audited_columns(tmp_path):
+    from tonecls.audit.groups import load_scored
+
+    source = tmp_path / "scored.jsonl"
+    scored_frame(50, seed=12).assign(text="a post").to_json(source, orient="records", lines=True)
+    frame = load_scored(source, head="emotion", columns=["gold", "dialect"])
+    assert list(frame.columns) == ["dialect", "gold", "tonecls_status", "emotion_label",
+                                   "emotion_confidence", *[f"emotion_p_{c}" for c in CLASSES]]
+    assert len(frame) == 50 and list(frame.index) == list(range(50))
+    assert "text" in load_scored(source).columns

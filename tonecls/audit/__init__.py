@@ -1,0 +1,31 @@
+"""Bias audits: group breakdowns with bootstrap intervals (:mod:`tonecls.audit.groups`),
+counterfactual probes (:mod:`tonecls.audit.probes`) and dialect inference
+(:mod:`tonecls.audit.dialect`).
+
+Submodules are imported on first use, so ``import tonecls.audit`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "audit_groups": "tonecls.audit.groups",
+    "AuditResult": "tonecls.audit.groups",
+    "load_scored": "tonecls.audit.groups",
+    "DialectEstimator": "tonecls.audit.dialect",
+    "add_dialect_columns": "tonecls.audit.dialect",
+    "dialect_file": "tonecls.audit.dialect",
+    "run_probes": "tonecls.audit.probes",
+    "ProbeResult": "tonecls.audit.probes",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tonecls.audit' has no attribute {name!r}")
+
+
+__all__ = list(_LAZY)

@@ -1,0 +1,237 @@
+"""Group metrics from sufficient statistics, vectorised over bootstrap resamples.
+
+Every metric of the group audit is a function of weighted sums of per-row features (counts of
+labels, predictions and true positives per class, calibration-bin sums, score histograms). A
+bootstrap resample is a vector of row weights, so the metrics of ``B`` resamples follow from one
+sparse product ``weights (B x n) @ features (n x m)`` and a few array operations: no Python loop
+over resamples. With unit weights the same formulas give the point estimates on the data, which
+the tests check against fairlearn and scikit-learn.
+
+Undefined values (a recall without positive examples, an AUC without both outcomes) are NaN
+here; :mod:`tonecls.audit.groups` turns them into explicit "undefined: ..." reasons.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "CLASS_METRICS",
+    "HEAD_METRICS",
+    "N_AUC_BINS",
+    "N_CALIBRATION_BINS",
+    "HeadArrays",
+    "FeatureLayout",
+    "build_features",
+    "calibration_curve_from_sums",
+    "metrics_from_sums",
+    "weighted_sums",
+]
+
+N_CALIBRATION_BINS = 15
+"""Equal-width probability bins of the expected calibration error (Guo et al. 2017)."""
+
+N_AUC_BINS = 200
+"""Quantile bins of the scores for bootstrapped AUCs (point estimates use exact scores)."""
+
+HEAD_METRICS = ("accuracy", "macro_f1", "ece", "mean_confidence")
+CLASS_METRICS = (
+    "label_rate", "selection_rate", "precision", "recall", "f1", "fpr", "class_ece",
+    "subgroup_auc", "bpsn_auc", "bnsp_auc",
+)
+AUC_METRICS = ("subgroup_auc", "bpsn_auc", "bnsp_auc")
+
+
+@dataclass
+class HeadArrays:
+    """One head's labels and predictions as arrays over the audited rows.
+
+    ``y_true`` / ``y_pred`` are boolean indicator matrices (n x K); ``proba`` the predicted
+    probabilities (n x K); ``confidence`` the single-label confidence (``None`` for multi-label).
+    """
+
+    classes: list[str]
+    multilabel: bool
+    y_pred: np.ndarray
+    proba: np.ndarray
+    y_true: np.ndarray | None = None
+    confidence: np.ndarray | None = None
+
+    @property
+    def labelled(self) -> bool:
+        return self.y_true is not None
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+
+@dataclass
+class FeatureLayout:
+    """Column slices of the feature matrix, by statistic name."""
+
+    slices: dict[str, slice] = field(default_factory=dict)
+    width: int = 0
+
+    def add(self, name: str, size: int) -> slice:
+        self.slices[name] = slice(self.width, self.width + size)
+        self.width += size
+        return self.slices[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.slices
+
+
+def _bin_index(values: np.ndarray, n_bins: int) -> np.ndarray:
+    """Equal-width bin of each probability in [0, 1] (1.0 falls in the last bin)."""
+    return np.clip((values * n_bins).astype(np.int64), 0, n_bins - 1)
+
+
+def _quantile_edges(scores: np.ndarray, n_bins: int) -> np.ndarray:
+    edges = np.unique(np.quantile(scores, np.linspace(0, 1, n_bins + 1)[1:-1]))
+    return edges
+
+
+def build_features(head: HeadArrays) -> tuple[sp.csr_matrix, FeatureLayout]:
+    """The sparse per-row feature matrix whose weighted column sums give every metric."""
+    n, k = head.y_pred.shape
+    layout = FeatureLayout()
+    blocks: list[sp.spmatrix] = []
+    ones = np.ones(n)
+    rows = np.arange(n)
+
+    def dense(name: str, values: np.ndarray) -> None:
+        values = values.reshape(n, -1).astype(np.float64)
+        layout.add(name, values.shape[1])
+        blocks.append(sp.csr_matrix(values))
+
+    def one_hot(name: str, columns: np.ndarray, values: np.ndarray, width: int) -> None:
+        layout.add(name, width)
+        blocks.append(sp.csr_matrix((values, (rows, columns)), shape=(n, width)))
+
+    dense("n", ones)
+    dense("pred", head.y_pred)
+    if head.confidence is not None:
+        dense("confidence", head.confidence)
+    if head.labelled:
+        yt = head.y_true
+        dense("pos", yt)
+        dense("tp", yt & head.y_pred)
+        dense("correct", np.all(yt == head.y_pred, axis=1))
+        nb = N_CALIBRATION_BINS
+        if head.confidence is not None:
+            bins = _bin_index(head.confidence, nb)
+            correct = np.all(yt == head.y_pred, axis=1).astype(float)
+            one_hot("cal_n", bins, ones, nb)
+            one_hot("cal_correct", bins, correct, nb)
+            one_hot("cal_conf", bins, head.confidence, nb)
+        # class-wise calibration: for class c, bins of p_c; sums of rows, of y_c and of p_c
+        class_bins = _bin_index(head.proba, nb) + nb * np.arange(k)  # n x K, unique per class
+        for name, values in (("ccal_n", np.ones((n, k))), ("ccal_pos", yt.astype(float)),
+                             ("ccal_p", head.proba)):
+            layout.add(name, nb * k)
+            blocks.append(sp.csr_matrix(
+                (values.ravel(), (np.repeat(rows, k), class_bins.ravel())), shape=(n, nb * k)))
+        # score histograms of positives and negatives for AUCs, per class
+        nq = N_AUC_BINS
+        auc_bins = np.empty((n, k), dtype=np.int64)
+        for c in range(k):
+            auc_bins[:, c] = np.searchsorted(_quantile_edges(head.proba[:, c], nq),
+                                             head.proba[:, c], side="right")
+        auc_bins += nq * np.arange(k)
+        for name, values in (("auc_pos", yt), ("auc_neg", ~yt)):
+            layout.add(name, nq * k)
+            blocks.append(sp.csr_matrix(
+                (values.ravel().astype(float), (np.repeat(rows, k), auc_bins.ravel())),
+                shape=(n, nq * k)))
+    features = sp.hstack(blocks, format="csr")
+    return features, layout
+
+
+def weighted_sums(features: sp.csr_matrix, weights: np.ndarray) -> np.ndarray:
+    """``weights (B x n) @ features (n x m)`` as a dense ``B x m`` array."""
+    return np.asarray((features.T @ weights.T).T)
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
+
+
+def _auc_from_histograms(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    """Mann-Whitney AUC from score histograms (..., bins); ties in a bin count one half."""
+    below = np.cumsum(neg, axis=-1) - neg
+    concordant = np.sum(pos * (below + 0.5 * neg), axis=-1)
+    return _ratio(concordant, pos.sum(axis=-1) * neg.sum(axis=-1))
+
+
+def _per_class(sums: np.ndarray, layout: FeatureLayout, name: str, k: int, width: int) -> np.ndarray:
+    return sums[:, layout.slices[name]].reshape(len(sums), k, width)
+
+
+def metrics_from_sums(
+    sums: np.ndarray, layout: FeatureLayout, n_classes: int, population_sums: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Every metric from weighted sums ``sums`` (B x m) of one group.
+
+    ``population_sums`` (the sums over all rows) is needed for the BPSN / BNSP AUCs, whose
+    background is the rest of the population. Head metrics come back with shape ``(B,)``,
+    class metrics with shape ``(B, K)``; undefined values are NaN.
+    """
+    k = n_classes
+    s = layout.slices
+    n = sums[:, s["n"]][:, 0]
+    pred = sums[:, s["pred"]]
+    out: dict[str, np.ndarray] = {"n": n, "selection_rate": _ratio(pred, n[:, None])}
+    if "confidence" in layout:
+        out["mean_confidence"] = _ratio(sums[:, s["confidence"]][:, 0], n)
+    if "pos" not in layout:
+        return out
+    pos, tp = sums[:, s["pos"]], sums[:, s["tp"]]
+    neg = n[:, None] - pos
+    out["label_rate"] = _ratio(pos, n[:, None])
+    out["precision"] = _ratio(tp, pred)
+    out["recall"] = _ratio(tp, pos)
+    out["fpr"] = _ratio(pred - tp, neg)
+    f1 = _ratio(2 * tp, pos + pred)
+    out["f1"] = f1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: macro-F1 undefined
+        out["macro_f1"] = np.nanmean(f1, axis=1)
+    out["accuracy"] = _ratio(sums[:, s["correct"]][:, 0], n)
+    if "cal_n" in layout:
+        gap = np.abs(sums[:, s["cal_correct"]] - sums[:, s["cal_conf"]]).sum(axis=1)
+        out["ece"] = _ratio(gap, n)
+    nb = N_CALIBRATION_BINS
+    class_gap = np.abs(_per_class(sums, layout, "ccal_pos", k, nb) - _per_class(sums, layout, "ccal_p", k, nb))
+    out["class_ece"] = _ratio(class_gap.sum(axis=2), n[:, None])
+    hist_pos = _per_class(sums, layout, "auc_pos", k, N_AUC_BINS)
+    hist_neg = _per_class(sums, layout, "auc_neg", k, N_AUC_BINS)
+    out["subgroup_auc"] = _auc_from_histograms(hist_pos, hist_neg)
+    if population_sums is not None:
+        all_pos = _per_class(population_sums, layout, "auc_pos", k, N_AUC_BINS)
+        all_neg = _per_class(population_sums, layout, "auc_neg", k, N_AUC_BINS)
+        out["bpsn_auc"] = _auc_from_histograms(all_pos - hist_pos, hist_neg)
+        out["bnsp_auc"] = _auc_from_histograms(hist_pos, all_neg - hist_neg)
+    return out
+
+
+def calibration_curve_from_sums(sums: np.ndarray, layout: FeatureLayout, n_classes: int):
+    """Reliability-diagram points ``(mean predicted, observed frequency, count)`` per bin.
+
+    Single-label heads: top-label confidence vs accuracy. Multi-label heads: every (post, label)
+    probability pooled. ``sums`` must be a single row (unit weights).
+    """
+    s = layout.slices
+    nb = N_CALIBRATION_BINS
+    if "cal_n" in layout:
+        count = sums[0, s["cal_n"]]
+        return _ratio(sums[0, s["cal_conf"]], count), _ratio(sums[0, s["cal_correct"]], count), count
+    count = _per_class(sums, layout, "ccal_n", n_classes, nb)[0].sum(axis=0)
+    predicted = _per_class(sums, layout, "ccal_p", n_classes, nb)[0].sum(axis=0)
+    observed = _per_class(sums, layout, "ccal_pos", n_classes, nb)[0].sum(axis=0)
+    return _ratio(predicted, count), _ratio(observed, count), count
