@@ -105,8 +105,9 @@ class ProbeDimension:
 
 
 def default_terms_dir() -> Path:
-    """``data/probe_terms`` of the source checkout."""
-    return Path(__file__).resolve().parents[2] / "data" / "probe_terms"
+    """The bundled word lists: ``data/probe_terms`` (shipped in the package as
+    ``tonecls/resources/probe_terms``, a link to it in the source checkout)."""
+    return Path(__file__).resolve().parents[1] / "resources" / "probe_terms"
 
 
 def load_templates(path: str | os.PathLike) -> list[ProbeTemplate]:
