@@ -1,0 +1,210 @@
+"""End-to-end batch scoring throughput and peak memory, against VADER in the same run.
+
+Builds CSV exports of 10k / 100k / 1M rows (``id,text,group``) from the TweetEval texts
+(all tasks and splits, repeated to size) under ``benchmarks/_work/`` (gitignored), then, for
+each size, runs ``tonecls.score.score_file(export.csv, scored.parquet)`` in a fresh child
+process (read CSV -> preprocess -> model -> write Parquet) and reports posts/s and the
+child's peak resident memory (``ru_maxrss``). VADER's ``polarity_scores`` (a lexicon scorer)
+is timed on the same posts, on one core, as the reference rate.
+
+    nice -n 10 .venv/bin/python benchmarks/bench_scoring.py                  # default model
+    nice -n 10 .venv/bin/python benchmarks/bench_scoring.py --sizes 10000 --model PATH
+    nice -n 10 .venv/bin/python benchmarks/bench_scoring.py --engine dask --workers 2
+    nice -n 10 .venv/bin/python benchmarks/bench_scoring.py --untrained   # no default model yet
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+WORK_DIR = Path(__file__).resolve().parent / "_work"
+
+
+def build_export(rows: int, work_dir: Path) -> Path:
+    """A CSV export of ``rows`` TweetEval posts (id, text, group = source task), cached."""
+    import pandas as pd
+
+    from tonecls.datasets import TWEETEVAL_TASKS, load_tweeteval
+
+    path = work_dir / f"posts_{rows}.csv"
+    if path.exists():
+        return path
+    parts = []
+    for task in TWEETEVAL_TASKS:
+        for split in ("train", "val", "test"):
+            parts.append(pd.DataFrame({"text": load_tweeteval(task, split)["text"], "group": task}))
+    pool = pd.concat(parts, ignore_index=True)
+    repeats = -(-rows // len(pool))
+    export = pd.concat([pool] * repeats, ignore_index=True).iloc[:rows]
+    export.insert(0, "id", [f"p{i:09d}" for i in range(rows)])
+    work_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    export.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+    return path
+
+
+def untrained_default_model(work_dir: Path) -> Path:
+    """A bundle with the default model's architecture and heads but untrained weights.
+
+    Scoring speed does not depend on the weights, so this stands in for the default model
+    where it is not available (its figures are labelled as such).
+    """
+    from tonecls.datasets import load_tweeteval
+    from tonecls.model import ToneModel, TrainConfig
+    from tonecls.model.data import resolve_head_spec
+    from tonecls.model.network import build_network
+    from tonecls.model.vocab import Vocabulary
+    from tonecls.preprocess import Preprocessor
+
+    path = work_dir / "untrained_default_model"
+    if path.exists():
+        return path
+    config = TrainConfig.from_file(Path(__file__).resolve().parents[1] / "configs" / "default_model.json")
+    heads = [resolve_head_spec(head) for head in config.heads if not head.auxiliary]
+    tokens = Preprocessor(config.preprocess).tokenize(load_tweeteval("sentiment", "train")["text"])
+    vocabulary = Vocabulary.fit(tokens, max_size=config.vocab_size, min_count=config.min_count)
+    network = build_network(heads, len(vocabulary), config)
+    model = ToneModel(network, vocabulary, heads, config.preprocess, max_length=config.max_length)
+    return model.save(path)
+
+
+def child_score(args: argparse.Namespace) -> dict:
+    """Runs in the child process: score one export, return timing and peak memory."""
+    started = time.perf_counter()
+    import tonecls.score.local
+    from tonecls.score import score_file
+    from tonecls.score.core import resolve_model
+
+    tonecls.score.local.PIPELINE_THREADS = args.threads
+    resolve_model(args.model)  # import TensorFlow and load the model (cached for score_file)
+    startup = time.perf_counter() - started
+    samples = _sample_rss()
+    cpu_started = time.process_time()
+    summary = score_file(
+        args.input, args.output, model=args.model, engine=args.engine, workers=args.workers,
+        chunksize=args.chunksize, blocksize=args.blocksize,
+        on_bad_lines="error" if args.engine == "dask" else "flag", progress=False,
+    )
+    samples.append(None)  # stops the sampler
+    rss = [mb for mb in samples if mb is not None]
+    return {
+        "rows": summary.rows, "ok": summary.ok, "startup_s": startup,
+        "scoring_s": summary.seconds, "cpu_s": time.process_time() - cpu_started,
+        "total_s": time.perf_counter() - started,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # is memory flat? the highest RSS in the first and in the second half of the job
+        "rss_first_half_mb": max(rss[: len(rss) // 2] or [0]),
+        "rss_second_half_mb": max(rss[len(rss) // 2:] or [0]),
+    }
+
+
+def _sample_rss(interval: float = 0.25) -> list:
+    """Resident memory of this process (MB), sampled by a thread until None is appended."""
+    import threading
+
+    import psutil  # installed with dask.distributed
+
+    process, samples = psutil.Process(), []
+
+    def sample():
+        while not samples or samples[-1] is not None:
+            samples.append(process.memory_info().rss / 2**20)
+            time.sleep(interval)
+
+    threading.Thread(target=sample, daemon=True).start()
+    return samples
+
+
+def child_vader(args: argparse.Namespace) -> dict:
+    """Runs in the child process: VADER polarity scores of the export's first posts."""
+    import pandas as pd
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    texts = pd.read_csv(args.input, nrows=args.vader_posts)["text"].astype(str).tolist()
+    analyzer = SentimentIntensityAnalyzer()
+    started = time.perf_counter()
+    for text in texts:
+        analyzer.polarity_scores(text)
+    return {"posts": len(texts), "posts_per_s": len(texts) / (time.perf_counter() - started)}
+
+
+def run_child(kind: str, extra: list[str]) -> dict:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    if kind == "vader":  # one core, as the reference figure
+        env.update(OMP_NUM_THREADS="1")
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", kind, *extra],
+        env=env, check=True, capture_output=True, text=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--model", default=None, help="model bundle (default: the default model)")
+    parser.add_argument("--untrained", action="store_true",
+                        help="use an untrained model of the default architecture (same speed)")
+    parser.add_argument("--engine", default="local", choices=["local", "dask"])
+    parser.add_argument("--workers", type=int, default=None, help="dask LocalCluster workers")
+    parser.add_argument("--chunksize", type=int, default=20_000)
+    parser.add_argument("--threads", type=int, default=2,
+                        help="chunks scored at once by the local engine (1: no overlap)")
+    parser.add_argument("--blocksize", default="16MB", help="dask partition size in bytes")
+    parser.add_argument("--vader-posts", type=int, default=20_000)
+    parser.add_argument("--work-dir", type=Path, default=WORK_DIR)
+    parser.add_argument("--child", choices=["score", "vader"], help=argparse.SUPPRESS)
+    parser.add_argument("--input", help=argparse.SUPPRESS)
+    parser.add_argument("--output", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        result = (child_score if args.child == "score" else child_vader)(args)
+        print(json.dumps(result))
+        return
+
+    if args.untrained:
+        args.model = str(untrained_default_model(args.work_dir))
+    common = ["--engine", args.engine, "--chunksize", str(args.chunksize),
+              "--threads", str(args.threads)]
+    common += ["--model", args.model] if args.model else []
+    common += ["--blocksize", args.blocksize]
+    common += ["--workers", str(args.workers)] if args.workers else []
+    print(f"Python {platform.python_version()}, {os.cpu_count()} cores, engine={args.engine}, "
+          f"chunksize={args.chunksize}, threads={args.threads}, "
+          f"model={args.model or 'default'}, load average before: {os.getloadavg()[0]:.1f}")
+    vader = None
+    print("| rows | posts/s (scoring) | vs VADER | posts/s (end to end) | CPU s / 1k posts "
+          "| peak RSS (MB) | max RSS 1st / 2nd half (MB) |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    r: dict = {}
+    for rows in args.sizes:
+        export = build_export(rows, args.work_dir)
+        if vader is None:
+            vader = run_child("vader", ["--input", str(export), "--vader-posts",
+                                        str(args.vader_posts)])
+        output = args.work_dir / f"scored_{rows}_{args.engine}.parquet"
+        r = run_child("score", [*common, "--input", str(export), "--output", str(output)])
+        rate = r["rows"] / r["scoring_s"]
+        print(f"| {r['rows']:,} | {rate:,.0f} | {rate / vader['posts_per_s']:.2f} | "
+              f"{r['rows'] / r['total_s']:,.0f} | {1000 * r['cpu_s'] / r['rows']:.2f} | "
+              f"{r['peak_rss_mb']:,.0f} | {r['rss_first_half_mb']:,.0f} / "
+              f"{r['rss_second_half_mb']:,.0f} |", flush=True)
+    print(f"VADER polarity_scores, one core: {vader['posts_per_s']:,.0f} posts/s "
+          f"({vader['posts']:,} posts); start-up (import TensorFlow, load model): "
+          f"{r['startup_s']:.1f} s; load average after: {os.getloadavg()[0]:.1f}")
+    print("posts/s (scoring): score_file from start to renamed output, model already loaded; "
+          "end to end: including start-up. CPU s and RSS: the scoring process (with the dask "
+          "engine: the client only, not the workers).")
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,423 @@
+"""Tests of the tone model: training, masking, bundles, prediction output, calibration, metrics.
+
+Models here are tiny (8-d embeddings, 4 LSTM units) and train for a few seconds on synthetic
+posts whose tone is carried by a few words, so the tests check behaviour, not accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.metrics import f1_score, recall_score  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
+
+from tonecls.cli import main  # noqa: E402
+from tonecls.errors import InputError  # noqa: E402
+from tonecls.model import (  # noqa: E402
+    DataSource,
+    HeadConfig,
+    HeadSpec,
+    LabelledSplit,
+    ToneClassifier,
+    ToneModel,
+    TrainConfig,
+    evaluate,
+    load_model,
+    train,
+)
+from tonecls.model.bundle import DEFAULT_BUNDLE  # noqa: E402
+from tonecls.model.calibration import fit_temperature, negative_log_likelihood, tune_thresholds  # noqa: E402
+from tonecls.model.evaluate import comparison_table, macro_f1, macro_recall  # noqa: E402
+from tonecls.model.network import build_network  # noqa: E402
+from tonecls.model.train import compile_network  # noqa: E402
+from tonecls.model.vocab import Vocabulary, offsets_of, pad_batch  # noqa: E402
+
+TINY = dict(vocab_size=200, min_count=1, embedding_dim=8, lstm_units=4, batch_size=16, epochs=3,
+            patience=3, learning_rate=0.01, dropout=0.1)
+WORDS = {"negative": ["awful", "hate", "terrible"], "neutral": ["table", "monday", "report"],
+         "positive": ["love", "great", "wonderful"]}
+FILLER = ["the", "a", "today", "this", "is", "so", "my", "and", "it"]
+
+
+def synthetic_posts(n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """Posts made of filler words plus words of one sentiment class; the class id is returned."""
+    rng = np.random.default_rng(seed)
+    classes = list(WORDS)
+    labels = rng.integers(0, len(classes), n)
+    posts = []
+    for label in labels:
+        words = list(rng.choice(FILLER, rng.integers(2, 8))) + list(rng.choice(WORDS[classes[label]], 2))
+        rng.shuffle(words)
+        posts.append(" ".join(words))
+    return posts, labels
+
+
+def multi_hot_of(posts: list[str]) -> np.ndarray:
+    """Multi-label targets: (mentions love/great, mentions hate/awful)."""
+    return np.array([[any(w in p for w in ("love", "great")), any(w in p for w in ("hate", "awful"))]
+                     for p in posts], dtype=np.float32)
+
+
+def tiny_config(**overrides) -> TrainConfig:
+    heads = [
+        HeadConfig("tone", DataSource(kind="memory"),
+                   classes=list(WORDS), multilabel=False),
+        HeadConfig("flags", DataSource(kind="memory"),
+                   classes=["pos", "neg"], multilabel=True),
+    ]
+    return TrainConfig(heads=heads, **{**TINY, **overrides})
+
+
+def tiny_data(n: int = 240) -> dict:
+    posts, labels = synthetic_posts(n, seed=1)
+    val_posts, val_labels = synthetic_posts(60, seed=2)
+    # the two heads are trained on different posts: multi-task data with disjoint labels
+    half = n // 2
+    return {
+        "tone": {"train": LabelledSplit(posts[:half], labels[:half]), "val": LabelledSplit(val_posts, val_labels)},
+        "flags": {"train": LabelledSplit(posts[half:], multi_hot_of(posts[half:])),
+                  "val": LabelledSplit(val_posts, multi_hot_of(val_posts))},
+    }
+
+
+@pytest.fixture(scope="module")
+def tiny_model() -> ToneModel:
+    """Two heads trained on disjoint posts; an ensemble of two networks (averaged logits)."""
+    return train(tiny_config(ensemble_size=2), data=tiny_data(), quiet=True)
+
+
+# --- vocabulary and batching --------------------------------------------------------------------
+
+
+def test_vocabulary_orders_by_frequency_and_maps_unknown_tokens():
+    vocab = Vocabulary.fit([["b", "a", "b"], ["c", "b", "a"], ["rare"]], max_size=10, min_count=2)
+    assert vocab.tokens_ == ["<pad>", "<unk>", "b", "a"]
+    ids, lengths = vocab.encode([["a", "zzz"], [], ["b", "b", "b"]], max_length=2)
+    assert lengths.tolist() == [2, 0, 2]
+    assert ids.tolist() == [3, 1, 2, 2]
+    batch = pad_batch(ids, offsets_of(lengths), lengths, np.array([2, 1, 0]))
+    assert batch.tolist() == [[2, 2], [0, 0], [3, 1]]
+
+
+def test_vocabulary_keeps_rare_tokens_with_pretrained_vectors(tmp_path):
+    vocab = Vocabulary.fit([["a", "a", "rare", "other"]], min_count=2, keep={"rare"})
+    assert "rare" in vocab.index_ and "other" not in vocab.index_
+    vocab.save(tmp_path / "v.json")
+    assert Vocabulary.load(tmp_path / "v.json").tokens_ == vocab.tokens_
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+def test_train_config_round_trips_through_json_and_rejects_typos(tmp_path):
+    config = tiny_config()
+    path = tmp_path / "config.json"
+    path.write_text(config.to_json())
+    again = TrainConfig.from_file(path)
+    assert again.to_dict() == TrainConfig.from_dict(json.loads(config.to_json())).to_dict()
+    with pytest.raises(InputError, match="unknown training config option"):
+        TrainConfig.from_dict({**config.to_dict(), "lstm_unit": 3})
+    with pytest.raises(InputError, match="needs 'task'"):
+        DataSource(kind="tweeteval")
+    with pytest.raises(InputError, match="column prefix"):
+        HeadSpec("bad name", ["a", "b"])
+
+
+def test_default_config_is_valid():
+    path = Path(__file__).resolve().parents[1] / "configs" / "default_model.json"
+    config = TrainConfig.from_file(path)
+    kept = [h.name for h in config.heads if not h.auxiliary]
+    assert kept == ["sentiment", "emotion", "ekman"]
+
+
+# --- network and masked multi-task loss ------------------------------------------------------------
+
+
+def test_padding_does_not_change_predictions(tiny_model):
+    """Masking: a post scores the same alone and padded next to a much longer post."""
+    short, long = ["love", "it"], ["the"] * 30 + ["hate"]
+    together = tiny_model.logits_from_tokens([short, long], batch_size=2)
+    alone = tiny_model.logits_from_tokens([short], batch_size=1)
+    for head in together:
+        np.testing.assert_allclose(together[head][0], alone[head][0], rtol=1e-5, atol=1e-5)
+
+
+def test_head_without_labels_in_batch_contributes_no_loss_or_update():
+    specs = [HeadSpec("a", ["x", "y", "z"]), HeadSpec("b", ["p", "q"], multilabel=True)]
+    config = tiny_config()
+    network = build_network(specs, 20, config)
+    compile_network(network, specs, config)
+    x = np.random.default_rng(0).integers(1, 20, (8, 5)).astype("int32")
+    y = {"a": np.arange(8) % 3, "b": np.ones((8, 2), "float32")}
+    only_a = {"a": np.ones(8, "float32"), "b": np.zeros(8, "float32")}
+    b_before = [w.copy() for w in network.get_layer("b").get_weights()]
+    a_before = [w.copy() for w in network.get_layer("a").get_weights()]
+    logs = network.train_on_batch(x, y, sample_weight=only_a, return_dict=True)
+    assert logs["b_loss"] == 0.0
+    for before, after in zip(b_before, network.get_layer("b").get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert any(not np.array_equal(before, after)
+               for before, after in zip(a_before, network.get_layer("a").get_weights()))
+
+
+# --- training, saving, loading ---------------------------------------------------------------------
+
+
+def test_tiny_model_learns_and_records_validation_metrics(tiny_model):
+    assert [h.name for h in tiny_model.heads_] == ["tone", "flags"]
+    metrics = tiny_model.metadata_["metrics"]["validation"]
+    assert set(metrics) == {"tone", "flags"}
+    assert metrics["tone"]["metric"] == "macro_f1"
+    assert metrics["tone"]["value"] > 0.5  # chance is ~0.33 on three balanced classes
+    assert [run["best_epoch"] >= 1 for run in tiny_model.metadata_["training"]] == [True, True]
+    assert tiny_model.network_.name == "tonecls_ensemble"
+
+
+def test_save_load_round_trip_predicts_the_same(tiny_model, tmp_path):
+    texts = ["I love this great day", "awful terrible monday", "", None]
+    expected = tiny_model.predict_proba(texts)
+    path = tiny_model.save(tmp_path / "bundle")
+    assert {p.name for p in path.iterdir()} == {"model.keras", "vocab.json", "bundle.json", "MODEL_CARD.md"}
+    assert not (tmp_path / "bundle.partial").exists()
+    loaded = load_model(path)
+    assert loaded.heads_ == tiny_model.heads_
+    got = loaded.predict_proba(texts)
+    for head in expected:
+        np.testing.assert_allclose(got[head], expected[head], rtol=1e-5, equal_nan=True)
+    pd.testing.assert_frame_equal(loaded.predict(texts), tiny_model.predict(texts))
+    # saving again replaces the bundle in place
+    tiny_model.save(path)
+    assert load_model(path).vocabulary_.tokens_ == tiny_model.vocabulary_.tokens_
+
+
+@pytest.mark.filterwarnings("ignore:The structure of `inputs`")
+def test_network_file_loads_in_keras_safe_mode(tiny_model, tmp_path):
+    path = tiny_model.save(tmp_path / "bundle")
+    network = keras.saving.load_model(path / "model.keras", safe_mode=True, compile=False)
+    x = np.array([[2, 3, 4, 0]], dtype="int32")
+    np.testing.assert_allclose(network(x)["tone"], tiny_model.network_(x)["tone"], rtol=1e-5)
+
+
+def test_save_refuses_to_overwrite_a_folder_that_is_not_a_bundle(tiny_model, tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("x")
+    with pytest.raises(InputError, match="not a tonecls model bundle"):
+        tiny_model.save(tmp_path / "notes")
+    assert (tmp_path / "notes" / "keep.txt").exists()
+
+
+def test_temperatures_and_thresholds_round_trip(tiny_model, tmp_path):
+    model = load_model(tiny_model.save(tmp_path / "first"))  # a copy we may change
+    model.temperatures_["tone"] = 1.7
+    model.thresholds_["flags"] = np.array([0.31, 0.62])
+    loaded = load_model(model.save(tmp_path / "second"))
+    assert loaded.temperatures_["tone"] == pytest.approx(1.7)
+    np.testing.assert_allclose(loaded.thresholds_["flags"], [0.31, 0.62])
+    logits = loaded.logits_from_tokens([["love"]])["tone"]
+    np.testing.assert_allclose(loaded.predict_proba(["love"])["tone"],
+                               np.exp(logits / 1.7) / np.exp(logits / 1.7).sum(), rtol=1e-5)
+    flags = loaded.predict_proba(["love", "hate"])["flags"]
+    expected = [";".join(c for c, p, t in zip(["pos", "neg"], row, [0.31, 0.62]) if p >= t) for row in flags]
+    assert loaded.predict(["love", "hate"])["flags_labels"].tolist() == expected
+
+
+def test_model_card_names_heads_metrics_and_limits(tiny_model, tmp_path):
+    card = (tiny_model.save(tmp_path / "bundle") / "MODEL_CARD.md").read_text()
+    for text in ("`tone`", "`flags`", "Intended use", "Not for decisions about individuals",
+                 "Ethical considerations", "Known limitations", "macro_f1"):
+        assert text in card
+
+
+# --- prediction output -----------------------------------------------------------------------------
+
+
+def test_predict_columns_order_and_statuses_of_bad_rows(tiny_model):
+    texts = pd.Series(["love it", None, "", b"\xff\xfe", "hate this", 3.5, "   "], index=list("abcdefg"))
+    out = tiny_model.predict(texts)
+    assert list(out.columns) == tiny_model.output_columns()
+    assert list(out.columns[:3]) == ["tonecls_status", "tone_label", "tone_confidence"]
+    assert "flags_labels" in out.columns and "flags_p_neg" in out.columns
+    assert isinstance(out.index, pd.RangeIndex) and len(out) == len(texts)
+    assert out["tonecls_status"].tolist() == ["ok", "missing", "empty", "invalid_encoding", "ok",
+                                              "not_text", "empty"]
+    bad = out["tonecls_status"] != "ok"
+    assert out.loc[bad, ["tone_label", "flags_labels"]].isna().all().all()
+    assert out.loc[bad, [c for c in out.columns if "_p_" in c or c.endswith("_confidence")]].isna().all().all()
+    good = out.loc[~bad]
+    assert good["tone_label"].isin(list(WORDS)).all()
+    probs = good[[f"tone_p_{c}" for c in WORDS]].to_numpy()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(good["tone_confidence"], probs.max(axis=1))
+    proba = tiny_model.predict_proba(texts)
+    assert proba["tone"].shape == (7, 3) and proba["flags"].shape == (7, 2)
+    assert np.isnan(proba["tone"][bad.to_numpy()]).all()
+
+
+def test_predict_handles_empty_input_and_many_lengths(tiny_model):
+    empty = tiny_model.predict([])
+    assert list(empty.columns) == tiny_model.output_columns() and len(empty) == 0
+    posts, _ = synthetic_posts(50, seed=3)
+    posts = [" ".join([p] * k) for k, p in enumerate(posts, start=1)]  # lengths up to the max_length cut
+    small = tiny_model.predict_proba(posts, batch_size=7)
+    large = tiny_model.predict_proba(posts, batch_size=1000)
+    np.testing.assert_allclose(small["tone"], large["tone"], rtol=1e-5, atol=1e-6)
+
+
+# --- custom heads from a labelled export ----------------------------------------------------------
+
+
+def test_custom_heads_from_a_labelled_export(tmp_path):
+    posts, labels = synthetic_posts(200, seed=4)
+    names = np.array(list(WORDS))[labels]
+    flags = multi_hot_of(posts).astype(int)
+    frame = pd.DataFrame({"post": posts, "stance": names, "pos": flags[:, 0], "neg": flags[:, 1]})
+    frame.to_csv(tmp_path / "labelled.csv", index=False)
+    test_posts, test_labels = synthetic_posts(40, seed=5)
+    pd.DataFrame({"post": test_posts, "stance": np.array(list(WORDS))[test_labels],
+                  "pos": 0, "neg": 0}).to_csv(tmp_path / "test.csv", index=False)
+    config = {
+        "heads": [
+            {"name": "stance", "source": {"kind": "export", "path": "labelled.csv", "text_column": "post",
+                                          "label_column": "stance", "test_path": "test.csv"}},
+            {"name": "mentions", "source": {"kind": "export", "path": "labelled.csv", "text_column": "post",
+                                            "label_columns": ["pos", "neg"]}},
+        ],
+        **TINY, "epochs": 2,
+    }
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    # trained through the `tonecls train` command, which writes the bundle (test split scored)
+    assert main(["train", "--config", str(tmp_path / "config.json"), "-o", str(tmp_path / "bundle"), "-q"]) == 0
+    model = load_model(tmp_path / "bundle")
+    assert "tonecls train --config" in model.metadata_["command"]
+    assert set(model.metadata_["metrics"]["test"]) == {"stance"}
+    assert model.heads_ == [HeadSpec("stance", sorted(WORDS), False), HeadSpec("mentions", ["pos", "neg"], True)]
+    assert "mentions_labels" in model.predict(["love"]).columns
+    provenance = model.metadata_["provenance"]["files"]
+    assert {p["split"] for p in provenance} == {"train", "val"} and all(len(p["sha256"]) == 64 for p in provenance)
+    # evaluate() scores the export head's test file with the official metric, like sklearn would
+    results = evaluate(model, "test")
+    assert results["head"].tolist() == ["stance"]
+    predicted = model.predict(test_posts)["stance_label"]
+    expected = f1_score(np.array(list(WORDS))[test_labels], predicted, average="macro",
+                        labels=sorted(WORDS), zero_division=0)
+    assert results.loc[0, "value"] == pytest.approx(expected)
+    assert results.loc[0, "n"] == 40
+    assert model.metadata_["metrics"]["test"]["stance"]["value"] == pytest.approx(expected)
+    assert main(["evaluate", "--model", str(tmp_path / "bundle"), "--json", str(tmp_path / "eval.json")]) == 0
+    table = pd.read_json(tmp_path / "eval.json")
+    assert table["head"].tolist() == ["stance"] and table["value"].iloc[0] == pytest.approx(100 * expected, abs=0.05)
+
+
+def test_cli_reports_bad_config_cleanly(tmp_path, capsys):
+    (tmp_path / "bad.json").write_text('{"heads": [], "epochs": 1}')
+    assert main(["train", "--config", str(tmp_path / "bad.json"), "-o", str(tmp_path / "out")]) == 2
+    assert "no heads" in capsys.readouterr().err
+    assert main(["train", "--config", str(tmp_path / "missing.json"), "-o", str(tmp_path / "out")]) == 2
+
+
+def test_export_head_with_unknown_label_is_a_clear_error(tmp_path):
+    pd.DataFrame({"text": ["a b", "c d"] * 10, "y": ["x", "z"] * 10}).to_csv(tmp_path / "d.csv", index=False)
+    config = TrainConfig(heads=[HeadConfig("h", DataSource(kind="export", path=str(tmp_path / "d.csv"),
+                                                           label_column="y"), classes=["x", "w"])], **TINY)
+    with pytest.raises(InputError, match="not classes of head"):
+        train(config, quiet=True)
+
+
+# --- scikit-learn estimator ---------------------------------------------------------------------------
+
+
+def test_tone_classifier_in_a_pipeline_and_clone():
+    posts, labels = synthetic_posts(240, seed=6)
+    y = np.array(list(WORDS))[labels]
+    estimator = ToneClassifier(embedding_dim=8, lstm_units=4, epochs=3, batch_size=16, learning_rate=0.01)
+    cloned = clone(estimator)
+    assert cloned.get_params() == estimator.get_params() and not hasattr(cloned, "model_")
+    pipeline = Pipeline([("clf", estimator)]).fit(posts, y)
+    test_posts, test_labels = synthetic_posts(60, seed=7)
+    predicted = pipeline.predict(test_posts)
+    assert set(predicted) <= set(WORDS)
+    assert pipeline.score(test_posts, np.array(list(WORDS))[test_labels]) > 0.5
+    proba = pipeline.predict_proba(test_posts + [None])
+    assert proba.shape == (61, 3) and not np.isnan(proba).any()
+    np.testing.assert_allclose(proba[-1], estimator.prior_)
+    assert list(pipeline.named_steps["clf"].classes_) == sorted(WORDS)
+
+
+def test_tone_classifier_rejects_bad_targets():
+    with pytest.raises(InputError, match="single class"):
+        ToneClassifier().fit(["a", "b", "c"], ["x", "x", "x"])
+    with pytest.raises(InputError, match="one label per post"):
+        ToneClassifier().fit(["a", "b"], ["x"])
+
+
+# --- calibration and metrics ---------------------------------------------------------------------------
+
+
+def test_temperature_scaling_recovers_a_known_temperature():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (4000, 4))
+    true_t = 2.5
+    p = np.exp(logits / true_t)
+    p /= p.sum(axis=1, keepdims=True)
+    targets = np.array([rng.choice(4, p=row) for row in p])
+    fitted = fit_temperature(logits, targets, multilabel=False)
+    assert fitted == pytest.approx(true_t, rel=0.1)
+    assert negative_log_likelihood(logits, targets, False, fitted) <= negative_log_likelihood(logits, targets, False)
+
+
+def test_thresholds_maximise_per_class_f1():
+    proba = np.array([[0.9, 0.30], [0.8, 0.35], [0.2, 0.25], [0.1, 0.05]])
+    targets = np.array([[1, 1], [1, 1], [0, 0], [0, 0]])
+    thresholds = tune_thresholds(proba, targets)
+    assert 0.2 < thresholds[0] <= 0.8
+    assert 0.25 < thresholds[1] <= 0.30
+    assert ((proba >= thresholds) == targets).all()
+
+
+def test_official_metrics_equal_sklearn():
+    rng = np.random.default_rng(1)
+    y, p = rng.integers(0, 4, 300), rng.integers(0, 4, 300)
+    assert macro_f1(y, p, 4) == pytest.approx(f1_score(y, p, average="macro"))
+    assert macro_recall(y, p, 4) == pytest.approx(recall_score(y, p, average="macro"))
+    Y, P = rng.integers(0, 2, (300, 7)), rng.integers(0, 2, (300, 7))
+    assert macro_f1(Y, P) == pytest.approx(f1_score(Y, P, average="macro", zero_division=0))
+
+
+def test_comparison_table_puts_measured_figures_beside_published_ones():
+    results = pd.DataFrame({"head": ["emotion"], "dataset": ["TweetEval emotion"], "split": ["test"],
+                            "metric": ["macro_f1"], "value": [0.7], "n": [1421], "n_unscorable": [0]})
+    table = comparison_table(results, data_dir="/nonexistent")
+    assert set(table["head"]) == {"emotion"}
+    assert {"this model", "BLSTM", "SVM", "FastText"} <= set(table["system"])
+    assert table.loc[table["system"] == "this model", "value"].item() == 70.0
+    assert table["source"].str.len().gt(0).all()
+
+
+# --- the bundled default model -------------------------------------------------------------------------
+
+
+def test_load_model_without_path_loads_the_default_bundle():
+    if not (DEFAULT_BUNDLE / "bundle.json").is_file():
+        pytest.skip("the default model bundle has not been trained yet (tonecls/resources/default_model)")
+    import tonecls
+
+    model = tonecls.load_model()
+    assert [h.name for h in model.heads_] == ["sentiment", "emotion", "ekman"]
+    assert model.head("ekman").multilabel and not model.head("sentiment").multilabel
+    out = model.predict(["I am so happy today, best day ever!", "This is awful, I hate it", None])
+    assert out["tonecls_status"].tolist() == ["ok", "ok", "missing"]
+    assert out.loc[0, "sentiment_label"] == "positive" and out.loc[1, "sentiment_label"] == "negative"
+    size = sum(p.stat().st_size for p in DEFAULT_BUNDLE.iterdir())
+    assert size < 25e6
+    test_metrics = model.metadata_["metrics"].get("test", {})
+    assert set(test_metrics) == {"sentiment", "emotion", "ekman"}
+    assert all(0 <= m["value"] <= 1 and not math.isnan(m["value"]) for m in test_metrics.values())

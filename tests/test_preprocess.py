@@ -1,0 +1,541 @@
+"""Tests of tonecls.preprocess: token semantics, robustness, PII scrubbing, nltk equivalence."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+import random
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from nltk.tokenize import TweetTokenizer
+
+from tonecls import preprocess
+from tonecls.errors import InputError
+from tonecls.preprocess import (
+    STATUS_EMPTY,
+    STATUS_INVALID_ENCODING,
+    STATUS_MISSING,
+    STATUS_NOT_TEXT,
+    STATUS_OK,
+    STATUSES,
+    PreprocessConfig,
+    Preprocessor,
+    tokenize,
+    tokenize_with_status,
+)
+
+DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def toks(text: str, **config) -> list[str]:
+    return tokenize([text], PreprocessConfig(**config) if config else None)[0]
+
+
+# --- personal data -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["@bob", "@user", "@Some_One123", "@jo.doe", ".@bob"])
+def test_handles_become_user(text):
+    assert toks(f"hi {text} there")[-2] == "<user>"
+    assert not any("bob" in t or "one123" in t or "jo" == t for t in toks(text))
+
+
+@pytest.mark.parametrize("url", [
+    "http://t.co/AbC123xyz", "https://www.example.com/path?q=1&x=y#frag", "www.example.org",
+    "example.com", "bit.ly/2xYzAbc", "HTTPS://EXAMPLE.COM/A", "https://x.com/search?(a)",
+    "https://user:pw@host.example.com/x",
+])
+def test_urls_become_url(url):
+    tokens = toks(f"look {url} now")
+    assert tokens == ["look", "<url>", "now"], tokens
+
+
+@pytest.mark.parametrize("email", ["jo@example.com", "first.last+tag@mail.co.uk",
+                                   "jo_doe-99@sub.example.org", "foo.na@example.com"])
+def test_emails_become_email(email):
+    assert toks(f"mail {email}, thanks") == ["mail", "<email>", ",", "thanks"]
+
+
+@pytest.mark.parametrize("phone", ["555-123-4567", "(555) 123-4567", "+1 555 123 4567",
+                                   "+44 20 7946 0958", "555.123.4567", "+33 6 12 34 56 78"])
+def test_phones_become_phone(phone):
+    tokens = toks(f"call {phone} today")
+    assert tokens == ["call", "<phone>", "today"], tokens
+
+
+@pytest.mark.parametrize("number, expected", [
+    ("42", ["<number>"]), ("3.5", ["<number>"]), ("12:30", ["<number>"]),
+    ("1,000,000", ["<number>"]), ("24/11/2026", ["<number>"]), ("-7", ["-", "<number>"]),
+    ("$100", ["$", "<number>"]), ("100%", ["<number>", "%"]),
+    ("123456789012345678901234567890", ["<number>"]), ("id12345", ["<number>"]),
+])
+def test_numbers_become_number(number, expected):
+    assert toks(number) == expected
+
+
+def test_a_missing_space_after_a_full_stop_is_not_a_domain():
+    assert toks("great day.The end") == ["great", "day", ".", "the", "end"]
+    assert toks("Dr.Dre nfl.com NFL.com") == ["dr", ".", "dre", "<url>", "<url>"]
+
+
+def test_words_with_few_digits_are_kept():
+    assert toks("2nd gr8 b4") == ["2nd", "gr8", "b4"]
+
+
+def test_bracketed_placeholders_of_goemotions():
+    assert toks("[NAME] is so [RELIGION]") == ["<name>", "is", "so", "<religion>"]
+    assert toks("[name]") == ["[", "name", "]"]
+
+
+@pytest.mark.parametrize("text", ["John <jo@x.com>", "<@U12345> hi", "<https://x.com/abc>"])
+def test_personal_data_in_angle_brackets_is_scrubbed(text):
+    joined = " ".join(toks(text))
+    assert "jo@" not in joined and "U12345".lower() not in joined and "x.com" not in joined
+
+
+# --- hashtags, emoji, emoticons ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("hashtag, expected", [
+    ("#FirstWorldProblems", ["first", "world", "problems"]),
+    ("#firstworldproblems", ["firstworldproblems"]),
+    ("#iPhone12", ["i", "phone", "<number>"]),
+    ("#2020Goals", ["<number>", "goals"]),
+    ("#MAGA", ["maga"]),
+    ("#NYCMarathon", ["nyc", "marathon"]),
+    ("#soooHappy", ["soo", "<elong>", "happy"]),
+    ("#no_filter", ["no", "filter"]),
+    ("#Café", ["café"]),
+])
+def test_hashtags_are_marked_and_split(hashtag, expected):
+    assert toks(hashtag) == ["<hashtag>", *expected]
+
+
+def test_hashtags_unsplit_when_configured():
+    assert toks("#FirstWorldProblems", split_hashtags=False) == ["<hashtag>", "firstworldproblems"]
+
+
+@pytest.mark.parametrize("emoji", [
+    "😂", "👍🏽", "👩‍👩‍👧‍👦", "🏳️‍🌈", "👨🏿‍💻", "🇫🇷", "🏴󠁧󠁢󠁳󠁣󠁴󠁿", "🏴‍☠️", "❤️", "1️⃣", "™",
+])
+def test_emoji_are_single_tokens(emoji):
+    tokens = toks(f"so {emoji} good")
+    assert len(tokens) == 3 and tokens[0] == "so" and tokens[2] == "good", tokens
+    assert tokens[1] == emoji.replace("\ufe0f", "")  # variation selectors dropped
+
+
+def test_emoji_variants_share_a_token():
+    assert toks("❤️") == toks("❤") and toks("🏳️‍🌈") == toks("🏳‍🌈")
+    assert toks("👍🏽") != toks("👍")  # skin tones are kept
+
+
+def test_adjacent_emoji_are_separate_tokens():
+    assert toks("😂😂👍🏽🇫🇷🇩🇪") == ["😂", "😂", "👍🏽", "🇫🇷", "🇩🇪"]
+
+
+@pytest.mark.parametrize("emoticon", [":)", ":-(", ";)", ":D", ":P", ":p", "<3", "</3", "xD",
+                                      "XD", ":'(", "^_^", "-_-", "o_O", "T_T", ">_<", "=)",
+                                      ":/", "D:"])
+def test_emoticons_are_kept_as_is(emoticon):
+    assert toks(f"ok {emoticon} ok") == ["ok", emoticon, "ok"]
+
+
+# --- words -------------------------------------------------------------------------------
+
+
+def test_elongation_is_shortened_and_marked():
+    assert toks("soooooo good") == ["soo", "<elong>", "good"]
+    assert toks("hmmmm") == ["hmm", "<elong>"]
+    assert toks("good") == ["good"]  # two repeats is not elongation
+    assert toks("KKK zzz #KKK") == ["kkk", "<allcaps>", "zzz", "<hashtag>", "kkk"]  # words
+    assert toks("zzzz") == ["zz", "<elong>"]
+    assert toks("sooo", reduce_elongation=False) == ["sooo"]
+
+
+def test_repeated_punctuation_is_capped_at_three():
+    assert toks("what!!!!!!!") == ["what", "!", "!", "!"]
+
+
+def test_ellipses():
+    assert toks("wait… so . . . ok ...... hm .. x") == ["wait", "...", "so", "...", "ok", "...", "hm", "..", "x"]
+
+
+def test_shouting_is_kept_as_a_marker():
+    assert toks("I am SO MAD") == ["i", "am", "so", "<allcaps>", "mad", "<allcaps>"]
+    assert toks("SOOOO") == ["soo", "<elong>", "<allcaps>"]
+    assert toks("I A") == ["i", "a"]  # single capitals are not shouting
+    assert toks("SO MAD", mark_allcaps=False) == ["so", "mad"]
+    assert toks("So MAD", lowercase=False) == ["So", "MAD", "<allcaps>"]
+
+
+def test_case_folding():
+    assert toks("Straße ÉCOLE") == ["strasse", "école", "<allcaps>"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("I don't like it", ["i", "don't", "like", "it"]),
+    ("I can’t and won’t", ["i", "can't", "and", "won't"]),
+    ("it is not good", ["it", "is", "not", "good"]),
+    ("y'all I'm", ["y'all", "i'm"]),
+])
+def test_negations_stop_words_and_contractions_survive(text, expected):
+    assert toks(text) == expected
+
+
+def test_literal_backslash_n_is_a_line_break():
+    assert toks(r"sad.\nI choose\n\n#Life") == ["sad", ".", "i", "choose", "<hashtag>", "life"]
+
+
+def test_html_entities_are_decoded():
+    assert toks("me &amp; you &lt;3") == ["me", "&", "you", "<3"]
+
+
+def test_odd_html_entities():
+    # unknown or impossible entities are dropped, as nltk does
+    assert toks("a&#xD800;b &#0;c &#99999999999; &#x1F600; &bogus; &#128512;") == [
+        "ab", "c", "😀", "😀"]
+
+
+def test_unicode_is_normalised_but_emoji_kept():
+    assert toks("𝐡𝐞𝐥𝐥𝐨 ｗｏｒｌｄ") == ["hello", "world"]
+    assert toks("‼ ™") == ["‼", "™"]
+    assert toks("café") == toks("cafe\u0301") == ["café"]
+    assert toks("ｈｉ", unicode_form="NFC") == ["ｈｉ"]
+
+
+def test_zero_width_and_control_characters_are_removed():
+    assert toks("he\u200bllo\u00ad wo\u200drld\u2060") == ["hello", "world"]
+    assert toks("a\x00b\x07c\x1bd") == ["a", "b", "c", "d"]
+    assert toks("\ufeffhi") == ["hi"]
+
+
+def test_right_to_left_text():
+    assert toks("\u202bمرحبا بالعالم\u202c @user") == ["مرحبا", "بالعالم", "<user>"]
+    assert toks("שלום עולם") == ["שלום", "עולם"]
+
+
+def test_combining_marks_stay_inside_words():
+    assert toks("नमस्ते दुनिया") == ["नमस्ते", "दुनिया"]
+
+
+# --- robustness and statuses -------------------------------------------------------------
+
+
+def test_statuses_of_unusable_posts():
+    posts = [None, float("nan"), np.nan, np.float32("nan"), pd.NA, pd.NaT, np.datetime64("NaT"),
+             3, 3.5, np.int64(7), True, Decimal("1.5"), [1, 2], {"a": 1}, object(),
+             b"\xff\xfe", bytearray(b"\xc3("), "\ud800 lone surrogate",
+             "", "   \n\t", "\u200b\u200c\ufeff", "\x00\x01"]
+    tokens, statuses = tokenize_with_status(posts)
+    assert tokens == [[]] * len(posts)
+    assert statuses == [STATUS_MISSING] * 7 + [STATUS_NOT_TEXT] * 8 \
+        + [STATUS_INVALID_ENCODING] * 3 + [STATUS_EMPTY] * 4
+
+
+def test_utf8_bytes_are_decoded():
+    assert tokenize_with_status([b"caf\xc3\xa9 :)", memoryview(b"ok")]) == (
+        [["café", ":)"], ["ok"]], [STATUS_OK, STATUS_OK])
+
+
+def test_status_constants():
+    assert STATUS_OK == "ok"
+    assert set(STATUSES) == {"ok", "missing", "not_text", "invalid_encoding", "empty"}
+
+
+def test_long_posts_are_capped():
+    post = "word " * 20_000  # 100,000 characters
+    tokens, statuses = tokenize_with_status([post])
+    assert statuses == [STATUS_OK]
+    assert tokens[0] == ["word"] * 2000  # 10,000 characters, cut at a space
+    assert toks("abc " * 10, max_chars=10) == ["abc", "abc"]
+    assert toks("a" * 100_000) == ["aa", "<elong>"]
+    assert len(toks("ab " * 50_000)) == 3333  # "ab " * 3333 + "a" cut before the "a"
+
+
+def test_pathological_posts_do_not_raise():
+    posts = ["1" * 100_000, "a." * 50_000, "@a" * 50_000, "😀\u200d" * 30_000,
+             "http://a.b/(" * 10_000, "." * 100_000, "\u0301" * 50_000, "#" * 50_000]
+    tokens, statuses = tokenize_with_status(posts)
+    assert len(tokens) == len(posts)
+    assert statuses[:-1] == [STATUS_OK] * (len(posts) - 1)
+
+
+# --- input types -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("container", [
+    list, tuple, np.array, lambda x: np.array(x, dtype=object),
+    lambda x: pd.Series(x, index=[10, 5, 7]), lambda x: pd.Series(x, dtype="string"),
+    lambda x: (item for item in x), lambda x: pd.Index(x),
+])
+def test_any_iterable_of_posts(container):
+    assert tokenize(container(["Hi :)", "b", "c"])) == [["hi", ":)"], ["b"], ["c"]]
+
+
+def test_pandas_missing_values():
+    series = pd.Series(["ok", None, pd.NA], dtype="string")
+    assert tokenize_with_status(series)[1] == [STATUS_OK, STATUS_MISSING, STATUS_MISSING]
+
+
+@pytest.mark.parametrize("bad", ["a single post", b"bytes", 42, None,
+                                 pd.DataFrame({"text": ["a"]}), np.array([["a", "b"]])])
+def test_wrong_batch_argument_raises_type_error(bad):
+    with pytest.raises(TypeError, match="texts must"):
+        tokenize(bad)
+
+
+# --- configuration -----------------------------------------------------------------------
+
+
+def test_config_round_trips_through_json():
+    config = PreprocessConfig(lowercase=False, max_chars=500, split_hashtags=False)
+    data = json.loads(json.dumps(config.to_dict()))
+    assert PreprocessConfig.from_dict(data) == config
+    assert PreprocessConfig.from_dict({}) == PreprocessConfig() == PreprocessConfig.from_dict(None)
+
+
+@pytest.mark.parametrize("data", [
+    {"lowercase": "yes"}, {"max_chars": 0}, {"max_chars": 1.5}, {"max_chars": True},
+    {"unicode_form": "NFD"}, {"version": 999}, {"strip_stopwords": True},
+])
+def test_invalid_config_raises_input_error(data):
+    with pytest.raises(InputError):
+        PreprocessConfig.from_dict(data)
+
+
+def test_preprocessor_accepts_a_dict_and_the_module_function_a_config():
+    assert Preprocessor({"lowercase": False}).tokenize(["Hi"]) == [["Hi"]]
+    assert tokenize(["Hi"], {"lowercase": False}) == [["Hi"]]
+    assert tokenize(["Hi"], PreprocessConfig(lowercase=False)) == [["Hi"]]
+    with pytest.raises(TypeError):
+        Preprocessor("NFKC")
+
+
+def test_preprocessor_pickles_without_its_cache():
+    preprocessor = Preprocessor(PreprocessConfig(lowercase=False))
+    posts = ["Hello #World @bob :)"]
+    expected = preprocessor.tokenize(posts)
+    clone = pickle.loads(pickle.dumps(preprocessor))
+    assert clone.config == preprocessor.config and not clone._cache
+    assert clone.tokenize(posts) == expected
+
+
+def test_cache_eviction_does_not_change_tokens(monkeypatch):
+    posts = [f"word{i} Sooo #Tag{i} @u{i}" for i in range(50)]
+    expected = Preprocessor().tokenize(posts)
+    monkeypatch.setattr(preprocess, "_MAX_CACHE", 3)
+    small = Preprocessor()
+    assert small.tokenize(posts) == expected and len(small._cache) <= 3
+
+
+def test_personal_data_is_not_cached():
+    preprocessor = Preprocessor()
+    preprocessor.tokenize(["jo@example.com http://x.co/abc @bob 555-123-4567 hi"])
+    assert set(preprocessor._cache) == {"hi"}
+
+
+# --- equivalence with nltk's TweetTokenizer ----------------------------------------------
+
+# posts where a deliberate difference from nltk may apply (see the module docstring)
+_DELIBERATE = re.compile(r"[&\[\]^_<>]|\d|\w\.[A-Z]|@\w+\.\w")
+
+
+def test_raw_tokens_equal_nltk_tweet_tokenizer_on_tweets():
+    if not (DATA_DIR / "tweeteval").is_dir():
+        pytest.skip(f"TweetEval not found in {DATA_DIR}")
+    lines = []
+    for task in ("emotion", "sentiment", "hate", "irony"):
+        lines += (DATA_DIR / "tweeteval" / task / "train_text.txt").read_text("utf-8").splitlines()
+    sample = random.Random(0).sample(lines, 4000)
+    nltk_tokenizer, preprocessor = TweetTokenizer(), Preprocessor()
+    compared = 0
+    for post in sample:
+        text = preprocessor._clean(post)  # entities, invisibles, NFKC: deliberate
+        if _DELIBERATE.search(post):
+            continue
+        compared += 1
+        assert preprocessor._raw_tokens(post) == nltk_tokenizer.tokenize(text), post
+    assert compared > 1500
+
+
+# --- properties --------------------------------------------------------------------------
+
+_any_post = st.one_of(
+    st.text(), st.none(), st.floats(allow_nan=True), st.integers(), st.binary(),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=50).map(str.encode),
+    st.lists(st.integers(), max_size=2), st.booleans(), st.just(pd.NA),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_any_post, max_size=12))
+def test_any_batch_keeps_one_entry_per_post(posts):
+    tokens, statuses = tokenize_with_status(posts)
+    assert len(tokens) == len(statuses) == len(posts)
+    for post_tokens, status in zip(tokens, statuses):
+        assert status in STATUSES
+        assert isinstance(post_tokens, list)
+        assert all(isinstance(token, str) and token for token in post_tokens)
+        assert not any(len(token.split()) != 1 for token in post_tokens)  # no whitespace
+        assert bool(post_tokens) == (status == STATUS_OK)
+    assert tokens == [tokenize([post])[0] for post in posts]  # independent of the batch
+
+
+# characters where the tokeniser's alternatives meet: PII, emoticons, emoji, numbers
+_TRICKY = st.text(alphabet="aAbxDPT.:/@#_-'\"()<>[];=8 01\u200d\ufe0f😀🏽🇫ⓂⅠ…&+,!?w", max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=200), _TRICKY))
+def test_kind_of_a_token_does_not_depend_on_its_context(text):
+    # tokens are classified in isolation (and cached); it must agree with the context
+    preprocessor = Preprocessor()
+    cleaned = preprocessor._clean(text)
+    if cleaned is None:
+        return
+    cleaned = preprocess._HANG_RE.sub(r"\1\1\1", cleaned)
+    in_context = [(m.group(), preprocess._KIND_OF_GROUP[m.lastindex])
+                  for m in preprocess._KIND_RE.finditer(cleaned)]
+    isolated = preprocess._TOKEN_RE.findall(cleaned)
+    assert [token for token, _ in in_context] == isolated
+    for token, kind in in_context:
+        match = preprocess._KIND_RE.fullmatch(token)
+        alone = preprocess._KIND_OF_GROUP[match.lastindex] if match else "text"
+        assert alone == kind or {alone, kind} <= {"text", "number"}, (token, kind, alone)
+
+
+_label = st.from_regex(r"[a-z][a-z0-9]{1,10}", fullmatch=True)
+_email = st.builds("{}{}@{}.{}".format, st.from_regex(r"[a-z][a-z0-9]{2,8}", fullmatch=True),
+                   st.sampled_from(["", ".x", "_y", "+tag", "-z"]), _label,
+                   st.sampled_from(["com", "org", "co.uk", "io", "de"]))
+_url = st.builds("{}{}.{}{}".format, st.sampled_from(["http://", "https://", "www.", "HTTPS://"]),
+                 _label, st.sampled_from(["com", "org", "net", "co"]),
+                 st.sampled_from(["", "/", "/a/b?c=1&d=2", "/path_(x)", "/~user/page.html"]))
+_phone = st.builds(
+    "{}{}{}{}{}{}".format, st.sampled_from(["", "+1 ", "1-", "(", "+44 "]),
+    st.from_regex(r"[2-9][0-9]{2}", fullmatch=True), st.sampled_from([") ", "-", ".", " "]),
+    st.from_regex(r"[0-9]{3}", fullmatch=True), st.sampled_from(["-", ".", " "]),
+    st.from_regex(r"[0-9]{4}", fullmatch=True))
+_handle = st.builds("@{}".format, st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,14}", fullmatch=True))
+_SURVIVING_PII = re.compile(r"@\w|\w@|://|www\.|\d{5}", re.I)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=20)), st.lists(st.one_of(_email, _url, _phone, _handle),
+                                                   min_size=1, max_size=4), st.randoms())
+def test_no_personal_data_survives(words, personal, rnd):
+    pieces = words + personal
+    rnd.shuffle(pieces)
+    tokens = toks(" ".join(pieces))
+    joined = " ".join(tokens)
+    for value in personal:
+        assert value.lower() not in joined.lower()
+    # adjacent phone numbers may merge into one <phone>: count at least one marker
+    assert {"<email>", "<url>", "<phone>", "<user>"} & set(tokens)
+    assert not any(_SURVIVING_PII.search(token) for token in tokens), tokens
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=300))
+def test_tokens_are_stable_across_calls_and_instances(text):
+    first = Preprocessor()
+    assert first.tokenize([text]) == first.tokenize([text]) == Preprocessor().tokenize([text])
+
+
+def test_nan_is_missing_not_text():
+    assert tokenize_with_status([math.nan, -math.inf])[1] == [STATUS_MISSING, STATUS_NOT_TEXT]
+
+
+# --- exports and the CLI -----------------------------------------------------------------
+
+
+def _write_csv(path: Path) -> None:
+    path.write_text('id,text\n1,Hello @bob :)\n2,\n3,"multi\nline #Yes"\n4,a,b\n5,SOOO good\n',
+                    encoding="utf-8")
+
+
+def test_tokenize_file_keeps_every_row_in_order(tmp_path):
+    source, target = tmp_path / "posts.csv", tmp_path / "tokens.parquet"
+    _write_csv(source)
+    summary = preprocess.tokenize_file(source, target, chunksize=2)
+    out = pd.read_parquet(target)
+    assert out.columns.tolist() == ["id", "text", "tokens", "tonecls_status"]
+    assert out["id"].fillna("missing").tolist() == ["1", "2", "3", "missing", "5"]
+    assert out["tokens"].tolist() == ["hello <user> :)", "", "multi line <hashtag> yes", "",
+                                      "soo <elong> <allcaps> good"]
+    assert out["tonecls_status"].tolist() == ["ok", "empty", "ok", "malformed_line", "ok"]
+    assert summary.rows == 5 and summary.statuses == {"ok": 3, "empty": 1, "malformed_line": 1}
+    assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_tokenize_file_resumes_after_an_interruption(tmp_path, monkeypatch):
+    source, target = tmp_path / "posts.jsonl", tmp_path / "tokens.csv"
+    source.write_text("".join(json.dumps({"n": i, "text": f"post {i} :)"}) + "\n" for i in range(10)))
+    expected_path = tmp_path / "expected.csv"
+    preprocess.tokenize_file(source, expected_path, chunksize=3)
+
+    calls = {"n": 0}
+    original = Preprocessor.tokenize_with_status
+
+    def failing(self, texts):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, texts)
+
+    monkeypatch.setattr(Preprocessor, "tokenize_with_status", failing)
+    with pytest.raises(KeyboardInterrupt):
+        preprocess.tokenize_file(source, target, chunksize=3)
+    assert not target.exists()
+    monkeypatch.setattr(Preprocessor, "tokenize_with_status", original)
+    summary = preprocess.tokenize_file(source, target, chunksize=3, resume=True)
+    assert summary.resumed_from_row == 6 and summary.rows == 10
+    assert target.read_text() == expected_path.read_text()
+
+
+def test_tokenize_file_refuses_a_column_clash_before_writing(tmp_path):
+    source = tmp_path / "posts.csv"
+    _write_csv(source)
+    with pytest.raises(InputError, match="already has a column 'id'"):
+        preprocess.tokenize_file(source, tmp_path / "out.csv", tokens_col="id")
+    assert list(tmp_path.iterdir()) == [source]
+
+
+def test_cli_preprocess_file_and_stdin(tmp_path, capsys, monkeypatch):
+    import io
+
+    from tonecls.cli import main
+
+    source, target = tmp_path / "posts.csv", tmp_path / "out.jsonl"
+    _write_csv(source)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"lowercase": False}))
+    assert main(["preprocess", str(source), "-o", str(target), "--config", str(config),
+                 "--quiet"]) == 0
+    assert "5 rows" in capsys.readouterr().out
+    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    assert rows[0]["tokens"] == "Hello <user> :)"
+
+    stdin = io.TextIOWrapper(io.BytesIO(b"Hi @bob\n\n\xff\xfe\nGOOD\n"))
+    monkeypatch.setattr("sys.stdin", stdin)
+    assert main(["preprocess", "-"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["hi <user>", "", "", "good <allcaps>"]
+
+    config.write_text(json.dumps({"format": 1, "preprocess": {"mark_allcaps": False}}))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"GOOD\n")))
+    assert main(["preprocess", "-", "--config", str(config)]) == 0  # a bundle.json
+    assert capsys.readouterr().out == "good\n"
+
+    assert main(["preprocess", str(source)]) == 2  # no --output
+    assert "--output is required" in capsys.readouterr().err
+    config.write_text('{"lowercase": "no"}')
+    assert main(["preprocess", str(source), "-o", str(target), "--config", str(config)]) == 2
+    assert "lowercase must be True or False" in capsys.readouterr().err

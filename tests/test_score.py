@@ -1,0 +1,472 @@
+"""Tests of batch scoring (tonecls.score): lossless, ordered, resumable, local and Dask."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tonecls.errors import InputError
+from tonecls.model.config import HeadSpec
+from tonecls.score import STATUS_COLUMN, score_file, score_frame
+from tonecls.score.checkpoint import manifest_path
+
+DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+class StandInModel:
+    """Follows the ToneModel scoring protocol (heads_, predict) without TensorFlow.
+
+    Statuses come from the real preprocessing; probabilities are a deterministic function of
+    the tokens. ``crash_on`` makes a call with that post raise (a crash in a given chunk).
+    """
+
+    heads_ = [
+        HeadSpec("sentiment", ["negative", "neutral", "positive"]),
+        HeadSpec("topics", ["sport", "politics", "music"], multilabel=True),
+    ]
+
+    def __init__(self, crash_on: str | None = None) -> None:
+        self.crash_on = crash_on
+        self.batches: list[int] = []  # sizes of the predict calls (list.append is thread-safe)
+
+    def output_columns(self) -> list[str]:
+        from tonecls.model import ToneModel
+
+        return ToneModel.output_columns(self)  # the contract's column names for these heads
+
+    def predict(self, texts) -> pd.DataFrame:
+        from tonecls.preprocess import tokenize_with_status
+
+        self.batches.append(len(texts))
+        if self.crash_on is not None and self.crash_on in list(texts):
+            raise RuntimeError("stand-in model: simulated crash")
+        tokens, statuses = tokenize_with_status(list(texts))
+        ok = np.array([s == "ok" for s in statuses], dtype=bool)
+        rng = np.array([zlib.crc32(" ".join(t).encode()) for t in tokens], dtype=np.uint64)
+        p3 = np.stack([(rng >> s) % 97 + 1 for s in (0, 8, 16)], axis=1).astype(float)
+        p3 /= p3.sum(axis=1, keepdims=True)
+        multi = np.stack([((rng >> s) % 100) / 100 for s in (3, 11, 19)], axis=1)
+        p3[~ok], multi[~ok] = np.nan, np.nan
+        out = {STATUS_COLUMN: statuses}
+        classes = np.array(self.heads_[0].classes, dtype=object)
+        out["sentiment_label"] = np.where(ok, classes[np.nan_to_num(p3).argmax(1)], None)
+        out["sentiment_confidence"] = np.where(ok, np.nan_to_num(p3).max(1), np.nan)
+        for j, c in enumerate(self.heads_[0].classes):
+            out[f"sentiment_p_{c}"] = p3[:, j]
+        topic_classes = np.array(self.heads_[1].classes)
+        out["topics_labels"] = [
+            ";".join(topic_classes[row >= 0.5]) if good else None for row, good in zip(multi, ok)
+        ]
+        for j, c in enumerate(self.heads_[1].classes):
+            out[f"topics_p_{c}"] = multi[:, j]
+        return pd.DataFrame(out)
+
+
+POSTS = pd.DataFrame({
+    "id": ["007", "2", "3", "4", "5", "6"],
+    "text": ["I love this :)", "", None, "worst day ever @bob", 42, "   "],
+    "group": ["a", "b", "a", "b", "a", "b"],
+})
+
+
+# --- score_frame ---------------------------------------------------------------------------
+
+
+def test_score_frame_keeps_input_columns_and_adds_contract_columns():
+    model = StandInModel()
+    scored = score_frame(POSTS, model, text_col="text")
+    assert list(scored.columns) == list(POSTS.columns) + model.output_columns()
+    assert model.output_columns()[:4] == [STATUS_COLUMN, "sentiment_label", "sentiment_confidence",
+                                          "sentiment_p_negative"]
+    pd.testing.assert_frame_equal(scored[POSTS.columns], POSTS)
+    assert scored[STATUS_COLUMN].tolist() == ["ok", "empty", "missing", "ok", "not_text", "empty"]
+    ok = scored[STATUS_COLUMN] == "ok"
+    assert scored.loc[ok, "sentiment_label"].notna().all()
+    assert scored.loc[~ok, ["sentiment_label", "topics_labels"]].isna().all().all()
+    assert scored.loc[~ok, "sentiment_p_positive"].isna().all()
+    np.testing.assert_allclose(
+        scored.loc[ok, [f"sentiment_p_{c}" for c in ("negative", "neutral", "positive")]].sum(axis=1),
+        1.0, rtol=1e-6,
+    )
+
+
+def test_score_frame_keeps_a_non_default_index():
+    df = POSTS.set_index("id")
+    scored = score_frame(df, StandInModel())
+    assert scored.index.equals(df.index)
+
+
+def test_score_frame_flags_unreadable_rows_without_scoring_them():
+    read_status = ["malformed_line", "ok", "ok", "invalid_encoding", "ok", "ok"]
+    scored = score_frame(POSTS, StandInModel(), read_status=read_status)
+    assert scored[STATUS_COLUMN].tolist() == [
+        "malformed_line", "empty", "missing", "invalid_encoding", "not_text", "empty"]
+    assert scored["sentiment_label"].isna().all()
+
+
+def test_score_frame_same_dtypes_when_nothing_can_be_scored():
+    model = StandInModel()
+    all_bad = score_frame(POSTS.iloc[[1, 2]], model)
+    some_ok = score_frame(POSTS, model)
+    assert all_bad.dtypes.equals(some_ok.dtypes)
+
+
+def test_score_frame_rejects_missing_text_column_and_already_scored_input():
+    model = StandInModel()
+    with pytest.raises(InputError, match="text column 'body' not found"):
+        score_frame(POSTS, model, text_col="body")
+    scored = score_frame(POSTS, model)
+    with pytest.raises(InputError, match="already scored"):
+        score_frame(scored, model)
+    with pytest.raises(InputError, match="DataFrame"):
+        score_frame(POSTS["text"], model)
+
+
+# --- score_file, local engine ---------------------------------------------------------------
+
+
+def write_csv(path: Path, n: int = 250, bad_lines: bool = False, boom_at: int = -1,
+              multiline: bool = True) -> Path:
+    """An export with ok, empty, quoted and (``multiline``) multi-line posts; ``boom_at``: row
+    whose post is "boom" (the stand-in model crashes on it); ``bad_lines``: two malformed
+    lines (6 and 11)."""
+    lines = ["id,text,group"]
+    for i in range(n):
+        text = ["great game tonight!", "", "so sad :(", "\"quoted, with comma\"",
+                "line\nbreak inside" if multiline else "one line", "@user hate this"][i % 6]
+        text = "boom" if i == boom_at else text
+        if "\n" in text:
+            text = f'"{text}"'
+        lines.append(f"{i:04d},{text},{'ab'[i % 2]}")
+    if bad_lines:
+        lines.insert(5, "9999,too,many,fields")
+        lines.insert(9, '1234,"unterminated')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_score_file_keeps_every_row_in_order_with_statuses(tmp_path):
+    src = write_csv(tmp_path / "posts.csv")
+    out = tmp_path / "scored.parquet"
+    summary = score_file(src, out, model=StandInModel(), id_col="id", chunksize=64)
+    scored = pd.read_parquet(out)
+    expected = pd.read_csv(src, dtype=str, keep_default_na=False)
+    assert len(scored) == summary.rows == 250
+    assert scored["id"].tolist() == expected["id"].tolist()
+    assert scored["text"].tolist() == expected["text"].tolist()
+    assert summary.statuses == scored[STATUS_COLUMN].value_counts().to_dict()
+    assert summary.ok == (scored[STATUS_COLUMN] == "ok").sum()
+    assert summary.flagged == {"empty": 42}
+    assert summary.duplicate_ids == 0
+    assert not Path(f"{out}.partial").exists() and not manifest_path(out).exists()
+    # same values as scoring the whole frame in memory
+    in_memory = score_frame(expected, StandInModel())
+    pd.testing.assert_frame_equal(scored, in_memory, check_dtype=False)
+
+
+@pytest.mark.parametrize("chunksize", [1, 7, 64, 10_000])
+def test_chunk_boundaries_do_not_change_the_output(tmp_path, chunksize):
+    src = write_csv(tmp_path / "posts.csv", n=100, bad_lines=True)
+    out = tmp_path / "scored.parquet"
+    score_file(src, out, model=StandInModel(), chunksize=chunksize)
+    reference = tmp_path / "reference.parquet"
+    score_file(src, reference, model=StandInModel(), chunksize=100_000)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(reference))
+
+
+def test_progress_bar_shows_rows_and_rate(tmp_path, capsys):
+    src = write_csv(tmp_path / "posts.csv", n=50)
+    score_file(src, tmp_path / "scored.csv", model=StandInModel(), chunksize=10, progress=True)
+    err = capsys.readouterr().err
+    assert "scoring: 100%" in err and "50.0/50.0" in err and "posts/s" in err
+    score_file(src, tmp_path / "quiet.csv", model=StandInModel(), chunksize=10, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv.gz", ".jsonl", ".parquet"])
+def test_score_file_output_formats_round_trip(tmp_path, suffix):
+    src = write_csv(tmp_path / "posts.csv", n=40)
+    out = tmp_path / f"scored{suffix}"
+    score_file(src, out, model=StandInModel(), chunksize=16)
+    from tonecls.exports import read_export
+
+    back = pd.concat(list(read_export(out, chunksize=1000)))
+    assert back["id"].tolist() == [f"{i:04d}" for i in range(40)]
+    assert list(back.columns[:4]) == ["id", "text", "group", STATUS_COLUMN]
+    assert "sentiment_p_positive" in back.columns
+
+
+def test_score_file_flags_malformed_lines_with_their_line_numbers(tmp_path):
+    src = write_csv(tmp_path / "posts.csv", n=30, bad_lines=True)
+    out = tmp_path / "scored.csv"
+    summary = score_file(src, out, model=StandInModel(), chunksize=8)
+    scored = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert summary.rows == len(scored) == 32
+    assert summary.flagged["malformed_line"] == 2
+    assert summary.malformed_lines == [6, 11]  # row 4 spans two lines
+    bad = scored[scored[STATUS_COLUMN] == "malformed_line"]
+    assert bad.index.tolist() == [4, 8]  # in place, between their neighbours
+    assert (bad[["id", "text", "sentiment_label"]] == "").all().all()
+    assert "malformed input lines (flagged): 6, 11" in str(summary)
+
+
+@pytest.mark.parametrize("chunksize", [2, 1000])  # error in a later chunk / the first one
+def test_score_file_on_bad_lines_error_stops_with_the_line(tmp_path, chunksize):
+    src = write_csv(tmp_path / "posts.csv", n=30, bad_lines=True)
+    with pytest.raises(InputError, match="line 6"):
+        score_file(src, tmp_path / "scored.csv", model=StandInModel(), on_bad_lines="error",
+                   chunksize=chunksize)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["posts.csv"]  # nothing left behind
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv.gz"])
+def test_resume_after_a_crash_gives_the_same_file(tmp_path, suffix):
+    src = write_csv(tmp_path / "posts.csv", n=250, boom_at=100)  # crash in the 4th chunk
+    reference = tmp_path / f"reference{suffix}"
+    score_file(src, reference, model=StandInModel(), chunksize=32)
+
+    out = tmp_path / f"scored{suffix}"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        score_file(src, out, model=StandInModel(crash_on="boom"), chunksize=32)
+    assert not out.exists() and manifest_path(out).exists()
+    state = json.loads(manifest_path(out).read_text())
+    assert state["chunks_done"] == 3 and state["rows_done"] == 96
+
+    model = StandInModel()
+    summary = score_file(src, out, model=model, chunksize=32, resume=True)
+    assert sorted(model.batches) == [26, 32, 32, 32, 32]  # only the 5 remaining chunks
+    assert summary.resumed_from_row == 96 and summary.rows == 250
+    assert summary.statuses == score_file(src, tmp_path / f"again{suffix}",
+                                          model=StandInModel(), chunksize=32).statuses
+    assert out.read_bytes() == reference.read_bytes()
+    assert not manifest_path(out).exists()
+
+
+def test_resume_refuses_changed_options_or_input(tmp_path):
+    src = write_csv(tmp_path / "posts.csv", n=100, boom_at=40)
+    out = tmp_path / "scored.csv"
+    with pytest.raises(RuntimeError):
+        score_file(src, out, model=StandInModel(crash_on="boom"), chunksize=32)
+    with pytest.raises(InputError, match="options differ.*chunksize: 32 -> 16"):
+        score_file(src, out, model=StandInModel(), chunksize=16, resume=True)
+    write_csv(src, n=101)
+    with pytest.raises(InputError, match="input changed"):
+        score_file(src, out, model=StandInModel(), chunksize=32, resume=True)
+    # without --resume the job starts over
+    assert score_file(src, out, model=StandInModel(), chunksize=32).rows == 101
+
+
+def test_resume_without_a_partial_starts_from_the_beginning(tmp_path):
+    src = write_csv(tmp_path / "posts.csv", n=20)
+    summary = score_file(src, tmp_path / "scored.csv", model=StandInModel(), resume=True)
+    assert summary.rows == 20 and summary.resumed_from_row == 0
+
+
+def test_bad_arguments_give_clear_errors(tmp_path):
+    src = write_csv(tmp_path / "posts.csv", n=10)
+    model = StandInModel()
+    with pytest.raises(InputError, match="no column.*'post_id'"):
+        score_file(src, tmp_path / "o.csv", model=model, id_col="post_id")
+    assert not list(tmp_path.glob("o.csv*"))
+    with pytest.raises(InputError, match="no column.*'body'"):
+        score_file(src, tmp_path / "o.csv", model=model, text_col="body")
+    with pytest.raises(InputError, match="does not exist"):
+        score_file(tmp_path / "nope.csv", tmp_path / "o.csv", model=model)
+    with pytest.raises(InputError, match="extension"):
+        score_file(src, tmp_path / "o.xlsx", model=model)
+    with pytest.raises(InputError, match="output path is the input path"):
+        score_file(src, src, model=model)
+    with pytest.raises(InputError, match="engine"):
+        score_file(src, tmp_path / "o.csv", model=model, engine="spark")
+    with pytest.raises(InputError, match="chunksize"):
+        score_file(src, tmp_path / "o.csv", model=model, chunksize=0)
+    with pytest.raises(InputError, match="needs engine='dask'"):
+        score_file(src, tmp_path / "o.csv", model=model, workers=2)
+    with pytest.raises(InputError, match="writes a directory of Parquet"):
+        score_file(src, tmp_path / "o.csv", model=model, engine="dask", on_bad_lines="error")
+    with pytest.raises(InputError, match="dask engine cannot flag"):
+        score_file(src, tmp_path / "o.parquet", model=model, engine="dask", on_bad_lines="flag")
+    scored = tmp_path / "scored.csv"
+    score_file(src, scored, model=model)
+    with pytest.raises(InputError, match="already scored"):
+        score_file(scored, tmp_path / "twice.csv", model=model)
+
+
+def test_duplicate_ids_are_counted(tmp_path):
+    src = tmp_path / "posts.csv"
+    src.write_text("id,text\n1,a\n2,b\n1,c\n3,d\n2,e\n", encoding="utf-8")
+    summary = score_file(src, tmp_path / "o.csv", model=StandInModel(), id_col="id", chunksize=2)
+    assert summary.duplicate_ids == 2
+    assert "2 rows repeat an id" in str(summary)
+
+
+# --- dask engine ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler():
+    """A real dask.distributed LocalCluster: 2 single-threaded workers (threads, in-process)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster:
+        yield cluster.scheduler_address
+
+
+def test_dask_engine_output_equals_local_engine_row_for_row(tmp_path, dask_scheduler):
+    src = write_csv(tmp_path / "posts.csv", n=3000, multiline=False)
+    local = tmp_path / "local.parquet"
+    score_file(src, local, model=StandInModel(), chunksize=500)
+    distributed_out = tmp_path / "dask.parquet"
+    summary = score_file(src, distributed_out, model=StandInModel(), engine="dask",
+                         scheduler=dask_scheduler, blocksize=8_000, id_col="id")
+    parts = sorted(p.name for p in distributed_out.iterdir())
+    assert len(parts) > 3 and parts[0] == "part-00000.parquet"  # several partitions
+    expected = pd.read_parquet(local)
+    got = pd.read_parquet(distributed_out)
+    pd.testing.assert_frame_equal(got, expected)
+    assert summary.rows == 3000 and summary.statuses == status_counts(expected)
+
+
+def test_dask_engine_keeps_json_types_like_the_local_engine(tmp_path, dask_scheduler):
+    src = tmp_path / "posts.jsonl"
+    # (a number in the text column would be not_text, but Parquet cannot store mixed columns)
+    records = [{"id": f"{i:03d}", "text": ["love it", None, "007", "", "hate it"][i % 5],
+                "likes": i if i % 3 else None, "flag": [True, False][i % 2]} for i in range(200)]
+    src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    local, distributed_out = tmp_path / "local.parquet", tmp_path / "dask.parquet"
+    score_file(src, local, model=StandInModel(), chunksize=64)
+    score_file(src, distributed_out, model=StandInModel(), engine="dask",
+               scheduler=dask_scheduler, blocksize=2_000)
+    got, expected = pd.read_parquet(distributed_out), pd.read_parquet(local)
+    assert got["id"].iloc[7] == "007" and got["text"].iloc[2] == "007"
+    assert got[STATUS_COLUMN].value_counts()["missing"] == 40
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_dask_engine_explains_csv_line_breaks_and_works_with_one_partition(tmp_path,
+                                                                           dask_scheduler):
+    src = write_csv(tmp_path / "posts.csv", n=3000)  # every 6th post has a line break
+    out = tmp_path / "scored.parquet"
+    options = dict(model=StandInModel(), engine="dask", scheduler=dask_scheduler)
+    with pytest.raises(InputError, match="line breaks inside quotes"):
+        score_file(src, out, blocksize=2_000, **options)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["posts.csv"]  # nothing left behind
+    summary = score_file(src, out, blocksize=None, **options)
+    assert len(list(out.iterdir())) == 1 and summary.rows == 3000
+
+
+def status_counts(frame):
+    return frame[STATUS_COLUMN].value_counts().to_dict()
+
+
+def test_dask_engine_resumes_only_missing_parts(tmp_path, dask_scheduler):
+    src = write_csv(tmp_path / "posts.csv", n=1500, multiline=False)
+    with open(src, "a", encoding="utf-8") as f:
+        f.write("9999,boom,a\n")  # the stand-in model crashes on this post (last partition)
+    out = tmp_path / "scored.parquet"
+    options = dict(engine="dask", scheduler=dask_scheduler, blocksize=6_000)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        score_file(src, out, model=StandInModel(crash_on="boom"), **options)
+    assert not out.exists()
+    done = json.loads(manifest_path(out).read_text())["writer_state"]["parts_done"]
+    assert done  # partitions finished before the crash are kept
+
+    summary = score_file(src, out, model=StandInModel(), resume=True, **options)
+    assert 0 < summary.resumed_from_row < summary.rows == 1501
+    reference = tmp_path / "reference.parquet"
+    score_file(src, reference, model=StandInModel(), chunksize=300)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(reference))
+    assert not manifest_path(out).exists() and not Path(f"{out}.partial").exists()
+
+
+# --- with a real (tiny) tone model -------------------------------------------------------------
+
+WORDS = {"negative": ["awful", "hate", "terrible"], "neutral": ["table", "monday", "report"],
+         "positive": ["love", "great", "wonderful"]}
+
+
+@pytest.fixture(scope="module")
+def tiny_bundle(tmp_path_factory) -> Path:
+    """A real ToneModel (BiLSTM, 2 heads) trained in seconds on synthetic posts, saved."""
+    from tonecls.model import DataSource, HeadConfig, LabelledSplit, TrainConfig, train
+
+    rng = np.random.default_rng(0)
+    classes = list(WORDS)
+    labels = rng.integers(0, 3, 200)
+    posts = [" ".join([*rng.choice(["the", "so", "my", "today"], 3), *rng.choice(WORDS[classes[y]], 2)])
+             for y in labels]
+    flags = np.array([[("love" in p) or ("great" in p), "hate" in p] for p in posts], dtype=np.float32)
+    config = TrainConfig(
+        heads=[HeadConfig("tone", DataSource(kind="memory"), classes=classes, multilabel=False),
+               HeadConfig("flags", DataSource(kind="memory"), classes=["pos", "neg"], multilabel=True)],
+        vocab_size=100, min_count=1, embedding_dim=8, lstm_units=4, batch_size=32, epochs=2,
+        patience=2, learning_rate=0.01,
+    )
+    data = {"tone": {"train": LabelledSplit(posts[:150], labels[:150]),
+                     "val": LabelledSplit(posts[150:], labels[150:])},
+            "flags": {"train": LabelledSplit(posts[:150], flags[:150]),
+                      "val": LabelledSplit(posts[150:], flags[150:])}}
+    model = train(config, data=data, quiet=True)
+    return model.save(tmp_path_factory.mktemp("model") / "tiny")
+
+
+def test_real_model_scores_the_malformed_fixture_losslessly(tmp_path, tiny_bundle):
+    src = Path(__file__).parent / "fixtures" / "malformed_posts.csv"
+    out = tmp_path / "scored.jsonl"
+    summary = score_file(src, out, model=tiny_bundle, id_col="id", chunksize=3)
+    from tonecls.exports import read_export
+
+    original = pd.concat(list(read_export(src, id_col="id")))
+    scored = pd.concat(list(read_export(out)))
+    assert len(scored) == len(original) == summary.rows
+    assert scored["id"].tolist() == original["id"].tolist()
+    expected_status = np.where(original["_tonecls_read_status"] != "ok",
+                               original["_tonecls_read_status"], scored[STATUS_COLUMN])
+    assert scored[STATUS_COLUMN].tolist() == expected_status.tolist()
+    assert set(summary.flagged) >= {"malformed_line"}
+    ok = scored[STATUS_COLUMN] == "ok"
+    assert scored.loc[ok, "tone_label"].isin(list(WORDS)).all()
+    assert scored.loc[~ok, "tone_label"].isna().all()
+
+
+def test_real_model_on_a_local_process_cluster_matches_local_engine(tmp_path, tiny_bundle):
+    """engine="dask" without a scheduler: a LocalCluster of 2 worker processes; a model
+    object (already used, so not picklable) reaches the workers as a saved bundle."""
+    from tonecls.model import load_model
+
+    model = load_model(tiny_bundle)
+    src = write_csv(tmp_path / "posts.csv", n=2000, multiline=False)
+    local = tmp_path / "local.parquet"
+    score_file(src, local, model=model, chunksize=700)
+    out = tmp_path / "dask.parquet"
+    summary = score_file(src, out, model=model, engine="dask", workers=2, blocksize=10_000)
+    assert not Path(f"{out}.partial.model").exists()
+    assert len(list(out.iterdir())) > 1
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(local))
+    assert summary.rows == 2000
+
+
+def test_cli_score_prints_a_summary_and_reports_bad_input_cleanly(tmp_path, tiny_bundle, capsys):
+    from tonecls.cli import main
+
+    src = write_csv(tmp_path / "posts.csv", n=50, bad_lines=True)
+    out = tmp_path / "scored.csv.gz"
+    code = main(["score", str(src), "-o", str(out), "--model", str(tiny_bundle), "--id-col", "id",
+                 "--chunksize", "16", "--quiet"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "scored 52 rows" in printed.out and "2 malformed_line" in printed.out
+    assert "malformed input lines (flagged): 6, 11" in printed.out
+    with gzip.open(out, "rt", encoding="utf-8") as f:
+        assert len(pd.read_csv(f, dtype=str, keep_default_na=False)) == 52
+
+    code = main(["score", str(src), "-o", str(tmp_path / "x.csv"), "--model", str(tiny_bundle),
+                 "--on-bad-lines", "error", "--quiet"])
+    assert code == 2
+    assert "line 6" in capsys.readouterr().err

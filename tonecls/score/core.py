@@ -1,0 +1,254 @@
+"""Scoring one in-memory frame: the per-chunk function every engine runs.
+
+:func:`score_frame` appends the model's output columns (see ARCHITECTURE.md) to a DataFrame of
+posts. The streaming engine (:mod:`tonecls.score.local`) and the Dask engine
+(:mod:`tonecls.score.dask_engine`) call it chunk by chunk / partition by partition, so a
+notebook, a batch job and a cluster produce the same values.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from tonecls.errors import InputError
+from tonecls.exports import READ_STATUS_COLUMN
+
+STATUS_COLUMN = "tonecls_status"
+STATUS_OK = "ok"
+
+
+class ScoringModel(Protocol):
+    """What scoring needs from a model: :class:`tonecls.model.ToneModel` satisfies it."""
+
+    heads_: Sequence[Any]
+
+    def predict(self, texts: Sequence[Any]) -> pd.DataFrame: ...
+
+    def output_columns(self) -> list[str]: ...
+
+
+def check_no_column_clash(input_columns: Iterable[str], model: ScoringModel) -> None:
+    """Raise :class:`InputError` if the input already has a column scoring would write.
+
+    Scoring never overwrites or silently renames a column: the audit reads the output
+    columns by name, so a clash (typically: scoring an already scored file) is an error.
+    """
+    written = set(model.output_columns())
+    clash = [c for c in input_columns if c in written]
+    if clash:
+        shown = ", ".join(map(repr, clash[:5])) + (" ..." if len(clash) > 5 else "")
+        raise InputError(
+            f"the input already has column(s) {shown} that scoring would write; it looks "
+            "already scored. Drop or rename those columns before scoring it again."
+        )
+
+
+# --- model resolution ---------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def _load_model_cached(path: str | None, version: int) -> ScoringModel:
+    from tonecls.model import load_model  # TensorFlow: import only when scoring
+
+    return load_model(path)
+
+
+def resolve_model(model: ScoringModel | str | os.PathLike | None) -> ScoringModel:
+    """A model object from ``model``: a loaded model, a bundle path, or None (the default model).
+
+    Bundles are loaded once per process and cached by path, so that repeated calls in a
+    notebook and every task a Dask worker runs reuse the same loaded model.
+    """
+    if model is None or isinstance(model, (str, os.PathLike)):
+        path = None if model is None else str(Path(model).expanduser().resolve())
+        # a bundle rewritten in place (retrained) is loaded again
+        return _load_model_cached(path, model_identity(model)["mtime_ns"])
+    if not all(hasattr(model, name) for name in ("predict", "heads_", "output_columns")):
+        raise InputError(
+            f"model must be a tonecls ToneModel, a model bundle path or None, "
+            f"not {type(model).__name__}"
+        )
+    return model
+
+
+# --- scoring one frame --------------------------------------------------------------------
+
+
+def score_frame(
+    df: pd.DataFrame,
+    model: ScoringModel | str | os.PathLike | None = None,
+    text_col: str = "text",
+    *,
+    read_status: Sequence[str] | pd.Series | None = None,
+) -> pd.DataFrame:
+    """Score the posts of ``df``: its columns, unchanged, then the model's output columns.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One post per row; its index and columns are kept as they are.
+    model : ToneModel, path or None
+        A loaded model, a model bundle directory, or None for the default model.
+    text_col : str
+        The column holding the post text.
+    read_status : sequence of str, optional
+        Per row, ``"ok"`` or why the row could not be read from its file (``malformed_line``,
+        ``invalid_encoding``, as :func:`tonecls.exports.read_export` reports them); such rows
+        are not scored and keep that status. Default: the reader's marker column
+        ``_tonecls_read_status`` when ``df`` has it (a chunk of ``read_export``), else all ok.
+
+    Returns
+    -------
+    DataFrame
+        ``df``'s columns followed by ``tonecls_status`` and, per head, the predicted
+        label(s), confidence and per-class probabilities. Rows whose text cannot be scored
+        (missing, not text, empty after preprocessing, ...) are kept, with their reason in
+        ``tonecls_status`` and empty predictions.
+
+    Examples
+    --------
+    >>> scored = score_frame(posts, text_col="body")          # doctest: +SKIP
+    >>> scored["sentiment_label"].value_counts()               # doctest: +SKIP
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"score_frame expects a pandas DataFrame, not {type(df).__name__}")
+    if text_col not in df.columns:
+        raise InputError(
+            f"text column {text_col!r} not found; the columns are {list(df.columns)}. "
+            "Pass text_col= (CLI: --text-col) naming the column that holds the posts."
+        )
+    model = resolve_model(model)
+    check_no_column_clash(df.columns, model)
+
+    texts = df[text_col].to_numpy(dtype=object, copy=True)
+    if read_status is None and READ_STATUS_COLUMN in df.columns:
+        read_status = df[READ_STATUS_COLUMN]
+    unreadable = None
+    if read_status is not None:
+        read_status = np.asarray(read_status, dtype=object)
+        if read_status.shape != (len(df),):
+            raise ValueError("read_status must have one status per row of df")
+        unreadable = read_status != STATUS_OK
+        # an unreadable row is scored as a missing text (so its predictions are empty in
+        # exactly the way the model leaves them empty), then its status names the cause.
+        texts[unreadable] = None
+    predictions = model.predict(list(texts))
+    expected = model.output_columns()
+    if len(predictions) != len(df) or list(predictions.columns) != expected:
+        raise RuntimeError(
+            f"{type(model).__name__}.predict broke the scoring contract: expected "
+            f"{len(df)} rows with columns {expected}, got {len(predictions)} rows with "
+            f"columns {list(predictions.columns)}"
+        )
+    predictions = _normalise_dtypes(predictions.reset_index(drop=True))
+    if unreadable is not None and unreadable.any():
+        status = predictions[STATUS_COLUMN].to_numpy(dtype=object, copy=True)
+        status[unreadable] = read_status[unreadable]
+        predictions[STATUS_COLUMN] = pd.array(status, dtype="str")
+    scored = pd.concat([df.reset_index(drop=True), predictions], axis=1)
+    scored.index = df.index
+    return scored
+
+
+def _normalise_dtypes(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Give the output columns the same dtypes in every chunk (text: str, numbers: float32).
+
+    A chunk in which no row could be scored would otherwise have all-missing object
+    columns, and chunks written one after the other (Parquet row groups, resumed jobs, Dask
+    partitions) must share one schema.
+    """
+    out = {}
+    for column in predictions.columns:
+        values = predictions[column]
+        if column == STATUS_COLUMN or column.endswith(("_label", "_labels")):
+            out[column] = values.astype("str")
+        else:
+            out[column] = values.astype("float32")
+    return pd.DataFrame(out, index=predictions.index)
+
+
+# --- summary ------------------------------------------------------------------------------
+
+
+@dataclass
+class ScoreSummary:
+    """What a scoring job did; ``tonecls score`` prints it, notebooks can inspect it."""
+
+    output: Path
+    rows: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    malformed_lines: list[int] = field(default_factory=list)
+    duplicate_ids: int = 0
+    seconds: float = 0.0
+    resumed_from_row: int = 0
+
+    @property
+    def ok(self) -> int:
+        """Rows scored."""
+        return self.statuses.get(STATUS_OK, 0)
+
+    @property
+    def flagged(self) -> dict[str, int]:
+        """Rows not scored, by reason (status)."""
+        return {s: n for s, n in sorted(self.statuses.items()) if s != STATUS_OK}
+
+    @property
+    def posts_per_s(self) -> float:
+        """Rows processed by this run per second of wall-clock time."""
+        done_now = self.rows - self.resumed_from_row
+        return done_now / self.seconds if self.seconds > 0 else float("nan")
+
+    def add(self, counts: dict[str, int]) -> None:
+        """Add the status counts of one scored chunk."""
+        for status, n in counts.items():
+            self.statuses[status] = self.statuses.get(status, 0) + n
+            self.rows += n
+
+    def __str__(self) -> str:
+        flagged = ", ".join(f"{n:,} {s}" for s, n in self.flagged.items()) or "none"
+        lines = [
+            f"scored {self.rows:,} rows -> {self.output}",
+            f"  ok: {self.ok:,}; flagged: {flagged}",
+            f"  {self.seconds:.1f} s, {self.posts_per_s:,.0f} posts/s"
+            + (f" (resumed at row {self.resumed_from_row:,})" if self.resumed_from_row else ""),
+        ]
+        if self.malformed_lines:
+            shown = ", ".join(map(str, self.malformed_lines[:10]))
+            more = len(self.malformed_lines) - 10
+            lines.append(
+                f"  malformed input lines (flagged): {shown}" + (f" and {more} more" if more > 0 else "")
+            )
+        if self.duplicate_ids:
+            lines.append(f"  warning: {self.duplicate_ids:,} rows repeat an id seen before")
+        return "\n".join(lines)
+
+
+def status_counts(scored: pd.DataFrame) -> dict[str, int]:
+    """Rows per ``tonecls_status`` value of a scored frame."""
+    counts = scored[STATUS_COLUMN].value_counts(sort=False, dropna=False)
+    return {str(status): int(n) for status, n in counts.items()}
+
+
+def model_identity(model: ScoringModel | str | os.PathLike | None) -> dict[str, Any]:
+    """What identifies a model across runs (a resumed job must use the same one).
+
+    A bundle path (None: the default bundle) is identified by its path and its files' latest
+    modification time; a model object by its class and heads.
+    """
+    if model is None or isinstance(model, (str, os.PathLike)):
+        from tonecls.model.bundle import DEFAULT_BUNDLE
+
+        path = Path(DEFAULT_BUNDLE if model is None else model).expanduser().resolve()
+        files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
+        mtime = max((p.stat().st_mtime_ns for p in files if p.exists()), default=0)
+        return {"bundle": str(path), "mtime_ns": mtime}
+    heads = [[h.name, list(h.classes), bool(h.multilabel)] for h in model.heads_]
+    return {"object": type(model).__qualname__, "heads": heads}
