@@ -68,7 +68,8 @@ def untrained_default_model(work_dir: Path) -> Path:
     path = work_dir / "untrained_default_model"
     if path.exists():
         return path
-    config = TrainConfig.from_file(Path(__file__).resolve().parents[1] / "configs" / "default_model.json")
+    config_file = Path(__file__).resolve().parents[1] / "configs" / "default_model.json"
+    config = TrainConfig.from_file(config_file)
     heads = [resolve_head_spec(head) for head in config.heads if not head.auxiliary]
     tokens = Preprocessor(config.preprocess).tokenize(load_tweeteval("sentiment", "train")["text"])
     vocabulary = Vocabulary.fit(tokens, max_size=config.vocab_size, min_count=config.min_count)
@@ -80,20 +81,26 @@ def untrained_default_model(work_dir: Path) -> Path:
 def child_score(args: argparse.Namespace) -> dict:
     """Runs in the child process: score one export, return timing and peak memory."""
     started = time.perf_counter()
-    import tonecls.score.local
     from tonecls.score import score_file
     from tonecls.score.core import resolve_model
 
-    tonecls.score.local.PIPELINE_THREADS = args.threads
     resolve_model(args.model)  # import TensorFlow and load the model (cached for score_file)
     startup = time.perf_counter() - started
     samples = _sample_rss()
     cpu_started = time.process_time()
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     summary = score_file(
         args.input, args.output, model=args.model, engine=args.engine, workers=args.workers,
         chunksize=args.chunksize, blocksize=args.blocksize,
         on_bad_lines="error" if args.engine == "dask" else "flag", progress=False,
     )
+    if profiler is not None:
+        profiler.disable()
     samples.append(None)  # stops the sampler
     rss = [mb for mb in samples if mb is not None]
     return {
@@ -104,7 +111,35 @@ def child_score(args: argparse.Namespace) -> dict:
         # is memory flat? the highest RSS in the first and in the second half of the job
         "rss_first_half_mb": max(rss[: len(rss) // 2] or [0]),
         "rss_second_half_mb": max(rss[len(rss) // 2:] or [0]),
+        "profile": _time_by_module(profiler) if profiler is not None else None,
     }
+
+
+def _time_by_module(profiler) -> dict[str, float]:
+    """Own time (tottime) of the profiled functions, summed by module; the time of built-in
+    functions (regex matching, dict lookups, TensorFlow's C++ calls) goes to their callers."""
+    import pstats
+
+    def module_of(filename: str) -> str | None:
+        if filename == "~":
+            return None
+        if "site-packages/" in filename:
+            return filename.split("site-packages/")[1].split("/")[0]
+        if "/tonecls/" in filename:
+            module = filename.split("/tonecls/")[-1].removesuffix(".py")
+            return "tonecls." + module.replace("/", ".")
+        return "python stdlib"
+
+    totals: dict[str, float] = {}
+    for (filename, _, _), (_, _, tottime, _, callers) in pstats.Stats(profiler).stats.items():
+        module = module_of(filename)
+        if module is not None:
+            totals[module] = totals.get(module, 0.0) + tottime
+            continue
+        for (caller_file, _, _), caller_stats in callers.items():
+            caller = module_of(caller_file) or "built-in"
+            totals[caller] = totals.get(caller, 0.0) + caller_stats[2]
+    return dict(sorted(totals.items(), key=lambda kv: -kv[1])[:10])
 
 
 def _sample_rss(interval: float = 0.25) -> list:
@@ -157,9 +192,9 @@ def main() -> None:
     parser.add_argument("--engine", default="local", choices=["local", "dask"])
     parser.add_argument("--workers", type=int, default=None, help="dask LocalCluster workers")
     parser.add_argument("--chunksize", type=int, default=20_000)
-    parser.add_argument("--threads", type=int, default=2,
-                        help="chunks scored at once by the local engine (1: no overlap)")
     parser.add_argument("--blocksize", default="16MB", help="dask partition size in bytes")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the scoring: own time by module")
     parser.add_argument("--vader-posts", type=int, default=20_000)
     parser.add_argument("--work-dir", type=Path, default=WORK_DIR)
     parser.add_argument("--child", choices=["score", "vader"], help=argparse.SUPPRESS)
@@ -174,13 +209,13 @@ def main() -> None:
 
     if args.untrained:
         args.model = str(untrained_default_model(args.work_dir))
-    common = ["--engine", args.engine, "--chunksize", str(args.chunksize),
-              "--threads", str(args.threads)]
+    common = ["--engine", args.engine, "--chunksize", str(args.chunksize)]
+    common += ["--profile"] if args.profile else []
     common += ["--model", args.model] if args.model else []
     common += ["--blocksize", args.blocksize]
     common += ["--workers", str(args.workers)] if args.workers else []
     print(f"Python {platform.python_version()}, {os.cpu_count()} cores, engine={args.engine}, "
-          f"chunksize={args.chunksize}, threads={args.threads}, "
+          f"chunksize={args.chunksize}, "
           f"model={args.model or 'default'}, load average before: {os.getloadavg()[0]:.1f}")
     vader = None
     print("| rows | posts/s (scoring) | vs VADER | posts/s (end to end) | CPU s / 1k posts "
@@ -199,6 +234,10 @@ def main() -> None:
               f"{r['rows'] / r['total_s']:,.0f} | {1000 * r['cpu_s'] / r['rows']:.2f} | "
               f"{r['peak_rss_mb']:,.0f} | {r['rss_first_half_mb']:,.0f} / "
               f"{r['rss_second_half_mb']:,.0f} |", flush=True)
+        if r["profile"]:
+            total = sum(r["profile"].values())
+            for module, seconds in r["profile"].items():
+                print(f"    {seconds:7.2f} s  {module}")
     print(f"VADER polarity_scores, one core: {vader['posts_per_s']:,.0f} posts/s "
           f"({vader['posts']:,} posts); start-up (import TensorFlow, load model): "
           f"{r['startup_s']:.1f} s; load average after: {os.getloadavg()[0]:.1f}")

@@ -200,6 +200,16 @@ def test_save_load_round_trip_predicts_the_same(tiny_model, tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:The structure of `inputs`")
+def test_model_pickles_for_worker_processes(tiny_model):
+    import pickle
+
+    texts = ["love this", "awful monday", None]
+    copy = pickle.loads(pickle.dumps(tiny_model))
+    for head, values in tiny_model.predict_proba(texts).items():
+        np.testing.assert_allclose(copy.predict_proba(texts)[head], values, rtol=1e-5, equal_nan=True)
+
+
+@pytest.mark.filterwarnings("ignore:The structure of `inputs`")
 def test_network_file_loads_in_keras_safe_mode(tiny_model, tmp_path):
     path = tiny_model.save(tmp_path / "bundle")
     network = keras.saving.load_model(path / "model.keras", safe_mode=True, compile=False)
@@ -302,7 +312,8 @@ def test_custom_heads_from_a_labelled_export(tmp_path):
     assert model.heads_ == [HeadSpec("stance", sorted(WORDS), False), HeadSpec("mentions", ["pos", "neg"], True)]
     assert "mentions_labels" in model.predict(["love"]).columns
     provenance = model.metadata_["provenance"]["files"]
-    assert {p["split"] for p in provenance} == {"train", "val"} and all(len(p["sha256"]) == 64 for p in provenance)
+    assert {p["split"] for p in provenance} == {"train", "val", "test"}
+    assert all(len(p["sha256"]) == 64 and p["rows"] > 0 for p in provenance)
     # evaluate() scores the export head's test file with the official metric, like sklearn would
     results = evaluate(model, "test")
     assert results["head"].tolist() == ["stance"]

@@ -91,7 +91,8 @@ def test_score_frame_keeps_input_columns_and_adds_contract_columns():
     assert scored.loc[~ok, ["sentiment_label", "topics_labels"]].isna().all().all()
     assert scored.loc[~ok, "sentiment_p_positive"].isna().all()
     np.testing.assert_allclose(
-        scored.loc[ok, [f"sentiment_p_{c}" for c in ("negative", "neutral", "positive")]].sum(axis=1),
+        scored.loc[ok, ["sentiment_p_negative", "sentiment_p_neutral", "sentiment_p_positive"]]
+        .sum(axis=1),
         1.0, rtol=1e-6,
     )
 
@@ -399,12 +400,14 @@ def tiny_bundle(tmp_path_factory) -> Path:
     rng = np.random.default_rng(0)
     classes = list(WORDS)
     labels = rng.integers(0, 3, 200)
-    posts = [" ".join([*rng.choice(["the", "so", "my", "today"], 3), *rng.choice(WORDS[classes[y]], 2)])
-             for y in labels]
-    flags = np.array([[("love" in p) or ("great" in p), "hate" in p] for p in posts], dtype=np.float32)
+    posts = [" ".join([*rng.choice(["the", "so", "my", "today"], 3),
+                       *rng.choice(WORDS[classes[y]], 2)]) for y in labels]
+    flags = np.array([[("love" in p) or ("great" in p), "hate" in p] for p in posts],
+                     dtype=np.float32)
     config = TrainConfig(
         heads=[HeadConfig("tone", DataSource(kind="memory"), classes=classes, multilabel=False),
-               HeadConfig("flags", DataSource(kind="memory"), classes=["pos", "neg"], multilabel=True)],
+               HeadConfig("flags", DataSource(kind="memory"), classes=["pos", "neg"],
+                          multilabel=True)],
         vocab_size=100, min_count=1, embedding_dim=8, lstm_units=4, batch_size=32, epochs=2,
         patience=2, learning_rate=0.01,
     )

@@ -170,15 +170,18 @@ def model_card(model: ToneModel) -> str:
 
 ## Model
 A bidirectional-LSTM classifier of the tone of short social media posts with one output per
-head: {heads}. Network: {network}; vocabulary of {len(model.vocabulary_)} tokens; posts cut to
+head: {heads}.
+
+Network: {network}; vocabulary of {len(model.vocabulary_)} tokens; posts cut to
 {model.max_length} tokens. Probabilities are calibrated by temperature scaling on validation
-data; multi-label heads use per-class thresholds tuned on validation data.
+data; multi-label heads use per-class thresholds tuned on validation data. The full training
+configuration, temperatures, thresholds and data checksums are in `bundle.json`.
 
 {head_lines}
 
 {aux_line}
-Trained with: `{meta.get('command', 'not recorded')}` (tonecls {_tonecls_version()}); training
-took {meta.get('training_seconds', float('nan')) / 60:.1f} min on the training machine.
+Trained with `{meta.get('command', 'not recorded')}` (tonecls {_tonecls_version()});
+training took {meta.get('training_seconds', float('nan')) / 60:.1f} min on the training machine.
 
 ## Intended use
 Research use on collections of posts: measuring the distribution of sentiment and emotional

@@ -98,6 +98,7 @@ def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
     configs = head_configs_of(model)
     names = list(heads) if heads else [h.name for h in model.heads_]
     rows: list[dict[str, Any]] = []
+    files: list[dict[str, Any]] = []
     for name in names:
         spec = model.head(name)
         if name not in configs:
@@ -106,6 +107,7 @@ def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
         data = load_split(configs[name], spec, split, data_dir, seed=model.metadata_.get("config", {}).get("seed", 0))
         if data is None:
             continue
+        files += [{"head": name, "split": split, **record} for record in data.files]
         proba = model.predict_proba(data.texts, batch_size=batch_size)[name]
         unscorable = np.isnan(proba).any(axis=1)
         predicted = decide(spec, np.nan_to_num(proba, nan=0.0), model.thresholds_.get(name))
@@ -115,7 +117,9 @@ def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
             "value": score(metric, data.targets, predicted, len(spec.classes)),
             "n": len(data), "n_unscorable": int(unscorable.sum()),
         })
-    return pd.DataFrame(rows, columns=["head", "dataset", "split", "metric", "value", "n", "n_unscorable"])
+    results = pd.DataFrame(rows, columns=["head", "dataset", "split", "metric", "value", "n", "n_unscorable"])
+    results.attrs["files"] = files  # provenance of the scored data (path, rows, SHA-256)
+    return results
 
 
 def reference_scores(data_dir: str | Path | None = None) -> pd.DataFrame:
@@ -161,4 +165,6 @@ def record_test_metrics(model, data_dir: str | Path | None = None) -> pd.DataFra
         row.head: {"metric": row.metric, "value": float(row.value), "n": int(row.n),
                    "n_unscorable": int(row.n_unscorable)} for row in results.itertuples()
     }
+    provenance = model.metadata_.setdefault("provenance", {})
+    provenance["files"] = [f for f in provenance.get("files", []) if f["split"] != "test"] + results.attrs["files"]
     return results

@@ -227,6 +227,34 @@ class ToneModel:
 
     # --- persistence ---------------------------------------------------------------------
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle support (e.g. shipping a model to Dask workers): the network travels as
+        the bytes of its ``.keras`` file; caches (preprocessor, compiled function) are rebuilt."""
+        import tempfile
+
+        import keras
+
+        state = {k: v for k, v in self.__dict__.items() if k not in ("network_", "_preprocessor", "_infer")}
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "model.keras"
+            keras.saving.save_model(self.network_, path)
+            state["network_keras_bytes"] = path.read_bytes()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        import tempfile
+
+        import keras
+
+        import tonecls.model.network  # noqa: F401  (registers the custom layers)
+
+        state = dict(state)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "model.keras"
+            path.write_bytes(state.pop("network_keras_bytes"))
+            state["network_"] = keras.saving.load_model(path, compile=False, safe_mode=True)
+        self.__dict__.update(state, _preprocessor=None, _infer=None)
+
     def save(self, path: str | Path) -> Path:
         """Write the model bundle directory ``path`` atomically (see :mod:`tonecls.model.bundle`)."""
         from tonecls.model.bundle import save_bundle

@@ -14,7 +14,7 @@ Behaviour worth knowing:
   ``malformed_line``) and empty predictions; malformed lines are reported by line number.
 - An input that already has a column scoring would write (e.g. an already scored file) is
   an error, never overwritten or renamed: the audit reads these columns by name.
-- ``id_col`` must exist; repeated ids are counted (``ScoreSummary.duplicate_ids``, first 20M
+- ``id_col`` must exist; repeated ids are counted (``ScoreSummary.duplicate_ids``, first 10M
   ids of a run, local engine) but kept: they are the user's rows.
 - Probabilities and confidences are float32 (the network's precision), labels are strings.
 - The output appears only when the job succeeds (``<output>.partial`` then rename); an
@@ -90,8 +90,9 @@ def score_file(
     chunksize : int
         Rows per chunk (local engine): memory use and the unit of resume.
     blocksize : int, str or None
-        Bytes per partition of CSV/TSV/JSONL inputs (dask engine), e.g. ``"16MB"`` (the default); None:
-        one partition per file (needed for CSV posts with line breaks inside quotes).
+        Bytes per partition of CSV/TSV/JSONL inputs (dask engine), e.g. ``"16MB"`` (the
+        default); None: one partition per file (needed for CSV posts with line breaks inside
+        quotes).
     on_bad_lines : {"flag", "error"}, optional
         Malformed CSV/TSV/JSONL lines: ``flag`` keeps them as rows with status
         ``malformed_line`` (their line numbers are in the summary), ``error`` stops the job.

@@ -148,7 +148,9 @@ def score_frame(
             f"{len(df)} rows with columns {expected}, got {len(predictions)} rows with "
             f"columns {list(predictions.columns)}"
         )
-    predictions = _normalise_dtypes(predictions.reset_index(drop=True))
+    text_columns = {STATUS_COLUMN}
+    text_columns |= {f"{head.name}_{kind}" for head in model.heads_ for kind in ("label", "labels")}
+    predictions = _normalise_dtypes(predictions.reset_index(drop=True), text_columns)
     if unreadable is not None and unreadable.any():
         status = predictions[STATUS_COLUMN].to_numpy(dtype=object, copy=True)
         status[unreadable] = read_status[unreadable]
@@ -158,7 +160,7 @@ def score_frame(
     return scored
 
 
-def _normalise_dtypes(predictions: pd.DataFrame) -> pd.DataFrame:
+def _normalise_dtypes(predictions: pd.DataFrame, text_columns: set[str]) -> pd.DataFrame:
     """Give the output columns the same dtypes in every chunk (text: str, numbers: float32).
 
     A chunk in which no row could be scored would otherwise have all-missing object
@@ -168,7 +170,7 @@ def _normalise_dtypes(predictions: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for column in predictions.columns:
         values = predictions[column]
-        if column == STATUS_COLUMN or column.endswith(("_label", "_labels")):
+        if column in text_columns:
             out[column] = values.astype("str")
         else:
             out[column] = values.astype("float32")
@@ -222,10 +224,9 @@ class ScoreSummary:
         ]
         if self.malformed_lines:
             shown = ", ".join(map(str, self.malformed_lines[:10]))
-            more = len(self.malformed_lines) - 10
-            lines.append(
-                f"  malformed input lines (flagged): {shown}" + (f" and {more} more" if more > 0 else "")
-            )
+            rest = len(self.malformed_lines) - 10
+            tail = f" and {rest} more" if rest > 0 else ""
+            lines.append(f"  malformed input lines (flagged): {shown}{tail}")
         if self.duplicate_ids:
             lines.append(f"  warning: {self.duplicate_ids:,} rows repeat an id seen before")
         return "\n".join(lines)

@@ -100,7 +100,7 @@ def score_file_dask(
             output=output, rows=manifest.rows_done, statuses=dict(manifest.statuses),
             resumed_from_row=manifest.rows_done,
         )
-        if model is not None and not isinstance(model, (str, os.PathLike)) and hasattr(model, "save"):
+        if hasattr(model, "save"):
             # a model object (e.g. trained in a notebook): workers load a saved copy by path
             model = model.save(model_copy)
         if model is None or isinstance(model, (str, os.PathLike)):
