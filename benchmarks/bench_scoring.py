@@ -108,7 +108,7 @@ def child_score(args: argparse.Namespace) -> dict:
         "scoring_s": summary.seconds, "cpu_s": time.process_time() - cpu_started,
         "total_s": time.perf_counter() - started,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        # is memory flat? the highest RSS in the first and in the second half of the job
+        # is memory flat? the highest RSS (with child processes) in each half of the job
         "rss_first_half_mb": max(rss[: len(rss) // 2] or [0]),
         "rss_second_half_mb": max(rss[len(rss) // 2:] or [0]),
         "profile": _time_by_module(profiler) if profiler is not None else None,
@@ -143,16 +143,26 @@ def _time_by_module(profiler) -> dict[str, float]:
 
 
 def _sample_rss(interval: float = 0.25) -> list:
-    """Resident memory of this process (MB), sampled by a thread until None is appended."""
+    """Resident memory (MB) of this process and its child processes (dask workers),
+    sampled by a thread until None is appended."""
     import threading
 
     import psutil  # installed with dask.distributed
 
     process, samples = psutil.Process(), []
 
+    def tree_rss() -> float:
+        total = process.memory_info().rss
+        for child in process.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except psutil.Error:  # exited meanwhile
+                pass
+        return total / 2**20
+
     def sample():
         while not samples or samples[-1] is not None:
-            samples.append(process.memory_info().rss / 2**20)
+            samples.append(tree_rss())
             time.sleep(interval)
 
     threading.Thread(target=sample, daemon=True).start()
@@ -219,7 +229,7 @@ def main() -> None:
           f"model={args.model or 'default'}, load average before: {os.getloadavg()[0]:.1f}")
     vader = None
     print("| rows | posts/s (scoring) | vs VADER | posts/s (end to end) | CPU s / 1k posts "
-          "| peak RSS (MB) | max RSS 1st / 2nd half (MB) |")
+          "| peak RSS (MB) | max RSS 1st / 2nd half, with workers (MB) |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     r: dict = {}
     for rows in args.sizes:
@@ -242,8 +252,8 @@ def main() -> None:
           f"({vader['posts']:,} posts); start-up (import TensorFlow, load model): "
           f"{r['startup_s']:.1f} s; load average after: {os.getloadavg()[0]:.1f}")
     print("posts/s (scoring): score_file from start to renamed output, model already loaded; "
-          "end to end: including start-up. CPU s and RSS: the scoring process (with the dask "
-          "engine: the client only, not the workers).")
+          "end to end: including start-up. CPU s and peak RSS: the scoring process (with the "
+          "dask engine: the client only); the halves include child processes (dask workers).")
 
 if __name__ == "__main__":
     main()

@@ -135,13 +135,13 @@ rain is exactly how I wanted to spend tonight") are labelled negative: their wor
     ("code", '''\
 ok = scored[scored["tonecls_status"] == "ok"]
 by_platform = pd.crosstab(ok["platform"], ok["sentiment_label"], normalize="index")
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
 by_platform.plot.barh(stacked=True, ax=axes[0], color=["#c0392b", "#95a5a6", "#27ae60"])
 axes[0].set(title="Predicted sentiment by platform", xlabel="share of posts", ylabel="")
-axes[0].legend(loc="lower right", fontsize=8)
 pd.crosstab(ok["platform"], ok["emotion_label"], normalize="index").plot.barh(stacked=True, ax=axes[1])
 axes[1].set(title="Predicted emotion by platform", xlabel="share of posts", ylabel="")
-axes[1].legend(loc="lower right", fontsize=8)
+for ax in axes:
+    ax.legend(loc="center left", bbox_to_anchor=(1, 0.5), fontsize=8, frameon=False)
 fig.tight_layout()
 by_platform'''),
     ("code", '''\
@@ -299,6 +299,7 @@ fig, (loss_ax, metric_ax) = plt.subplots(1, 2, figsize=(10, 3.2))
 history["loss"].plot(ax=loss_ax, marker="o", title="Training loss (all heads)")
 history[head_names + ["val_mean"]].plot(ax=metric_ax, marker="o",
                                         title="Validation: official metric per head")
+metric_ax.legend(loc="center left", bbox_to_anchor=(1, 0.5), fontsize=8, frameon=False)
 loss_ax.set_xlabel("epoch")
 metric_ax.set(xlabel="epoch", ylim=(0, 1))
 fig.tight_layout()
@@ -326,8 +327,9 @@ if USE_BENCHMARKS:
         others = table[(table["head"] == head) & (table["system"] != SYSTEM)]
         print(f"{head}: {ours:.1f}, above {', '.join(others.loc[others['value'] < ours, 'system']) or 'none'}; "
               f"below {', '.join(others.loc[others['value'] > ours, 'system']) or 'none'}")
-    ax = table.pivot_table(index="system", columns="head", values="value").plot.barh(figsize=(7, 3.6))
+    ax = table.pivot_table(index="system", columns="head", values="value").plot.barh(figsize=(8, 3.6))
     ax.set(xlabel="official metric (x100), test set", ylabel="", title="Against published results")
+    ax.legend(title="head", loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
 else:
     print("Published results are for the benchmark test sets; on the sample there is nothing "
           "comparable to show.")'''),
@@ -485,7 +487,7 @@ for i, group in enumerate(groups):
     ax.bar(x, rows["value"], width, yerr=np.nan_to_num(err), capsize=3, label=group)
 ax.set_xticks(np.arange(len(classes)) + 0.4 - width / 2, classes)
 ax.set(ylabel="recall", ylim=(0, 1), title=f"Sentiment recall by {grouping}")
-ax.legend(fontsize=8)
+ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
 fig.tight_layout()'''),
     ("code", '''\
 gaps = result.gaps

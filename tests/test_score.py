@@ -16,8 +16,6 @@ from tonecls.model.config import HeadSpec
 from tonecls.score import STATUS_COLUMN, score_file, score_frame
 from tonecls.score.checkpoint import manifest_path
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
 
 class StandInModel:
     """Follows the ToneModel scoring protocol (heads_, predict) without TensorFlow.
@@ -331,7 +329,8 @@ def test_dask_engine_output_equals_local_engine_row_for_row(tmp_path, dask_sched
     expected = pd.read_parquet(local)
     got = pd.read_parquet(distributed_out)
     pd.testing.assert_frame_equal(got, expected)
-    assert summary.rows == 3000 and summary.statuses == status_counts(expected)
+    assert summary.rows == 3000
+    assert summary.statuses == expected[STATUS_COLUMN].value_counts().to_dict()
 
 
 def test_dask_engine_keeps_json_types_like_the_local_engine(tmp_path, dask_scheduler):
@@ -360,10 +359,6 @@ def test_dask_engine_explains_csv_line_breaks_and_works_with_one_partition(tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["posts.csv"]  # nothing left behind
     summary = score_file(src, out, blocksize=None, **options)
     assert len(list(out.iterdir())) == 1 and summary.rows == 3000
-
-
-def status_counts(frame):
-    return frame[STATUS_COLUMN].value_counts().to_dict()
 
 
 def test_dask_engine_resumes_only_missing_parts(tmp_path, dask_scheduler):
@@ -473,3 +468,71 @@ def test_cli_score_prints_a_summary_and_reports_bad_input_cleanly(tmp_path, tiny
                  "--on-bad-lines", "error", "--quiet"])
     assert code == 2
     assert "line 6" in capsys.readouterr().err
+
+
+# --- more local-engine cases -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl.gz", ".tsv"])
+def test_score_file_reads_every_input_format(tmp_path, suffix):
+    posts = pd.DataFrame({"id": ["007", "8", "9"], "text": ["love it", "", "hate it"]})
+    src = tmp_path / f"posts{suffix}"
+    from tonecls.exports import ExportWriter
+
+    with ExportWriter(src) as writer:
+        writer.write(posts)
+    summary = score_file(src, tmp_path / "scored.csv", model=StandInModel())
+    scored = pd.read_csv(tmp_path / "scored.csv", dtype=str, keep_default_na=False)
+    assert scored["id"].tolist() == ["007", "8", "9"]
+    assert summary.statuses == {"ok": 2, "empty": 1}
+
+
+def test_an_export_without_rows_gives_an_output_with_the_columns(tmp_path):
+    src = tmp_path / "posts.csv"
+    src.write_text("id,text\n", encoding="utf-8")
+    model = StandInModel()
+    summary = score_file(src, tmp_path / "scored.csv", model=model)
+    header = (tmp_path / "scored.csv").read_text().splitlines()
+    assert summary.rows == 0
+    assert header == [",".join(["id", "text", *model.output_columns()])]
+
+
+def test_score_frame_with_the_default_model_in_a_notebook():
+    from tonecls.model.bundle import DEFAULT_BUNDLE
+
+    if not (DEFAULT_BUNDLE / "bundle.json").exists():
+        pytest.skip("the default model bundle is not in tonecls/resources/default_model")
+    posts = pd.DataFrame({"text": ["I love this so much!", "this is awful :(", None, "   "]})
+    scored = score_frame(posts)
+    assert scored[STATUS_COLUMN].tolist() == ["ok", "ok", "missing", "empty"]
+    for head in ("sentiment", "emotion", "ekman"):
+        assert any(c.startswith(f"{head}_p_") for c in scored.columns)
+    assert scored.loc[0, "sentiment_label"] == "positive"
+    assert scored.loc[1, "sentiment_label"] == "negative"
+
+
+def test_resume_after_a_crash_between_writing_a_chunk_and_recording_it(tmp_path, monkeypatch):
+    """The manifest records a chunk's counts before the writer appends it (two-phase):
+    a crash right after the append must neither lose nor double-count that chunk."""
+    from tonecls.score.checkpoint import ResumeManifest
+
+    src = write_csv(tmp_path / "posts.csv", n=100)
+    reference = score_file(src, tmp_path / "reference.csv", model=StandInModel(), chunksize=32)
+    commit = ResumeManifest.commit_pending
+    calls = []
+
+    def crash_on_second_commit(self):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # chunk 2 is in the partial output, the manifest lags
+        commit(self)
+
+    out = tmp_path / "scored.csv"
+    monkeypatch.setattr(ResumeManifest, "commit_pending", crash_on_second_commit)
+    with pytest.raises(KeyboardInterrupt):
+        score_file(src, out, model=StandInModel(), chunksize=32)
+    monkeypatch.setattr(ResumeManifest, "commit_pending", commit)
+    summary = score_file(src, out, model=StandInModel(), chunksize=32, resume=True)
+    assert summary.resumed_from_row == 64
+    assert summary.statuses == reference.statuses and summary.rows == 100
+    assert out.read_bytes() == (tmp_path / "reference.csv").read_bytes()

@@ -66,7 +66,7 @@ def _run_score(args: argparse.Namespace) -> int:
         summary = score_file(
             args.input, args.output, text_col=args.text_col, id_col=args.id_col, model=args.model,
             engine=args.engine, scheduler=args.scheduler, workers=args.workers, resume=args.resume,
-            chunksize=args.chunksize or DEFAULT_CHUNKSIZE,
+            chunksize=DEFAULT_CHUNKSIZE if args.chunksize is None else args.chunksize,
             blocksize=None if (args.blocksize or "").lower() == "none"
             else args.blocksize or DEFAULT_BLOCKSIZE,
             on_bad_lines=args.on_bad_lines, progress=False if args.quiet else None,

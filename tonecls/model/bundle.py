@@ -196,7 +196,7 @@ groups of authors, and a post's tone is not the author's state of mind.
 ## Data
 {_data_table(model)}
 
-TweetEval (Barbieri et al., 2020) is English tweets from SemEval tasks (2017-2018); GoEmotions
+TweetEval (Barbieri et al., 2020) is English tweets from SemEval tasks (2013-2018); GoEmotions
 (Demszky et al., 2020) is English Reddit comments (2005-2019) labelled by crowd workers.
 The sentiment training split used here is a reconstruction from the same SemEval source pool
 (the official TweetEval file was unavailable); validation and test splits are the official ones.
@@ -208,6 +208,9 @@ macro-averaged recall; GoEmotions: macro-F1 over labels), on the official splits
 {_metrics_table(model)}
 
 ## Known limitations
+- Figures on new data are lower than on validation data: e.g. TweetEval sentiment
+  macro-recall is clearly lower on its test set (SemEval-2017, different class balance and
+  topics) than on validation (see the table). Validate on a labelled sample of your own data.
 - English only; trained on 2013-2019 Twitter and Reddit language. Performance drops on other
   platforms, domains, time periods, languages and code-switched text.
 - Sarcasm, irony, quotes and negation over long spans are often misread; very short posts carry
