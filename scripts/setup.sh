@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Create (or reuse) the project's virtual environment in .venv and install tonecls into it.
 #   bash scripts/setup.sh          runtime + test/notebook extras (requirements-dev.txt)
-# Set TONECLS_VENV to use another location. Needs Python >= 3.10 and network access to PyPI.
+# Set TONECLS_VENV to use another location, or TONECLS_SKIP_SETUP=1 to use an environment you
+# prepared yourself (TONECLS_VENV then names it). Needs Python >= 3.10 and network access to PyPI.
 set -euo pipefail
+if [ "${TONECLS_SKIP_SETUP:-}" = 1 ]; then
+  exit 0
+fi
 cd "$(dirname "$0")/.."
 venv="${TONECLS_VENV:-.venv}"
 python="${PYTHON:-python3}"
