@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from tonecls import __version__
-from tonecls.errors import ToneclsError
+from tonecls.errors import InputError, ToneclsError
 
 Registrar = Callable[["argparse._SubParsersAction"], None]
 
@@ -58,7 +59,6 @@ def _add_score(subparsers) -> None:
 
 
 def _run_score(args: argparse.Namespace) -> int:
-    from tonecls.errors import InputError
     from tonecls.score import DEFAULT_BLOCKSIZE, DEFAULT_CHUNKSIZE, score_file
     from tonecls.score.checkpoint import manifest_path
 
@@ -145,8 +145,6 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     heads = [h.strip() for h in args.heads.split(",") if h.strip()] if args.heads else None
     for head in heads or []:
         if head not in [h.name for h in model.heads_]:
-            from tonecls.errors import InputError
-
             raise InputError(f"--heads: the model has no head {head!r}; its heads are "
                              f"{', '.join(h.name for h in model.heads_)}.")
     results = evaluate(model, args.split, heads=heads, data_dir=args.data_dir)
@@ -236,6 +234,15 @@ def _run_dialect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_target(output: str) -> Path:
+    """The ``-o`` of a report command: a path without extension (NAME.html/.md/.json follow)."""
+
+    target = Path(output)
+    if not target.name or target.suffix in (".html", ".md", ".json"):
+        raise InputError(f"-o takes a report path without extension (e.g. reports/audit), got {output!r}")
+    return target
+
+
 def _add_probe(subparsers) -> None:
     parser = subparsers.add_parser(
         "probe",
@@ -264,16 +271,12 @@ def _add_probe(subparsers) -> None:
 
 
 def _run_probe(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from tonecls.audit.probes import run_probes
-    from tonecls.errors import InputError
     from tonecls.exports import atomic_write
     from tonecls.report import write_report
 
-    target = Path(args.output)
-    if not target.name or target.suffix in (".html", ".md", ".json"):
-        raise InputError(f"-o takes a path without extension (e.g. reports/probes), got {args.output!r}")
+    target = _report_target(args.output)
     result = run_probes(
         args.model, terms_dir=args.terms, eec_path=args.eec, dimensions=args.dimension,
         include_templates=not args.no_templates, correction=args.correction, alpha=args.alpha,
@@ -340,15 +343,11 @@ def _audit_command(args: argparse.Namespace) -> list[str]:
 def _run_audit(args: argparse.Namespace) -> int:
     import datetime as dt
     import shlex
-    from pathlib import Path
 
     from tonecls.audit.groups import audit_groups, load_scored, model_provenance
-    from tonecls.errors import InputError
     from tonecls.report import write_report
 
-    target = Path(args.output)
-    if not target.name or target.suffix in (".html", ".md", ".json"):
-        raise InputError(f"-o takes a path without extension (e.g. reports/audit), got {args.output!r}")
+    target = _report_target(args.output)
     provenance = {
         "input file": str(Path(args.scored).resolve()),
         "command": shlex.join(_audit_command(args)),
@@ -399,7 +398,6 @@ def _add_preprocess(subparsers) -> None:
 def _run_preprocess(args: argparse.Namespace) -> int:
     import json
 
-    from tonecls.errors import InputError
     from tonecls.preprocess import PreprocessConfig, Preprocessor, tokenize_file
 
     config = None

@@ -177,19 +177,21 @@ def _read_lines(path: Path) -> list[str]:
 # --- TweetEval -----------------------------------------------------------------------------
 
 
-def _tweeteval_task_dir(task: str, data_dir) -> Path:
-    if task not in TWEETEVAL_TASKS:
-        raise InputError(
-            f"unknown TweetEval task {task!r}; choose one of {', '.join(TWEETEVAL_TASKS)}"
-        )
-    root = resolve_data_dir(data_dir, "tweeteval")
-    task_dir = root / "tweeteval" / task
-    if not task_dir.is_dir():
+def _subset_dir(dataset: str, subset: str, known: Sequence[str], what: str, data_dir) -> Path:
+    """``<data dir>/<dataset>/<subset>``, checked: ``what`` names a subset in messages."""
+    if subset not in known:
+        raise InputError(f"unknown {what} {subset!r}; choose one of {', '.join(known)}")
+    folder = resolve_data_dir(data_dir, dataset) / dataset / subset
+    if not folder.is_dir():
         raise DataNotFoundError(
-            f"TweetEval task folder {task_dir} is missing; run `tonecls fetch tweeteval` "
-            f"or set {DATA_DIR_ENV} to a directory that contains tweeteval/{task}/."
+            f"{what} folder {folder} is missing; run `tonecls fetch {dataset}` "
+            f"or set {DATA_DIR_ENV} to a directory that contains {dataset}/{subset}/."
         )
-    return task_dir
+    return folder
+
+
+def _tweeteval_task_dir(task: str, data_dir) -> Path:
+    return _subset_dir("tweeteval", task, TWEETEVAL_TASKS, "TweetEval task", data_dir)
 
 
 def tweeteval_mapping(task: str, data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -285,19 +287,7 @@ def load_tweeteval(
 
 
 def _goemotions_dir(taxonomy: str, data_dir) -> Path:
-    if taxonomy not in GOEMOTIONS_TAXONOMIES:
-        raise InputError(
-            f"unknown GoEmotions taxonomy {taxonomy!r}; choose one of "
-            f"{', '.join(GOEMOTIONS_TAXONOMIES)}"
-        )
-    root = resolve_data_dir(data_dir, "goemotions")
-    folder = root / "goemotions" / taxonomy
-    if not folder.is_dir():
-        raise DataNotFoundError(
-            f"GoEmotions folder {folder} is missing; run `tonecls fetch goemotions` "
-            f"or set {DATA_DIR_ENV} to a directory that contains goemotions/{taxonomy}/."
-        )
-    return folder
+    return _subset_dir("goemotions", taxonomy, GOEMOTIONS_TAXONOMIES, "GoEmotions taxonomy", data_dir)
 
 
 def goemotions_classes(taxonomy: str = "original", data_dir: str | os.PathLike | None = None) -> list[str]:

@@ -58,7 +58,6 @@ import functools
 import html
 import math
 import os
-import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
