@@ -25,6 +25,8 @@ _LAZY = {
     "Preprocessor": "tonecls.preprocess",
     "load_model": "tonecls.model",
     "ToneModel": "tonecls.model",
+    "score_frame": "tonecls.score",
+    "score_file": "tonecls.score",
 }
 
 
