@@ -245,7 +245,6 @@ def main() -> None:
               f"{r['peak_rss_mb']:,.0f} | {r['rss_first_half_mb']:,.0f} / "
               f"{r['rss_second_half_mb']:,.0f} |", flush=True)
         if r["profile"]:
-            total = sum(r["profile"].values())
             for module, seconds in r["profile"].items():
                 print(f"    {seconds:7.2f} s  {module}")
     print(f"VADER polarity_scores, one core: {vader['posts_per_s']:,.0f} posts/s "
