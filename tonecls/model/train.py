@@ -368,7 +368,8 @@ def train(
     model.metadata_ = {
         "config": config.to_dict(),
         "command": command or "tonecls.model.train(config)",
-        "sources": {head.name: head.source.describe() for head in config.heads},
+        "sources": {head.name: ("in-memory data passed to train(data=...)" if data and head.name in data
+                                else head.source.describe()) for head in config.heads},
         "provenance": {"files": files, "pretrained_coverage": coverage},
         "metrics": {"validation": _head_metrics(model, configs, val_sets, tune=False)},
         "training": histories,
