@@ -83,6 +83,7 @@ __all__ = [
 
 # --- statuses ----------------------------------------------------------------------------
 
+STATUS_COLUMN = "tonecls_status"  # the column that carries these statuses in outputs
 STATUS_OK = "ok"
 STATUS_MISSING = "missing"  # None, NaN, pandas NA / NaT
 STATUS_NOT_TEXT = "not_text"  # a number or any other non-text object
@@ -585,8 +586,6 @@ def tokenize_with_status(
 
 
 # --- exports -----------------------------------------------------------------------------
-
-STATUS_COLUMN = "tonecls_status"
 
 
 @dataclass

@@ -48,11 +48,10 @@ from tonecls.audit.metrics import (
     weighted_sums,
 )
 from tonecls.errors import InputError
-from tonecls.preprocess import STATUS_OK
+from tonecls.preprocess import STATUS_COLUMN, STATUS_OK
 
 __all__ = ["AuditResult", "audit_groups", "head_arrays", "load_scored", "model_provenance"]
 
-STATUS_COL = "tonecls_status"  # the scoring output column (ARCHITECTURE.md)
 MISSING_GROUP = "(missing)"
 OVERALL = ("overall", "all")
 
@@ -86,7 +85,7 @@ def load_scored(path: str | os.PathLike, head: str | None = None,
             raise InputError(f"{path} has no column(s) {missing}; its columns are "
                              f"{[c for c in header if c not in MARKER_COLUMNS]}.")
         _head_columns(pd.DataFrame(columns=header), head)  # fails early, naming the heads found
-        wanted = [c for c in header if c == STATUS_COL or c in columns
+        wanted = [c for c in header if c == STATUS_COLUMN or c in columns
                   or (str(c).startswith(f"{head}_") and c not in MARKER_COLUMNS)]
     frames = list(read_export(path, text_col=None, columns=wanted, chunksize=200_000))
     frame = pd.concat(frames) if frames else pd.DataFrame()
@@ -94,10 +93,10 @@ def load_scored(path: str | os.PathLike, head: str | None = None,
         # a line the reader could not parse is excluded under its read status
         unreadable = frame[READ_STATUS_COLUMN].ne("ok")
         if unreadable.any():
-            if STATUS_COL not in frame.columns:
-                frame[STATUS_COL] = pd.NA
-            frame[STATUS_COL] = frame[STATUS_COL].astype(object)
-            frame.loc[unreadable, STATUS_COL] = frame.loc[unreadable, READ_STATUS_COLUMN]
+            if STATUS_COLUMN not in frame.columns:
+                frame[STATUS_COLUMN] = pd.NA
+            frame[STATUS_COLUMN] = frame[STATUS_COLUMN].astype(object)
+            frame.loc[unreadable, STATUS_COLUMN] = frame.loc[unreadable, READ_STATUS_COLUMN]
         frame = frame.drop(columns=[c for c in MARKER_COLUMNS if c in frame.columns])
     return frame
 
@@ -174,8 +173,8 @@ def head_arrays(
     classes, multilabel = _head_columns(frame, head)
     proba_cols = [f"{head}_p_{c}" for c in classes]
     excluded: dict[str, int] = {}
-    if STATUS_COL in frame.columns:
-        status = frame[STATUS_COL].astype("string").fillna("missing_status")
+    if STATUS_COLUMN in frame.columns:
+        status = frame[STATUS_COLUMN].astype("string").fillna("missing_status")
         keep = (status == STATUS_OK).to_numpy(dtype=bool, copy=True)
         for reason, count in status[~keep].value_counts().items():
             excluded[str(reason)] = int(count)

@@ -17,8 +17,7 @@ import pandas as pd
 
 from tonecls.model.config import HeadSpec
 from tonecls.model.vocab import Vocabulary, offsets_of, pad_batch
-
-STATUS_COLUMN = "tonecls_status"
+from tonecls.preprocess import STATUS_COLUMN, STATUS_OK, PreprocessConfig, Preprocessor
 LABEL_SEPARATOR = ";"
 DEFAULT_BATCH_SIZE = 1024
 
@@ -109,8 +108,6 @@ class ToneModel:
     def preprocessor(self):
         """The :class:`tonecls.preprocess.Preprocessor` the model was trained with."""
         if self._preprocessor is None:
-            from tonecls.preprocess import PreprocessConfig, Preprocessor
-
             self._preprocessor = Preprocessor(PreprocessConfig.from_dict(self.preprocess_config_))
         return self._preprocessor
 
@@ -168,8 +165,6 @@ class ToneModel:
         return sigmoid(scaled) if self.head(head).multilabel else softmax(scaled)
 
     def _proba_and_status(self, texts: Iterable[Any], batch_size: int) -> tuple[dict[str, np.ndarray], list[str]]:
-        from tonecls.preprocess import STATUS_OK
-
         tokens, statuses = self.tokenize_with_status(texts)
         ok = np.fromiter((s == STATUS_OK for s in statuses), dtype=bool, count=len(statuses))
         ok_rows = np.flatnonzero(ok)
@@ -198,7 +193,7 @@ class ToneModel:
         not ``ok`` have None labels and NaN probabilities.
         """
         proba, statuses = self._proba_and_status(texts, batch_size)
-        ok = np.asarray([s == "ok" for s in statuses], dtype=bool)
+        ok = np.asarray([s == STATUS_OK for s in statuses], dtype=bool)
         columns: dict[str, Any] = {STATUS_COLUMN: pd.array(statuses, dtype=object)}
         for spec in self.heads_:
             p = proba[spec.name]

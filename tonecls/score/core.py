@@ -20,9 +20,7 @@ import pandas as pd
 
 from tonecls.errors import InputError
 from tonecls.exports import READ_STATUS_COLUMN
-
-STATUS_COLUMN = "tonecls_status"
-STATUS_OK = "ok"
+from tonecls.preprocess import STATUS_COLUMN, STATUS_OK
 
 
 class ScoringModel(Protocol):
