@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tonecls.errors import InputError
+from tonecls.exports import atomic_write
 
 MANIFEST_VERSION = 1
 
@@ -58,12 +59,9 @@ class ResumeManifest:
         self.pending = None
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the manifest atomically (``<path>.tmp`` then rename)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
+        """Write the manifest atomically."""
+        with atomic_write(path) as f:
             json.dump(asdict(self), f, indent=1, sort_keys=True)
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ResumeManifest:
@@ -78,6 +76,15 @@ class ResumeManifest:
                 f"cannot resume: the resume manifest {path} is unreadable ({error}). "
                 "Run again without --resume to start over."
             ) from error
+
+    @classmethod
+    def load_compatible(
+        cls, path: str | os.PathLike, input_: dict[str, Any], options: dict[str, Any]
+    ) -> ResumeManifest:
+        """The manifest at ``path``, checked against this run's input and options."""
+        manifest = cls.load(path)
+        manifest.check_compatible(input_, options)
+        return manifest
 
     def check_compatible(self, input_: dict[str, Any], options: dict[str, Any]) -> None:
         """Refuse to resume a job whose input file or scoring options have changed."""

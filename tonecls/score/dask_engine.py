@@ -216,8 +216,7 @@ def _start_manifest(
     manifest_file: Path, partial_dir: Path, fingerprint: dict, options: dict, resume: bool
 ) -> ResumeManifest:
     if resume and manifest_file.exists() and partial_dir.is_dir():
-        manifest = ResumeManifest.load(manifest_file)
-        manifest.check_compatible(fingerprint, options)
+        manifest = ResumeManifest.load_compatible(manifest_file, fingerprint, options)
         done = manifest.writer_state.get("parts_done", [])
         missing = [i for i in done if not (partial_dir / PART_NAME.format(i)).exists()]
         if missing:

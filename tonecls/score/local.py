@@ -65,7 +65,8 @@ def score_file_local(
     fingerprint = input_fingerprint(input)
     scoring_model = resolve_model(model)
     manifest_file = manifest_path(output)
-    previous = _previous_manifest(manifest_file, fingerprint, options) if resume else None
+    previous = (ResumeManifest.load_compatible(manifest_file, fingerprint, options)
+                if resume and manifest_file.exists() else None)
     writer = ExportWriter(output, resume=previous is not None)
     manifest = _reconcile(previous, writer.rows_written_, fingerprint, options)
     manifest.save(manifest_file)
@@ -128,16 +129,6 @@ def score_file_local(
 def _discard(writer, manifest_file: Path) -> None:
     writer.abort()
     manifest_file.unlink(missing_ok=True)
-
-
-def _previous_manifest(
-    manifest_file: Path, fingerprint: dict, options: dict
-) -> ResumeManifest | None:
-    if not manifest_file.exists():
-        return None
-    manifest = ResumeManifest.load(manifest_file)
-    manifest.check_compatible(fingerprint, options)
-    return manifest
 
 
 def _reconcile(
