@@ -115,6 +115,25 @@ def test_vocabulary_keeps_rare_tokens_with_pretrained_vectors(tmp_path):
     assert Vocabulary.load(tmp_path / "v.json").tokens_ == vocab.tokens_
 
 
+
+def test_vocabulary_extension_adds_frequent_pretrained_words_unseen_in_training(tmp_path):
+    from tonecls.model.embeddings import embedding_matrix, frequent_pretrained_words
+
+    glove = tmp_path / "vectors.txt"
+    glove.write_text("the 1 0\ncomey 0 1\nbannon 1 1\naleppo 2 2\nrare 3 3\n", encoding="utf-8")
+    vocab = Vocabulary.fit([["the", "The", "x"]], min_count=1)
+    extra = frequent_pretrained_words(str(glove), 2, exclude=vocab.tokens_)
+    assert extra == ["comey", "bannon"]  # file (frequency) order; 'the' is already known as 'The'
+    extended = vocab.extended(extra)
+    assert extended.tokens_[: len(vocab)] == vocab.tokens_  # existing ids are unchanged
+    matrix, coverage = embedding_matrix(extended.tokens_, str(glove), 2)
+    assert matrix[extended.index_["comey"]].tolist() == [0.0, 1.0]
+    with pytest.raises(InputError, match="needs pretrained_embeddings"):
+        tiny_config(pretrained_extra_words=10)
+    model = train(tiny_config(embedding_dim=2, epochs=1, pretrained_embeddings=str(glove),
+                              pretrained_extra_words=3), data=tiny_data(60), quiet=True)
+    assert {"comey", "bannon", "aleppo"} <= set(model.vocabulary_.tokens_)
+
 # --- configuration -------------------------------------------------------------------------------
 
 
@@ -403,13 +422,36 @@ def test_official_metrics_equal_sklearn():
     assert macro_f1(Y, P) == pytest.approx(f1_score(Y, P, average="macro", zero_division=0))
 
 
+@pytest.mark.parametrize("metric", ["macro_f1", "macro_recall"])
+def test_bootstrap_interval_equals_resampling_with_sklearn(metric):
+    from tonecls.audit.bootstrap import stratified_weights
+    from tonecls.model.evaluate import bootstrap_interval
+
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 3, 400)
+    p = np.where(rng.random(400) < 0.7, y, rng.integers(0, 3, 400))
+    sk = f1_score if metric == "macro_f1" else recall_score
+    (weights,) = next(stratified_weights([400], 200, seed=5, chunk_size=200))
+    expected = np.percentile([sk(y, p, average="macro", sample_weight=w) for w in weights], [2.5, 97.5])
+    low, high = bootstrap_interval(metric, y, p, 3, n_resamples=200, seed=5)
+    assert (low, high) == pytest.approx(tuple(expected))
+    assert low < sk(y, p, average="macro") < high
+    Y = rng.integers(0, 2, (400, 5))
+    P = np.where(rng.random((400, 5)) < 0.8, Y, 1 - Y)
+    low, high = bootstrap_interval("macro_f1", Y, P, 5, n_resamples=200)
+    assert low < f1_score(Y, P, average="macro") < high
+
+
 def test_comparison_table_puts_measured_figures_beside_published_ones():
     results = pd.DataFrame({"head": ["emotion"], "dataset": ["TweetEval emotion"], "split": ["test"],
-                            "metric": ["macro_f1"], "value": [0.7], "n": [1421], "n_unscorable": [0]})
+                            "metric": ["macro_f1"], "value": [0.7], "ci_low": [0.68], "ci_high": [0.72],
+                            "n": [1421], "n_unscorable": [0]})
     table = comparison_table(results, data_dir="/nonexistent")
     assert set(table["head"]) == {"emotion"}
     assert {"this model", "BLSTM", "SVM", "FastText"} <= set(table["system"])
-    assert table.loc[table["system"] == "this model", "value"].item() == 70.0
+    ours = table[table["system"] == "this model"]
+    assert ours["value"].item() == 70.0 and ours["ci95"].item() == "[68.0, 72.0]"
+    assert (table.loc[table["system"] == "BLSTM", "ci95"] == "").all()  # papers give no interval
     assert table["source"].str.len().gt(0).all()
 
 

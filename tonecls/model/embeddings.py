@@ -8,6 +8,7 @@ GloVe-format text file (``word v1 v2 ...`` per line, optionally gzip-compressed)
 from __future__ import annotations
 
 import gzip
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +86,20 @@ def pretrained_vocabulary(source: str) -> set[str]:
     """The words having a pretrained vector (used to keep rare but known words in the vocabulary)."""
     index, _ = load_word_vectors(source)
     return set(index)
+
+
+def frequent_pretrained_words(source: str, count: int, exclude: Iterable[str] = ()) -> list[str]:
+    """The ``count`` most frequent pretrained words (file order) with no spelling in ``exclude``.
+
+    A word is skipped when any of its model spellings (see :func:`lookup_candidates`) is already
+    in ``exclude``, so the extension never duplicates a vocabulary entry under another case.
+    """
+    index, _ = load_word_vectors(source)
+    covered = {candidate for token in exclude for candidate in lookup_candidates(token)}
+    words = []
+    for word in sorted(index, key=index.__getitem__):
+        if len(words) == count:
+            break
+        if word not in covered and word.strip():
+            words.append(word)
+    return words

@@ -57,6 +57,40 @@ def macro_recall(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None =
     return float(recall_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
 
 
+def bootstrap_interval(metric: str, y_true: np.ndarray, y_pred: np.ndarray, n_classes: int,
+                       level: float = 0.95, n_resamples: int = 1000,
+                       seed: int | None = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``metric`` over posts (resampled with replacement).
+
+    The test set is one sample of posts; the interval says how much the figure would move on
+    another sample of the same size. Vectorised: each resample is a vector of post weights, and
+    the per-class counts of all resamples come from one matrix product.
+    """
+    from tonecls.audit.bootstrap import percentile_interval, stratified_weights
+
+    if metric not in METRICS:
+        raise InputError(f"unknown metric {metric!r}; use one of {METRICS}.")
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.ndim == 2:  # multi-label: 0/1 matrices, one column per label
+        truth, predicted = y_true.astype(np.float64), y_pred.astype(np.float64)
+    else:
+        truth = np.eye(n_classes)[y_true]
+        predicted = np.eye(n_classes)[y_pred]
+    hits = truth * predicted
+    replicates = []
+    for (weights,) in stratified_weights([len(y_true)], n_resamples, seed):
+        tp, support = weights @ hits, weights @ truth
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if metric == "macro_recall":
+                per_class = np.where(support > 0, tp / support, 0.0)
+            else:
+                denominator = support + weights @ predicted
+                per_class = np.where(denominator > 0, 2 * tp / denominator, 0.0)
+        replicates.append(per_class.mean(axis=1))
+    low, high, _ = percentile_interval(np.concatenate(replicates)[:, None], level)
+    return float(low[0]), float(high[0])
+
+
 def official_metric_name(head: HeadConfig) -> str:
     """The metric a head is selected and reported on (its benchmark's official metric)."""
     if head.source.kind == "tweeteval" and head.source.task == "sentiment":
@@ -86,12 +120,14 @@ def head_configs_of(model) -> dict[str, HeadConfig]:
 
 
 def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
-             data_dir: str | Path | None = None, batch_size: int = 1024) -> pd.DataFrame:
+             data_dir: str | Path | None = None, batch_size: int = 1024,
+             n_resamples: int = 1000) -> pd.DataFrame:
     """Score ``model`` on a split of each head's dataset with the head's official metric.
 
     Returns one row per head: ``head``, ``dataset``, ``split``, ``metric``, ``value`` (0-1),
-    ``n`` (posts scored) and ``n_unscorable`` (posts the preprocessing could not score; they
-    count as errors: predicted as nothing / the first class).
+    ``ci_low`` / ``ci_high`` (95% bootstrap interval over posts, ``n_resamples`` resamples;
+    NaN with 0), ``n`` (posts scored) and ``n_unscorable`` (posts the preprocessing could not
+    score; they count as errors: predicted as nothing / the first class).
     """
     from tonecls.model.data import load_split
 
@@ -112,12 +148,15 @@ def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
         unscorable = np.isnan(proba).any(axis=1)
         predicted = decide(spec, np.nan_to_num(proba, nan=0.0), model.thresholds_.get(name))
         metric = official_metric_name(configs[name])
+        low, high = (bootstrap_interval(metric, data.targets, predicted, len(spec.classes),
+                                        n_resamples=n_resamples) if n_resamples else (np.nan, np.nan))
         rows.append({
             "head": name, "dataset": configs[name].source.describe(), "split": split, "metric": metric,
             "value": score(metric, data.targets, predicted, len(spec.classes)),
-            "n": len(data), "n_unscorable": int(unscorable.sum()),
+            "ci_low": low, "ci_high": high, "n": len(data), "n_unscorable": int(unscorable.sum()),
         })
-    results = pd.DataFrame(rows, columns=["head", "dataset", "split", "metric", "value", "n", "n_unscorable"])
+    results = pd.DataFrame(rows, columns=["head", "dataset", "split", "metric", "value", "ci_low", "ci_high",
+                                          "n", "n_unscorable"])
     results.attrs["files"] = files  # provenance of the scored data (path, rows, SHA-256)
     return results
 
@@ -147,14 +186,24 @@ def reference_scores(data_dir: str | Path | None = None) -> pd.DataFrame:
 
 def comparison_table(results: pd.DataFrame, system: str = "this model",
                      data_dir: str | Path | None = None) -> pd.DataFrame:
-    """``results`` of :func:`evaluate` beside published figures: head, system, metric, value (x100), source."""
+    """``results`` of :func:`evaluate` beside published figures.
+
+    Columns: head, system, metric, value (x100), ``ci95`` (the bootstrap interval of measured
+    figures, x100; empty for published ones, whose papers give none), source.
+    """
+    intervals = [f"[{100 * low:.1f}, {100 * high:.1f}]" if np.isfinite(low) else ""
+                 for low, high in zip(results.get("ci_low", np.nan * results["value"]),
+                                      results.get("ci_high", np.nan * results["value"]))]
     ours = pd.DataFrame({
         "head": results["head"], "system": system, "metric": results["metric"],
-        "value": 100 * results["value"], "source": "measured (" + results["split"] + " split)",
+        "value": 100 * results["value"], "ci95": intervals,
+        "source": "measured (" + results["split"] + " split)",
     })
     table = pd.concat([ours, reference_scores(data_dir), PUBLISHED_RESULTS], ignore_index=True)
     table = table[table["head"].isin(set(results["head"]))]
     table["value"] = table["value"].round(1)
+    table["ci95"] = table["ci95"].fillna("")
+    table = table[["head", "system", "metric", "value", "ci95", "source"]]
     return table.sort_values(["head", "value"], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 
@@ -162,8 +211,8 @@ def record_test_metrics(model, data_dir: str | Path | None = None) -> pd.DataFra
     """Evaluate ``model`` on the test splits and store the figures in its metadata (bundle, card)."""
     results = evaluate(model, "test", data_dir=data_dir)
     model.metadata_.setdefault("metrics", {})["test"] = {
-        row.head: {"metric": row.metric, "value": float(row.value), "n": int(row.n),
-                   "n_unscorable": int(row.n_unscorable)} for row in results.itertuples()
+        row.head: {"metric": row.metric, "value": float(row.value), "ci95": [float(row.ci_low), float(row.ci_high)],
+                   "n": int(row.n), "n_unscorable": int(row.n_unscorable)} for row in results.itertuples()
     }
     provenance = model.metadata_.setdefault("provenance", {})
     provenance["files"] = [f for f in provenance.get("files", []) if f["split"] != "test"] + results.attrs["files"]

@@ -323,6 +323,12 @@ def train(
         keep_words = pretrained_vocabulary(config.pretrained_embeddings)
     vocabulary = Vocabulary.fit((t for name in tokenised for t in tokenised[name]["train"][0]),
                                 max_size=config.vocab_size, min_count=config.min_count, keep=keep_words)
+    if config.pretrained_extra_words:
+        from tonecls.model.embeddings import frequent_pretrained_words
+
+        vocabulary = vocabulary.extended(frequent_pretrained_words(config.pretrained_embeddings,
+                                                                   config.pretrained_extra_words,
+                                                                   exclude=vocabulary.tokens_))
     embedding_init, coverage = None, None
     if config.pretrained_embeddings:
         from tonecls.model.embeddings import embedding_matrix

@@ -45,6 +45,10 @@ class Vocabulary:
         eligible.sort(key=lambda tc: (-tc[1], tc[0]))
         return cls([t for t, _ in eligible[: max(0, max_size - 2)]])
 
+    def extended(self, tokens: Iterable[str]) -> Vocabulary:
+        """This vocabulary with ``tokens`` appended (ids of existing tokens are unchanged)."""
+        return Vocabulary([*self.tokens_[2:], *(t for t in tokens if t not in self.index_)])
+
     def __len__(self) -> int:
         return len(self.tokens_)
 
