@@ -211,7 +211,8 @@ def record_test_metrics(model, data_dir: str | Path | None = None) -> pd.DataFra
     """Evaluate ``model`` on the test splits and store the figures in its metadata (bundle, card)."""
     results = evaluate(model, "test", data_dir=data_dir)
     model.metadata_.setdefault("metrics", {})["test"] = {
-        row.head: {"metric": row.metric, "value": float(row.value), "ci95": [float(row.ci_low), float(row.ci_high)],
+        row.head: {"metric": row.metric, "value": float(row.value),
+                   "ci95": [float(row.ci_low), float(row.ci_high)] if np.isfinite(row.ci_low) else None,
                    "n": int(row.n), "n_unscorable": int(row.n_unscorable)} for row in results.itertuples()
     }
     provenance = model.metadata_.setdefault("provenance", {})
