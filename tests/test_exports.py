@@ -352,6 +352,21 @@ def test_parquet_schema_handles_all_null_columns(tmp_path):
     assert pq.ParquetFile(target).metadata.num_row_groups == 2
 
 
+def test_parquet_writes_columns_mixing_text_and_numbers_as_text(tmp_path):
+    target = tmp_path / "out.parquet"
+    with ExportWriter(target) as writer:
+        writer.write(pd.DataFrame({"id": [1, "x2"], "text": ["hi", 12345], "likes": [3, None]}))
+        writer.write(pd.DataFrame({"id": [3], "text": [None], "likes": [4]}))  # int id, text in schema
+    table = pq.read_table(target)
+    assert table.column("id").to_pylist() == ["1", "x2", "3"]
+    assert table.column("text").to_pylist() == ["hi", "12345", None]
+    assert table.column("likes").to_pylist() == [3, None, 4]  # numeric columns stay numeric
+    with pytest.raises(InputError, match="does not fit the Parquet schema of the first chunk"):
+        with ExportWriter(tmp_path / "bad.parquet") as writer:
+            writer.write(pd.DataFrame({"id": [1, 2]}))
+            writer.write(pd.DataFrame({"id": ["x3"]}))  # text after a numeric first chunk
+
+
 def test_empty_output_still_has_a_header(tmp_path):
     target = tmp_path / "out.csv"
     with ExportWriter(target) as writer:

@@ -335,7 +335,6 @@ def test_dask_engine_output_equals_local_engine_row_for_row(tmp_path, dask_sched
 
 def test_dask_engine_keeps_json_types_like_the_local_engine(tmp_path, dask_scheduler):
     src = tmp_path / "posts.jsonl"
-    # (a number in the text column would be not_text, but Parquet cannot store mixed columns)
     records = [{"id": f"{i:03d}", "text": ["love it", None, "007", "", "hate it"][i % 5],
                 "likes": i if i % 3 else None, "flag": [True, False][i % 2]} for i in range(200)]
     src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")

@@ -620,6 +620,31 @@ def _state_path(partial: Path) -> Path:
     return partial.with_name(partial.name + ".state.json")
 
 
+def _one_type_per_column(chunk: pd.DataFrame, schema) -> pd.DataFrame:
+    """``chunk`` with mixed text/non-text columns, and columns the schema holds as text, as text.
+
+    Non-null values become ``str(value)``; nulls stay null. Other columns are left alone.
+    """
+    import pyarrow as pa
+
+    converted = {}
+    for name in chunk.columns:
+        column = chunk[name]
+        values = column[column.notna()]
+        if values.empty:
+            continue
+        if isinstance(column.dtype, pd.StringDtype):
+            continue  # text only
+        is_text = values.map(type).eq(str) if column.dtype == object else pd.Series(False, index=values.index)
+        all_text = bool(is_text.all())
+        mixed = bool(is_text.any()) and not all_text
+        text_in_schema = (schema is not None and name in schema.names
+                          and pa.types.is_string(schema.field(name).type))
+        if mixed or (text_in_schema and not all_text):
+            converted[name] = column.where(column.isna(), column.astype(str))
+    return chunk.assign(**converted) if converted else chunk
+
+
 class ExportWriter:
     """Append DataFrame chunks to an export, atomically.
 
@@ -627,7 +652,9 @@ class ExportWriter:
     and the target appears only when the writer is closed without error, as one complete file.
     The marker columns of :func:`read_export` are dropped. The columns are fixed by the first
     chunk: later chunks are reordered to them, a missing column is written as null, and an
-    unknown column raises :class:`InputError`.
+    unknown column raises :class:`InputError`. Parquet holds one type per column, so a column
+    mixing text with numbers (common in JSONL exports) is written as text, and a column that
+    was text in the first chunk stays text.
 
     Parameters
     ----------
@@ -793,14 +820,15 @@ class ExportWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        if self._schema is None:
-            table = pa.Table.from_pandas(chunk, preserve_index=False)
-            # a column that is all null in the first chunk gets a string type, not "null"
-            fields = [
-                pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema
-            ]
-            self._schema = pa.schema(fields).remove_metadata()
+        chunk = _one_type_per_column(chunk, self._schema)
         try:
+            if self._schema is None:
+                table = pa.Table.from_pandas(chunk, preserve_index=False)
+                # a column that is all null in the first chunk gets a string type, not "null"
+                fields = [
+                    pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema
+                ]
+                self._schema = pa.schema(fields).remove_metadata()
             table = pa.Table.from_pandas(chunk, schema=self._schema, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
             raise InputError(
