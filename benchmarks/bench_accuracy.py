@@ -55,9 +55,11 @@ def expected_calibration_error(proba, targets, bins: int = 15) -> float:
 
 
 def post_processing_effects(model, data_dir=None):
-    """Test-set effect of the validation-fitted temperatures and thresholds, per head."""
+    """Test-set effect of the validation-fitted temperatures and thresholds, per head (and the
+    per-class test recall of single-label heads, where their errors concentrate)."""
     import numpy as np
     import pandas as pd
+    from sklearn.metrics import recall_score
 
     from tonecls.model.calibration import negative_log_likelihood
     from tonecls.model.data import load_split
@@ -82,6 +84,8 @@ def post_processing_effects(model, data_dir=None):
         else:
             row["ECE (T=1)"] = expected_calibration_error(model.calibrated_proba(spec.name, logits * temperature), targets)
             row["ECE (fitted T)"] = expected_calibration_error(model.calibrated_proba(spec.name, logits), targets)
+            recalls = recall_score(targets, logits.argmax(axis=1), labels=range(len(spec.classes)), average=None)
+            row["test recall per class"] = ", ".join(f"{c} {r:.2f}" for c, r in zip(spec.classes, recalls))
         rows.append(row)
     return pd.DataFrame(rows).round(4)
 
