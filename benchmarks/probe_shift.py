@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pandas as pd
 
 
 def paired_comparisons(path: str) -> pd.DataFrame:
     """The paired-comparison rows of a probe report, with their ``dimension``."""
-    report = json.loads(open(path, encoding="utf-8").read())
+    report = json.loads(Path(path).read_text(encoding="utf-8"))
     rows = []
     for section in report["sections"]:
         for subsection in section.get("subsections", []):

@@ -361,10 +361,10 @@ def test_parquet_writes_columns_mixing_text_and_numbers_as_text(tmp_path):
     assert table.column("id").to_pylist() == ["1", "x2", "3"]
     assert table.column("text").to_pylist() == ["hi", "12345", None]
     assert table.column("likes").to_pylist() == [3, None, 4]  # numeric columns stay numeric
-    with pytest.raises(InputError, match="does not fit the Parquet schema of the first chunk"):
-        with ExportWriter(tmp_path / "bad.parquet") as writer:
-            writer.write(pd.DataFrame({"id": [1, 2]}))
-            writer.write(pd.DataFrame({"id": ["x3"]}))  # text after a numeric first chunk
+    with (pytest.raises(InputError, match="does not fit the Parquet schema of the first chunk"),
+          ExportWriter(tmp_path / "bad.parquet") as writer):
+        writer.write(pd.DataFrame({"id": [1, 2]}))
+        writer.write(pd.DataFrame({"id": ["x3"]}))  # text after a numeric first chunk
 
 
 def test_empty_output_still_has_a_header(tmp_path):

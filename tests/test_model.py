@@ -126,7 +126,7 @@ def test_vocabulary_extension_adds_frequent_pretrained_words_unseen_in_training(
     assert extra == ["comey", "bannon"]  # file (frequency) order; 'the' is already known as 'The'
     extended = vocab.extended(extra)
     assert extended.tokens_[: len(vocab)] == vocab.tokens_  # existing ids are unchanged
-    matrix, coverage = embedding_matrix(extended.tokens_, str(glove), 2)
+    matrix, _ = embedding_matrix(extended.tokens_, str(glove), 2)
     assert matrix[extended.index_["comey"]].tolist() == [0.0, 1.0]
     with pytest.raises(InputError, match="needs pretrained_embeddings"):
         tiny_config(pretrained_extra_words=10)

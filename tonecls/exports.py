@@ -630,17 +630,14 @@ def _one_type_per_column(chunk: pd.DataFrame, schema) -> pd.DataFrame:
     converted = {}
     for name in chunk.columns:
         column = chunk[name]
-        values = column[column.notna()]
-        if values.empty:
-            continue
-        if isinstance(column.dtype, pd.StringDtype):
-            continue  # text only
+        text_in_schema = schema is not None and name in schema.names and pa.types.is_string(schema.field(name).type)
+        if isinstance(column.dtype, pd.StringDtype) or (column.dtype != object and not text_in_schema):
+            continue  # text only, or a typed column that Parquet stores as it is
+        values = column.dropna()
         is_text = values.map(type).eq(str) if column.dtype == object else pd.Series(False, index=values.index)
-        all_text = bool(is_text.all())
-        mixed = bool(is_text.any()) and not all_text
-        text_in_schema = (schema is not None and name in schema.names
-                          and pa.types.is_string(schema.field(name).type))
-        if mixed or (text_in_schema and not all_text):
+        if values.empty or bool(is_text.all()):
+            continue
+        if text_in_schema or bool(is_text.any()):
             converted[name] = column.where(column.isna(), column.astype(str))
     return chunk.assign(**converted) if converted else chunk
 
