@@ -19,9 +19,9 @@ import tonecls.datasets as datasets
 from tonecls.cli import main
 from tonecls.datasets import (
     ChecksumError,
+    goemotions_classes,
     load_goemotions,
     load_tweeteval,
-    goemotions_classes,
     resolve_data_dir,
     to_multi_hot,
     tweeteval_classes,

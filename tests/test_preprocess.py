@@ -20,17 +20,12 @@ from nltk.tokenize import TweetTokenizer
 from tonecls import preprocess
 from tonecls.errors import InputError
 from tonecls.preprocess import (
-    STATUS_EMPTY,
-    STATUS_INVALID_ENCODING,
-    STATUS_MISSING,
-    STATUS_NOT_TEXT,
-    STATUS_OK,
-    STATUSES,
     PreprocessConfig,
     Preprocessor,
     tokenize,
     tokenize_with_status,
 )
+from tonecls.schema import Status
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -236,24 +231,24 @@ def test_statuses_of_unusable_posts():
              "", "   \n\t", "\u200b\u200c\ufeff", "\x00\x01"]
     tokens, statuses = tokenize_with_status(posts)
     assert tokens == [[]] * len(posts)
-    assert statuses == [STATUS_MISSING] * 7 + [STATUS_NOT_TEXT] * 8 \
-        + [STATUS_INVALID_ENCODING] * 3 + [STATUS_EMPTY] * 4
+    assert statuses == [Status.MISSING] * 7 + [Status.NOT_TEXT] * 8 \
+        + [Status.INVALID_ENCODING] * 3 + [Status.EMPTY] * 4
 
 
 def test_utf8_bytes_are_decoded():
     assert tokenize_with_status([b"caf\xc3\xa9 :)", memoryview(b"ok")]) == (
-        [["café", ":)"], ["ok"]], [STATUS_OK, STATUS_OK])
+        [["café", ":)"], ["ok"]], [Status.OK, Status.OK])
 
 
 def test_status_constants():
-    assert STATUS_OK == "ok"
-    assert set(STATUSES) == {"ok", "missing", "not_text", "invalid_encoding", "empty"}
+    assert Status.OK == "ok"
+    assert {"ok", "missing", "not_text", "invalid_encoding", "empty"} <= {s.value for s in Status}
 
 
 def test_long_posts_are_capped():
     post = "word " * 20_000  # 100,000 characters
     tokens, statuses = tokenize_with_status([post])
-    assert statuses == [STATUS_OK]
+    assert statuses == [Status.OK]
     assert tokens[0] == ["word"] * 2000  # 10,000 characters, cut at a space
     assert toks("abc " * 10, max_chars=10) == ["abc", "abc"]
     assert toks("a" * 100_000) == ["aa", "<elong>"]
@@ -265,7 +260,7 @@ def test_pathological_posts_do_not_raise():
              "http://a.b/(" * 10_000, "." * 100_000, "\u0301" * 50_000, "#" * 50_000]
     tokens, statuses = tokenize_with_status(posts)
     assert len(tokens) == len(posts)
-    assert statuses[:-1] == [STATUS_OK] * (len(posts) - 1)
+    assert statuses[:-1] == [Status.OK] * (len(posts) - 1)
 
 
 # --- input types -------------------------------------------------------------------------
@@ -282,7 +277,7 @@ def test_any_iterable_of_posts(container):
 
 def test_pandas_missing_values():
     series = pd.Series(["ok", None, pd.NA], dtype="string")
-    assert tokenize_with_status(series)[1] == [STATUS_OK, STATUS_MISSING, STATUS_MISSING]
+    assert tokenize_with_status(series)[1] == [Status.OK, Status.MISSING, Status.MISSING]
 
 
 @pytest.mark.parametrize("bad", ["a single post", b"bytes", 42, None,
@@ -381,11 +376,11 @@ def test_any_batch_keeps_one_entry_per_post(posts):
     tokens, statuses = tokenize_with_status(posts)
     assert len(tokens) == len(statuses) == len(posts)
     for post_tokens, status in zip(tokens, statuses):
-        assert status in STATUSES
+        assert status in set(Status)
         assert isinstance(post_tokens, list)
         assert all(isinstance(token, str) and token for token in post_tokens)
         assert not any(len(token.split()) != 1 for token in post_tokens)  # no whitespace
-        assert bool(post_tokens) == (status == STATUS_OK)
+        assert bool(post_tokens) == (status == Status.OK)
     assert tokens == [tokenize([post])[0] for post in posts]  # independent of the batch
 
 
@@ -451,7 +446,7 @@ def test_tokens_are_stable_across_calls_and_instances(text):
 
 
 def test_nan_is_missing_not_text():
-    assert tokenize_with_status([math.nan, -math.inf])[1] == [STATUS_MISSING, STATUS_NOT_TEXT]
+    assert tokenize_with_status([math.nan, -math.inf])[1] == [Status.MISSING, Status.NOT_TEXT]
 
 
 # --- exports and the CLI -----------------------------------------------------------------

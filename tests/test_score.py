@@ -13,7 +13,8 @@ import pytest
 
 from tonecls.errors import InputError
 from tonecls.model.config import HeadSpec
-from tonecls.score import STATUS_COLUMN, score_file, score_frame
+from tonecls.schema import STATUS_COLUMN
+from tonecls.score import score_file, score_frame
 from tonecls.score.checkpoint import manifest_path
 
 
@@ -34,9 +35,9 @@ class StandInModel:
         self.batches: list[int] = []  # sizes of the predict calls (list.append is thread-safe)
 
     def output_columns(self) -> list[str]:
-        from tonecls.model import ToneModel
+        from tonecls.schema import OutputSchema
 
-        return ToneModel.output_columns(self)  # the contract's column names for these heads
+        return OutputSchema.from_heads(self.heads_).columns  # the contract's column names
 
     def predict(self, texts) -> pd.DataFrame:
         from tonecls.preprocess import tokenize_with_status

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from tonecls.errors import DataNotFoundError, InputError, ToneclsError
+from tonecls.schema import split_labels
 
 __all__ = [
     "TWEETEVAL_TASKS",
@@ -366,7 +367,7 @@ def to_multi_hot(labels: Iterable, classes: Sequence[str]) -> np.ndarray:
     """Multi-hot matrix (``float32``, shape ``(n_rows, len(classes))``) of label lists.
 
     Each element of ``labels`` is a list of class names; a string is read as names joined by
-    ``";"`` (the format of the ``<head>_labels`` output column; ``""`` means none), and
+    :data:`tonecls.schema.LABEL_SEPARATOR` (the format of the ``<head>_labels`` output column; ``""`` means none), and
     ``None``/NaN as no label.
 
     Raises
@@ -384,7 +385,7 @@ def to_multi_hot(labels: Iterable, classes: Sequence[str]) -> np.ndarray:
         if row is None or (isinstance(row, float) and np.isnan(row)):
             continue
         if isinstance(row, str):
-            row = [name for name in row.split(";") if name]
+            row = split_labels(row)
         for name in row:
             try:
                 matrix[row_number, index[name]] = 1.0

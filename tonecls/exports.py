@@ -47,15 +47,13 @@ import numpy as np
 import pandas as pd
 
 from tonecls.errors import InputError
+from tonecls.schema import Status
 
 __all__ = [
     "FORMATS",
     "READ_STATUS_COLUMN",
     "LINE_COLUMN",
     "MARKER_COLUMNS",
-    "STATUS_OK",
-    "STATUS_MALFORMED_LINE",
-    "STATUS_INVALID_ENCODING",
     "detect_format",
     "is_gzipped",
     "read_export",
@@ -72,9 +70,6 @@ _SUPPORTED = ".csv, .tsv, .jsonl, .ndjson, .parquet, and .csv.gz, .tsv.gz, .json
 READ_STATUS_COLUMN = "_tonecls_read_status"
 LINE_COLUMN = "_tonecls_line"
 MARKER_COLUMNS = (READ_STATUS_COLUMN, LINE_COLUMN)
-STATUS_OK = "ok"
-STATUS_MALFORMED_LINE = "malformed_line"
-STATUS_INVALID_ENCODING = "invalid_encoding"
 
 # A quoted CSV field may span lines; one still open after this many lines is taken to be an
 # unterminated quote: its first line is flagged and parsing resumes on the next line.
@@ -272,7 +267,7 @@ def _iter_delimited(
                 if isinstance(fields, tuple):
                     error, line = fields
                     _bad_line(path, line, f"cannot parse the record ({error})", on_bad_lines)
-                    yield None, STATUS_MALFORMED_LINE, line
+                    yield None, Status.MALFORMED_LINE, line
                     continue
                 if not fields:  # blank line: not a record
                     lines.next_record()
@@ -285,9 +280,9 @@ def _iter_delimited(
                     _bad_line(
                         path, start, f"expected {n_columns} fields, found {len(fields)}", on_bad_lines
                     )
-                    yield None, STATUS_MALFORMED_LINE, start
+                    yield None, Status.MALFORMED_LINE, start
                     continue
-                status = STATUS_OK if lines.clean else STATUS_INVALID_ENCODING
+                status = Status.OK if lines.clean else Status.INVALID_ENCODING
                 lines.next_record()
                 yield fields, status, start
 
@@ -299,22 +294,22 @@ def _iter_jsonl(path: Path, on_bad_lines: str) -> Iterator[tuple[dict | None, st
         for number, data in enumerate(raw, start=1):
             if number == 1 and data.startswith(codecs.BOM_UTF8):
                 data = data[3:]
-            status = STATUS_OK
+            status = Status.OK
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
-                text, status = data.decode("utf-8", errors="replace"), STATUS_INVALID_ENCODING
+                text, status = data.decode("utf-8", errors="replace"), Status.INVALID_ENCODING
             if not text.strip():
                 continue
             try:
                 record = json.loads(text)
             except ValueError as error:
                 _bad_line(path, number, f"not valid JSON ({error})", on_bad_lines)
-                yield None, STATUS_MALFORMED_LINE, number
+                yield None, Status.MALFORMED_LINE, number
                 continue
             if not isinstance(record, dict):
                 _bad_line(path, number, f"expected a JSON object, found {type(record).__name__}", on_bad_lines)
-                yield None, STATUS_MALFORMED_LINE, number
+                yield None, Status.MALFORMED_LINE, number
                 continue
             yield record, status, number
 
@@ -460,7 +455,7 @@ def _parquet_chunks(path, chunksize, wanted, check, skip_rows):
 def _arrow_frame(table, start: int) -> pd.DataFrame:
     frame = table.to_pandas()
     n = len(frame)
-    return _with_markers(frame, [STATUS_OK] * n, [None] * n, start)
+    return _with_markers(frame, [Status.OK] * n, [None] * n, start)
 
 
 def _check_columns(path, names: Sequence[str], wanted: Sequence[str] | None) -> None:

@@ -39,9 +39,9 @@ placeholders are one token; ``’`` is an apostrophe (nltk splits ``don’t``); 
 two words, not a domain; HTML tags are only ``<b>``-like (nltk's ``<[^>\s]+>`` would keep
 ``<jo@x.com>``); handles may contain dots (``@jo.doe``).
 
-Bad input never raises from the batch functions: each post gets a status, :data:`STATUS_OK`
-or the reason it has no tokens (:data:`STATUS_MISSING`, :data:`STATUS_NOT_TEXT`,
-:data:`STATUS_INVALID_ENCODING`, :data:`STATUS_EMPTY`).
+Bad input never raises from the batch functions: each post gets a status, :data:`Status.OK`
+or the reason it has no tokens (:data:`Status.MISSING`, :data:`Status.NOT_TEXT`,
+:data:`Status.INVALID_ENCODING`, :data:`Status.EMPTY`).
 
 >>> tokenize(["@user I can't believe it!!! #FirstWorldProblems :( http://t.co/x"])
 [['<user>', 'i', "can't", 'believe', 'it', '!', '!', '!', '<hashtag>', 'first', 'world', 'problems', ':(', '<url>']]
@@ -64,6 +64,7 @@ import regex
 from nltk.tokenize import casual
 
 from tonecls.errors import InputError
+from tonecls.schema import STATUS_COLUMN, Status
 
 __all__ = [
     "PreprocessConfig",
@@ -72,24 +73,11 @@ __all__ = [
     "tokenize_with_status",
     "tokenize_file",
     "TokenizeFileSummary",
-    "STATUS_OK",
-    "STATUS_MISSING",
-    "STATUS_NOT_TEXT",
-    "STATUS_INVALID_ENCODING",
-    "STATUS_EMPTY",
-    "STATUSES",
     "SPECIAL_TOKENS",
 ]
 
 # --- statuses ----------------------------------------------------------------------------
 
-STATUS_COLUMN = "tonecls_status"  # the column that carries these statuses in outputs
-STATUS_OK = "ok"
-STATUS_MISSING = "missing"  # None, NaN, pandas NA / NaT
-STATUS_NOT_TEXT = "not_text"  # a number or any other non-text object
-STATUS_INVALID_ENCODING = "invalid_encoding"  # bytes that are not UTF-8, lone surrogates
-STATUS_EMPTY = "empty"  # empty, whitespace-only or only invisible characters
-STATUSES = (STATUS_OK, STATUS_MISSING, STATUS_NOT_TEXT, STATUS_INVALID_ENCODING, STATUS_EMPTY)
 
 # --- marker tokens -----------------------------------------------------------------------
 
@@ -350,7 +338,7 @@ class Preprocessor:
         return self.tokenize_with_status(texts)[0]
 
     def tokenize_with_status(self, texts: Iterable[Any]) -> tuple[list[list[str]], list[str]]:
-        """Tokens of each post and its status (:data:`STATUS_OK` or why there are no tokens).
+        """Tokens of each post and its status (:data:`Status.OK` or why there are no tokens).
 
         ``texts`` is any iterable of posts (list, tuple, numpy array, pandas Series,
         generator). Items may be anything: ``str``, ``bytes``, ``None``, NaN, numbers...; the
@@ -376,9 +364,9 @@ class Preprocessor:
                 return [], status
         text = self._clean(text)
         if text is None:
-            return [], STATUS_INVALID_ENCODING
+            return [], Status.INVALID_ENCODING
         tokens = self._tokenize_clean(text)
-        return (tokens, STATUS_OK) if tokens else ([], STATUS_EMPTY)
+        return (tokens, Status.OK) if tokens else ([], Status.EMPTY)
 
     # steps
 
@@ -524,21 +512,21 @@ def _as_text(post: Any) -> tuple[str | None, str]:
     """(text, "ok") for text-like posts, else (None, reason)."""
     if isinstance(post, (bytes, bytearray, memoryview)):
         try:
-            return bytes(post).decode("utf-8"), STATUS_OK
+            return bytes(post).decode("utf-8"), Status.OK
         except UnicodeDecodeError:
-            return None, STATUS_INVALID_ENCODING
+            return None, Status.INVALID_ENCODING
     if post is None or type(post).__name__ in ("NAType", "NaTType"):
-        return None, STATUS_MISSING
+        return None, Status.MISSING
     if isinstance(post, numbers.Number):
         try:
             if math.isnan(post):
-                return None, STATUS_MISSING
+                return None, Status.MISSING
         except (TypeError, ValueError):  # complex and friends
             pass
-        return None, STATUS_NOT_TEXT
+        return None, Status.NOT_TEXT
     if type(post).__name__ == "datetime64" and str(post) == "NaT":
-        return None, STATUS_MISSING
-    return None, STATUS_NOT_TEXT
+        return None, Status.MISSING
+    return None, Status.NOT_TEXT
 
 
 def _truncate(text: str, max_chars: int) -> str:
@@ -581,7 +569,7 @@ def tokenize_with_status(
         texts: Iterable[Any],
         config: PreprocessConfig | dict[str, Any] | None = None,
 ) -> tuple[list[list[str]], list[str]]:
-    """Tokens of each post and its status: :data:`STATUS_OK` or why it has no tokens."""
+    """Tokens of each post and its status: :data:`Status.OK` or why it has no tokens."""
     return _preprocessor(config).tokenize_with_status(texts)
 
 
@@ -601,10 +589,10 @@ class TokenizeFileSummary:
     def __str__(self) -> str:
         rate = (self.rows - self.resumed_from_row) / self.seconds if self.seconds else 0.0
         flagged = ", ".join(f"{status}: {count:,}" for status, count in sorted(self.statuses.items())
-                            if status != STATUS_OK)
+                            if status != Status.OK)
         resumed = f" (resumed at row {self.resumed_from_row:,})" if self.resumed_from_row else ""
         return (f"tokenised {self.rows:,} rows into {self.output}{resumed}: "
-                f"{self.statuses.get(STATUS_OK, 0):,} ok" + (f", {flagged}" if flagged else "")
+                f"{self.statuses.get(Status.OK, 0):,} ok" + (f", {flagged}" if flagged else "")
                 + f" ({rate:,.0f} posts/s)")
 
 
@@ -654,9 +642,9 @@ def tokenize_file(
             read_status = chunk[READ_STATUS_COLUMN].to_numpy(dtype=object)
             chunk = chunk.drop(columns=list(MARKER_COLUMNS))
             tokens, statuses = preprocessor.tokenize_with_status(chunk[text_col])
-            statuses = [status if read == STATUS_OK else read
+            statuses = [status if read == Status.OK else read
                         for read, status in zip(read_status, statuses)]
-            chunk[tokens_col] = [" ".join(post_tokens) if status == STATUS_OK else ""
+            chunk[tokens_col] = [" ".join(post_tokens) if status == Status.OK else ""
                                  for post_tokens, status in zip(tokens, statuses)]
             chunk[STATUS_COLUMN] = statuses
             writer.write(chunk)

@@ -48,7 +48,7 @@ from tonecls.audit.metrics import (
     weighted_sums,
 )
 from tonecls.errors import InputError
-from tonecls.preprocess import STATUS_COLUMN, STATUS_OK
+from tonecls.schema import STATUS_COLUMN, OutputSchema, Status, split_labels
 
 __all__ = ["AuditResult", "audit_groups", "head_arrays", "load_scored", "model_provenance"]
 
@@ -124,22 +124,19 @@ def model_provenance(bundle: str | os.PathLike) -> dict[str, Any]:
 
 
 def _head_columns(frame: pd.DataFrame, head: str) -> tuple[list[str], bool]:
-    prefix = f"{head}_p_"
-    classes = [c[len(prefix):] for c in frame.columns if str(c).startswith(prefix)]
-    if f"{head}_label" in frame.columns and classes:
-        return classes, False
-    if f"{head}_labels" in frame.columns and classes:
-        return classes, True
-    heads = sorted({str(c).rsplit("_label", 1)[0] for c in frame.columns
-                    if str(c).endswith(("_label", "_labels"))})
-    raise InputError(
-        f"the scored data has no columns for head {head!r} (expected {head}_label or "
-        f"{head}_labels, and {head}_p_<class>); heads found: {heads or 'none'}. "
-        "Pass --head with one of them, or score the file with `tonecls score` first.")
+    found = OutputSchema.from_columns(frame.columns)
+    try:
+        columns = found.head(head)
+    except KeyError:
+        raise InputError(
+            f"the scored data has no columns for head {head!r} (expected {head}_label or "
+            f"{head}_labels, and {head}_p_<class>); heads found: {found.head_names or 'none'}. "
+            "Pass --head with one of them, or score the file with `tonecls score` first.") from None
+    return list(columns.classes), columns.multilabel
 
 
 def _split_labels(values: pd.Series) -> list[list[str]]:
-    return [[part.strip() for part in str(v).split(";") if part.strip()] for v in values]
+    return [split_labels(v) for v in values]
 
 
 def _indicator(label_sets: list[list[str]], classes: list[str]) -> np.ndarray:
@@ -171,17 +168,18 @@ def head_arrays(
     ``"no_prediction"`` or ``"no_label"``).
     """
     classes, multilabel = _head_columns(frame, head)
-    proba_cols = [f"{head}_p_{c}" for c in classes]
+    head_columns = OutputSchema.from_columns(frame.columns).head(head)
+    proba_cols = head_columns.proba_columns
     excluded: dict[str, int] = {}
     if STATUS_COLUMN in frame.columns:
         status = frame[STATUS_COLUMN].astype("string").fillna("missing_status")
-        keep = (status == STATUS_OK).to_numpy(dtype=bool, copy=True)
+        keep = (status == Status.OK).to_numpy(dtype=bool, copy=True)
         for reason, count in status[~keep].value_counts().items():
             excluded[str(reason)] = int(count)
     else:
         keep = np.ones(len(frame), dtype=bool)
     proba = frame[proba_cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-    pred_col = f"{head}_labels" if multilabel else f"{head}_label"
+    pred_col = head_columns.label_column
     predicted = frame[pred_col]
     has_prediction = np.isfinite(proba).all(axis=1)
     if not multilabel:  # an empty H_labels is a valid "no label predicted"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tonecls.errors import InputError
+from tonecls.schema import LABEL_SEPARATOR
 
 SOURCE_KINDS = ("tweeteval", "goemotions", "export", "memory")
 POOLINGS = ("max", "attention", "max_attention")
@@ -72,7 +73,7 @@ class DataSource:
     text_column: str = "text"
     label_column: str | None = None
     label_columns: list[str] | None = None
-    label_separator: str = ";"
+    label_separator: str = LABEL_SEPARATOR
     validation_path: str | None = None
     test_path: str | None = None
     validation_fraction: float = 0.1

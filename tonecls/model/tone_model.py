@@ -17,8 +17,9 @@ import pandas as pd
 
 from tonecls.model.config import HeadSpec
 from tonecls.model.vocab import Vocabulary, offsets_of, pad_batch
-from tonecls.preprocess import STATUS_COLUMN, STATUS_OK, PreprocessConfig, Preprocessor
-LABEL_SEPARATOR = ";"
+from tonecls.preprocess import PreprocessConfig, Preprocessor
+from tonecls.schema import STATUS_COLUMN, OutputSchema, Status, join_labels
+
 DEFAULT_BATCH_SIZE = 1024
 
 
@@ -166,7 +167,7 @@ class ToneModel:
 
     def _proba_and_status(self, texts: Iterable[Any], batch_size: int) -> tuple[dict[str, np.ndarray], list[str]]:
         tokens, statuses = self.tokenize_with_status(texts)
-        ok = np.fromiter((s == STATUS_OK for s in statuses), dtype=bool, count=len(statuses))
+        ok = np.fromiter((s == Status.OK for s in statuses), dtype=bool, count=len(statuses))
         ok_rows = np.flatnonzero(ok)
         logits = self.logits_from_tokens([tokens[i] for i in ok_rows], batch_size=batch_size)
         proba = {}
@@ -193,32 +194,32 @@ class ToneModel:
         not ``ok`` have None labels and NaN probabilities.
         """
         proba, statuses = self._proba_and_status(texts, batch_size)
-        ok = np.asarray([s == STATUS_OK for s in statuses], dtype=bool)
+        ok = np.asarray([s == Status.OK for s in statuses], dtype=bool)
         columns: dict[str, Any] = {STATUS_COLUMN: pd.array(statuses, dtype=object)}
-        for spec in self.heads_:
+        for spec, head in zip(self.heads_, self.output_schema.heads):
             p = proba[spec.name]
             classes = np.asarray(spec.classes, dtype=object)
+            labels = np.full(len(p), None, dtype=object)
             if spec.multilabel:
                 chosen = p >= self.thresholds_[spec.name]
-                labels = np.full(len(p), None, dtype=object)
-                labels[ok] = [LABEL_SEPARATOR.join(classes[row]) for row in chosen[ok]]
-                columns[f"{spec.name}_labels"] = labels
+                labels[ok] = [join_labels(classes[row]) for row in chosen[ok]]
+                columns[head.label_column] = labels
             else:
-                labels = np.full(len(p), None, dtype=object)
                 labels[ok] = classes[p[ok].argmax(axis=1)]
-                columns[f"{spec.name}_label"] = labels
-                columns[f"{spec.name}_confidence"] = np.where(ok, np.nan_to_num(p).max(axis=1), np.nan)
+                columns[head.label_column] = labels
+                columns[head.confidence_column] = np.where(ok, np.nan_to_num(p).max(axis=1), np.nan)
             for j, name in enumerate(spec.classes):
-                columns[f"{spec.name}_p_{name}"] = p[:, j]
+                columns[head.proba_column(name)] = p[:, j]
         return pd.DataFrame(columns, index=pd.RangeIndex(len(statuses)))
+
+    @property
+    def output_schema(self) -> OutputSchema:
+        """The output contract of this model's heads (see :mod:`tonecls.schema`)."""
+        return OutputSchema.from_heads(self.heads_)
 
     def output_columns(self) -> list[str]:
         """Names of the columns :meth:`predict` returns, in order."""
-        columns = [STATUS_COLUMN]
-        for spec in self.heads_:
-            columns += [f"{spec.name}_labels"] if spec.multilabel else [f"{spec.name}_label", f"{spec.name}_confidence"]
-            columns += [f"{spec.name}_p_{name}" for name in spec.classes]
-        return columns
+        return self.output_schema.columns
 
     # --- persistence ---------------------------------------------------------------------
 

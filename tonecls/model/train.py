@@ -222,9 +222,9 @@ def _as_config(config: TrainConfig | Mapping[str, Any] | str | Path) -> TrainCon
 
 def _encode(vocabulary: Vocabulary, tokens: list, statuses: list, targets: np.ndarray,
             max_length: int) -> EncodedSplit:
-    from tonecls.preprocess import STATUS_OK
+    from tonecls.schema import Status
 
-    ok = np.fromiter((s == STATUS_OK for s in statuses), dtype=bool, count=len(statuses))
+    ok = np.fromiter((s == Status.OK for s in statuses), dtype=bool, count=len(statuses))
     ids, lengths = vocabulary.encode([tokens[i] for i in np.flatnonzero(ok)], max_length)
     return EncodedSplit(ids, lengths, np.asarray(targets)[ok], int((~ok).sum()))
 

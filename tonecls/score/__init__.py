@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Literal
 
 from tonecls.errors import InputError
-from tonecls.exports import STATUS_MALFORMED_LINE
-from tonecls.score.core import STATUS_COLUMN, STATUS_OK, ScoreSummary, ScoringModel, score_frame
+from tonecls.score.core import ScoreSummary, ScoringModel, score_frame
 
 DEFAULT_CHUNKSIZE = 20_000
 DEFAULT_BLOCKSIZE = "16MB"
@@ -38,9 +37,6 @@ ENGINES = ("local", "dask")
 ON_BAD_LINES = ("flag", "error")
 
 __all__ = [
-    "STATUS_COLUMN",
-    "STATUS_MALFORMED_LINE",
-    "STATUS_OK",
     "ScoreSummary",
     "score_file",
     "score_frame",

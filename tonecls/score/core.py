@@ -20,7 +20,7 @@ import pandas as pd
 
 from tonecls.errors import InputError
 from tonecls.exports import READ_STATUS_COLUMN
-from tonecls.preprocess import STATUS_COLUMN, STATUS_OK
+from tonecls.schema import STATUS_COLUMN, OutputSchema, Status
 
 
 class ScoringModel(Protocol):
@@ -134,7 +134,7 @@ def score_frame(
         read_status = np.asarray(read_status, dtype=object)
         if read_status.shape != (len(df),):
             raise ValueError("read_status must have one status per row of df")
-        unreadable = read_status != STATUS_OK
+        unreadable = read_status != Status.OK
         # an unreadable row is scored as a missing text (so its predictions are empty in
         # exactly the way the model leaves them empty), then its status names the cause.
         texts[unreadable] = None
@@ -146,9 +146,8 @@ def score_frame(
             f"{len(df)} rows with columns {expected}, got {len(predictions)} rows with "
             f"columns {list(predictions.columns)}"
         )
-    text_columns = {STATUS_COLUMN}
-    text_columns |= {f"{head.name}_{kind}" for head in model.heads_ for kind in ("label", "labels")}
-    predictions = _normalise_dtypes(predictions.reset_index(drop=True), text_columns)
+    predictions = _normalise_dtypes(predictions.reset_index(drop=True),
+                                    OutputSchema.from_heads(model.heads_).dtypes())
     if unreadable is not None and unreadable.any():
         status = predictions[STATUS_COLUMN].to_numpy(dtype=object, copy=True)
         status[unreadable] = read_status[unreadable]
@@ -158,20 +157,14 @@ def score_frame(
     return scored
 
 
-def _normalise_dtypes(predictions: pd.DataFrame, text_columns: set[str]) -> pd.DataFrame:
+def _normalise_dtypes(predictions: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
     """Give the output columns the same dtypes in every chunk (text: str, numbers: float32).
 
     A chunk in which no row could be scored would otherwise have all-missing object
     columns, and chunks written one after the other (Parquet row groups, resumed jobs, Dask
     partitions) must share one schema.
     """
-    out = {}
-    for column in predictions.columns:
-        values = predictions[column]
-        if column in text_columns:
-            out[column] = values.astype("str")
-        else:
-            out[column] = values.astype("float32")
+    out = {column: predictions[column].astype(dtypes[column]) for column in predictions.columns}
     return pd.DataFrame(out, index=predictions.index)
 
 
@@ -193,12 +186,12 @@ class ScoreSummary:
     @property
     def ok(self) -> int:
         """Rows scored."""
-        return self.statuses.get(STATUS_OK, 0)
+        return self.statuses.get(Status.OK, 0)
 
     @property
     def flagged(self) -> dict[str, int]:
         """Rows not scored, by reason (status)."""
-        return {s: n for s, n in sorted(self.statuses.items()) if s != STATUS_OK}
+        return {s: n for s, n in sorted(self.statuses.items()) if s != Status.OK}
 
     @property
     def posts_per_s(self) -> float:

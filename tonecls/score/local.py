@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from tonecls.errors import InputError
-from tonecls.exports import STATUS_MALFORMED_LINE
+from tonecls.schema import Status
 from tonecls.score.checkpoint import ResumeManifest, input_fingerprint, manifest_path
 from tonecls.score.core import (
     ScoreSummary,
@@ -97,7 +97,7 @@ def score_file_local(
                 lines = chunk.pop(LINE_COLUMN)
                 scored = score_frame(chunk, scoring_model, text_col, read_status=read_status)
                 counts = status_counts(scored)
-                bad_lines = lines[read_status == STATUS_MALFORMED_LINE].dropna().astype(int)
+                bad_lines = lines[read_status == Status.MALFORMED_LINE].dropna().astype(int)
                 # two-phase commit: the manifest first records what the chunk will add, so
                 # that a crash between the writer's state and the manifest is recoverable.
                 manifest.pending = _progress(manifest, len(scored), counts, bad_lines.tolist())
