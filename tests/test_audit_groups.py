@@ -8,15 +8,20 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
+from fairlearn.metrics import (
+    MetricFrame,
+    false_positive_rate,
+    selection_rate,
+    true_positive_rate,
+)
 from sklearn.metrics import accuracy_score, f1_score, precision_score, roc_auc_score
 
-from tonecls.audit.bootstrap import stratified_weights
 from tonecls.audit.groups import audit_groups, head_arrays
 from tonecls.audit.metrics import build_features, metrics_from_sums, weighted_sums
 from tonecls.cli import main
 from tonecls.errors import InputError
 from tonecls.report import write_report
+from tonecls.stats import stratified_weights
 
 CLASSES = ["anger", "joy", "optimism", "sadness"]
 

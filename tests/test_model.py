@@ -428,8 +428,8 @@ def test_official_metrics_equal_sklearn():
 
 @pytest.mark.parametrize("metric", ["macro_f1", "macro_recall"])
 def test_bootstrap_interval_equals_resampling_with_sklearn(metric):
-    from tonecls.audit.bootstrap import stratified_weights
     from tonecls.model.evaluate import bootstrap_interval
+    from tonecls.stats import stratified_weights
 
     rng = np.random.default_rng(2)
     y = rng.integers(0, 3, 400)

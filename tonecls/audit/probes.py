@@ -48,8 +48,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tonecls.audit.bootstrap import percentile_interval
 from tonecls.errors import DataNotFoundError, InputError
+from tonecls.stats import CORRECTIONS, adjust_pvalues, paired_mean_interval
 
 __all__ = [
     "CORRECTIONS",
@@ -71,7 +71,6 @@ __all__ = [
 ]
 
 SLOTS = {"person": ("{person}", "{person_obj}"), "term": ("{term}",)}
-CORRECTIONS = {"fdr_bh": "Benjamini-Hochberg (false discovery rate)", "holm": "Holm (family-wise error rate)"}
 EEC_COLUMNS = ["ID", "Sentence", "Template", "Person", "Gender", "Race", "Emotion", "Emotion word"]
 TEMPLATES_FILE = "templates.txt"
 SENTENCE_COLUMNS = ["source", "dimension", "group", "term", "unit", "template", "emotion", "sentence"]
@@ -308,29 +307,6 @@ def score_sentences(model: Any, sentences: pd.DataFrame, batch_size: int | None 
     return pd.concat([sentences.reset_index(drop=True), pd.DataFrame(columns)], axis=1)
 
 
-def _holm(p: np.ndarray) -> np.ndarray:
-    order = np.argsort(p)
-    m = len(p)
-    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out = np.empty(m)
-    out[order] = np.minimum(adjusted, 1.0)
-    return out
-
-
-def adjust_pvalues(p: Sequence[float], method: str = "fdr_bh") -> np.ndarray:
-    """Adjusted p-values (NaN stays NaN): ``fdr_bh`` (Benjamini-Hochberg) or ``holm``."""
-    if method not in CORRECTIONS:
-        raise InputError(f"unknown correction {method!r}; choose one of {', '.join(CORRECTIONS)}")
-    p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, np.nan)
-    valid = ~np.isnan(p)
-    if valid.any():
-        out[valid] = (
-            stats.false_discovery_control(p[valid], method="bh") if method == "fdr_bh" else _holm(p[valid])
-        )
-    return out
-
-
 def _wilcoxon_p(diff: np.ndarray) -> float:
     if len(diff) < 2:
         return np.nan
@@ -375,11 +351,7 @@ def paired_tests(
             sd = diff.std(axis=0, ddof=1) if n > 1 else np.full(len(cols), np.nan)
             with np.errstate(divide="ignore", invalid="ignore"):
                 dz = np.where(sd > 0, mean_diff / sd, np.nan)
-            if n > 1 and n_bootstrap > 0:
-                boot = diff[rng.integers(0, n, size=(n_bootstrap, n))].mean(axis=1)
-                ci_low, ci_high, _ = percentile_interval(boot, level=0.95)
-            else:
-                ci_low = ci_high = np.full(len(cols), np.nan)
+            ci_low, ci_high = paired_mean_interval(diff.reshape(n, len(cols)), 0.95, n_bootstrap, rng)
             for j, (column, head, cls) in enumerate(proba_columns):
                 d = diff[:, j]
                 d = d[~np.isnan(d)]

@@ -66,7 +66,7 @@ def bootstrap_interval(metric: str, y_true: np.ndarray, y_pred: np.ndarray, n_cl
     another sample of the same size. Vectorised: each resample is a vector of post weights, and
     the per-class counts of all resamples come from one matrix product.
     """
-    from tonecls.audit.bootstrap import percentile_interval, stratified_weights
+    from tonecls.stats import percentile_interval, stratified_weights
 
     if metric not in METRICS:
         raise InputError(f"unknown metric {metric!r}; use one of {METRICS}.")
