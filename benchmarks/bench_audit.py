@@ -24,9 +24,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from tonecls.audit.bootstrap import percentile_interval, stratified_weights
 from tonecls.audit.groups import audit_groups, head_arrays
 from tonecls.audit.metrics import build_features, metrics_from_sums, weighted_sums
+from tonecls.stats import percentile_interval, stratified_weights
 
 CLASSES = ["anger", "joy", "optimism", "sadness"]
 

@@ -37,7 +37,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tonecls.audit.bootstrap import percentile_interval, stratified_weights
 from tonecls.audit.metrics import (
     AUC_METRICS,
     CLASS_METRICS,
@@ -49,6 +48,7 @@ from tonecls.audit.metrics import (
 )
 from tonecls.errors import InputError
 from tonecls.schema import STATUS_COLUMN, OutputSchema, Status, split_labels
+from tonecls.stats import percentile_interval, stratified_weights
 
 __all__ = ["AuditResult", "audit_groups", "head_arrays", "load_scored", "model_provenance"]
 
