@@ -229,7 +229,7 @@ def test_dialect_file_resumes_after_interruption(tmp_path, estimator):
             raise KeyboardInterrupt
     assert not resumed.exists()
     summary = dialect_file(source, resumed, estimator=estimator, chunksize=2, resume=True, quiet=True)
-    assert summary["resumed_after"] == 2 and summary["rows"] == 4
+    assert summary.resumed_after == 2 and summary.rows == 4
     assert resumed.read_text() == complete.read_text()
 
 

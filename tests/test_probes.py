@@ -208,7 +208,7 @@ def test_cli_probe_writes_report_and_scores(tmp_path, monkeypatch, capsys):
     target = tmp_path / "reports" / "probes"
     status = main(["probe", "-o", str(target), "--model", "bundle-dir", "--dimension", "gender",
                    "--correction", "holm"])
-    assert status == 0 and loaded == ["bundle-dir"]
+    assert status == 0 and [str(path) for path in loaded] == ["bundle-dir"]
     for suffix in (".html", ".md", ".json", "_scores.csv"):
         assert (tmp_path / "reports" / f"probes{suffix}").is_file()
     scores = pd.read_csv(tmp_path / "reports" / "probes_scores.csv")

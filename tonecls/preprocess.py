@@ -56,7 +56,7 @@ import re
 import sys
 import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -169,6 +169,23 @@ class PreprocessConfig:
                 f"unknown preprocessing option(s) {unknown}; known options are {sorted(known)}. "
                 "The configuration was probably written by a newer tonecls: upgrade tonecls.")
         return cls(**data)
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> PreprocessConfig:
+        """Read a JSON object of options, or a model bundle's ``bundle.json`` (its
+        ``preprocess`` entry: tokenise as that model does)."""
+        import json
+
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError) as error:
+            raise InputError(f"cannot read the preprocessing config {path}: {error}") from None
+        if isinstance(data, dict) and isinstance(data.get("preprocess"), dict):
+            data = data["preprocess"]  # a model bundle's bundle.json
+        if not isinstance(data, dict):
+            raise InputError(f"{path} must hold a JSON object of preprocessing options")
+        return cls.from_dict(data)
 
 
 # --- patterns ----------------------------------------------------------------------------
@@ -571,6 +588,16 @@ def tokenize_with_status(
 ) -> tuple[list[list[str]], list[str]]:
     """Tokens of each post and its status: :data:`Status.OK` or why it has no tokens."""
     return _preprocessor(config).tokenize_with_status(texts)
+
+
+def tokenize_lines(lines: Iterable[bytes | str],
+                   config: PreprocessConfig | dict[str, Any] | None = None) -> Iterator[str]:
+    """The tokens of one post per line, joined by spaces (an empty string for a post without
+    tokens). Lines may be bytes: a line that is not UTF-8 yields no tokens instead of failing."""
+    preprocessor = _preprocessor(config)
+    for line in lines:
+        tokens, _ = preprocessor.tokenize_post(line.rstrip(b"\r\n" if isinstance(line, bytes) else "\r\n"))
+        yield " ".join(tokens)
 
 
 # --- exports -----------------------------------------------------------------------------

@@ -42,8 +42,9 @@ import numpy as np
 import pandas as pd
 
 from tonecls import __version__
+from tonecls.errors import InputError
 
-__all__ = ["Figure", "Report", "Section", "Table", "write_report", "to_jsonable"]
+__all__ = ["Figure", "Report", "Section", "Table", "report_target", "to_jsonable", "write_report"]
 
 _FIGURE_DPI = 110
 _TEMPLATES = Path(__file__).resolve().parent / "resources" / "templates"
@@ -304,6 +305,15 @@ def _atomic_write(path: Path, content: bytes | str) -> None:
 
     with atomic_write(path, "wb" if isinstance(content, bytes) else "w") as handle:
         handle.write(content)
+
+
+def report_target(output: str | os.PathLike) -> tuple[Path, str]:
+    """``(out_dir, name)`` of a report path given without extension (``reports/audit``:
+    ``reports/audit.html``, ``.md`` and ``.json`` follow); an extension is an error."""
+    target = Path(output)
+    if not target.name or target.suffix in (".html", ".md", ".json"):
+        raise InputError(f"-o takes a report path without extension (e.g. reports/audit), got {str(output)!r}")
+    return target.parent, target.name
 
 
 def write_report(report: Report, out_dir: str | os.PathLike, name: str = "report") -> dict[str, Path]:

@@ -14,6 +14,7 @@ _LAZY = {
     "audit_groups": "tonecls.audit.groups",
     "AuditResult": "tonecls.audit.groups",
     "load_scored": "tonecls.audit.groups",
+    "audit_file": "tonecls.audit.groups",
     "DialectEstimator": "tonecls.audit.dialect",
     "add_dialect_columns": "tonecls.audit.dialect",
     "dialect_file": "tonecls.audit.dialect",

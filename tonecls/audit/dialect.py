@@ -59,6 +59,7 @@ import html
 import math
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -561,6 +562,25 @@ def add_dialect_columns(
     return result
 
 
+@dataclass
+class DialectFileSummary:
+    """What :func:`dialect_file` did: rows written by this call, rows with an estimate, rows per
+    group (at ``threshold``), and the rows an earlier interrupted run had written."""
+
+    output: str
+    rows: int
+    estimated: int
+    groups: dict[str, int]
+    threshold: float
+    resumed_after: int = 0
+
+    def __str__(self) -> str:
+        groups = ", ".join(f"{group} {n}" for group, n in self.groups.items())
+        resumed = f" (resumed after {self.resumed_after} rows)" if self.resumed_after else ""
+        return (f"wrote {self.output}: {self.rows} rows{resumed}, {self.estimated} with an estimate; "
+                f"groups at threshold {self.threshold}: {groups}\nnote: {PROXY_NOTE}")
+
+
 def dialect_file(
     input_path: str | os.PathLike,
     output_path: str | os.PathLike,
@@ -571,15 +591,14 @@ def dialect_file(
     chunksize: int = 50_000,
     resume: bool = False,
     quiet: bool = False,
-) -> dict[str, Any]:
+) -> DialectFileSummary:
     """Stream an export chunk by chunk and write it with the dialect columns appended.
 
     Reads with :func:`tonecls.exports.read_export` and writes with
     :class:`tonecls.exports.ExportWriter` (format from the extension, atomic; ``resume=True``
     continues an interrupted run after its last complete chunk). Every input row comes out
     exactly once, in order, with all its columns unchanged (a malformed or empty row gets no
-    estimate and the group ``undetermined``). Returns a summary: ``rows``, ``estimated`` (rows
-    with proportions) and the rows per group written by this call.
+    estimate and the group ``undetermined``).
     """
     from tonecls.exports import ExportWriter, read_export
 
@@ -605,8 +624,8 @@ def dialect_file(
                 counts[group] += int(n)
             progress.update(len(result))
     progress.close()
-    return {"rows": rows, "resumed_after": skipped, "estimated": estimated, "groups": counts,
-            "output": str(output_path)}
+    return DialectFileSummary(output=str(output_path), rows=rows, estimated=estimated, groups=counts,
+                              threshold=threshold, resumed_after=skipped)
 
 
 def _progress(quiet: bool):

@@ -745,3 +745,45 @@ def _curves(arrays, keys, labels_by_grouping, engine_point, point_sums, members,
             "mean_predicted": predicted.tolist(), "observed": observed.tolist(),
             "count": count.astype(int).tolist()}
     return confusion, calibration
+
+
+def audit_provenance(scored: str | os.PathLike, *, model: str | os.PathLike | None = None,
+                     command: str | None = None) -> dict[str, Any]:
+    """The provenance block of an audit report of the file ``scored``: the input file, the
+    command, the date and what the model bundle that scored it records (:func:`model_provenance`)."""
+    import datetime as dt
+
+    return {
+        "input file": str(Path(scored).resolve()),
+        "command": command or "tonecls.audit.audit_file(...)",
+        "date": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        **(model_provenance(model) if model else
+           {"model": "not recorded (pass --model BUNDLE to record the bundle that scored the file)"}),
+    }
+
+
+def audit_file(
+    scored: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    head: str,
+    group_cols: Sequence[str],
+    label_col: str | None = None,
+    model: str | os.PathLike | None = None,
+    command: str | None = None,
+    **options: Any,
+) -> tuple[AuditResult, dict[str, Path]]:
+    """Audit a scored export and write the report ``output`` + ``.html`` / ``.md`` / ``.json``.
+
+    Reads only the columns the audit needs (:func:`load_scored`); ``options`` go to
+    :func:`audit_groups`; ``model`` (the bundle that scored the file) and ``command`` are
+    recorded in the provenance. Returns the result and the paths written.
+    """
+    from tonecls.report import report_target, write_report
+
+    out_dir, name = report_target(output)
+    provenance = audit_provenance(scored, model=model, command=command)
+    group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
+    frame = load_scored(scored, head=head, columns=[*filter(None, [label_col]), *group_cols])
+    result = audit_groups(frame, head=head, group_cols=group_cols, label_col=label_col, **options)
+    return result, write_report(result.to_report(provenance), out_dir, name)

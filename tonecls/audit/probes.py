@@ -550,6 +550,19 @@ class ProbeResult:
             data={"config": self.config},
         )
 
+    def save(self, output: str | os.PathLike) -> dict[str, Path]:
+        """Write the report as ``output`` + ``.html`` / ``.md`` / ``.json`` and the scored
+        sentences as ``output`` + ``_scores.csv`` (see :func:`tonecls.report.report_target`)."""
+        from tonecls.exports import atomic_write
+        from tonecls.report import report_target, write_report
+
+        out_dir, name = report_target(output)
+        paths = write_report(self.to_report(), out_dir, name)
+        paths["scores"] = out_dir / f"{name}_scores.csv"
+        with atomic_write(paths["scores"], newline="") as handle:
+            self.scores.to_csv(handle, index=False)
+        return paths
+
     def _heatmap(self):
         if self.tests.empty:
             return None

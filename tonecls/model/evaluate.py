@@ -132,7 +132,11 @@ def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
     from tonecls.model.data import load_split
 
     configs = head_configs_of(model)
-    names = list(heads) if heads else [h.name for h in model.heads_]
+    known = [h.name for h in model.heads_]
+    names = list(heads) if heads else known
+    for name in names:
+        if name not in known:
+            raise InputError(f"the model has no head {name!r}; its heads are {', '.join(known)}.")
     rows: list[dict[str, Any]] = []
     files: list[dict[str, Any]] = []
     for name in names:
@@ -218,3 +222,20 @@ def record_test_metrics(model, data_dir: str | Path | None = None) -> pd.DataFra
     provenance = model.metadata_.setdefault("provenance", {})
     provenance["files"] = [f for f in provenance.get("files", []) if f["split"] != "test"] + results.attrs["files"]
     return results
+
+
+def compare_with_published(model: str | Path | None = None, split: str = "test",
+                           heads: Sequence[str] | None = None, data_dir: str | Path | None = None,
+                           json_path: str | Path | None = None) -> pd.DataFrame:
+    """Load a bundle (default: the bundled model), :func:`evaluate` it and return the
+    :func:`comparison_table`; also written as JSON records to ``json_path`` if given."""
+    from tonecls.model.bundle import load_model
+
+    results = evaluate(load_model(model), split, heads=heads, data_dir=data_dir)
+    table = comparison_table(results, system=f"tonecls ({model or 'bundled model'})", data_dir=data_dir)
+    if json_path:
+        from tonecls.exports import atomic_write
+
+        with atomic_write(json_path) as handle:
+            handle.write(table.to_json(orient="records", indent=2))
+    return table

@@ -382,3 +382,33 @@ def train(
         "training_seconds": round(time.perf_counter() - started, 1),
     }
     return model
+
+
+@dataclass
+class TrainSummary:
+    """What :func:`train_bundle` did: the bundle written and its validation / test figures."""
+
+    path: Path
+    model: ToneModel
+
+    def __str__(self) -> str:
+        meta = self.model.metadata_
+        lines = [f"wrote {self.path} ({meta['training_seconds'] / 60:.1f} min of training)"]
+        for split in ("validation", "test"):
+            for head, m in meta["metrics"].get(split, {}).items():
+                interval = " 95% CI [{:.4f}, {:.4f}]".format(*m["ci95"]) if m.get("ci95") else ""
+                lines.append(f"  {split:<10} {head:<12} {m['metric']:<13} {m['value']:.4f}{interval}"
+                             f"  (n={m['n']})")
+        return "\n".join(lines)
+
+
+def train_bundle(config: TrainConfig | Mapping[str, Any] | str | Path, output: str | Path, *,
+                 data_dir: str | Path | None = None, test: bool = True, **options: Any) -> TrainSummary:
+    """:func:`train` a model, score it on the test splits (unless ``test=False``) and save the
+    bundle to ``output``. ``options`` go to :func:`train` (``cache_dir``, ``quiet``, ``command``)."""
+    from tonecls.model.evaluate import record_test_metrics
+
+    model = train(config, data_dir=data_dir, **options)
+    if test:
+        record_test_metrics(model, data_dir=data_dir)
+    return TrainSummary(model.save(output), model)

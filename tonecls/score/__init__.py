@@ -146,6 +146,15 @@ def score_file(
     )
 
 
+def resume_hint(output: str | os.PathLike) -> str | None:
+    """What to tell a user whose job writing ``output`` failed, if completed chunks were kept."""
+    from tonecls.score.checkpoint import manifest_path
+
+    if manifest_path(output).exists():
+        return "the completed chunks are kept; run the same command with --resume to continue."
+    return None
+
+
 def _interactive() -> bool:
     """Whether a progress bar is wanted: stderr is a terminal, or we run in a Jupyter kernel."""
     if sys.stderr is not None and sys.stderr.isatty():
