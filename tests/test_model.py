@@ -277,7 +277,7 @@ def test_predict_columns_order_and_statuses_of_bad_rows(tiny_model):
     texts = pd.Series(["love it", None, "", b"\xff\xfe", "hate this", 3.5, "   "], index=list("abcdefg"))
     out = tiny_model.predict(texts)
     assert list(out.columns) == tiny_model.output_columns()
-    assert list(out.columns[:3]) == ["tonecls_status", "tone_label", "tone_confidence"]
+    assert list(out.columns[:4]) == ["tonecls_status", "tonecls_n_tokens", "tone_label", "tone_confidence"]
     assert "flags_labels" in out.columns and "flags_p_neg" in out.columns
     assert isinstance(out.index, pd.RangeIndex) and len(out) == len(texts)
     assert out["tonecls_status"].tolist() == ["ok", "missing", "empty", "invalid_encoding", "ok",
@@ -293,6 +293,50 @@ def test_predict_columns_order_and_statuses_of_bad_rows(tiny_model):
     proba = tiny_model.predict_proba(texts)
     assert proba["tone"].shape == (7, 3) and proba["flags"].shape == (7, 2)
     assert np.isnan(proba["tone"][bad.to_numpy()]).all()
+
+
+def test_token_count_counts_every_token_even_past_the_model_length(tiny_model):
+    long_post = " ".join(["love"] * (3 * tiny_model.max_length))
+    out = tiny_model.predict(["love it", "", None, 7, long_post, "@bob love <3 https://x.org"])
+    assert out["tonecls_n_tokens"].dtype == "Int32"
+    assert out["tonecls_n_tokens"].tolist()[:2] == [2, 0]
+    assert out["tonecls_n_tokens"].isna().tolist() == [False, False, True, True, False, False]
+    assert out["tonecls_n_tokens"].iloc[4] == 3 * tiny_model.max_length
+    assert out["tonecls_n_tokens"].iloc[5] == len(tiny_model.tokenize_with_status(["@bob love <3 https://x.org"])[0][0])
+
+
+def test_polarity_score_is_p_positive_minus_p_negative():
+    # a head with negative and positive classes gets H_score; others do not
+    model = ToneModel(network=None, vocabulary=Vocabulary(["love"]), heads=[
+        HeadSpec("sentiment", ["negative", "neutral", "positive"]),
+        HeadSpec("stance", ["against", "favor"]),
+        HeadSpec("tags", ["negative", "positive"], multilabel=True)])
+    assert "sentiment_score" in model.output_columns()
+    assert not any(c.startswith(("stance_score", "tags_score")) for c in model.output_columns())
+    assert model.output_columns().index("sentiment_score") == model.output_columns().index("sentiment_confidence") + 1
+
+
+def test_sentiment_score_of_a_trained_head(tiny_model):
+    out = tiny_model.predict(["love great wonderful", "awful hate terrible", "the table", None])
+    score = out["tone_score"].to_numpy(dtype=float)
+    expected = (out["tone_p_positive"] - out["tone_p_negative"]).to_numpy(dtype=float)
+    np.testing.assert_allclose(score[:3], expected[:3])
+    assert ((score[:3] >= -1) & (score[:3] <= 1)).all() and np.isnan(score[3])
+    assert score[0] > 0.5 and score[1] < -0.5
+
+
+def test_one_post_as_a_string_gives_one_result(tiny_model):
+    one = tiny_model.predict("love it so much")
+    assert isinstance(one, dict) and list(one) == tiny_model.output_columns()
+    row = tiny_model.predict(["love it so much"]).iloc[0]
+    assert one["tone_label"] == row["tone_label"] and one["tonecls_status"] == "ok"
+    assert one["tone_p_positive"] == pytest.approx(row["tone_p_positive"])
+    proba = tiny_model.predict_proba("love it so much")
+    assert set(proba) == {"tone", "flags"} and proba["tone"].shape == (3,)
+    np.testing.assert_allclose(proba["tone"], tiny_model.predict_proba(["love it so much"])["tone"][0])
+    assert tiny_model.predict("   ")["tonecls_status"] == "empty"
+    with pytest.raises(TypeError, match="single string"):
+        tiny_model.tokenize_with_status("love it")
 
 
 def test_predict_handles_empty_input_and_many_lengths(tiny_model):

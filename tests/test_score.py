@@ -13,7 +13,7 @@ import pytest
 
 from tonecls.errors import InputError
 from tonecls.model.config import HeadSpec
-from tonecls.schema import STATUS_COLUMN
+from tonecls.schema import N_TOKENS_COLUMN, STATUS_COLUMN
 from tonecls.score import score_file, score_frame
 from tonecls.score.checkpoint import manifest_path
 
@@ -52,10 +52,11 @@ class StandInModel:
         p3 /= p3.sum(axis=1, keepdims=True)
         multi = np.stack([((rng >> s) % 100) / 100 for s in (3, 11, 19)], axis=1)
         p3[~ok], multi[~ok] = np.nan, np.nan
-        out = {STATUS_COLUMN: statuses}
+        out = {STATUS_COLUMN: statuses, N_TOKENS_COLUMN: [len(t) for t in tokens]}
         classes = np.array(self.heads_[0].classes, dtype=object)
         out["sentiment_label"] = np.where(ok, classes[np.nan_to_num(p3).argmax(1)], None)
         out["sentiment_confidence"] = np.where(ok, np.nan_to_num(p3).max(1), np.nan)
+        out["sentiment_score"] = p3[:, 2] - p3[:, 0]
         for j, c in enumerate(self.heads_[0].classes):
             out[f"sentiment_p_{c}"] = p3[:, j]
         topic_classes = np.array(self.heads_[1].classes)
@@ -81,8 +82,8 @@ def test_score_frame_keeps_input_columns_and_adds_contract_columns():
     model = StandInModel()
     scored = score_frame(POSTS, model, text_col="text")
     assert list(scored.columns) == list(POSTS.columns) + model.output_columns()
-    assert model.output_columns()[:4] == [STATUS_COLUMN, "sentiment_label", "sentiment_confidence",
-                                          "sentiment_p_negative"]
+    assert model.output_columns()[:6] == [STATUS_COLUMN, N_TOKENS_COLUMN, "sentiment_label",
+                                          "sentiment_confidence", "sentiment_score", "sentiment_p_negative"]
     pd.testing.assert_frame_equal(scored[POSTS.columns], POSTS)
     assert scored[STATUS_COLUMN].tolist() == ["ok", "empty", "missing", "ok", "not_text", "empty"]
     ok = scored[STATUS_COLUMN] == "ok"

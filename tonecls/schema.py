@@ -8,7 +8,11 @@ parses a scored file's header back with :meth:`OutputSchema.from_columns`.
 A scored row has, after the input's own columns:
 
 - ``tonecls_status``: a :class:`Status` value, ``ok`` or why the row has no predictions;
-- per single-label head ``H``: ``H_label``, ``H_confidence`` and ``H_p_<class>`` per class;
+- ``tonecls_n_tokens``: how many tokens the post had (all of them, however long the post;
+  missing when there was no text to tokenise);
+- per single-label head ``H``: ``H_label``, ``H_confidence``, ``H_score`` if the head has
+  both a ``negative`` and a ``positive`` class (the polarity ``p(positive) - p(negative)``,
+  in [-1, 1]) and ``H_p_<class>`` per class;
 - per multi-label head ``H``: ``H_labels`` (predicted classes joined by
   :data:`LABEL_SEPARATOR`, empty if none) and ``H_p_<class>`` per class.
 """
@@ -26,6 +30,8 @@ __all__ = [
     "N_TOKENS_COLUMN",
     "LABEL_SEPARATOR",
     "UNDETERMINED_LANGUAGE",
+    "NEGATIVE_CLASS",
+    "POSITIVE_CLASS",
     "Status",
     "HeadColumns",
     "OutputSchema",
@@ -38,6 +44,8 @@ LANGUAGE_COLUMN = "tonecls_language"
 N_TOKENS_COLUMN = "tonecls_n_tokens"
 LABEL_SEPARATOR = ";"
 UNDETERMINED_LANGUAGE = "und"
+NEGATIVE_CLASS = "negative"  # a single-label head with both of these classes gets H_score
+POSITIVE_CLASS = "positive"
 
 
 class Status(str, enum.Enum):
@@ -94,6 +102,13 @@ class HeadColumns:
         """``H_confidence`` of a single-label head (the top probability), else None."""
         return None if self.multilabel else f"{self.name}_confidence"
 
+    @property
+    def score_column(self) -> str | None:
+        """``H_score``, the polarity ``p(positive) - p(negative)`` in [-1, 1], of a
+        single-label head with both a ``negative`` and a ``positive`` class; else None."""
+        polar = NEGATIVE_CLASS in self.classes and POSITIVE_CLASS in self.classes
+        return f"{self.name}_score" if polar and not self.multilabel else None
+
     def proba_column(self, cls: str) -> str:
         """``H_p_<class>``."""
         return f"{self.name}_p_{cls}"
@@ -108,17 +123,17 @@ class HeadColumns:
 
     @property
     def float_columns(self) -> list[str]:
-        return [c for c in (self.confidence_column,) if c] + self.proba_columns
+        return [c for c in (self.confidence_column, self.score_column) if c] + self.proba_columns
 
     @property
     def columns(self) -> list[str]:
         """This head's columns, in output order."""
-        return [self.label_column, *filter(None, [self.confidence_column]), *self.proba_columns]
+        return [self.label_column, *self.float_columns]
 
 
 @dataclass(frozen=True)
 class OutputSchema:
-    """The columns a model writes after the input's own: status, then each head's."""
+    """The columns a model writes after the input's own: status, token count, then each head's."""
 
     heads: tuple[HeadColumns, ...]
 
@@ -142,16 +157,23 @@ class OutputSchema:
     @property
     def columns(self) -> list[str]:
         """Every output column, in order."""
-        return [STATUS_COLUMN, *(c for h in self.heads for c in h.columns)]
+        return [*self.row_columns, *(c for h in self.heads for c in h.columns)]
+
+    @property
+    def row_columns(self) -> list[str]:
+        """The columns about the post rather than a head: status and token count."""
+        return [STATUS_COLUMN, N_TOKENS_COLUMN]
 
     @property
     def text_columns(self) -> list[str]:
         return [STATUS_COLUMN, *(c for h in self.heads for c in h.text_columns)]
 
     def dtypes(self) -> dict[str, str]:
-        """The pandas dtype of each output column: ``"str"`` for text, ``"float32"`` else."""
+        """The pandas dtype of each output column: ``"str"`` for text, ``"Int32"`` (nullable)
+        for the token count, ``"float32"`` else."""
         text = set(self.text_columns)
-        return {c: "str" if c in text else "float32" for c in self.columns}
+        return {c: "str" if c in text else "Int32" if c == N_TOKENS_COLUMN else "float32"
+                for c in self.columns}
 
     @classmethod
     def from_columns(cls, columns: Iterable[Any]) -> OutputSchema:

@@ -18,7 +18,15 @@ import pandas as pd
 from tonecls.model.config import HeadSpec
 from tonecls.model.vocab import Vocabulary, offsets_of, pad_batch
 from tonecls.preprocess import PreprocessConfig, Preprocessor
-from tonecls.schema import STATUS_COLUMN, OutputSchema, Status, join_labels
+from tonecls.schema import (
+    N_TOKENS_COLUMN,
+    NEGATIVE_CLASS,
+    POSITIVE_CLASS,
+    STATUS_COLUMN,
+    OutputSchema,
+    Status,
+    join_labels,
+)
 
 DEFAULT_BATCH_SIZE = 1024
 
@@ -34,13 +42,18 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
 
 
 def _as_list(texts: Iterable[Any]) -> list[Any]:
-    if isinstance(texts, (str, bytes)):
+    if _is_one_post(texts):
         raise TypeError("texts must be a sequence of posts, not a single string; wrap it in a list.")
     if isinstance(texts, pd.Series):
         return texts.tolist()
     if isinstance(texts, np.ndarray):
         return texts.ravel().tolist()
     return list(texts)
+
+
+def _is_one_post(texts: Any) -> bool:
+    """``predict("one post")``: a single string (or bytes) is one post, not a sequence."""
+    return isinstance(texts, (str, bytes))
 
 
 class ToneModel:
@@ -165,7 +178,8 @@ class ToneModel:
         scaled = np.asarray(logits, dtype=np.float64) / self.temperatures_[head]
         return sigmoid(scaled) if self.head(head).multilabel else softmax(scaled)
 
-    def _proba_and_status(self, texts: Iterable[Any], batch_size: int) -> tuple[dict[str, np.ndarray], list[str]]:
+    def _proba_and_status(self, texts: Iterable[Any], batch_size: int) -> tuple[dict[str, np.ndarray], list[str], list[int | None]]:
+        """Probabilities per head, status and token count (None without text) per post."""
         tokens, statuses = self.tokenize_with_status(texts)
         ok = np.fromiter((s == Status.OK for s in statuses), dtype=bool, count=len(statuses))
         ok_rows = np.flatnonzero(ok)
@@ -175,27 +189,40 @@ class ToneModel:
             values = np.full((len(statuses), len(spec.classes)), np.nan)
             values[ok_rows] = self.calibrated_proba(spec.name, logits[spec.name])
             proba[spec.name] = values
-        return proba, statuses
+        n_tokens = [len(t) if s in (Status.OK, Status.EMPTY) else None for t, s in zip(tokens, statuses)]
+        return proba, statuses, n_tokens
 
-    def predict_proba(self, texts: Iterable[Any], batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, np.ndarray]:
+    def predict_proba(self, texts: Iterable[Any] | str,
+                      batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, np.ndarray]:
         """Calibrated class probabilities per head, shape ``(n_texts, n_classes)``.
 
         Rows whose post cannot be scored (missing, not text, empty...) are NaN; see
-        :meth:`predict` for the reason.
+        :meth:`predict` for the reason. One post given as a string gives one row per head
+        as a 1-D array of shape ``(n_classes,)``.
         """
+        if _is_one_post(texts):
+            return {head: values[0] for head, values in self.predict_proba([texts], batch_size).items()}
         return self._proba_and_status(texts, batch_size)[0]
 
-    def predict(self, texts: Iterable[Any], batch_size: int = DEFAULT_BATCH_SIZE) -> pd.DataFrame:
-        """The scoring output columns (see ARCHITECTURE.md), one row per text, in input order.
+    def predict(self, texts: Iterable[Any] | str,
+                batch_size: int = DEFAULT_BATCH_SIZE) -> pd.DataFrame | dict[str, Any]:
+        """The scoring output columns (see :mod:`tonecls.schema`), one row per text, in input order.
 
-        ``tonecls_status`` is ``ok`` or why the row was not scored; then per single-label head
-        ``H_label``, ``H_confidence`` and ``H_p_<class>``, per multi-label head ``H_labels``
-        (predicted classes joined by ``;``, empty if none) and ``H_p_<class>``. Rows that are
-        not ``ok`` have None labels and NaN probabilities.
+        ``tonecls_status`` is ``ok`` or why the row was not scored; ``tonecls_n_tokens`` the
+        number of tokens of the post; then per single-label head ``H_label``,
+        ``H_confidence``, ``H_score`` (polarity ``p(positive) - p(negative)``, heads with
+        both classes) and ``H_p_<class>``, per multi-label head ``H_labels`` (predicted
+        classes joined by ``;``, empty if none) and ``H_p_<class>``. Rows that are not
+        ``ok`` have None labels and NaN probabilities.
+
+        One post given as a string gives one result: a dict of these columns' values.
         """
-        proba, statuses = self._proba_and_status(texts, batch_size)
+        if _is_one_post(texts):
+            return self.predict([texts], batch_size).iloc[0].to_dict()
+        proba, statuses, n_tokens = self._proba_and_status(texts, batch_size)
         ok = np.asarray([s == Status.OK for s in statuses], dtype=bool)
-        columns: dict[str, Any] = {STATUS_COLUMN: pd.array(statuses, dtype=object)}
+        columns: dict[str, Any] = {STATUS_COLUMN: pd.array(statuses, dtype=object),
+                                   N_TOKENS_COLUMN: pd.array(n_tokens, dtype="Int32")}
         for spec, head in zip(self.heads_, self.output_schema.heads):
             p = proba[spec.name]
             classes = np.asarray(spec.classes, dtype=object)
@@ -208,6 +235,9 @@ class ToneModel:
                 labels[ok] = classes[p[ok].argmax(axis=1)]
                 columns[head.label_column] = labels
                 columns[head.confidence_column] = np.where(ok, np.nan_to_num(p).max(axis=1), np.nan)
+            if head.score_column:
+                index = list(spec.classes)
+                columns[head.score_column] = p[:, index.index(POSITIVE_CLASS)] - p[:, index.index(NEGATIVE_CLASS)]
             for j, name in enumerate(spec.classes):
                 columns[head.proba_column(name)] = p[:, j]
         return pd.DataFrame(columns, index=pd.RangeIndex(len(statuses)))
