@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tonecls.exports import ExportWriter, read_export
+from tonecls.io import ExportWriter, read_export
 
 FORMATS = ["csv", "csv.gz", "tsv", "jsonl", "parquet"]
 
@@ -81,7 +81,7 @@ def peak_rss_mib(path: Path) -> float:
     """Peak RSS of a fresh interpreter that imports tonecls and reads the whole file."""
     code = (
         "import sys\n"
-        "from tonecls.exports import read_export\n"
+        "from tonecls.io import read_export\n"
         "n = sum(len(c) for c in read_export(sys.argv[1]))\n" + _PEAK
     )
     out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True)
@@ -89,7 +89,7 @@ def peak_rss_mib(path: Path) -> float:
 
 
 def baseline_rss_mib() -> float:
-    code = "import tonecls.exports, pandas, pyarrow.parquet\n" + _PEAK
+    code = "import tonecls.io, pandas, pyarrow.parquet\n" + _PEAK
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return int(out.stdout.strip()) / 1024
 

@@ -9,7 +9,6 @@ rescored when the default model changes (the cache records the bundle's ``bundle
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -21,10 +20,11 @@ TASKS = ("emotion", "sentiment")
 
 
 def _model_fingerprint() -> str:
+    from tonecls.io import sha256_file
     from tonecls.model.bundle import DEFAULT_BUNDLE
 
     meta = Path(DEFAULT_BUNDLE) / "bundle.json"
-    return hashlib.sha256(meta.read_bytes()).hexdigest()[:16]
+    return sha256_file(meta)[:16]
 
 
 def scored_test_set(task: str) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tonecls.exports import ExportWriter
+from tonecls.io import ExportWriter
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "data" / "sample_posts.csv"
 DEFAULT_SEED = 20261124

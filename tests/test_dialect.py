@@ -213,7 +213,7 @@ def test_cli_dialect_streams_every_row_in_order(tmp_path, capsys, monkeypatch):
 @needs_model
 def test_dialect_file_resumes_after_interruption(tmp_path, estimator):
     from tonecls.audit.dialect import dialect_file
-    from tonecls.exports import ExportWriter, read_export
+    from tonecls.io import ExportWriter, read_export
 
     source = tmp_path / "posts.csv"
     texts = ["he be trippin lol finna go", "hello there", "af af af", "", "lol ok", "What a day."]

@@ -15,7 +15,7 @@ from tonecls.errors import InputError
 from tonecls.model.config import HeadSpec
 from tonecls.schema import N_TOKENS_COLUMN, STATUS_COLUMN
 from tonecls.score import score_file, score_frame
-from tonecls.score.checkpoint import manifest_path
+from tonecls.io.manifest import manifest_path
 
 
 class StandInModel:
@@ -195,7 +195,7 @@ def test_score_file_output_formats_round_trip(tmp_path, suffix):
     src = write_csv(tmp_path / "posts.csv", n=40)
     out = tmp_path / f"scored{suffix}"
     score_file(src, out, model=StandInModel(), chunksize=16)
-    from tonecls.exports import read_export
+    from tonecls.io import read_export
 
     back = pd.concat(list(read_export(out, chunksize=1000)))
     assert back["id"].tolist() == [f"{i:04d}" for i in range(40)]
@@ -419,7 +419,7 @@ def test_real_model_scores_the_malformed_fixture_losslessly(tmp_path, tiny_bundl
     src = Path(__file__).parent / "fixtures" / "malformed_posts.csv"
     out = tmp_path / "scored.jsonl"
     summary = score_file(src, out, model=tiny_bundle, id_col="id", chunksize=3)
-    from tonecls.exports import read_export
+    from tonecls.io import read_export
 
     original = pd.concat(list(read_export(src, id_col="id")))
     scored = pd.concat(list(read_export(out)))
@@ -478,7 +478,7 @@ def test_cli_score_prints_a_summary_and_reports_bad_input_cleanly(tmp_path, tiny
 def test_score_file_reads_every_input_format(tmp_path, suffix):
     posts = pd.DataFrame({"id": ["007", "8", "9"], "text": ["love it", "", "hate it"]})
     src = tmp_path / f"posts{suffix}"
-    from tonecls.exports import ExportWriter
+    from tonecls.io import ExportWriter
 
     with ExportWriter(src) as writer:
         writer.write(posts)
@@ -515,7 +515,7 @@ def test_score_frame_with_the_default_model_in_a_notebook():
 def test_resume_after_a_crash_between_writing_a_chunk_and_recording_it(tmp_path, monkeypatch):
     """The manifest records a chunk's counts before the writer appends it (two-phase):
     a crash right after the append must neither lose nor double-count that chunk."""
-    from tonecls.score.checkpoint import ResumeManifest
+    from tonecls.io.manifest import ResumeManifest
 
     src = write_csv(tmp_path / "posts.csv", n=100)
     reference = score_file(src, tmp_path / "reference.csv", model=StandInModel(), chunksize=32)

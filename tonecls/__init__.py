@@ -3,7 +3,7 @@
 Data flows ``preprocess -> model -> score -> audit -> report``:
 
 - :mod:`tonecls.preprocess` turns raw posts into tokens (PII scrubbed);
-- :mod:`tonecls.datasets` and :mod:`tonecls.exports` read benchmark data and post exports;
+- :mod:`tonecls.datasets` and :mod:`tonecls.io` read benchmark data and post exports;
 - :mod:`tonecls.model` builds, trains, evaluates, saves and loads the BiLSTM tone model;
 - :mod:`tonecls.score` batch-scores exports, locally or on a Dask cluster;
 - :mod:`tonecls.audit` computes group breakdowns, counterfactual probes and dialect groups;

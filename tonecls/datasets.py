@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from tonecls.errors import DataNotFoundError, InputError, ToneclsError
+from tonecls.io.files import sha256_bytes, sha256_file
 from tonecls.schema import split_labels
 
 __all__ = [
@@ -537,17 +538,9 @@ def _remote_files(dataset: str) -> list[_RemoteFile]:
     raise InputError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)} or all")
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(_CHUNK_BYTES), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _is_current(path: Path, expected: str | None) -> bool:
     """Whether a file already present can be kept (it exists and matches its checksum)."""
-    return path.is_file() and (expected is None or _sha256_of(path) == expected)
+    return path.is_file() and (expected is None or sha256_file(path) == expected)
 
 
 def _check_digest(target: str, url: str, actual: str) -> None:
@@ -573,7 +566,7 @@ def _download(remote: _RemoteFile, root: Path, quiet: bool) -> None:
     """Stream ``remote`` to ``<target>.partial``, verify its SHA-256, then rename it."""
     from tqdm.auto import tqdm
 
-    from tonecls.exports import atomic_write
+    from tonecls.io import atomic_write
 
     target = root / remote.target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -610,7 +603,7 @@ def _download(remote: _RemoteFile, root: Path, quiet: bool) -> None:
 
 def _derive_goemotions(root: Path, taxonomy: str, force: bool) -> None:
     """Write ``goemotions/<taxonomy>/`` (labels.txt and the three TSVs) from the original."""
-    from tonecls.exports import atomic_write
+    from tonecls.io import atomic_write
 
     mapping_path = root / _GOEMOTIONS_DERIVED[taxonomy][1]
     folder = f"goemotions/{taxonomy}"
@@ -645,7 +638,7 @@ def _derive_goemotions(root: Path, taxonomy: str, force: bool) -> None:
         try:
             with atomic_write(root / target, "wb") as out:
                 out.write(content)
-                _check_digest(target, mapping_path.name, hashlib.sha256(content).hexdigest())
+                _check_digest(target, mapping_path.name, sha256_bytes(content))
         except ChecksumError:
             mapping_path.unlink(missing_ok=True)  # unverified source: download it again next time
             raise

@@ -635,7 +635,7 @@ def tokenize_file(
         resume: bool = False,
         progress: bool | None = None,
 ) -> TokenizeFileSummary:
-    """Tokenise the text column of an export (CSV/TSV/JSONL/Parquet, see :mod:`tonecls.exports`).
+    """Tokenise the text column of an export (CSV/TSV/JSONL/Parquet, see :mod:`tonecls.io`).
 
     ``output`` gets every input column unchanged and in input order, then ``tokens_col`` (the
     tokens joined by single spaces: a token never contains whitespace, so ``str.split()``
@@ -648,7 +648,7 @@ def tokenize_file(
     """
     from tqdm.auto import tqdm
 
-    from tonecls.exports import MARKER_COLUMNS, READ_STATUS_COLUMN, ExportWriter, read_export
+    from tonecls.io import MARKER_COLUMNS, READ_STATUS_COLUMN, ExportWriter, read_export
 
     started = time.perf_counter()
     preprocessor = _preprocessor(config)

@@ -21,7 +21,7 @@ Example::
     )
     paths = write_report(report, "reports/audit")   # {"html": ..., "md": ..., "json": ...}
 
-Every file is written atomically with :func:`tonecls.exports.atomic_write` (``<file>.partial``,
+Every file is written atomically with :func:`tonecls.io.atomic_write` (a temporary sibling,
 then ``os.replace``).
 """
 
@@ -301,7 +301,7 @@ def _provenance_rows(provenance: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _atomic_write(path: Path, content: bytes | str) -> None:
-    from tonecls.exports import atomic_write
+    from tonecls.io import atomic_write
 
     with atomic_write(path, "wb" if isinstance(content, bytes) else "w") as handle:
         handle.write(content)

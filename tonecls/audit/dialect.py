@@ -594,13 +594,13 @@ def dialect_file(
 ) -> DialectFileSummary:
     """Stream an export chunk by chunk and write it with the dialect columns appended.
 
-    Reads with :func:`tonecls.exports.read_export` and writes with
-    :class:`tonecls.exports.ExportWriter` (format from the extension, atomic; ``resume=True``
+    Reads with :func:`tonecls.io.read_export` and writes with
+    :class:`tonecls.io.ExportWriter` (format from the extension, atomic; ``resume=True``
     continues an interrupted run after its last complete chunk). Every input row comes out
     exactly once, in order, with all its columns unchanged (a malformed or empty row gets no
     estimate and the group ``undetermined``).
     """
-    from tonecls.exports import ExportWriter, read_export
+    from tonecls.io import ExportWriter, read_export
 
     threshold = _check_threshold(threshold)
     estimator = estimator if estimator is not None else DialectEstimator()

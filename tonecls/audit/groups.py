@@ -72,7 +72,7 @@ def load_scored(path: str | os.PathLike, head: str | None = None,
     post texts and other heads out of memory. Lines the reader could not parse are kept, with
     their read status (e.g. ``malformed_line``) as ``tonecls_status``.
     """
-    from tonecls.exports import MARKER_COLUMNS, READ_STATUS_COLUMN, read_export
+    from tonecls.io import MARKER_COLUMNS, READ_STATUS_COLUMN, read_export
 
     path = Path(path)
     if not path.exists():

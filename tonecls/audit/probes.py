@@ -553,7 +553,7 @@ class ProbeResult:
     def save(self, output: str | os.PathLike) -> dict[str, Path]:
         """Write the report as ``output`` + ``.html`` / ``.md`` / ``.json`` and the scored
         sentences as ``output`` + ``_scores.csv`` (see :func:`tonecls.report.report_target`)."""
-        from tonecls.exports import atomic_write
+        from tonecls.io import atomic_write
         from tonecls.report import report_target, write_report
 
         out_dir, name = report_target(output)

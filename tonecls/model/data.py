@@ -6,7 +6,6 @@ matrix (``float32``, shape ``(n, n_classes)``) for multi-label heads.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from tonecls.errors import InputError
+from tonecls.io.files import sha256_file
 from tonecls.model.config import DataSource, HeadConfig, HeadSpec
 
 SPLITS = ("train", "val", "test")
@@ -40,16 +40,8 @@ class LabelledSplit:
         return LabelledSplit(list(self.texts) * times, np.concatenate([self.targets] * times), self.files)
 
 
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _file_record(path: Path, rows: int) -> dict[str, Any]:
-    return {"file": str(path), "rows": rows, "sha256": sha256_of(path)}
+    return {"file": str(path), "rows": rows, "sha256": sha256_file(path)}
 
 
 def resolve_head_spec(head: HeadConfig, data_dir: str | Path | None = None) -> HeadSpec:
@@ -140,7 +132,7 @@ def _export_split(path: str, source: DataSource, spec: HeadSpec) -> LabelledSpli
 
 
 def _read_export_frame(path: str, source: DataSource) -> pd.DataFrame:
-    from tonecls.exports import read_export
+    from tonecls.io import read_export
 
     if not Path(path).is_file():
         raise InputError(f"labelled export {path} does not exist; check the 'path' of the head's source.")

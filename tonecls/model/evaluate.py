@@ -234,7 +234,7 @@ def compare_with_published(model: str | Path | None = None, split: str = "test",
     results = evaluate(load_model(model), split, heads=heads, data_dir=data_dir)
     table = comparison_table(results, system=f"tonecls ({model or 'bundled model'})", data_dir=data_dir)
     if json_path:
-        from tonecls.exports import atomic_write
+        from tonecls.io import atomic_write
 
         with atomic_write(json_path) as handle:
             handle.write(table.to_json(orient="records", indent=2))

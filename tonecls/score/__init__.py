@@ -148,7 +148,7 @@ def score_file(
 
 def resume_hint(output: str | os.PathLike) -> str | None:
     """What to tell a user whose job writing ``output`` failed, if completed chunks were kept."""
-    from tonecls.score.checkpoint import manifest_path
+    from tonecls.io.manifest import manifest_path
 
     if manifest_path(output).exists():
         return "the completed chunks are kept; run the same command with --resume to continue."

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from tonecls.errors import InputError
-from tonecls.exports import READ_STATUS_COLUMN
+from tonecls.io import READ_STATUS_COLUMN
 from tonecls.schema import STATUS_COLUMN, OutputSchema, Status
 
 
@@ -99,7 +99,7 @@ def score_frame(
         The column holding the post text.
     read_status : sequence of str, optional
         Per row, ``"ok"`` or why the row could not be read from its file (``malformed_line``,
-        ``invalid_encoding``, as :func:`tonecls.exports.read_export` reports them); such rows
+        ``invalid_encoding``, as :func:`tonecls.io.read_export` reports them); such rows
         are not scored and keep that status. Default: the reader's marker column
         ``_tonecls_read_status`` when ``df`` has it (a chunk of ``read_export``), else all ok.
 

@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 from tonecls.errors import InputError
-from tonecls.score.checkpoint import ResumeManifest, input_fingerprint, manifest_path
+from tonecls.io.manifest import ResumeManifest, input_fingerprint, manifest_path
 from tonecls.score.core import (
     ScoreSummary,
     ScoringModel,
@@ -70,7 +70,7 @@ def score_file_dask(
     from distributed import as_completed
     from tqdm.auto import tqdm
 
-    from tonecls.exports import detect_format
+    from tonecls.io import detect_format
 
     if detect_format(output) != "parquet":
         raise InputError(
@@ -175,7 +175,7 @@ def read_dask(input: Path, *, text_col: str, id_col: str | None, blocksize: int 
     """A ``dask.dataframe`` over the export, parsed as the local engine parses it."""
     import dask.dataframe as dd
 
-    from tonecls.exports import dask_read_options
+    from tonecls.io import dask_read_options
 
     reader, kwargs = dask_read_options(input, blocksize=blocksize)
     if reader == "read_json":  # keep JSON types as they are ("007" stays a string)
@@ -205,7 +205,7 @@ def _raise_task_error(error: BaseException, input: Path) -> None:
 
 def _write_part(scored: pd.DataFrame, path: Path, index: int) -> tuple[int, dict[str, int]]:
     """Write one scored partition atomically (runs on a worker); its status counts."""
-    from tonecls.exports import ExportWriter
+    from tonecls.io import ExportWriter
 
     with ExportWriter(path) as writer:
         writer.write(scored)

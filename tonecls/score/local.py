@@ -3,9 +3,9 @@
 Reading, scoring and writing go chunk by chunk (``chunksize`` rows), so memory stays flat
 whatever the file size. The next chunk is read in a background thread while the model scores
 the current one (TensorFlow already spreads inference over the cores).
-:class:`tonecls.exports.ExportWriter` appends the scored chunks to
+:class:`tonecls.io.ExportWriter` appends the scored chunks to
 ``<output>.partial`` and renames it to ``output`` at the end; beside it, the resume manifest
-``<output>.partial.json`` (see :mod:`tonecls.score.checkpoint`) records the input's identity,
+``<output>.partial.json`` (see :mod:`tonecls.io.manifest`) records the input's identity,
 the options and the status counts of the completed chunks, so that ``resume=True`` continues
 after the last completed chunk and produces the same file as an uninterrupted run.
 """
@@ -25,7 +25,7 @@ import pandas as pd
 
 from tonecls.errors import InputError
 from tonecls.schema import Status
-from tonecls.score.checkpoint import ResumeManifest, input_fingerprint, manifest_path
+from tonecls.io.manifest import ResumeManifest, input_fingerprint, manifest_path
 from tonecls.score.core import (
     ScoreSummary,
     ScoringModel,
@@ -54,7 +54,7 @@ def score_file_local(
     """Score ``input`` into ``output`` in this process; see :func:`tonecls.score.score_file`."""
     from tqdm.auto import tqdm
 
-    from tonecls.exports import LINE_COLUMN, READ_STATUS_COLUMN, ExportWriter, read_export
+    from tonecls.io import LINE_COLUMN, READ_STATUS_COLUMN, ExportWriter, read_export
 
     started = time.perf_counter()
     options = {
@@ -162,7 +162,7 @@ def _progress(manifest: ResumeManifest, rows: int, counts: dict, bad_lines: list
 
 
 def _count_rows(path: Path) -> int | None:
-    from tonecls.exports import count_rows
+    from tonecls.io import count_rows
 
     try:
         return count_rows(path)

@@ -1,4 +1,4 @@
-"""Tests of tonecls.exports: format detection, chunked reading, flagged bad lines, atomic and
+"""Tests of tonecls.io: format detection, chunked reading, flagged bad lines, atomic and
 resumable writing."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tonecls.errors import InputError
-from tonecls.exports import (
+from tonecls.io import (
     LINE_COLUMN,
     MARKER_COLUMNS,
     READ_STATUS_COLUMN,
@@ -264,12 +264,15 @@ def test_atomic_write(tmp_path):
     target = tmp_path / "out.txt"
     with atomic_write(target) as out:
         out.write("done")
-        assert not target.exists() and (tmp_path / "out.txt.partial").exists()
+        assert not target.exists() and len(list(tmp_path.glob("out.txt.*.partial"))) == 1
     assert target.read_text() == "done"
+    users_own = tmp_path / "out.txt.partial"
+    users_own.write_text("the user's file")
     with pytest.raises(RuntimeError), atomic_write(target) as out:
         out.write("half")
         raise RuntimeError("boom")
-    assert target.read_text() == "done" and not (tmp_path / "out.txt.partial").exists()
+    assert target.read_text() == "done" and not list(tmp_path.glob("out.txt.*.partial"))
+    assert users_own.read_text() == "the user's file"  # never touched
 
 
 @pytest.mark.parametrize("ext", ALL_FORMATS)

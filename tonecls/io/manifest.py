@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tonecls.errors import InputError
-from tonecls.exports import atomic_write
+from tonecls.io.files import atomic_write
 
 MANIFEST_VERSION = 1
 

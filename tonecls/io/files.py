@@ -1,0 +1,206 @@
+"""File-system helpers below every other module: atomic writes, content hashes, path checks.
+
+- :func:`atomic_write` writes a file in one go through a temporary sibling and a rename, so
+  the target is either the old file or the complete new one;
+- :func:`sha256_file` is the SHA-256 of a file (dataset checksums, training provenance, the
+  Dask engine's input identity), :class:`ContentHash` a running SHA-256 of the DataFrame
+  chunks a job has read (the resume check of the streaming runner);
+- :func:`check_input_file` / :func:`check_output_path` refuse unusable paths with an
+  :class:`~tonecls.errors.InputError` before any slow work starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from tonecls.errors import InputError
+
+__all__ = [
+    "atomic_write",
+    "partial_path",
+    "sha256_file",
+    "sha256_bytes",
+    "ContentHash",
+    "check_input_file",
+    "check_output_path",
+]
+
+_BLOCK = 1 << 20
+
+
+def partial_path(path: str | os.PathLike) -> Path:
+    """``<path>.partial``: where a resumable job writes before the final rename."""
+    path = Path(path)
+    return path.with_name(path.name + ".partial")
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs: Any) -> Iterator[IO]:
+    """Open a temporary file beside ``path`` for writing; on success rename it to ``path``.
+
+    The temporary file (``<name>.<random>.partial``) is unique to this call, so a file the
+    user keeps under any name is never overwritten or deleted; on error it is removed.
+
+    >>> with atomic_write("summary.json") as out:      # doctest: +SKIP
+    ...     json.dump(summary, out)
+    """
+    if not any(flag in mode for flag in "wax"):
+        raise ValueError(f"atomic_write needs a write mode, not {mode!r}")
+    path = Path(path)
+    if "b" not in mode:
+        open_kwargs.setdefault("encoding", "utf-8")
+    descriptor, temporary = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(descriptor)
+    temporary = Path(temporary)
+    try:
+        with open(temporary, mode.replace("x", "w").replace("a", "w"), **open_kwargs) as handle:
+            yield handle
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes (of every file under it, in path order, for a directory)."""
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode("utf-8", "surrogatepass") + b"\0")
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(_BLOCK), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+class ContentHash:
+    """A running SHA-256 of DataFrame chunks: column names, row positions and every value.
+
+    Fast for typed and text columns (pandas' vectorised ``hash_pandas_object``); columns of
+    unhashable values (lists, dicts, arrays of nested Parquet data) are hashed from their JSON
+    text. ``hexdigest()`` after the same chunks gives the same value in any process.
+    """
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+        self.rows = 0
+
+    def update(self, chunk: pd.DataFrame) -> None:
+        """Add one chunk."""
+        self._digest.update(json.dumps([str(c) for c in chunk.columns]).encode("utf-8", "surrogatepass"))
+        for name in chunk.columns:
+            column = chunk[name]
+            try:
+                values = pd.util.hash_pandas_object(column, index=False).to_numpy()
+            except TypeError:  # unhashable values (nested data)
+                text = column.map(lambda v: json.dumps(v, default=_json_fallback, sort_keys=True))
+                values = pd.util.hash_pandas_object(text.astype(object), index=False).to_numpy()
+            self._digest.update(np.ascontiguousarray(values).tobytes())
+        self._digest.update(np.asarray(chunk.index, dtype=np.int64).tobytes()
+                            if pd.api.types.is_integer_dtype(chunk.index) else b"")
+        self.rows += len(chunk)
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+def _json_fallback(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, np.generic):
+        return value.item()
+    return repr(value)
+
+
+# --- path checks ---------------------------------------------------------------------------
+
+
+def check_input_file(path: str | os.PathLike, what: str = "input file") -> Path:
+    """``path`` as a Path if it is an existing, readable file; else :class:`InputError`."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{what} {path} is a directory; pass the export file itself.")
+    if not path.is_file():
+        raise InputError(f"{what} {path} does not exist (or is not a file); check the path.")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{what} {path} is not readable (permission denied); check its permissions.")
+    return path
+
+
+def _nearest_existing(path: Path) -> Path:
+    for candidate in [path, *path.parents]:
+        if candidate.exists():
+            return candidate
+    return Path(".")
+
+
+def check_output_path(
+    input: str | os.PathLike | None, output: str | os.PathLike, *, directory: bool = False
+) -> Path:
+    """Refuse an output path that cannot work, before any work starts; returns it as a Path.
+
+    Refused: the input itself; an existing directory (unless ``directory``: a job that writes
+    a directory of parts, whose existing target must contain nothing but such parts); an
+    input inside the output directory (``directory``: it would be replaced); a parent that is
+    a file, or a directory this process cannot create files in.
+    """
+    output = Path(output)
+    if input is not None:
+        source = Path(input).resolve()
+        target = output.resolve()
+        if source == target:
+            raise InputError(f"the output path {output} is the input file; choose another output file.")
+        if directory and target in source.parents:
+            raise InputError(
+                f"the input {input} is inside the output directory {output}, which the job "
+                "replaces when it finishes; choose an output directory that does not hold the input."
+            )
+    if output.is_dir() and not directory:
+        raise InputError(
+            f"the output path {output} is an existing directory; name a file inside it "
+            f"(e.g. {output / 'scored.parquet'})."
+        )
+    if directory and output.exists():
+        if not output.is_dir():
+            raise InputError(f"the output path {output} is an existing file; the dask engine "
+                             "writes a directory of Parquet parts there. Remove it or choose another path.")
+        foreign = [p.name for p in output.iterdir()
+                   if not (p.name.startswith("part-") and p.name.endswith(".parquet"))]
+        if foreign:
+            raise InputError(
+                f"the output directory {output} holds files that tonecls did not write "
+                f"({', '.join(sorted(foreign)[:3])}); the job would replace the directory. "
+                "Choose a new output path."
+            )
+    parent = _nearest_existing(output.parent if not output.exists() or not directory else output)
+    if not parent.is_dir():
+        raise InputError(f"cannot write {output}: {parent} is a file, not a directory.")
+    try:  # os.access says yes to root on read-only mounts: try to create a file
+        descriptor, probe = tempfile.mkstemp(prefix=".tonecls-write-check-", dir=parent)
+        os.close(descriptor)
+        os.unlink(probe)
+    except OSError as error:
+        raise InputError(
+            f"cannot write {output}: cannot create files in {parent} ({error.strerror or error}). "
+            "Choose a directory you can write to."
+        ) from None
+    return output
