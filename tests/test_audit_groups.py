@@ -337,8 +337,9 @@ def test_cli_records_model_provenance_and_unreadable_lines(tmp_path, capsys):
     bundle = tmp_path / "bundle"
     bundle.mkdir()
     (bundle / "bundle.json").write_text(json.dumps({
-        "name": "tiny-model", "tonecls_version": "0.1.0",
-        "heads": [{"name": "emotion", "classes": CLASSES}],
+        "format": 1, "name": "tiny-model", "tonecls_version": "0.1.0",
+        "heads": [{"name": "emotion", "classes": CLASSES, "multilabel": False}],
+        "preprocess": {}, "max_length": 64, "temperatures": {"emotion": 1.0}, "thresholds": {},
         "metrics": {"test": {"emotion": {"metric": "macro_f1", "value": 0.7}}}}), encoding="utf-8")
     status = main(["audit", str(source), "-o", str(tmp_path / "r"), "--head", "emotion",
                    "--label-col", "gold", "--group-col", "dialect", "--n-bootstrap", "0",

@@ -209,7 +209,8 @@ def test_save_load_round_trip_predicts_the_same(tiny_model, tmp_path):
     texts = ["I love this great day", "awful terrible monday", "", None]
     expected = tiny_model.predict_proba(texts)
     path = tiny_model.save(tmp_path / "bundle")
-    assert {p.name for p in path.iterdir()} == {"model.keras", "vocab.json", "bundle.json", "MODEL_CARD.md"}
+    assert {p.name for p in path.iterdir()} == {"model.keras", "inference.json", "vocab.json", "bundle.json",
+                                             "MODEL_CARD.md"}
     assert not (tmp_path / "bundle.partial").exists()
     loaded = load_model(path)
     assert loaded.heads_ == tiny_model.heads_

@@ -104,14 +104,10 @@ def load_scored(path: str | os.PathLike, head: str | None = None,
 def model_provenance(bundle: str | os.PathLike) -> dict[str, Any]:
     """What a model bundle records about itself (read from ``bundle.json``, without loading
     the network): name, versions, heads, metrics, training command."""
-    path = Path(bundle)
-    meta_path = path / "bundle.json"
-    if not meta_path.is_file():
-        raise InputError(f"{path} is not a tonecls model bundle (no bundle.json); pass the "
-                         "directory written by `tonecls train` or model.save().")
-    import json
+    from tonecls.model.bundle import read_metadata
 
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    path = Path(bundle)
+    meta = read_metadata(path)
     info: dict[str, Any] = {"model bundle": str(path), "model name": meta.get("name", path.name)}
     for key in ("version", "created", "trained_at", "tonecls_version", "keras_version", "command"):
         if key in meta:

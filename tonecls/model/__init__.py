@@ -4,18 +4,31 @@
 >>> model = tonecls.load_model()                       # doctest: +SKIP
 >>> model.predict(["I love this!", None])              # doctest: +SKIP
 
-Importing this package imports Keras (and registers the custom layers), so
-``tonecls.load_model`` is resolved lazily from :mod:`tonecls`.
+Nothing here imports Keras or TensorFlow: a loaded bundle runs its network in numpy
+(:mod:`tonecls.model.inference`). ``train`` and the network builder
+(:mod:`tonecls.model.network`) import Keras when they run; ``ToneClassifier`` (scikit-learn)
+is imported on first use.
 """
 
-from tonecls.model import network as _network  # noqa: F401  (registers the custom Keras layers)
-from tonecls.model.bundle import load_model
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from tonecls.model.config import DataSource, HeadConfig, HeadSpec, TrainConfig
 from tonecls.model.data import LabelledSplit
-from tonecls.model.estimator import ToneClassifier
 from tonecls.model.evaluate import comparison_table, evaluate
-from tonecls.model.tone_model import ToneModel
+from tonecls.model.tone_model import ToneModel, load_model
 from tonecls.model.train import train
+
+_LAZY = {"ToneClassifier": "tonecls.model.estimator"}  # imports scikit-learn: on first use
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tonecls.model' has no attribute {name!r}")
+
 
 __all__ = [
     "DataSource",

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score, recall_score
 
 from tonecls.errors import InputError
 from tonecls.model.config import HeadConfig, HeadSpec
@@ -44,6 +43,8 @@ REFERENCE_PREDICTIONS = {"emotion": "emotion", "sentiment": "sentiment"}
 
 def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None) -> float:
     """Macro-averaged F1: over classes (class ids) or over labels (multi-hot matrices)."""
+    from sklearn.metrics import f1_score  # imported on use: scoring imports this module
+
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.ndim == 2:
         return float(f1_score(y_true.astype(int), y_pred.astype(int), average="macro", zero_division=0))
@@ -53,6 +54,8 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = Non
 
 def macro_recall(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None) -> float:
     """Macro-averaged recall (SemEval-2017 Task 4A AvgRec)."""
+    from sklearn.metrics import recall_score
+
     labels = list(range(n_classes)) if n_classes else None
     return float(recall_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
 

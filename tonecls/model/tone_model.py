@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tonecls.model import bundle as _bundle
 from tonecls.model.config import HeadSpec
+from tonecls.model.inference import InferenceNetwork
 from tonecls.model.vocab import Vocabulary, offsets_of, pad_batch
 from tonecls.preprocess import PreprocessConfig, Preprocessor
 from tonecls.schema import (
@@ -65,8 +67,10 @@ class ToneModel:
     ----------
     heads_ : list of HeadSpec
         The output heads (name, classes in output order, multilabel).
-    network_ : keras.Model
-        ``token_ids (batch, time) -> {head: logits}``.
+    network_ : InferenceNetwork or keras.Model
+        ``token_ids (batch, time) -> {head: logits}``: the numpy network of
+        :mod:`tonecls.model.inference` in a loaded or unpickled model (no TensorFlow), the
+        Keras network in a freshly trained one.
     vocabulary_ : Vocabulary
     preprocess_config_ : dict
         The :class:`tonecls.preprocess.PreprocessConfig` used in training, as a dict.
@@ -132,6 +136,9 @@ class ToneModel:
 
     def _inference_function(self):
         if self._infer is None:
+            if isinstance(self.network_, InferenceNetwork):
+                self._infer = self.network_
+                return self._infer
             import tensorflow as tf
 
             network = self.network_
@@ -167,8 +174,8 @@ class ToneModel:
         for start in range(0, n, batch_size):
             rows = order[start:start + batch_size]
             result = infer(pad_batch(ids, offsets, lengths, rows))
-            for name, values in result.items():
-                out[name][rows] = values.numpy()
+            for spec in self.heads_:
+                out[spec.name][rows] = np.asarray(result[spec.name])
         return out
 
     # --- public prediction API ------------------------------------------------------------
@@ -254,35 +261,33 @@ class ToneModel:
     # --- persistence ---------------------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickle support (e.g. shipping a model to Dask workers): the network travels as
-        the bytes of its ``.keras`` file; caches (preprocessor, compiled function) are rebuilt."""
-        import tempfile
+        """Pickle support (e.g. shipping a model to Dask workers): the network travels as its
+        numpy export, so unpickling needs neither Keras nor TensorFlow; caches are rebuilt."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_preprocessor", "_infer")}
+        if not isinstance(self.network_, InferenceNetwork):
+            from tonecls.model.inference import from_keras
 
-        import keras
-
-        state = {k: v for k, v in self.__dict__.items() if k not in ("network_", "_preprocessor", "_infer")}
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "model.keras"
-            keras.saving.save_model(self.network_, path)
-            state["network_keras_bytes"] = path.read_bytes()
+            state["network_"] = from_keras(self.network_, [h.name for h in self.heads_])
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        import tempfile
-
-        import keras
-
-        import tonecls.model.network  # noqa: F401  (registers the custom layers)
-
-        state = dict(state)
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "model.keras"
-            path.write_bytes(state.pop("network_keras_bytes"))
-            state["network_"] = keras.saving.load_model(path, compile=False, safe_mode=True)
         self.__dict__.update(state, _preprocessor=None, _infer=None)
 
     def save(self, path: str | Path) -> Path:
         """Write the model bundle directory ``path`` atomically (see :mod:`tonecls.model.bundle`)."""
-        from tonecls.model.bundle import save_bundle
+        return _bundle.save_bundle(self, path)
 
-        return save_bundle(self, path)
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> ToneModel:
+        """Load a model bundle (see :func:`load_model`)."""
+        return cls(**_bundle.read_bundle(path))
+
+
+def load_model(path: str | Path | None = None) -> ToneModel:
+    """Load a model bundle; with no ``path``, the default model shipped with tonecls.
+
+    Scoring with the loaded model needs neither TensorFlow nor Keras (the network runs in
+    numpy, see :mod:`tonecls.model.inference`). Every problem with the bundle (missing,
+    damaged, edited files) is an :class:`~tonecls.errors.InputError` that says what is wrong.
+    """
+    return ToneModel.load(path)

@@ -1,0 +1,255 @@
+"""The numpy inference network against Keras, scoring without TensorFlow, bundle validation."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tonecls.errors import InputError
+from tonecls.model import load_model
+from tonecls.model.bundle import DEFAULT_BUNDLE, INFERENCE_FILE, META_FILE, NETWORK_FILE, read_metadata
+from tonecls.model.inference import InferenceNetwork, probe_batch
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY_MODULES = ("tensorflow", "keras")
+
+
+def run_python(code: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+# --- numpy network == Keras ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def keras_setup():
+    keras = pytest.importorskip("keras")
+    from tonecls.model.config import DataSource, HeadConfig, HeadSpec, TrainConfig
+
+    heads = [HeadSpec("tone", ["a", "b", "c"]), HeadSpec("flags", ["x", "y"], multilabel=True)]
+
+    def config(**options):
+        head_configs = [HeadConfig(h.name, DataSource(kind="memory"), classes=h.classes, multilabel=h.multilabel)
+                        for h in heads]
+        return TrainConfig(heads=head_configs, **options)
+
+    return keras, heads, config
+
+
+@pytest.mark.parametrize("pooling", ["max", "attention", "max_attention"])
+@pytest.mark.parametrize("lstm_layers", [1, 2])
+@pytest.mark.parametrize("members", [1, 3])
+def test_numpy_network_equals_keras(keras_setup, pooling, lstm_layers, members):
+    """Every network build_network makes (each pooling, stacked layers, ensembles): same logits."""
+    keras, heads, make_config = keras_setup
+    from tonecls.model.inference import from_keras
+    from tonecls.model.network import build_network
+    from tonecls.model.train import ensemble_network
+
+    config = make_config(embedding_dim=6, lstm_units=5, lstm_layers=lstm_layers, pooling=pooling)
+    networks = []
+    for m in range(members):
+        keras.utils.set_random_seed(m)
+        network = build_network(heads, 40, config, name=f"net_{m}")
+        # non-zero biases everywhere: zero-initialised biases would hide a wrong mapping
+        for layer in network.layers:
+            layer.set_weights([w + np.random.default_rng(m).normal(0, 0.3, w.shape).astype("float32")
+                               for w in layer.get_weights()])
+        networks.append(network)
+    network = ensemble_network(networks, [h.name for h in heads])
+    inference = from_keras(network, [h.name for h in heads])
+    ids = probe_batch(40, seed=1)
+    ids[3, :] = 0  # a row of padding only
+    expected = network(ids, training=False)
+    got = inference(ids)
+    for head in ("tone", "flags"):
+        np.testing.assert_allclose(got[head], np.asarray(expected[head]), atol=1e-5, rtol=0)
+
+
+def test_export_refuses_networks_it_cannot_run(keras_setup):
+    keras, heads, _ = keras_setup
+    from tonecls.model.inference import ExportError, from_keras
+
+    ids = keras.Input(shape=(None,), dtype="int32")
+    x = keras.layers.Embedding(10, 4, mask_zero=True, name="embedding")(ids)
+    x = keras.layers.GRU(3, name="bilstm_1")(x)
+    network = keras.Model(ids, {"tone": keras.layers.Dense(3, name="tone")(x)})
+    with pytest.raises(ExportError):
+        from_keras(network, ["tone"])
+
+
+@pytest.mark.slow
+def test_bundled_model_numpy_logits_equal_keras():
+    """The shipped bundle: numpy logits of real posts equal the Keras ensemble's to 1e-5."""
+    keras = pytest.importorskip("keras")
+    import tonecls.model.network  # noqa: F401
+
+    from tonecls.model.vocab import offsets_of, pad_batch
+
+    model = load_model()
+    assert isinstance(model.network_, InferenceNetwork)
+    texts = [line.split(",", 1)[-1] for line in (ROOT / "data" / "sample_posts.csv").read_text().splitlines()[1:200]]
+    tokens, _ = model.tokenize_with_status(texts)
+    ids, lengths = model.vocabulary_.encode(tokens, model.max_length)
+    padded = pad_batch(ids, offsets_of(lengths), lengths, np.arange(len(lengths)))
+    network = keras.saving.load_model(DEFAULT_BUNDLE / NETWORK_FILE, compile=False, safe_mode=True)
+    expected = network(padded, training=False)
+    got = model.logits_from_ids(ids, lengths)
+    for head in model.heads_:
+        np.testing.assert_allclose(got[head.name], np.asarray(expected[head.name]), atol=1e-5, rtol=0)
+
+
+# --- no TensorFlow on the scoring paths -----------------------------------------------------------
+
+
+def test_scoring_paths_do_not_import_tensorflow(tmp_path):
+    """load_model().predict, score_file, tokenising and unpickling a model import no TF / Keras."""
+    (tmp_path / "posts.csv").write_text("id,text\n1,I love this\n2,worst day ever\n3,\n", encoding="utf-8")
+    result = run_python(f"""
+        import pickle, sys
+        import tonecls
+        from tonecls.score import score_file
+        model = tonecls.load_model()
+        frame = model.predict(["so happy today", None])
+        assert frame["tonecls_status"].tolist() == ["ok", "missing"], frame
+        tonecls.tokenize(["hello @you"])
+        score_file({str(tmp_path / 'posts.csv')!r}, {str(tmp_path / 'out.csv')!r})
+        copy = pickle.loads(pickle.dumps(model))
+        copy.predict(["again"])
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY_MODULES!r})
+        print("HEAVY", heavy)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY []" in result.stdout, result.stdout
+    assert (tmp_path / "out.csv").is_file()
+
+
+def test_model_pickles_without_its_tables():
+    model = load_model()
+    model.predict(["warm up the tables"])
+    payload = pickle.dumps(model)
+    assert len(payload) < 25e6  # weights only: the per-word projection tables are rebuilt
+    copy = pickle.loads(payload)
+    texts = ["love it", "hate it", None]
+    for head, values in model.predict_proba(texts).items():
+        np.testing.assert_array_equal(copy.predict_proba(texts)[head], values)
+
+
+# --- bundle validation ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bundle_copy(tmp_path) -> Path:
+    target = tmp_path / "bundle"
+    shutil.copytree(DEFAULT_BUNDLE, target)
+    return target
+
+
+def edit_meta(bundle: Path, change) -> None:
+    meta = json.loads((bundle / META_FILE).read_text())
+    change(meta)
+    (bundle / META_FILE).write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda m: m.update(max_length=-3), "max_length"),
+    (lambda m: m.update(max_length="64"), "max_length"),
+    (lambda m: m["temperatures"].update(sentiment=0), "temperatures.sentiment"),
+    (lambda m: m["temperatures"].update(nohead=1.0), "temperatures"),
+    (lambda m: m["thresholds"].update(ekman=[1.5] * 7), "thresholds.ekman"),
+    (lambda m: m["thresholds"].update(ekman=[0.5] * 3), "thresholds.ekman"),
+    (lambda m: m["heads"].append({"name": "toxicity", "classes": ["no", "yes"], "multilabel": False}),
+     "temperatures"),
+    (lambda m: m["heads"][0].update(classes=["negative", "negative", "positive"]), "heads[0].classes"),
+    (lambda m: m["heads"][0].update(multilabel="no"), "heads[0].multilabel"),
+    (lambda m: m.pop("preprocess"), "preprocess"),
+    (lambda m: m.update(metrics=[1, 2]), "metrics"),
+])
+def test_bundle_json_is_validated_with_the_field_named(bundle_copy, change, field):
+    edit_meta(bundle_copy, change)
+    with pytest.raises(InputError, match=re.escape(f"field `{field}`")):
+        load_model(bundle_copy)
+
+
+def test_head_not_in_network_is_refused(bundle_copy):
+    """An invented head with its temperature must not produce columns of p = 0.5."""
+    def add_head(meta):
+        meta["heads"].append({"name": "toxicity", "classes": ["no", "yes"], "multilabel": False})
+        meta["temperatures"]["toxicity"] = 1.0
+    edit_meta(bundle_copy, add_head)
+    with pytest.raises(InputError, match="heads"):
+        load_model(bundle_copy)
+
+
+def test_class_count_and_vocabulary_size_must_match_the_network(bundle_copy, tmp_path):
+    edit_meta(bundle_copy, lambda m: m["heads"][1].update(classes=["anger", "joy", "optimism"]))
+    with pytest.raises(InputError, match="outputs 4 logits"):
+        load_model(bundle_copy)
+    other = tmp_path / "other"
+    shutil.copytree(DEFAULT_BUNDLE, other)
+    tokens = json.loads((other / "vocab.json").read_text())
+    (other / "vocab.json").write_text(json.dumps(tokens[:-5]))
+    with pytest.raises(InputError, match="embedding has 30000 rows"):
+        load_model(other)
+
+
+@pytest.mark.parametrize("damage", ["truncate_network", "bad_json", "bad_vocab", "bad_inference", "missing_vocab"])
+def test_damaged_bundles_are_input_errors(bundle_copy, damage):
+    if damage == "truncate_network":
+        data = (bundle_copy / NETWORK_FILE).read_bytes()
+        (bundle_copy / NETWORK_FILE).write_bytes(data[: len(data) // 2])
+    elif damage == "bad_json":
+        (bundle_copy / META_FILE).write_text('{"format": 1, "heads": [')
+    elif damage == "bad_vocab":
+        (bundle_copy / "vocab.json").write_text('{"not": "a list"}')
+    elif damage == "bad_inference":
+        (bundle_copy / INFERENCE_FILE).write_text("[]")
+    else:
+        (bundle_copy / "vocab.json").unlink()
+    with pytest.raises(InputError):
+        load_model(bundle_copy)
+
+
+def test_network_file_changed_after_export_is_detected(bundle_copy):
+    spec = json.loads((bundle_copy / INFERENCE_FILE).read_text())
+    first = sorted(spec["weights"])[0]
+    spec["weights"][first]["sha256"] = "0" * 64
+    (bundle_copy / INFERENCE_FILE).write_text(json.dumps(spec))
+    with pytest.raises(InputError, match="checksum"):
+        load_model(bundle_copy)
+
+
+def test_missing_bundle_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        load_model(tmp_path / "nope")
+    with pytest.raises(InputError, match="not a tonecls model bundle"):
+        load_model(tmp_path)
+
+
+def test_read_metadata_returns_the_validated_bundle_json():
+    meta = read_metadata()
+    assert [h["name"] for h in meta["heads"]] == ["sentiment", "emotion", "ekman"]
+    assert meta["max_length"] == 64
+
+
+def test_cli_reports_a_damaged_bundle_with_exit_2(bundle_copy, tmp_path):
+    edit_meta(bundle_copy, lambda m: m.update(max_length=0))
+    (tmp_path / "posts.csv").write_text("id,text\n1,hello\n")
+    result = subprocess.run([sys.executable, "-m", "tonecls.cli", "score", str(tmp_path / "posts.csv"),
+                             "-o", str(tmp_path / "out.csv"), "--model", str(bundle_copy)],
+                            cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert "max_length" in result.stderr and "Traceback" not in result.stderr
