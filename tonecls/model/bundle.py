@@ -307,11 +307,11 @@ def read_bundle(path: str | os.PathLike | None = None) -> dict[str, Any]:
         warnings.warn(f"{bundle} has no {INFERENCE_FILE}: loading its network with Keras (slow start). "
                       "Add the export once with tonecls.model.bundle.export_inference(path).", stacklevel=3)
         network = _load_keras_network(bundle, heads, len(vocabulary))
-    return dict(
-        network=network, vocabulary=vocabulary, heads=heads, preprocess_config=meta["preprocess"],
-        max_length=meta["max_length"], temperatures=meta["temperatures"], thresholds=meta["thresholds"],
-        metadata={k: v for k, v in meta.items() if k not in _RESERVED},
-    )
+    return {
+        "network": network, "vocabulary": vocabulary, "heads": heads, "preprocess_config": meta["preprocess"],
+        "max_length": meta["max_length"], "temperatures": meta["temperatures"], "thresholds": meta["thresholds"],
+        "metadata": {k: v for k, v in meta.items() if k not in _RESERVED},
+    }
 
 
 def _load_numpy_network(bundle: Path, heads: list[HeadSpec], vocab_size: int):
@@ -348,7 +348,7 @@ def _load_keras_network(bundle: Path, heads: list[HeadSpec], vocab_size: int):
 
     try:
         network = keras.saving.load_model(bundle / NETWORK_FILE, compile=False, safe_mode=True)
-    except Exception as error:  # Keras raises ValueError, OSError, TypeError... on bad files
+    except Exception as error:  # noqa: BLE001  (Keras raises ValueError, OSError, TypeError... on bad files)
         raise InputError(f"cannot load {bundle / NETWORK_FILE}: {error}. Copy the bundle again or re-train it "
                          "(bundles containing code are refused).") from None
     outputs = network.output if isinstance(network.output, dict) else None

@@ -22,7 +22,9 @@ def negative_log_likelihood(logits: np.ndarray, targets: np.ndarray, multilabel:
 
 def fit_temperature(logits: np.ndarray, targets: np.ndarray, multilabel: bool) -> float:
     """The temperature T in [0.05, 20] minimising validation NLL of ``logits / T`` (Guo et al., 2017)."""
-    from scipy.optimize import minimize_scalar  # imported on use: scoring imports this module
+    from scipy.optimize import (
+        minimize_scalar,  # imported on use: scoring imports this module
+    )
 
     result = minimize_scalar(
         lambda log_t: negative_log_likelihood(logits, targets, multilabel, float(np.exp(log_t))),

@@ -232,7 +232,7 @@ def compare_with_published(model: str | Path | None = None, split: str = "test",
                            json_path: str | Path | None = None) -> pd.DataFrame:
     """Load a bundle (default: the bundled model), :func:`evaluate` it and return the
     :func:`comparison_table`; also written as JSON records to ``json_path`` if given."""
-    from tonecls.model.bundle import load_model
+    from tonecls.model.tone_model import load_model
 
     results = evaluate(load_model(model), split, heads=heads, data_dir=data_dir)
     table = comparison_table(results, system=f"tonecls ({model or 'bundled model'})", data_dir=data_dir)
