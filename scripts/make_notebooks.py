@@ -455,9 +455,12 @@ result = audit_groups(scored, head="sentiment", label_col="gold", group_cols=GRO
 print(f"audited {result.n_audited} of {result.n_rows} rows; excluded: {result.excluded}")
 result.group_sizes'''),
     ("md", """\
-The findings come first: data coverage, then the gaps whose confidence interval excludes zero,
-largest first."""),
+The verdict comes first, then the findings: gaps that survive the correction for all the
+comparisons of the audit (Benjamini-Hochberg by default) and are at least the practical minimum
+(an absolute difference of 0.05 by default), largest first, with the posts they rest on.
+Displaying `result` itself shows the same in the notebook."""),
     ("code", '''\
+print(result.verdict)
 findings = result.findings
 for finding in findings[:12]:
     print("-", finding)
@@ -493,8 +496,8 @@ fig.tight_layout()'''),
 gaps = result.gaps
 tested = gaps[(gaps["grouping"] == grouping) & ~gaps["small"]]
 tested.sort_values("difference", key=abs, ascending=False)[
-    ["group", "n", "metric", "class", "value", "overall", "difference", "difference_ci_low",
-     "difference_ci_high", "difference_significant"]].head(8)'''),
+    ["group", "n", "metric", "class", "value", "reference", "difference", "difference_ci_low",
+     "difference_ci_high", "p_adjusted", "flagged"]].head(8)'''),
     ("md", """\
 ### The report
 

@@ -55,12 +55,14 @@ class Table:
     """A titled table; ``frame``'s index is kept as leading columns when it is meaningful.
 
     Cells may hold numbers, strings or ``None``/NaN (shown as "–"); a string cell such as
-    ``"undefined: no positive examples"`` is shown as is.
+    ``"undefined: no positive examples"`` is shown as is. ``collapsed`` tables are folded
+    (HTML ``<details>``) so that a long report reads at a glance.
     """
 
     title: str
     frame: pd.DataFrame
     note: str = ""
+    collapsed: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.frame, pd.DataFrame):
@@ -95,7 +97,11 @@ class Section:
 
 @dataclass
 class Report:
-    """Everything a report shows; ``data`` is extra machine-readable content for the JSON only."""
+    """Everything a report shows; ``data`` is extra machine-readable content for the JSON only.
+
+    ``verdict`` is the one line a reader sees first (e.g. "no gap above 0.05 survives the
+    correction"); ``findings`` follow it.
+    """
 
     title: str
     findings: list[str] = field(default_factory=list)
@@ -103,6 +109,7 @@ class Report:
     provenance: dict[str, Any] = field(default_factory=dict)
     checklist: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    verdict: str = ""
 
 
 # --- value conversion --------------------------------------------------------------------
@@ -190,7 +197,7 @@ def _table_view(table: Table) -> dict[str, Any]:
                for row, texts in zip(flat.itertuples(index=False, name=None), rows)]
     numeric = [_numeric_column(flat[c]) for c in flat.columns]
     return {"title": table.title, "note": table.note, "columns": list(flat.columns),
-            "rows": rows, "classes": classes, "numeric": numeric}
+            "rows": rows, "classes": classes, "numeric": numeric, "collapsed": table.collapsed}
 
 
 def _numeric_column(column: pd.Series) -> bool:
@@ -336,6 +343,7 @@ def write_report(report: Report, out_dir: str | os.PathLike, name: str = "report
     generated = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     context = {
         "title": report.title,
+        "verdict": report.verdict,
         "findings": report.findings,
         "sections": sections,
         "provenance": _provenance_rows(report.provenance),
@@ -362,6 +370,7 @@ def write_report(report: Report, out_dir: str | os.PathLike, name: str = "report
         "title": report.title,
         "generated": generated,
         "tonecls_version": __version__,
+        "verdict": report.verdict,
         "findings": list(report.findings),
         "sections": [_section_json(s) for s in sections],
         "provenance": to_jsonable(report.provenance),

@@ -23,6 +23,7 @@ family-wise error rate); NaN p-values (untested) are left out of the family and 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -34,6 +35,7 @@ __all__ = [
     "CORRECTIONS",
     "adjust_pvalues",
     "bootstrap_pvalue",
+    "null_variance",
     "paired_mean_interval",
     "percentile_interval",
     "stratified_weights",
@@ -88,7 +90,7 @@ def percentile_interval(
 
 
 def bootstrap_pvalue(estimate: float, replicates: np.ndarray, null_value: float = 0.0,
-                     min_defined: float = 0.5) -> float:
+                     min_defined: float = 0.5, min_variance: float = 0.0) -> float:
     """Two-sided p-value of ``estimate != null_value`` from its resampling distribution.
 
     ``z = (estimate - null_value) / sd(replicates)``, ``p = 2 * (1 - Phi(|z|))``: the bootstrap
@@ -96,16 +98,37 @@ def bootstrap_pvalue(estimate: float, replicates: np.ndarray, null_value: float 
     ``1 / len(replicates)``. NaN when the estimate is undefined or fewer than ``min_defined``
     of the replicates are defined; 1 for a zero estimate with no spread and 0 for a non-zero
     estimate with no spread (a difference every resample reproduces exactly).
+
+    ``min_variance`` floors the variance: a bootstrap cannot produce events the sample does
+    not have (a rate of 0 or 1 in a small group has no bootstrap spread at all), so callers
+    pass the variance the estimate would have under the null hypothesis (see
+    :func:`null_variance`).
     """
     replicates = np.asarray(replicates, dtype=np.float64)
     defined = replicates[~np.isnan(replicates)]
     if not np.isfinite(estimate) or len(defined) < max(2, min_defined * len(replicates)):
         return float("nan")
     distance = abs(estimate - null_value)
-    se = float(np.std(defined, ddof=1))
+    se = math.sqrt(max(float(np.var(defined, ddof=1)), float(min_variance)))
     if se <= 1e-12 * max(1.0, abs(estimate)):
         return 1.0 if distance <= 1e-12 else 0.0
     return float(2.0 * _stats.norm.sf(distance / se))
+
+
+def null_variance(kind: str, value: float, count: float) -> float:
+    """Sampling variance of an estimate under the null hypothesis that its true value is
+    ``value``, estimated on ``count`` examples: ``value (1 - value) / count`` for a proportion
+    (``kind="proportion"``), Hanley & McNeil's (1982) variance with ``count`` positives and
+    negatives for an AUC (``kind="auc"``). 0 for an unknown kind or no examples."""
+    if not (count > 0 and math.isfinite(value)):
+        return 0.0
+    value = min(max(value, 0.0), 1.0)
+    if kind == "proportion":
+        return value * (1.0 - value) / count
+    if kind == "auc":
+        q1, q2 = value / (2.0 - value), 2.0 * value**2 / (1.0 + value)
+        return (value * (1 - value) + (count - 1) * (q1 - value**2) + (count - 1) * (q2 - value**2)) / count**2
+    return 0.0
 
 
 def _holm(p: np.ndarray) -> np.ndarray:

@@ -12,7 +12,8 @@ from typing import Any
 
 _LAZY = {
     "audit_groups": "tonecls.audit.groups",
-    "AuditResult": "tonecls.audit.groups",
+    "AuditResult": "tonecls.audit.result",
+    "GapCriteria": "tonecls.audit.gaps",
     "load_scored": "tonecls.audit.groups",
     "audit_file": "tonecls.audit.groups",
     "DialectEstimator": "tonecls.audit.dialect",

@@ -1,63 +1,73 @@
-"""Bias audit group breakdowns of a scored export, with stratified bootstrap intervals.
+"""Bias audit group breakdowns of a scored export, with stratified bootstrap tests.
 
 :func:`audit_groups` takes a scored frame (the output columns of ``ToneModel.predict`` /
 ``score_file``, see ARCHITECTURE.md), one head, an optional label column and one or more group
-columns, and returns an :class:`AuditResult`: one object, many views, in the spirit of
-fairlearn's ``MetricFrame``::
+columns, and returns an :class:`~tonecls.audit.result.AuditResult`: one object, many views, in
+the spirit of fairlearn's ``MetricFrame``::
 
     result = audit_groups(scored, head="emotion", label_col="gold", group_cols=["dialect"])
+    result.verdict         # one line: how many findings, the largest
+    result.flagged         # the findings: gaps that survive the correction and matter
     result.by_group        # wide: (grouping, group) x (metric, class) point estimates
     result.overall         # the same metrics on the whole audited population
-    result.metrics         # tidy: one row per group, metric and class, with 95% CI and reason
-    result.gaps            # each group against the overall population: difference and ratio,
-                           # bootstrap CIs, significance flags
-    result.between         # the largest between-group gap per metric and class
-    result.findings        # plain-language sentences on the significant gaps
+    result.metrics         # tidy: one row per group, metric and class, with CI, support, reason
+    result.gaps            # every gap to its reference: CIs, raw / adjusted p, flagged
+    result.between         # the largest between-group gap per metric and class (descriptive)
+    result.findings        # plain-language sentences
     result.to_report()     # a tonecls.report.Report (HTML / Markdown / JSON via write_report)
 
-Point estimates of the count metrics (selection rate, recall = true-positive rate, false-
-positive rate, precision, F1, accuracy, macro-F1) come from ``fairlearn.metrics.MetricFrame``;
-AUCs from ``sklearn.metrics.roc_auc_score``. Confidence intervals come from a stratified
-bootstrap (rows resampled within the cells of the group columns), vectorised over resamples
-by :mod:`tonecls.audit.metrics`. Metrics a group cannot define (recall of a class the group has
-no examples of) are reported as undefined with the reason, never as 0.
+One metric engine (:mod:`tonecls.audit.metrics`) computes every point estimate and every
+bootstrap replicate from weighted sums of per-row features; fairlearn and scikit-learn are its
+test oracles. The audit runs in steps: validate the input, build the strata (cells of the group
+columns), point estimates, stratified bootstrap, the metric table (with minimum cell counts),
+size-matched nulls for calibration errors, then the gaps tested as one family
+(:mod:`tonecls.audit.gaps`).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import os
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from tonecls.audit.gaps import (
+    CALIBRATION_METRICS,
+    OVERALL,
+    GapCriteria,
+    between_gaps,
+    group_gaps,
+)
 from tonecls.audit.metrics import (
     AUC_METRICS,
     CLASS_METRICS,
     HEAD_METRICS,
+    FeatureLayout,
     HeadArrays,
     build_features,
+    calibration_curve_from_sums,
     metrics_from_sums,
+    random_subset_sums,
     weighted_sums,
 )
+from tonecls.audit.names import describe_group
+from tonecls.audit.result import AuditResult
 from tonecls.errors import InputError
 from tonecls.schema import STATUS_COLUMN, OutputSchema, Status, split_labels
 from tonecls.stats import percentile_interval, stratified_weights
 
-__all__ = ["AuditResult", "audit_groups", "head_arrays", "load_scored", "model_provenance"]
+__all__ = ["AuditResult", "GapCriteria", "audit_file", "audit_groups", "audit_provenance",
+           "head_arrays", "load_scored", "model_provenance"]
 
 MISSING_GROUP = "(missing)"
-OVERALL = ("overall", "all")
-
-# metrics compared across groups (label_rate describes the data, not the model)
-GAP_METRICS = ("accuracy", "macro_f1", "ece", "mean_confidence", "selection_rate", "precision",
-               "recall", "f1", "fpr", "class_ece", "subgroup_auc", "bpsn_auc", "bnsp_auc")
+DEFAULT_MIN_GROUP_SIZE = 30
+DEFAULT_MIN_CELL_COUNT = 10
+DEFAULT_N_BOOTSTRAP = 1000
 
 
 # --- input -------------------------------------------------------------------------------
@@ -228,79 +238,8 @@ def head_arrays(
     return arrays, keep, excluded
 
 
-# --- result ------------------------------------------------------------------------------
 
-
-@dataclass
-class AuditResult:
-    """Group breakdowns of one head; see the module docstring for the views."""
-
-    head: str
-    classes: list[str]
-    multilabel: bool
-    labelled: bool
-    group_cols: list[str]
-    groupings: list[str]
-    metrics: pd.DataFrame
-    gaps: pd.DataFrame
-    between: pd.DataFrame
-    group_sizes: pd.DataFrame
-    confusion: dict[str, dict[str, list[list[int]]]]
-    calibration: dict[str, dict[str, dict[str, list[float]]]]
-    excluded: dict[str, int]
-    n_rows: int
-    n_audited: int
-    settings: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def by_group(self) -> pd.DataFrame:
-        """Point estimates, one row per (grouping, group), columns (metric, class)."""
-        groups = self.metrics[self.metrics["grouping"] != OVERALL[0]]
-        wide = groups.pivot(index=["grouping", "group"], columns=["metric", "class"], values="value")
-        return wide.reindex(  # in audit order, not sorted
-            index=pd.MultiIndex.from_frame(groups[["grouping", "group"]].drop_duplicates()),
-            columns=pd.MultiIndex.from_frame(groups[["metric", "class"]].drop_duplicates()))
-
-    @property
-    def overall(self) -> pd.Series:
-        """Point estimates on the whole audited population, indexed by (metric, class)."""
-        rows = self.metrics[self.metrics["grouping"] == OVERALL[0]]
-        return rows.set_index(["metric", "class"])["value"]
-
-    @property
-    def undefined(self) -> pd.DataFrame:
-        """The metrics that are undefined for a group, and why."""
-        rows = self.metrics[self.metrics["reason"] != ""]
-        return rows[["grouping", "group", "metric", "class", "reason"]].reset_index(drop=True)
-
-    @property
-    def findings(self) -> list[str]:
-        """Plain-language statements: data coverage, then the significant gaps, largest first."""
-        from tonecls.audit.summary import findings
-
-        return findings(self)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data: every figure the report prints, undefined values as null."""
-        from tonecls.report import to_jsonable
-
-        return to_jsonable({
-            "head": self.head, "classes": self.classes, "multilabel": self.multilabel,
-            "labelled": self.labelled, "group_cols": self.group_cols, "groupings": self.groupings,
-            "n_rows": self.n_rows, "n_audited": self.n_audited, "excluded": self.excluded,
-            "settings": self.settings, "group_sizes": self.group_sizes, "metrics": self.metrics,
-            "gaps": self.gaps, "between": self.between, "confusion_matrices": self.confusion,
-            "calibration_curves": self.calibration,
-        })
-
-    def to_report(self, provenance: dict[str, Any] | None = None, title: str | None = None):
-        """This audit as a :class:`tonecls.report.Report`."""
-        from tonecls.audit.summary import build_report
-
-        return build_report(self, provenance=provenance or {}, title=title)
-
-
-# --- computation -------------------------------------------------------------------------
+# --- computation, step by step -----------------------------------------------------------
 
 
 def _group_labels(groups: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:
@@ -310,112 +249,29 @@ def _group_labels(groups: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:
     return labels
 
 
-def _fairlearn_point_estimates(arrays: HeadArrays, groups: pd.Series) -> dict[str, Any]:
-    """Count metrics by group and overall with fairlearn's MetricFrame.
-
-    The rows are first collapsed into their distinct (group, label, prediction) cells with
-    counts passed as ``sample_weight``: the metrics are identical, and MetricFrame's cost no
-    longer grows with the number of rows. Returns ``{"by_group": {metric: {class: Series}},
-    "overall": {metric: {class: float}}}`` (class ``""`` for head-level metrics).
-    """
-    from fairlearn.metrics import (
-        MetricFrame,
-        false_positive_rate,
-        selection_rate,
-        true_positive_rate,
-    )
-    from sklearn.metrics import accuracy_score, f1_score, precision_score
-
-    codes, names = pd.factorize(groups, sort=True)
-    by_group: dict[str, dict[str, pd.Series]] = {}
-    overall: dict[str, dict[str, float]] = {}
-
-    def metric_frame(metrics: dict, column: str, *blocks: np.ndarray) -> None:
-        cells, counts = np.unique(np.column_stack([codes, *blocks]), axis=0, return_counts=True)
-        width = (cells.shape[1] - 1) // 2
-        y_true, y_pred = cells[:, 1:1 + width], cells[:, 1 + width:]
-        if width == 1:
-            y_true, y_pred = y_true[:, 0], y_pred[:, 0]
-        frame = MetricFrame(
-            metrics=metrics, y_true=y_true, y_pred=y_pred,
-            sensitive_features=pd.Series(np.asarray(names)[cells[:, 0]], name=groups.name),
-            sample_params={m: {"sample_weight": counts} for m in metrics})
-        for metric in metrics:
-            by_group.setdefault(metric, {})[column] = frame.by_group[metric]
-            overall.setdefault(metric, {})[column] = float(frame.overall[metric])
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # zero-division warnings: handled as undefined later
-        for c, name in enumerate(arrays.classes):
-            y_pred = arrays.y_pred[:, c].astype(int)
-            if arrays.labelled:
-                metrics = {
-                    "selection_rate": functools.partial(selection_rate, pos_label=1),
-                    "recall": functools.partial(true_positive_rate, pos_label=1),
-                    "fpr": functools.partial(false_positive_rate, pos_label=1),
-                    "precision": functools.partial(precision_score, zero_division=np.nan),
-                    "f1": functools.partial(f1_score, zero_division=np.nan),
-                }
-                metric_frame(metrics, name, arrays.y_true[:, c].astype(int), y_pred)
-            else:  # selection rate looks at predictions only
-                metric_frame({"selection_rate": functools.partial(selection_rate, pos_label=1)},
-                             name, y_pred, y_pred)
-        if arrays.labelled:
-            if arrays.multilabel:
-                y_true, y_pred = arrays.y_true.astype(int), arrays.y_pred.astype(int)
-            else:
-                y_true, y_pred = arrays.y_true.argmax(axis=1), arrays.y_pred.argmax(axis=1)
-            metric_frame({"accuracy": accuracy_score,
-                          "macro_f1": functools.partial(f1_score, average="macro", zero_division=np.nan)},
-                         "", y_true, y_pred)
-    return {"by_group": by_group, "overall": overall}
+def _check_arguments(scored: Any, group_cols: Sequence[str], min_group_size: int,
+                     min_cell_count: int, n_bootstrap: int, confidence_level: float) -> list[str]:
+    if not isinstance(scored, pd.DataFrame):
+        raise InputError(f"scored must be a DataFrame or a file path, got {type(scored).__name__}")
+    group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
+    if not group_cols:
+        raise InputError("give at least one group column (--group-col COL).")
+    missing = [c for c in group_cols if c not in scored.columns]
+    if missing:
+        raise InputError(f"group column(s) {missing} not found; columns: {list(scored.columns)}.")
+    if len(set(group_cols)) != len(group_cols):
+        raise InputError(f"group columns repeat: {group_cols}.")
+    if min_group_size < 1 or min_cell_count < 1 or n_bootstrap < 0 or not 0 < confidence_level < 1:
+        raise InputError("min_group_size and min_cell_count must be >= 1, n_bootstrap >= 0 and "
+                         "confidence_level in (0, 1).")
+    return group_cols
 
 
-def _exact_auc(y: np.ndarray, score: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    if y.all() or not y.any():
-        return math.nan
-    return float(roc_auc_score(y, score))
-
-
-def _reasons(metric: str, cls: str, key: tuple[str, str], point: dict[str, np.ndarray], c: int,
-             population: dict[str, np.ndarray] | None) -> str:
-    """Why ``metric`` of class index ``c`` is undefined in group ``key`` ("" if it is defined)."""
-    from tonecls.audit.summary import describe_group
-
-    group = "overall" if key == OVERALL else f"group {describe_group(*key)}"
-    n = point["n"][0]
-    if metric in HEAD_METRICS:
-        if metric == "macro_f1" and np.all(np.isnan(point["f1"][0])):
-            return f"undefined: no class is labelled or predicted {'' if key == OVERALL else 'in '}{group}"
-        return ""
-    pos = point["label_rate"][0, c] * n if "label_rate" in point else math.nan
-    pred = point["selection_rate"][0, c] * n
-    neg = n - pos
-    where = "overall" if key == OVERALL else f"in {group}"
-    if metric == "recall" and pos == 0:
-        return f"undefined: no posts labelled '{cls}' {where}"
-    if metric == "precision" and pred == 0:
-        return f"undefined: the model predicted '{cls}' for no post {where}"
-    if metric == "f1" and pos + pred == 0:
-        return f"undefined: no posts labelled or predicted '{cls}' {where}"
-    if metric == "fpr" and neg == 0:
-        return f"undefined: every post {where} is labelled '{cls}' (no negatives)"
-    if metric == "subgroup_auc" and (pos == 0 or neg == 0):
-        kind = "positive" if pos == 0 else "negative"
-        return f"undefined: no {kind} examples of '{cls}' {where}"
-    if metric in ("bpsn_auc", "bnsp_auc") and population is not None:
-        all_n = population["n"][0]
-        all_pos = population["label_rate"][0, c] * all_n
-        bg_pos, bg_neg = all_pos - pos, (all_n - n) - (all_pos - pos)
-        if metric == "bpsn_auc" and (neg == 0 or bg_pos == 0):
-            return (f"undefined: no negative examples of '{cls}' {where}" if neg == 0 else
-                    f"undefined: no positive examples of '{cls}' outside {group}")
-        if metric == "bnsp_auc" and (pos == 0 or bg_neg == 0):
-            return (f"undefined: no positive examples of '{cls}' {where}" if pos == 0 else
-                    f"undefined: no negative examples of '{cls}' outside {group}")
-    return ""
+def _group_values(scored: pd.DataFrame, keep: np.ndarray, group_cols: list[str]) -> pd.DataFrame:
+    """The group columns of the audited rows as strings; missing values form '(missing)'."""
+    groups = scored.loc[keep, group_cols].astype("string")
+    groups = groups.apply(lambda col: col.str.strip()).replace("", pd.NA).fillna(MISSING_GROUP)
+    return groups.astype(str).reset_index(drop=True)
 
 
 @dataclass
@@ -423,19 +279,18 @@ class _Strata:
     """Rows split into the cells of all group columns (the bootstrap strata); every audited
     group is a union of strata, so group sums are sums of stratum sums."""
 
-    features: list[Any]  # per stratum: its rows of the feature matrix
-    sizes: list[int]
+    order: np.ndarray  # audited rows sorted by stratum
+    bounds: np.ndarray  # stratum s holds order[bounds[s]:bounds[s + 1]]
     members: dict[tuple[str, str], list[int]]  # (grouping, group) -> strata
     keys: list[tuple[str, str]]  # OVERALL first, then groups in grouping order
     labels: dict[str, np.ndarray]  # grouping -> group label of every row
 
     @classmethod
-    def build(cls, groups: pd.DataFrame, group_cols: list[str], groupings: list[tuple[str, ...]],
-              names: list[str], features: Any) -> _Strata:
+    def build(cls, groups: pd.DataFrame, group_cols: list[str],
+              groupings: list[tuple[str, ...]], names: list[str]) -> _Strata:
         codes, cells = pd.factorize(_group_labels(groups, group_cols), sort=True)
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(cells) + 1))
-        features = features[order]
         first_row = order[bounds[:-1]]
         members: dict[tuple[str, str], list[int]] = {}
         labels = {}
@@ -445,10 +300,178 @@ class _Strata:
                 members.setdefault((name, str(label)), []).append(stratum)
         keys = [OVERALL, *sorted(members, key=lambda key: (names.index(key[0]), key[1]))]
         members[OVERALL] = list(range(len(cells)))
-        return cls(
-            features=[features[bounds[s]:bounds[s + 1]] for s in range(len(cells))],
-            sizes=[int(bounds[s + 1] - bounds[s]) for s in range(len(cells))],
-            members=members, keys=keys, labels=labels)
+        return cls(order=order, bounds=bounds, members=members, keys=keys, labels=labels)
+
+    @property
+    def sizes(self) -> list[int]:
+        return np.diff(self.bounds).astype(int).tolist()
+
+    def split(self, features: Any) -> list[Any]:
+        """``features`` (one row per audited row) cut into its strata."""
+        ordered = features[self.order]
+        return [ordered[self.bounds[s]:self.bounds[s + 1]] for s in range(len(self.bounds) - 1)]
+
+    def group_metrics(self, strata_sums: list[np.ndarray], layout: FeatureLayout,
+                      n_classes: int) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+        """Every metric of every group from per-stratum sums (each ``B x m``)."""
+        population = sum(strata_sums)
+        return {key: metrics_from_sums(sum(strata_sums[s] for s in self.members[key]), layout,
+                                       n_classes, population_sums=None if key == OVERALL else population)
+                for key in self.keys}
+
+
+def _point_estimates(strata: _Strata, features: Any, layout: FeatureLayout, n_classes: int):
+    """Metrics on the data itself (unit weights), and the per-stratum sums they come from."""
+    sums = [np.asarray(f.sum(axis=0)) for f in strata.split(features)]
+    return strata.group_metrics(sums, layout, n_classes), sums
+
+
+def _bootstrap(strata: _Strata, features: Any, layout: FeatureLayout, n_classes: int,
+               n_bootstrap: int, seed: int | None, progress_label: str, quiet: bool):
+    """Replicates of every metric of every group: ``{key: {metric: (B, ...) array}}``."""
+    from tqdm.auto import tqdm
+
+    stratum_features = strata.split(features)
+    replicates: dict[tuple[str, str], dict[str, list[np.ndarray]]] = {key: {} for key in strata.keys}
+    with tqdm(total=n_bootstrap, desc=progress_label, unit="resample", disable=quiet or None) as progress:
+        for chunk in stratified_weights(strata.sizes, n_bootstrap, seed):
+            sums = [weighted_sums(f, w) for f, w in zip(stratum_features, chunk)]
+            for key, values in strata.group_metrics(sums, layout, n_classes).items():
+                for metric, array in values.items():
+                    replicates[key].setdefault(metric, []).append(array)
+            progress.update(len(chunk[0]))
+    return {key: {m: np.concatenate(v) for m, v in values.items()} for key, values in replicates.items()}
+
+
+def _recentre_aucs(boot, point, binned_point) -> None:
+    """Bootstrapped AUCs use binned scores; shift them by the binning offset on the data
+    (exact minus binned AUC) so that the intervals sit around the exact estimate."""
+    for key, values in boot.items():
+        for metric in AUC_METRICS:
+            if metric in values and metric in point[key]:
+                offset = np.nan_to_num(point[key][metric] - binned_point[key][metric])
+                values[metric] = values[metric] + offset
+
+
+def _cell_reason(count: float, minimum: int, what: str, where: str) -> str:
+    count = int(round(count))
+    if count == 0:
+        return f"undefined: no {what} {where}"
+    if count < minimum:
+        return f"undefined: only {count} {what} {where} (fewer than {minimum})"
+    return ""
+
+
+def _support_and_reason(metric: str, cls: str, c: int, key: tuple[str, str],
+                        point: dict[str, np.ndarray], population: dict[str, np.ndarray],
+                        min_cell_count: int) -> tuple[int, str]:
+    """How many rows a metric rests on (its smallest cell) and why it is undefined ("" if not)."""
+    n = point["n"][0]
+    inside = key != OVERALL
+    where = f"in group {describe_group(*key)}" if inside else "overall"
+    outside = f"outside group {describe_group(*key)}"
+    if metric == "macro_f1":
+        defined = not np.all(np.isnan(point["f1"][0]))
+        return int(n), "" if defined else f"undefined: no class is labelled or predicted {where}"
+    if metric in HEAD_METRICS or metric in ("label_rate", "selection_rate", "class_ece"):
+        return int(n), ""
+    pos, neg, pred = point["n_pos"][0, c], point["n_neg"][0, c], point["n_pred"][0, c]
+    labelled, unlabelled, predicted = (f"posts labelled '{cls}'", f"posts not labelled '{cls}'",
+                                       f"posts predicted '{cls}'")
+    cells = {
+        "recall": [(pos, labelled, where)],
+        "f1": [(pos, labelled, where)],
+        "precision": [(pred, predicted, where)],
+        "fpr": [(neg, unlabelled, where)],
+        "subgroup_auc": [(pos, labelled, where), (neg, unlabelled, where)],
+    }
+    if inside:
+        bg_pos = population["n_pos"][0, c] - pos
+        bg_neg = population["n_neg"][0, c] - neg
+        cells["bpsn_auc"] = [(neg, unlabelled, where), (bg_pos, labelled, outside)]
+        cells["bnsp_auc"] = [(pos, labelled, where), (bg_neg, unlabelled, outside)]
+    needed = cells[metric]
+    support = int(round(min(count for count, _, _ in needed)))
+    for count, what, place in needed:
+        reason = _cell_reason(count, min_cell_count, what, place)
+        if reason:
+            return support, reason
+    return support, ""
+
+
+def _metric_table(strata: _Strata, arrays: HeadArrays, point, boot, min_group_size: int,
+                  min_cell_count: int, level: float) -> pd.DataFrame:
+    """Tidy table: one row per (grouping, group, metric, class) with value, CI, support, reason."""
+    metric_names = [m for m in HEAD_METRICS if m in point[OVERALL]]
+    class_metric_names = ([m for m in CLASS_METRICS if m in point[OVERALL] or m in AUC_METRICS]
+                          if arrays.labelled
+                          else ["selection_rate"])
+    entries = [(m, "", None) for m in metric_names] + [
+        (m, cls, c) for m in class_metric_names for c, cls in enumerate(arrays.classes)]
+    records = []
+    for key in strata.keys:
+        values = point[key]
+        n = int(round(values["n"][0]))
+        small = key != OVERALL and n < min_group_size
+        for metric, cls, c in entries:
+            if metric not in values:  # BPSN / BNSP of the whole population
+                continue
+            support, reason = _support_and_reason(metric, cls, c or 0, key, values, point[OVERALL],
+                                                  min_cell_count)
+            value = float(values[metric][0] if c is None else values[metric][0, c])
+            if not reason and not math.isfinite(value):
+                reason = "undefined"
+            low = high = math.nan
+            if boot and not reason:
+                series = boot[key][metric] if c is None else boot[key][metric][:, c]
+                lo, hi, _ = percentile_interval(series[:, None], level)
+                low, high = float(lo[0]), float(hi[0])
+            records.append({"grouping": key[0], "group": key[1], "n": n, "small": small,
+                            "metric": metric, "class": cls, "value": math.nan if reason else value,
+                            "ci_low": low, "ci_high": high, "support": support, "reason": reason})
+    return pd.DataFrame.from_records(records)
+
+
+def _calibration_nulls(strata: _Strata, features: Any, layout: FeatureLayout, arrays: HeadArrays,
+                       sizes: dict[tuple[str, str], int], n_draws: int, seed: int | None):
+    """Calibration errors of random groups of each audited group's size: ``{size: {metric: draws}}``.
+
+    The expected calibration error of a sample grows as the sample shrinks, so a group's ECE
+    is compared with what random groups of the same size show on the same data.
+    """
+    nulls: dict[int, dict[str, np.ndarray]] = {}
+    for size in sorted(set(sizes.values())):
+        draws: dict[str, list[np.ndarray]] = {}
+        size_seed = None if seed is None else [seed, 1, size]
+        for sums in random_subset_sums(features, size, n_draws, size_seed):
+            values = metrics_from_sums(sums, layout, arrays.n_classes)
+            for metric in CALIBRATION_METRICS:
+                if metric in values:
+                    draws.setdefault(metric, []).append(values[metric])
+        nulls[size] = {m: np.concatenate(v) for m, v in draws.items()}
+    return nulls
+
+
+def _curves(arrays: HeadArrays, strata: _Strata, point_sums: list[np.ndarray], layout: FeatureLayout):
+    """Confusion matrices (single-label, labelled) and calibration curves per group."""
+    confusion: dict[str, dict[str, list[list[int]]]] = {}
+    calibration: dict[str, dict[str, dict[str, list[float]]]] = {}
+    if not arrays.labelled:
+        return confusion, calibration
+    k = arrays.n_classes
+    cells = None if arrays.multilabel else arrays.y_true.argmax(axis=1) * k + arrays.y_pred.argmax(axis=1)
+    for key in strata.keys:
+        grouping, group = key
+        if cells is not None:
+            in_group = cells if key == OVERALL else cells[strata.labels[grouping] == group]
+            matrix = np.bincount(in_group, minlength=k * k).reshape(k, k)
+            confusion.setdefault(grouping, {})[group] = matrix.tolist()
+        sums = sum(point_sums[s] for s in strata.members[key])
+        predicted, observed, count = calibration_curve_from_sums(sums, layout, k)
+        calibration.setdefault(grouping, {})[group] = {
+            "mean_predicted": predicted.tolist(), "observed": observed.tolist(),
+            "count": count.astype(int).tolist()}
+    return confusion, calibration
 
 
 def audit_groups(
@@ -457,11 +480,16 @@ def audit_groups(
     head: str,
     group_cols: Sequence[str],
     label_col: str | None = None,
-    min_group_size: int = 30,
-    n_bootstrap: int = 1000,
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    min_cell_count: int = DEFAULT_MIN_CELL_COUNT,
+    n_bootstrap: int = DEFAULT_N_BOOTSTRAP,
     seed: int | None = 0,
     intersections: bool = False,
     confidence_level: float = 0.95,
+    alpha: float = 0.05,
+    correction: str = "fdr_bh",
+    min_difference: float | None = 0.05,
+    ratio_bounds: tuple[float, float] | None = None,
     quiet: bool = False,
 ) -> AuditResult:
     """Audit one head of a scored frame (or file) across groups.
@@ -475,11 +503,21 @@ def audit_groups(
     head : name of the model head (e.g. ``"emotion"``).
     group_cols : columns whose values define groups; each is audited on its own.
     label_col : gold labels; without it only prediction-based metrics are audited.
-    min_group_size : groups with fewer audited rows are shown but marked, and never flagged.
-    n_bootstrap : stratified bootstrap resamples for the confidence intervals (0: none).
-    seed : seed of the bootstrap.
+    min_group_size : groups with fewer audited rows are shown but marked, and never tested.
+    min_cell_count : fewest rows in every cell a metric needs (positives for recall, negatives
+        for the false-positive rate, predictions for precision, both classes for AUCs, the
+        group's negatives and the background's positives for BPSN, ...); otherwise the metric
+        is undefined, with the reason.
+    n_bootstrap : stratified bootstrap resamples (and random groups of the calibration nulls);
+        0: point estimates only, nothing tested.
+    seed : seed of the resampling.
     intersections : also audit the intersection of all group columns.
     confidence_level : of the percentile intervals.
+    alpha, correction : error control over all gaps of the audit, one family: ``fdr_bh``
+        (Benjamini-Hochberg), ``fdr_by`` (Benjamini-Yekutieli) or ``holm``.
+    min_difference, ratio_bounds : the practical minimum of a finding (see
+        :class:`~tonecls.audit.gaps.GapCriteria`): an absolute difference (default 0.05)
+        and/or a ratio outside ``(low, high)``, e.g. ``(0.8, 1.25)``.
     quiet : no progress bar.
 
     Notes
@@ -489,268 +527,92 @@ def audit_groups(
     grows with rows x resamples. For exports of many millions of rows, audit a uniform random
     sample: the intervals then account for the sampling.
     """
+    criteria = GapCriteria(alpha=alpha, correction=correction, min_difference=min_difference,
+                           ratio_bounds=ratio_bounds)
     if isinstance(scored, (str, os.PathLike)):
         scored = load_scored(scored)
-    if not isinstance(scored, pd.DataFrame):
-        raise InputError(f"scored must be a DataFrame or a file path, got {type(scored).__name__}")
-    group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
-    if not group_cols:
-        raise InputError("give at least one group column (--group-col COL).")
-    missing = [c for c in group_cols if c not in scored.columns]
-    if missing:
-        raise InputError(f"group column(s) {missing} not found; columns: {list(scored.columns)}.")
-    if len(set(group_cols)) != len(group_cols):
-        raise InputError(f"group columns repeat: {group_cols}.")
-    if min_group_size < 1 or n_bootstrap < 0 or not 0 < confidence_level < 1:
-        raise InputError("min_group_size must be >= 1, n_bootstrap >= 0 and confidence_level in (0, 1).")
+    group_cols = _check_arguments(scored, group_cols, min_group_size, min_cell_count, n_bootstrap,
+                                  confidence_level)
 
+    # 1. the audited rows, their groups and the strata
     arrays, keep, excluded = head_arrays(scored, head, label_col)
-    groups = scored.loc[keep, group_cols].astype("string")
-    groups = groups.apply(lambda col: col.str.strip()).replace("", pd.NA).fillna(MISSING_GROUP).astype(str)
-    groups = groups.reset_index(drop=True)
+    groups = _group_values(scored, keep, group_cols)
     groupings = [(c,) for c in group_cols]
     if intersections and len(group_cols) > 1:
         groupings.append(tuple(group_cols))
     grouping_names = [" × ".join(g) for g in groupings]
+    strata = _Strata.build(groups, group_cols, groupings, grouping_names)
 
-    features, layout = build_features(arrays)
-    strata = _Strata.build(groups, group_cols, groupings, grouping_names, features)
-    keys, members = strata.keys, strata.members
-    labels_by_grouping = strata.labels
-
-    def group_metrics(strata_sums: list[np.ndarray]) -> dict[tuple[str, str], dict[str, np.ndarray]]:
-        population = sum(strata_sums)
-        return {key: metrics_from_sums(sum(strata_sums[s] for s in members[key]), layout,
-                                       arrays.n_classes,
-                                       population_sums=None if key == OVERALL else population)
-                for key in keys}
-
-    # point estimates: engine on the data (unit weights); fairlearn / sklearn where they apply
-    point_sums = [np.asarray(f.sum(axis=0)) for f in strata.features]
-    engine_point = group_metrics(point_sums)
-    replicates: dict[tuple[str, str], dict[str, list[np.ndarray]]] = {key: {} for key in keys}
+    # 2. point estimates (exact AUCs) and bootstrap replicates (binned AUCs), one engine
+    exact_features, exact_layout = build_features(arrays, auc_bins=None)
+    point, point_sums = _point_estimates(strata, exact_features, exact_layout, arrays.n_classes)
+    boot: dict = {}
+    nulls: dict = {}
+    sizes = {key: int(round(point[key]["n"][0])) for key in strata.keys if key != OVERALL}
     if n_bootstrap:
-        from tqdm.auto import tqdm
+        features, layout = build_features(arrays)
+        binned_point, _ = _point_estimates(strata, features, layout, arrays.n_classes)
+        boot = _bootstrap(strata, features, layout, arrays.n_classes, n_bootstrap, seed,
+                          f"bootstrap ({head})", quiet)
+        _recentre_aucs(boot, point, binned_point)
+        if arrays.labelled:
+            testable = {key: n for key, n in sizes.items() if n >= min_group_size}
+            nulls = _calibration_nulls(strata, features, layout, arrays, testable, n_bootstrap, seed)
 
-        with tqdm(total=n_bootstrap, desc=f"bootstrap ({head})", unit="resample",
-                  disable=quiet or None) as progress:
-            for chunk in stratified_weights(strata.sizes, n_bootstrap, seed):
-                sums = [weighted_sums(f, w) for f, w in zip(strata.features, chunk)]
-                for key, values in group_metrics(sums).items():
-                    for metric, array in values.items():
-                        replicates[key].setdefault(metric, []).append(array)
-                progress.update(len(chunk[0]))
-    boot = {key: {m: np.concatenate(v) for m, v in values.items()} for key, values in replicates.items()}
+    # 3. the metric table, then the gaps tested as one family
+    metrics = _metric_table(strata, arrays, point, boot, min_group_size, min_cell_count,
+                            confidence_level)
+    class_index = {c: i for i, c in enumerate(arrays.classes)}
 
-    sensitive_by_grouping = {name: pd.Series(labels_by_grouping[name], name=name)
-                             for name in grouping_names}
-    fair = {name: _fairlearn_point_estimates(arrays, sensitive_by_grouping[name])
-            for name in grouping_names}
+    def replicates(key, metric, cls):
+        if not boot:
+            return None
+        values = boot[key][metric]
+        return values if not cls else values[:, class_index[cls]]
 
-    metric_names = [m for m in HEAD_METRICS if m in engine_point[OVERALL]]
-    class_metric_names = [m for m in CLASS_METRICS if m in engine_point[OVERALL] or m in AUC_METRICS]
-    if not arrays.labelled:
-        class_metric_names = ["selection_rate"]
+    def null(key, metric, cls):
+        draws = nulls.get(sizes.get(key, -1), {}).get(metric)
+        if draws is None:
+            return None
+        return draws if not cls else draws[:, class_index[cls]]
 
-    records = []
-    for key in keys:
-        grouping, group = key
-        point = engine_point[key]
-        n = int(round(point["n"][0]))
-        small = key != OVERALL and n < min_group_size
-        in_group = (np.ones(len(groups), dtype=bool) if key == OVERALL
-                    else labels_by_grouping[grouping] == group)
-        entries = [(m, "", None) for m in metric_names] + [
-            (m, cls, c) for m in class_metric_names for c, cls in enumerate(arrays.classes)]
-        for metric, cls, c in entries:
-            if key == OVERALL and metric in ("bpsn_auc", "bnsp_auc"):
-                continue
-            value, shift = _point_value(metric, c, cls, key, point, fair, arrays, in_group)
-            reason = _reasons(metric, cls, key, point, c if c is not None else 0,
-                              None if key == OVERALL else engine_point[OVERALL])
-            if reason:
-                value = math.nan
-            elif not math.isfinite(value):
-                reason = "undefined"
-            low = high = math.nan
-            if n_bootstrap and not reason:
-                series = _replicates(boot[key], metric, c) + shift
-                lo, hi, _ = percentile_interval(series[:, None], confidence_level)
-                low, high = float(lo[0]), float(hi[0])
-            records.append({"grouping": grouping, "group": group, "n": n, "small": small,
-                            "metric": metric, "class": cls, "value": value,
-                            "ci_low": low, "ci_high": high, "reason": reason, "_shift": shift})
-    metrics = pd.DataFrame.from_records(records)
+    gaps = group_gaps(metrics, replicates, null, criteria, confidence_level, tested=bool(n_bootstrap))
+    between = between_gaps(metrics, replicates, confidence_level, criteria)
 
-    gaps, between = _gap_tables(metrics, boot, arrays, confidence_level, n_bootstrap, keys)
-    metrics = metrics.drop(columns="_shift")
-    sizes = pd.DataFrame([{"grouping": g, "group": grp, "n": int(round(engine_point[(g, grp)]["n"][0])),
-                           "small": int(round(engine_point[(g, grp)]["n"][0])) < min_group_size}
-                          for g, grp in keys if (g, grp) != OVERALL])
-
-    confusion, calibration = _curves(arrays, keys, labels_by_grouping, engine_point, point_sums,
-                                     members, layout)
+    group_sizes = pd.DataFrame([{"grouping": g, "group": grp, "n": sizes[(g, grp)],
+                                 "small": sizes[(g, grp)] < min_group_size}
+                                for g, grp in strata.keys if (g, grp) != OVERALL])
+    confusion, calibration = _curves(arrays, strata, point_sums, exact_layout)
     settings = {"head": head, "label_col": label_col, "group_cols": group_cols,
-                "min_group_size": min_group_size, "n_bootstrap": n_bootstrap, "seed": seed,
-                "intersections": intersections, "confidence_level": confidence_level,
-                "stratified_by": group_cols}
+                "min_group_size": min_group_size, "min_cell_count": min_cell_count,
+                "n_bootstrap": n_bootstrap, "seed": seed, "intersections": intersections,
+                "confidence_level": confidence_level, "stratified_by": group_cols,
+                **criteria.to_dict()}
     return AuditResult(
         head=head, classes=arrays.classes, multilabel=arrays.multilabel,
         labelled=arrays.labelled, group_cols=group_cols, groupings=grouping_names,
-        metrics=metrics, gaps=gaps, between=between, group_sizes=sizes,
+        metrics=metrics, gaps=gaps, between=between, group_sizes=group_sizes,
         confusion=confusion, calibration=calibration, excluded=excluded,
         n_rows=len(scored), n_audited=int(keep.sum()), settings=settings)
 
 
-def _replicates(values: dict[str, np.ndarray], metric: str, c: int | None) -> np.ndarray:
-    array = values[metric]
-    return array if c is None else array[:, c]
-
-
-def _point_value(metric, c, cls, key, point, fair, arrays, in_group) -> tuple[float, float]:
-    """The reported point estimate and, for AUCs, the shift from binned to exact scores."""
-    source = next(iter(fair.values())) if key == OVERALL else fair[key[0]]
-    if metric in source["by_group"]:
-        if key == OVERALL:
-            return float(source["overall"][metric][cls]), 0.0
-        return float(source["by_group"][metric][cls].loc[key[1]]), 0.0
-    engine_value = float(_replicates(point, metric, c)[0]) if metric in point else math.nan
-    if metric in AUC_METRICS:
-        y = arrays.y_true[:, c]
-        score = arrays.proba[:, c]
-        if metric == "subgroup_auc":
-            subset = in_group
-        elif metric == "bpsn_auc":
-            subset = (in_group & ~y) | (~in_group & y)
-        else:
-            subset = (in_group & y) | (~in_group & ~y)
-        exact = _exact_auc(y[subset], score[subset])
-        shift = exact - engine_value if math.isfinite(exact) and math.isfinite(engine_value) else 0.0
-        return exact, shift
-    return engine_value, 0.0
-
-
-def _gap_tables(metrics: pd.DataFrame, boot, arrays: HeadArrays, level: float, n_bootstrap: int,
-                keys) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Each group against overall, and the largest gap between eligible groups."""
-    indexed = {(r.grouping, r.group, r.metric, r["class"]): r for _, r in metrics.iterrows()}
-    class_index = {c: i for i, c in enumerate(arrays.classes)}
-    overall_metric = {"bpsn_auc": "subgroup_auc", "bnsp_auc": "subgroup_auc"}
-
-    def series(key, metric, cls, shift):
-        if not n_bootstrap:
-            return None
-        return _replicates(boot[key], metric, class_index[cls] if cls else None) + shift
-
-    def interval(replicates):
-        if replicates is None:
-            return math.nan, math.nan
-        lo, hi, _ = percentile_interval(replicates[:, None], level)
-        return float(lo[0]), float(hi[0])
-
-    gap_rows = []
-    for (grouping, group, metric, cls), row in indexed.items():
-        if grouping == OVERALL[0] or metric not in GAP_METRICS:
-            continue
-        base = indexed.get((*OVERALL, overall_metric.get(metric, metric), cls))
-        if base is None:
-            continue
-        defined = not row.reason and not base.reason
-        diff = row.value - base.value if defined else math.nan
-        ratio = row.value / base.value if defined and base.value else math.nan
-        d_lo = d_hi = r_lo = r_hi = math.nan
-        if defined and n_bootstrap:
-            g = series((grouping, group), metric, cls, row._shift)
-            o = series(OVERALL, overall_metric.get(metric, metric), cls, base._shift)
-            d_lo, d_hi = interval(g - o)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                r_lo, r_hi = interval(np.where(o > 0, g / np.where(o > 0, o, 1), np.nan))
-        eligible = defined and not row.small
-        gap_rows.append({
-            "grouping": grouping, "group": group, "n": row.n, "small": row.small,
-            "metric": metric, "class": cls, "value": row.value, "overall": base.value,
-            "difference": diff, "difference_ci_low": d_lo, "difference_ci_high": d_hi,
-            "difference_significant": _excludes(d_lo, d_hi, 0.0) if eligible else None,
-            "ratio": ratio, "ratio_ci_low": r_lo, "ratio_ci_high": r_hi,
-            "ratio_significant": _excludes(r_lo, r_hi, 1.0) if eligible else None,
-            "reason": row.reason or base.reason or ("" if not row.small else
-                                                    f"group smaller than the minimum size ({row.n})"),
-        })
-    gaps = pd.DataFrame.from_records(gap_rows)
-
-    between_rows = []
-    groups_only = metrics[(metrics.grouping != OVERALL[0]) & (metrics.reason == "")
-                          & ~metrics.small & metrics.metric.isin(GAP_METRICS)]
-    for (grouping, metric, cls), block in groups_only.groupby(["grouping", "metric", "class"], sort=False):
-        if len(block) < 2:
-            continue
-        high, low = block.loc[block.value.idxmax()], block.loc[block.value.idxmin()]
-        diff = high.value - low.value
-        ratio = low.value / high.value if high.value else math.nan
-        d_lo = d_hi = r_lo = r_hi = math.nan
-        if n_bootstrap:
-            h = series((grouping, high.group), metric, cls, high._shift)
-            lo_ = series((grouping, low.group), metric, cls, low._shift)
-            d_lo, d_hi = interval(h - lo_)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                r_lo, r_hi = interval(np.where(h > 0, lo_ / np.where(h > 0, h, 1), np.nan))
-        between_rows.append({
-            "grouping": grouping, "metric": metric, "class": cls,
-            "group_high": high.group, "value_high": high.value, "n_high": high.n,
-            "group_low": low.group, "value_low": low.value, "n_low": low.n,
-            "difference": diff, "difference_ci_low": d_lo, "difference_ci_high": d_hi,
-            "difference_significant": _excludes(d_lo, d_hi, 0.0),
-            "ratio": ratio, "ratio_ci_low": r_lo, "ratio_ci_high": r_hi,
-            "ratio_significant": _excludes(r_lo, r_hi, 1.0),
-        })
-    between = pd.DataFrame.from_records(between_rows, columns=[
-        "grouping", "metric", "class", "group_high", "value_high", "n_high", "group_low",
-        "value_low", "n_low", "difference", "difference_ci_low", "difference_ci_high",
-        "difference_significant", "ratio", "ratio_ci_low", "ratio_ci_high", "ratio_significant"])
-    return gaps, between
-
-
-def _excludes(low: float, high: float, value: float) -> bool | None:
-    """Whether the interval excludes ``value``; ``None`` when there is no interval."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return None
-    return bool(low > value or high < value)
-
-
-def _curves(arrays, keys, labels_by_grouping, engine_point, point_sums, members, layout):
-    """Confusion matrices (single-label, labelled) and calibration curves per group."""
-    from sklearn.metrics import confusion_matrix
-
-    from tonecls.audit.metrics import calibration_curve_from_sums
-
-    confusion: dict[str, dict[str, list[list[int]]]] = {}
-    calibration: dict[str, dict[str, dict[str, list[float]]]] = {}
-    if not arrays.labelled:
-        return confusion, calibration
-    codes = None if arrays.multilabel else (arrays.y_true.argmax(axis=1), arrays.y_pred.argmax(axis=1))
-    for grouping, group in keys:
-        in_group = (slice(None) if (grouping, group) == OVERALL
-                    else labels_by_grouping[grouping] == group)
-        if codes is not None:
-            matrix = confusion_matrix(codes[0][in_group], codes[1][in_group],
-                                      labels=list(range(arrays.n_classes)))
-            confusion.setdefault(grouping, {})[group] = matrix.tolist()
-        sums = sum(point_sums[s] for s in members[(grouping, group)])
-        predicted, observed, count = calibration_curve_from_sums(sums, layout, arrays.n_classes)
-        calibration.setdefault(grouping, {})[group] = {
-            "mean_predicted": predicted.tolist(), "observed": observed.tolist(),
-            "count": count.astype(int).tolist()}
-    return confusion, calibration
-
-
 def audit_provenance(scored: str | os.PathLike, *, model: str | os.PathLike | None = None,
-                     command: str | None = None) -> dict[str, Any]:
-    """The provenance block of an audit report of the file ``scored``: the input file, the
-    command, the date and what the model bundle that scored it records (:func:`model_provenance`)."""
+                     command: str | None = None, input_description: str | None = None) -> dict[str, Any]:
+    """The provenance block of an audit report of the file ``scored``: the input file (or
+    ``input_description``, e.g. when the file is temporary: a stable description of what was
+    audited, recorded with the file's name and SHA-256), the command, the date and what the
+    model bundle that scored it records (:func:`model_provenance`)."""
     import datetime as dt
 
+    if input_description:
+        from tonecls.io import sha256_file
+
+        source = {"input": input_description,
+                  "input file": f"{Path(scored).name} (sha256 {sha256_file(scored)[:16]}…)"}
+    else:
+        source = {"input file": str(Path(scored).resolve())}
     return {
-        "input file": str(Path(scored).resolve()),
+        **source,
         "command": command or "tonecls.audit.audit_file(...)",
         "date": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         **(model_provenance(model) if model else
@@ -767,18 +629,21 @@ def audit_file(
     label_col: str | None = None,
     model: str | os.PathLike | None = None,
     command: str | None = None,
+    input_description: str | None = None,
     **options: Any,
 ) -> tuple[AuditResult, dict[str, Path]]:
     """Audit a scored export and write the report ``output`` + ``.html`` / ``.md`` / ``.json``.
 
     Reads only the columns the audit needs (:func:`load_scored`); ``options`` go to
     :func:`audit_groups`; ``model`` (the bundle that scored the file) and ``command`` are
-    recorded in the provenance. Returns the result and the paths written.
+    recorded in the provenance, with ``input_description`` in place of the input's path when
+    given. Returns the result and the paths written.
     """
     from tonecls.report import report_target, write_report
 
     out_dir, name = report_target(output)
-    provenance = audit_provenance(scored, model=model, command=command)
+    provenance = audit_provenance(scored, model=model, command=command,
+                                  input_description=input_description)
     group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
     frame = load_scored(scored, head=head, columns=[*filter(None, [label_col]), *group_cols])
     result = audit_groups(frame, head=head, group_cols=group_cols, label_col=label_col, **options)

@@ -29,6 +29,7 @@ __all__ = [
     "build_features",
     "calibration_curve_from_sums",
     "metrics_from_sums",
+    "random_subset_sums",
     "weighted_sums",
 ]
 
@@ -36,7 +37,9 @@ N_CALIBRATION_BINS = 15
 """Equal-width probability bins of the expected calibration error (Guo et al. 2017)."""
 
 N_AUC_BINS = 200
-"""Quantile bins of the scores for bootstrapped AUCs (point estimates use exact scores)."""
+"""Quantile bins of the scores for bootstrapped AUCs. Point estimates use a layout with one bin
+per distinct score (``build_features(head, auc_bins=None)``), where the same histogram formula
+is the exact Mann-Whitney AUC (ties count one half, as in ``sklearn.metrics.roc_auc_score``)."""
 
 HEAD_METRICS = ("accuracy", "macro_f1", "ece", "mean_confidence")
 CLASS_METRICS = (
@@ -76,6 +79,7 @@ class FeatureLayout:
 
     slices: dict[str, slice] = field(default_factory=dict)
     width: int = 0
+    auc_bins: int = 0  # score bins per class of the AUC histograms
 
     def add(self, name: str, size: int) -> slice:
         self.slices[name] = slice(self.width, self.width + size)
@@ -96,8 +100,21 @@ def _quantile_edges(scores: np.ndarray, n_bins: int) -> np.ndarray:
     return edges
 
 
-def build_features(head: HeadArrays) -> tuple[sp.csr_matrix, FeatureLayout]:
-    """The sparse per-row feature matrix whose weighted column sums give every metric."""
+def _auc_bin_codes(scores: np.ndarray, auc_bins: int | None) -> tuple[np.ndarray, int]:
+    """Bin of every score: quantile bins (``auc_bins``) or one bin per distinct score (None)."""
+    if auc_bins is None:
+        values, codes = np.unique(scores, return_inverse=True)
+        return codes.reshape(-1), len(values)
+    return np.searchsorted(_quantile_edges(scores, auc_bins), scores, side="right"), auc_bins
+
+
+def build_features(head: HeadArrays, auc_bins: int | None = N_AUC_BINS) -> tuple[sp.csr_matrix, FeatureLayout]:
+    """The sparse per-row feature matrix whose weighted column sums give every metric.
+
+    ``auc_bins``: quantile bins of the AUC score histograms (for bootstrap resamples, whose
+    cost grows with the number of bins); None gives one bin per distinct score, for exact AUCs.
+    All other columns do not depend on it.
+    """
     n, k = head.y_pred.shape
     layout = FeatureLayout()
     blocks: list[sp.spmatrix] = []
@@ -137,16 +154,14 @@ def build_features(head: HeadArrays) -> tuple[sp.csr_matrix, FeatureLayout]:
             blocks.append(sp.csr_matrix(
                 (values.ravel(), (np.repeat(rows, k), class_bins.ravel())), shape=(n, nb * k)))
         # score histograms of positives and negatives for AUCs, per class
-        nq = N_AUC_BINS
-        auc_bins = np.empty((n, k), dtype=np.int64)
-        for c in range(k):
-            auc_bins[:, c] = np.searchsorted(_quantile_edges(head.proba[:, c], nq),
-                                             head.proba[:, c], side="right")
-        auc_bins += nq * np.arange(k)
+        codes = [_auc_bin_codes(head.proba[:, c], auc_bins) for c in range(k)]
+        nq = max(width for _, width in codes)
+        layout.auc_bins = nq
+        bin_of = np.column_stack([code for code, _ in codes]) + nq * np.arange(k)
         for name, values in (("auc_pos", yt), ("auc_neg", ~yt)):
             layout.add(name, nq * k)
             blocks.append(sp.csr_matrix(
-                (values.ravel().astype(float), (np.repeat(rows, k), auc_bins.ravel())),
+                (values.ravel().astype(float), (np.repeat(rows, k), bin_of.ravel())),
                 shape=(n, nq * k)))
     features = sp.hstack(blocks, format="csr")
     return features, layout
@@ -155,6 +170,33 @@ def build_features(head: HeadArrays) -> tuple[sp.csr_matrix, FeatureLayout]:
 def weighted_sums(features: sp.csr_matrix, weights: np.ndarray) -> np.ndarray:
     """``weights (B x n) @ features (n x m)`` as a dense ``B x m`` array."""
     return np.asarray((features.T @ weights.T).T)
+
+
+def random_subset_sums(features: sp.csr_matrix, size: int, n_draws: int, seed: int | None,
+                       chunk_size: int = 200):
+    """Yield, chunk by chunk, the column sums of ``n_draws`` random subsets of ``size`` rows
+    (drawn without replacement): the distribution of a metric for a random group of that size.
+
+    Sums are linear, so a subset larger than half the rows is drawn as the complement of a
+    random subset of the other rows (the same distribution, at a fraction of the cost).
+    """
+    n = features.shape[0]
+    total = np.asarray(features.sum(axis=0))
+    complement = size > n - size
+    draw = n - size if complement else size
+    rng = np.random.default_rng(seed)
+    done = 0
+    while done < n_draws:
+        chunk = min(chunk_size, n_draws - done)
+        if draw:
+            rows = np.concatenate([rng.choice(n, draw, replace=False) for _ in range(chunk)])
+            weights = sp.csr_matrix((np.ones(chunk * draw), rows, np.arange(0, chunk * draw + 1, draw)),
+                                    shape=(chunk, n))
+            sums = np.asarray((weights @ features).todense())
+        else:
+            sums = np.zeros((chunk, features.shape[1]))
+        yield total - sums if complement else sums
+        done += chunk
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -193,6 +235,7 @@ def metrics_from_sums(
         return out
     pos, tp = sums[:, s["pos"]], sums[:, s["tp"]]
     neg = n[:, None] - pos
+    out["n_pos"], out["n_neg"], out["n_pred"] = pos, neg, pred
     out["label_rate"] = _ratio(pos, n[:, None])
     out["precision"] = _ratio(tp, pred)
     out["recall"] = _ratio(tp, pos)
@@ -209,12 +252,13 @@ def metrics_from_sums(
     nb = N_CALIBRATION_BINS
     class_gap = np.abs(_per_class(sums, layout, "ccal_pos", k, nb) - _per_class(sums, layout, "ccal_p", k, nb))
     out["class_ece"] = _ratio(class_gap.sum(axis=2), n[:, None])
-    hist_pos = _per_class(sums, layout, "auc_pos", k, N_AUC_BINS)
-    hist_neg = _per_class(sums, layout, "auc_neg", k, N_AUC_BINS)
+    nq = layout.auc_bins
+    hist_pos = _per_class(sums, layout, "auc_pos", k, nq)
+    hist_neg = _per_class(sums, layout, "auc_neg", k, nq)
     out["subgroup_auc"] = _auc_from_histograms(hist_pos, hist_neg)
     if population_sums is not None:
-        all_pos = _per_class(population_sums, layout, "auc_pos", k, N_AUC_BINS)
-        all_neg = _per_class(population_sums, layout, "auc_neg", k, N_AUC_BINS)
+        all_pos = _per_class(population_sums, layout, "auc_pos", k, nq)
+        all_neg = _per_class(population_sums, layout, "auc_neg", k, nq)
         out["bpsn_auc"] = _auc_from_histograms(all_pos - hist_pos, hist_neg)
         out["bnsp_auc"] = _auc_from_histograms(hist_pos, all_neg - hist_neg)
     return out

@@ -12,6 +12,13 @@ __all__ = ["metric_bars", "confusion_grid", "calibration_curves", "MAX_PLOTTED_G
 
 MAX_PLOTTED_GROUPS = 12
 OVERALL_LABEL = "(overall)"
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+"""Okabe & Ito's colour-blind-safe palette (the overall population is drawn in grey)."""
+OVERALL_COLOUR = "#8C8C8C"
+
+
+def _colour(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
 """Key of the whole population in the per-group dicts passed to these functions."""
 
 
@@ -26,7 +33,7 @@ def metric_bars(metrics: pd.DataFrame, grouping: str, metric_labels: dict[str, s
     fig = Figure(figsize=(max(6.0, 1.3 * len(classes) + 3), 2.8 * len(panels)), layout="constrained")
     axes = np.atleast_1d(fig.subplots(len(panels), 1, sharex=True))
     width = 0.8 / len(series)
-    colours = [f"C{i % 10}" for i in range(len(series))]
+    colours = [OVERALL_COLOUR] + [_colour(i) for i in range(len(series) - 1)]
     for ax, metric in zip(axes, panels):
         top = 0.0
         for i, (key_grouping, group) in enumerate(series):
@@ -45,7 +52,7 @@ def metric_bars(metrics: pd.DataFrame, grouping: str, metric_labels: dict[str, s
             label = ("overall" if is_overall else str(group)) + (" (small)" if small else "")
             ax.bar(x, np.nan_to_num(values), width, yerr=yerr, capsize=2, color=colours[i],
                    hatch="//" if small else None, label=label,
-                   alpha=0.55 if is_overall else 0.9, error_kw={"elinewidth": 0.8})
+                   alpha=0.9, error_kw={"elinewidth": 0.8})
         ax.set_ylabel(metric_labels[metric])
         ax.set_ylim(0, min(1.05, max(0.1, 1.15 * top)))
         ax.grid(axis="y", alpha=0.3)
@@ -101,7 +108,7 @@ def calibration_curves(curves: dict[str, dict[str, list[float]]], xlabel: str, y
         count = np.asarray(curve["count"])
         keep = count >= 10
         ax.plot(predicted[keep], observed[keep], marker="o", markersize=3,
-                color="black" if name == OVERALL_LABEL else f"C{i % 10}",
+                color="black" if name == OVERALL_LABEL else _colour(i - 1),
                 linewidth=2 if name == OVERALL_LABEL else 1.2,
                 label="overall" if name == OVERALL_LABEL else name)
     ax.set_xlim(0, 1)
