@@ -516,3 +516,25 @@ def test_point_estimates_need_no_fairlearn_or_sklearn_at_run_time():
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fairlearn', 'sklearn'))[:3])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_cli_error_control_options_and_stable_input_description(tmp_path, capsys):
+    source = tmp_path / "scored.csv"
+    scored_frame(1200, seed=14, recall_drop=("aa", 0, 0.3)).to_csv(source, index=False)
+    base = ["audit", str(source), "--head", "emotion", "--label-col", "gold", "--group-col", "dialect",
+            "--n-bootstrap", "100", "--quiet"]
+    assert main([*base, "-o", str(tmp_path / "a"), "--correction", "fdr_by", "--min-difference", "0.1",
+                 "--ratio-bounds", "0.8", "1.25", "--input-description", "synthetic test export"]) == 0
+    out = capsys.readouterr().out
+    assert re.match(r"\d+ findings? \(Benjamini-Yekutieli .*\|difference\| >= 0\.1 and ratio outside "
+                    r"\[0\.8, 1\.25\].*largest: recall \(true-positive rate\) of 'anger'", out.splitlines()[0])
+    document = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
+    settings = document["data"]["settings"]
+    assert settings["correction"] == "fdr_by" and settings["min_difference"] == 0.1
+    assert settings["ratio_bounds"] == [0.8, 1.25]
+    assert document["provenance"]["input"] == "synthetic test export"
+    assert str(tmp_path) not in json.dumps(document["provenance"]["input file"])
+    assert "Benjamini-Yekutieli" in document["verdict"]
+    assert main([*base, "-o", str(tmp_path / "b"), "--ratio-bounds", "1.2", "0.8"]) == 2
+    assert "ratio_bounds must be (low, high)" in capsys.readouterr().err
+    assert main([*base, "-o", str(tmp_path / "c"), "--correction", "bonferroni"]) == 2

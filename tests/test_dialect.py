@@ -14,6 +14,7 @@ from tonecls.audit.dialect import (
     GROUP_WHITE,
     PROPORTION_COLUMNS,
     DialectEstimator,
+    GroupSizeTally,
     add_dialect_columns,
     cvb0_proportions,
     groups_from_proportions,
@@ -119,6 +120,24 @@ def test_groups_from_proportions_thresholds():
         groups_from_proportions(frame, threshold=0.4)
 
 
+def test_group_size_tally_warns_and_names_a_threshold_that_populates_the_group():
+    rng = np.random.default_rng(0)
+    aa = np.concatenate([rng.uniform(0.0, 0.5, 900), np.linspace(0.52, 0.62, 40), [0.85], [np.nan] * 9])
+    white = np.where(np.isnan(aa), np.nan, np.clip(1 - aa - 0.05, 0, 1))
+    tally = GroupSizeTally(0.8)
+    for start in range(0, len(aa), 300):  # chunk by chunk, as dialect_file counts
+        tally.update(pd.DataFrame({"dialect_aa": aa[start:start + 300], "dialect_white": white[start:start + 300]}))
+    assert tally.rows == 950 and tally.at_threshold[GROUP_AA] == 1
+    (warning,) = tally.warnings(min_rows=30)  # the white-aligned group has hundreds of posts
+    assert warning.startswith("dialect group aa_aligned has 1 of 950 posts at threshold 0.8, fewer than the 30")
+    expected = int(np.sum(aa >= 0.54))  # the highest threshold of the 0.01 grid with 30 posts
+    assert expected >= 30 > int(np.sum(aa >= 0.55))
+    assert f"--threshold 0.54 would give it {expected} posts" in warning
+    (hopeless,) = tally.warnings(min_rows=500)[:1]
+    assert "even the lowest threshold (0.51) gives it only 41" in hopeless
+    assert GroupSizeTally(0.8).warnings() == []  # nothing counted, nothing to say
+
+
 def test_missing_model_dir_is_a_clear_error(tmp_path):
     with pytest.raises(DataNotFoundError, match="model_vocab.txt"):
         DialectEstimator(tmp_path).fit()
@@ -205,6 +224,7 @@ def test_cli_dialect_streams_every_row_in_order(tmp_path, capsys, monkeypatch):
     assert written["dialect_aa"].isna().tolist() == [False, True, False, True, False, False, False]
     printed = capsys.readouterr().out
     assert "7 rows" in printed and "not about its author" in printed
+    assert "warning: dialect group aa_aligned has 1 of 7 posts at threshold 0.8" in printed
     assert main(["dialect", str(source), "-o", str(tmp_path / "bad.csv"), "--text-col", "body"]) == 2
     assert "'body'" in capsys.readouterr().err  # the error names the missing column
     assert not list(tmp_path.glob("bad.csv*"))  # nothing written for a bad column

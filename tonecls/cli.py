@@ -333,6 +333,24 @@ def audit(
         **_default("tonecls.audit.groups:audit_groups", "n_bootstrap"))],
     seed: Annotated[int, typer.Option(help="bootstrap seed",
                                       **_default("tonecls.audit.groups:audit_groups", "seed"))],
+    min_cell_count: Annotated[int, typer.Option(
+        help="fewest posts in every cell a metric needs (e.g. positives for recall), else undefined",
+        **_default("tonecls.audit.groups:audit_groups", "min_cell_count"))],
+    correction: Annotated[Literal["fdr_bh", "fdr_by", "holm"], typer.Option(
+        help="error control over all gaps of the report: Benjamini-Hochberg, Benjamini-Yekutieli "
+        "(any dependence) or Holm", **_default("tonecls.audit.groups:audit_groups", "correction"))],
+    alpha: Annotated[float, typer.Option(
+        help="false discovery rate (family-wise error rate for holm)",
+        **_default("tonecls.audit.groups:audit_groups", "alpha"))],
+    min_difference: Annotated[float, typer.Option(
+        help="practical minimum: smallest absolute gap that is a finding (0: any size)",
+        **_default("tonecls.audit.groups:audit_groups", "min_difference"))],
+    ratio_bounds: Annotated[tuple[float, float] | None, typer.Option(
+        metavar="LOW HIGH", help="also require the ratio group / reference outside [LOW, HIGH], "
+        "e.g. 0.8 1.25")] = None,
+    input_description: Annotated[str | None, typer.Option(
+        help="description of the input recorded in the report instead of its path (e.g. when "
+        "the file is temporary)")] = None,
     model: Annotated[Path | None, typer.Option(
         help="model bundle that scored the file, recorded in the provenance")] = None,
     quiet: Quiet = False,
@@ -340,17 +358,23 @@ def audit(
     """Break down one head's predictions in SCORED (the output of `tonecls score`) by group:
     counts, label and prediction distributions, accuracy, macro-F1, per-class precision /
     recall (TPR) / F1 / false-positive rate / selection rate, calibration (ECE) and the
-    subgroup / BPSN / BNSP AUCs; gaps against the overall population and between groups with
-    stratified bootstrap confidence intervals. Rows whose tonecls_status is not ok are excluded
-    and counted. Without --label-col only prediction-based metrics are audited. Writes
-    NAME.html (self-contained), NAME.md (+ NAME_figures/) and NAME.json."""
+    subgroup / BPSN / BNSP AUCs, with stratified bootstrap confidence intervals. Every gap of a
+    group to the overall population (for calibration errors: to random groups of the same size)
+    is tested, and all gaps of the report are corrected as one family (--correction); a gap is a
+    finding only if it survives the correction and reaches the practical minimum
+    (--min-difference, --ratio-bounds). Rows whose tonecls_status is not ok are excluded and
+    counted. Without --label-col only prediction-based metrics are audited. Writes NAME.html
+    (self-contained), NAME.md (+ NAME_figures/) and NAME.json."""
     from tonecls.audit.groups import audit_file
 
     result, paths = audit_file(scored, output, head=head, group_cols=group_col, label_col=label_col,
                                model=model, command=_command_line(ctx), intersections=intersections,
                                min_group_size=min_group_size, n_bootstrap=n_bootstrap, seed=seed,
-                               quiet=quiet)
-    print("\n".join([*result.findings[:6], f"wrote {paths['html']}, {paths['md']} and {paths['json']}"]))
+                               min_cell_count=min_cell_count, correction=correction, alpha=alpha,
+                               min_difference=min_difference, ratio_bounds=ratio_bounds,
+                               input_description=input_description, quiet=quiet)
+    print("\n".join([result.verdict, *result.findings[:6],
+                      f"wrote {paths['html']}, {paths['md']} and {paths['json']}"]))
 
 
 @command("preprocess", "tokenise the posts of an export (or of stdin) as the tone model sees them")

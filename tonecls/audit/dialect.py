@@ -59,7 +59,7 @@ import html
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,7 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "PROXY_NOTE",
     "DialectEstimator",
+    "GroupSizeTally",
     "add_dialect_columns",
     "cvb0_proportions",
     "dialect_file",
@@ -562,10 +563,61 @@ def add_dialect_columns(
     return result
 
 
+class GroupSizeTally:
+    """How many posts each aligned group would get at every threshold of a grid (0.51 to
+    1.00 by 0.01), counted chunk by chunk, to say which threshold would populate a group that
+    is (nearly) empty at the chosen one."""
+
+    GRID = np.round(np.arange(0.51, 1.0 + 1e-9, 0.01), 2)
+    COLUMNS = {GROUP_AA: "dialect_aa", GROUP_WHITE: "dialect_white"}
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.rows = 0
+        self.at_threshold = dict.fromkeys(self.COLUMNS, 0)
+        self.on_grid = {group: np.zeros(len(self.GRID), dtype=np.int64) for group in self.COLUMNS}
+
+    def update(self, proportions: pd.DataFrame) -> None:
+        """Count the posts of one chunk (a frame with ``dialect_aa`` and ``dialect_white``)."""
+        self.rows += len(proportions)
+        for group, column in self.COLUMNS.items():
+            values = proportions[column].to_numpy(dtype=float)
+            values = values[np.isfinite(values)]
+            self.at_threshold[group] += int((values >= self.threshold).sum())
+            below = np.searchsorted(np.sort(values), self.GRID, side="left")  # posts under each t
+            self.on_grid[group] += len(values) - below
+
+    def warnings(self, min_rows: int | None = None) -> list[str]:
+        """One sentence per group with fewer than ``min_rows`` posts at the threshold (default:
+        the audit's minimum group size), naming the highest threshold that gives it enough."""
+        if min_rows is None:
+            from tonecls.audit.groups import DEFAULT_MIN_GROUP_SIZE
+
+            min_rows = DEFAULT_MIN_GROUP_SIZE
+        out = []
+        for group, n in self.at_threshold.items():
+            if n >= min_rows or not self.rows:
+                continue
+            enough = [(t, c) for t, c in zip(self.GRID, self.on_grid[group]) if c >= min_rows]
+            text = (f"dialect group {group} has {n:,} of {self.rows:,} posts at threshold "
+                    f"{self.threshold:g}, fewer than the {min_rows} an audit needs to test it; ")
+            if enough:
+                best, count = enough[-1]
+                text += (f"--threshold {best:g} would give it {int(count):,} posts (a lower threshold "
+                         "admits posts with a smaller share of the dialect's words).")
+            else:
+                top = int(self.on_grid[group][0])
+                text += (f"even the lowest threshold (0.51) gives it only {top:,}: too few posts in "
+                         "this data use this dialect's words to audit the group.")
+            out.append(text)
+        return out
+
+
 @dataclass
 class DialectFileSummary:
     """What :func:`dialect_file` did: rows written by this call, rows with an estimate, rows per
-    group (at ``threshold``), and the rows an earlier interrupted run had written."""
+    group (at ``threshold``), the rows an earlier interrupted run had written, and warnings
+    about groups too small to audit (see :class:`GroupSizeTally`)."""
 
     output: str
     rows: int
@@ -573,12 +625,15 @@ class DialectFileSummary:
     groups: dict[str, int]
     threshold: float
     resumed_after: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         groups = ", ".join(f"{group} {n}" for group, n in self.groups.items())
         resumed = f" (resumed after {self.resumed_after} rows)" if self.resumed_after else ""
-        return (f"wrote {self.output}: {self.rows} rows{resumed}, {self.estimated} with an estimate; "
-                f"groups at threshold {self.threshold}: {groups}\nnote: {PROXY_NOTE}")
+        return "\n".join([
+            f"wrote {self.output}: {self.rows} rows{resumed}, {self.estimated} with an estimate; "
+            f"groups at threshold {self.threshold}: {groups}",
+            *(f"warning: {w}" for w in self.warnings), f"note: {PROXY_NOTE}"])
 
 
 def dialect_file(
@@ -606,6 +661,7 @@ def dialect_file(
     estimator = estimator if estimator is not None else DialectEstimator()
     estimator._check_fitted()
     counts = {GROUP_AA: 0, GROUP_WHITE: 0, GROUP_UNDETERMINED: 0}
+    tally = GroupSizeTally(threshold)
     rows = estimated = 0
     progress = _progress(quiet)
     chunks = None
@@ -622,10 +678,11 @@ def dialect_file(
             estimated += int(result["dialect_aa"].notna().sum())
             for group, n in result[GROUP_COLUMN].value_counts().items():
                 counts[group] += int(n)
+            tally.update(result)
             progress.update(len(result))
     progress.close()
     return DialectFileSummary(output=str(output_path), rows=rows, estimated=estimated, groups=counts,
-                              threshold=threshold, resumed_after=skipped)
+                              threshold=threshold, resumed_after=skipped, warnings=tally.warnings())
 
 
 def _progress(quiet: bool):
