@@ -438,7 +438,7 @@ except DataNotFoundError as error:  # the TwitterAAE model comes with the benchm
 if "dialect_group" in scored:  # how the estimator reads a few made-up posts
     examples = ["ion even know what finna happen tomorrow lol", "she be working all day every day smh",
                 "I am so excited for the weekend, it will be lovely", "The train was delayed again this morning."]
-    display(DialectEstimator().predict_proportions(examples).set_index(pd.Index(examples, name="post")))'''),
+    display(DialectEstimator().fit().predict_proportions(examples).set_index(pd.Index(examples, name="post")))'''),
     ("md", """\
 ## The group audit
 

@@ -26,7 +26,7 @@ MODEL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tw
 needs_model = pytest.mark.skipif(
     not (MODEL_DIR / "model_count_table.txt").is_file(),
     reason=f"TwitterAAE model not found at {MODEL_DIR} (shared data absent)",
-)
+)  # only for the tests of the released model's own figures; the others use fake_twitteraae
 
 
 def released_infer_cvb0(lik_rows: np.ndarray, alpha: float, numpasses: int) -> np.ndarray:
@@ -143,6 +143,24 @@ def test_missing_model_dir_is_a_clear_error(tmp_path):
         DialectEstimator(tmp_path).fit()
 
 
+def test_estimator_follows_scikit_learn_conventions(fake_twitteraae):
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    estimator = DialectEstimator(fake_twitteraae, min_tokens=2)
+    assert not [name for name in vars(estimator) if name.endswith("_")]  # nothing fitted in __init__
+    assert estimator.get_params()["min_tokens"] == 2
+    assert estimator.set_params(min_tokens=3) is estimator and estimator.min_tokens == 3
+    assert clone(estimator).get_params() == estimator.get_params()
+    with pytest.raises(NotFittedError):  # predicting does not fit behind the caller's back
+        estimator.predict_proportions(["hello there"])
+    assert estimator.fit() is estimator and estimator.likelihoods_.shape[1] == 4
+    assert "min_tokens=3" in repr(estimator)
+    unfitted = DialectEstimator(fake_twitteraae)
+    frame = add_dialect_columns(pd.DataFrame({"text": ["af af af"]}), unfitted)  # fits a copy
+    assert frame["dialect_group"].tolist() == [GROUP_AA] and not hasattr(unfitted, "likelihoods_")
+
+
 def test_invalid_parameters_are_rejected():
     with pytest.raises(InputError, match="min_tokens"):
         DialectEstimator(MODEL_DIR, min_tokens=0).fit()
@@ -152,12 +170,19 @@ def test_invalid_parameters_are_rejected():
 
 
 @pytest.fixture(scope="module")
-def estimator():
+def released():
     return DialectEstimator(MODEL_DIR).fit()
 
 
+@pytest.fixture(scope="module")
+def estimator(fake_twitteraae):
+    """An estimator of the small fake model (conftest.py): file, CLI and resume behaviour."""
+    return DialectEstimator(fake_twitteraae).fit()
+
+
 @needs_model
-def test_reproduces_released_examples(estimator):
+def test_reproduces_released_examples(released):
+    estimator = released
     # Outputs printed in the README of slanglab/twitteraae for predict.predict(...)
     hello = estimator.predict_proportions(["hello there"])[PROPORTION_COLUMNS].to_numpy()[0]
     np.testing.assert_allclose(hello, [0.16603718, 0.27450171, 0.22886004, 0.33060107], rtol=1e-6)
@@ -166,7 +191,8 @@ def test_reproduces_released_examples(estimator):
 
 
 @needs_model
-def test_aae_post_gets_higher_aa_proportion(estimator):
+def test_aae_post_gets_higher_aa_proportion(released):
+    estimator = released
     out = estimator.predict_proportions(
         ["he be trippin lol finna go", "I am going to the store now, would you like anything?"]
     )
@@ -174,27 +200,24 @@ def test_aae_post_gets_higher_aa_proportion(estimator):
     assert out["dialect_white"].iloc[1] > out["dialect_white"].iloc[0]
 
 
-@needs_model
 def test_no_estimate_without_enough_vocabulary(estimator):
     texts = ["qqzxv wkpfj", "", None, 42, "@someone https://example.com/x", "hello qqzxv wkpfj vvbnq zzxqk xxqqz"]
     out = estimator.predict_proportions(texts)
     assert out[PROPORTION_COLUMNS].isna().all(axis=None)
     # the last post has 1 in-vocabulary token of 6 (< 20%, the released thresh2)
     assert out["dialect_n_tokens"].tolist() == [0, 0, 0, 0, 0, 1]
-    lenient = DialectEstimator(MODEL_DIR, min_vocab_fraction=0.0).fit()
+    lenient = DialectEstimator(estimator.model_dir, min_vocab_fraction=0.0).fit()
     assert lenient.predict_proportions(texts[-1:])["dialect_aa"].notna().all()
 
 
-@needs_model
 def test_proportions_sum_to_one_and_are_deterministic(estimator):
     texts = ["hello there", "lmao she stay talkin bout nothin", "What a lovely afternoon in the park."] * 5
     first = estimator.predict_proportions(texts)
-    second = DialectEstimator(MODEL_DIR, batch_size=4).fit().predict_proportions(texts)
+    second = DialectEstimator(estimator.model_dir, batch_size=4).fit().predict_proportions(texts)
     np.testing.assert_allclose(first[PROPORTION_COLUMNS].sum(axis=1), 1.0)
     pd.testing.assert_frame_equal(first, second)
 
 
-@needs_model
 def test_add_dialect_columns_keeps_rows_and_order(estimator):
     frame = pd.DataFrame({"id": [7, 3, 5], "text": ["he be trippin lol finna go", None, "hello there"]},
                          index=[10, 11, 12])
@@ -205,11 +228,10 @@ def test_add_dialect_columns_keeps_rows_and_order(estimator):
         add_dialect_columns(frame, estimator, text_col="body")
 
 
-@needs_model
-def test_cli_dialect_streams_every_row_in_order(tmp_path, capsys, monkeypatch):
+def test_cli_dialect_streams_every_row_in_order(tmp_path, capsys, monkeypatch, fake_twitteraae):
     from tonecls.cli import main
 
-    monkeypatch.setenv("TONECLS_DATA_DIR", str(MODEL_DIR.parent))
+    monkeypatch.setenv("TONECLS_DATA_DIR", str(fake_twitteraae.parent))
     source = tmp_path / "posts.csv"
     frame = pd.DataFrame({"id": [f"{i:03d}" for i in range(7)],
                           "text": ["he be trippin lol finna go", "", "hello there", "qqzxv",
@@ -230,7 +252,6 @@ def test_cli_dialect_streams_every_row_in_order(tmp_path, capsys, monkeypatch):
     assert not list(tmp_path.glob("bad.csv*"))  # nothing written for a bad column
 
 
-@needs_model
 def test_dialect_file_resumes_after_interruption(tmp_path, estimator):
     from tonecls.audit.dialect import dialect_file
     from tonecls.io import ExportWriter, read_export

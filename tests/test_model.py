@@ -26,9 +26,7 @@ from tonecls.model import (  # noqa: E402
     DataSource,
     HeadConfig,
     HeadSpec,
-    LabelledSplit,
     ToneClassifier,
-    ToneModel,
     TrainConfig,
     evaluate,
     load_model,
@@ -41,58 +39,7 @@ from tonecls.model.network import build_network  # noqa: E402
 from tonecls.model.train import compile_network  # noqa: E402
 from tonecls.model.vocab import Vocabulary, offsets_of, pad_batch  # noqa: E402
 
-TINY = dict(vocab_size=200, min_count=1, embedding_dim=8, lstm_units=4, batch_size=16, epochs=3,
-            patience=3, learning_rate=0.01, dropout=0.1)
-WORDS = {"negative": ["awful", "hate", "terrible"], "neutral": ["table", "monday", "report"],
-         "positive": ["love", "great", "wonderful"]}
-FILLER = ["the", "a", "today", "this", "is", "so", "my", "and", "it"]
-
-
-def synthetic_posts(n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
-    """Posts made of filler words plus words of one sentiment class; the class id is returned."""
-    rng = np.random.default_rng(seed)
-    classes = list(WORDS)
-    labels = rng.integers(0, len(classes), n)
-    posts = []
-    for label in labels:
-        words = list(rng.choice(FILLER, rng.integers(2, 8))) + list(rng.choice(WORDS[classes[label]], 2))
-        rng.shuffle(words)
-        posts.append(" ".join(words))
-    return posts, labels
-
-
-def multi_hot_of(posts: list[str]) -> np.ndarray:
-    """Multi-label targets: (mentions love/great, mentions hate/awful)."""
-    return np.array([[any(w in p for w in ("love", "great")), any(w in p for w in ("hate", "awful"))]
-                     for p in posts], dtype=np.float32)
-
-
-def tiny_config(**overrides) -> TrainConfig:
-    heads = [
-        HeadConfig("tone", DataSource(kind="memory"),
-                   classes=list(WORDS), multilabel=False),
-        HeadConfig("flags", DataSource(kind="memory"),
-                   classes=["pos", "neg"], multilabel=True),
-    ]
-    return TrainConfig(heads=heads, **{**TINY, **overrides})
-
-
-def tiny_data(n: int = 240) -> dict:
-    posts, labels = synthetic_posts(n, seed=1)
-    val_posts, val_labels = synthetic_posts(60, seed=2)
-    # the two heads are trained on different posts: multi-task data with disjoint labels
-    half = n // 2
-    return {
-        "tone": {"train": LabelledSplit(posts[:half], labels[:half]), "val": LabelledSplit(val_posts, val_labels)},
-        "flags": {"train": LabelledSplit(posts[half:], multi_hot_of(posts[half:])),
-                  "val": LabelledSplit(val_posts, multi_hot_of(val_posts))},
-    }
-
-
-@pytest.fixture(scope="module")
-def tiny_model() -> ToneModel:
-    """Two heads trained on disjoint posts; an ensemble of two networks (averaged logits)."""
-    return train(tiny_config(ensemble_size=2), data=tiny_data(), quiet=True)
+from support import TINY, WORDS, multi_hot_of, synthetic_posts, tiny_config, tiny_data  # noqa: E402, I001
 
 
 # --- vocabulary and batching --------------------------------------------------------------------
@@ -130,6 +77,12 @@ def test_vocabulary_extension_adds_frequent_pretrained_words_unseen_in_training(
     assert matrix[extended.index_["comey"]].tolist() == [0.0, 1.0]
     with pytest.raises(InputError, match="needs pretrained_embeddings"):
         tiny_config(pretrained_extra_words=10)
+
+
+@pytest.mark.slow
+def test_training_adds_the_extra_pretrained_words(tmp_path):
+    glove = tmp_path / "vectors.txt"
+    glove.write_text("the 1 0\ncomey 0 1\nbannon 1 1\naleppo 2 2\nrare 3 3\n", encoding="utf-8")
     model = train(tiny_config(embedding_dim=2, epochs=1, pretrained_embeddings=str(glove),
                               pretrained_extra_words=3), data=tiny_data(60), quiet=True)
     assert {"comey", "bannon", "aleppo"} <= set(model.vocabulary_.tokens_)
@@ -174,6 +127,7 @@ def test_padding_does_not_change_predictions(tiny_model):
         np.testing.assert_allclose(together[head][0], alone[head][0], rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_head_without_labels_in_batch_contributes_no_loss_or_update():
     specs = [HeadSpec("a", ["x", "y", "z"]), HeadSpec("b", ["p", "q"], multilabel=True)]
     config = tiny_config()
@@ -353,6 +307,7 @@ def test_predict_handles_empty_input_and_many_lengths(tiny_model):
 # --- custom heads from a labelled export ----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_custom_heads_from_a_labelled_export(tmp_path):
     posts, labels = synthetic_posts(200, seed=4)
     names = np.array(list(WORDS))[labels]
@@ -414,6 +369,7 @@ def test_export_head_with_unknown_label_is_a_clear_error(tmp_path):
 # --- scikit-learn estimator ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_tone_classifier_in_a_pipeline_and_clone():
     posts, labels = synthetic_posts(240, seed=6)
     y = np.array(list(WORDS))[labels]

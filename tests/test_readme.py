@@ -38,6 +38,7 @@ def test_readme_first_screen_gives_the_main_job_and_the_test_command():
     assert "scripts/test.sh" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs a git checkout")
 def test_main_job_from_a_clean_clone(tmp_path):
     clone = tmp_path / "tonecls"

@@ -4,68 +4,18 @@ from __future__ import annotations
 
 import gzip
 import json
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from support import WORDS, StandInModel
+
 from tonecls.errors import InputError
-from tonecls.model.config import HeadSpec
 from tonecls.schema import N_TOKENS_COLUMN, STATUS_COLUMN
 from tonecls.score import score_file, score_frame
 from tonecls.io.manifest import manifest_path
-
-
-class StandInModel:
-    """Follows the ToneModel scoring protocol (heads_, predict) without TensorFlow.
-
-    Statuses come from the real preprocessing; probabilities are a deterministic function of
-    the tokens. ``crash_on`` makes a call with that post raise (a crash in a given chunk).
-    """
-
-    heads_ = [
-        HeadSpec("sentiment", ["negative", "neutral", "positive"]),
-        HeadSpec("topics", ["sport", "politics", "music"], multilabel=True),
-    ]
-
-    def __init__(self, crash_on: str | None = None) -> None:
-        self.crash_on = crash_on
-        self.batches: list[int] = []  # sizes of the predict calls (list.append is thread-safe)
-
-    def output_columns(self) -> list[str]:
-        from tonecls.schema import OutputSchema
-
-        return OutputSchema.from_heads(self.heads_).columns  # the contract's column names
-
-    def predict(self, texts) -> pd.DataFrame:
-        from tonecls.preprocess import tokenize_with_status
-
-        self.batches.append(len(texts))
-        if self.crash_on is not None and self.crash_on in list(texts):
-            raise RuntimeError("stand-in model: simulated crash")
-        tokens, statuses = tokenize_with_status(list(texts))
-        ok = np.array([s == "ok" for s in statuses], dtype=bool)
-        rng = np.array([zlib.crc32(" ".join(t).encode()) for t in tokens], dtype=np.uint64)
-        p3 = np.stack([(rng >> s) % 97 + 1 for s in (0, 8, 16)], axis=1).astype(float)
-        p3 /= p3.sum(axis=1, keepdims=True)
-        multi = np.stack([((rng >> s) % 100) / 100 for s in (3, 11, 19)], axis=1)
-        p3[~ok], multi[~ok] = np.nan, np.nan
-        out = {STATUS_COLUMN: statuses, N_TOKENS_COLUMN: [len(t) for t in tokens]}
-        classes = np.array(self.heads_[0].classes, dtype=object)
-        out["sentiment_label"] = np.where(ok, classes[np.nan_to_num(p3).argmax(1)], None)
-        out["sentiment_confidence"] = np.where(ok, np.nan_to_num(p3).max(1), np.nan)
-        out["sentiment_score"] = p3[:, 2] - p3[:, 0]
-        for j, c in enumerate(self.heads_[0].classes):
-            out[f"sentiment_p_{c}"] = p3[:, j]
-        topic_classes = np.array(self.heads_[1].classes)
-        out["topics_labels"] = [
-            ";".join(topic_classes[row >= 0.5]) if good else None for row, good in zip(multi, ok)
-        ]
-        for j, c in enumerate(self.heads_[1].classes):
-            out[f"topics_p_{c}"] = multi[:, j]
-        return pd.DataFrame(out)
 
 
 POSTS = pd.DataFrame({
@@ -382,37 +332,7 @@ def test_dask_engine_resumes_only_missing_parts(tmp_path, dask_scheduler):
     assert not manifest_path(out).exists() and not Path(f"{out}.partial").exists()
 
 
-# --- with a real (tiny) tone model -------------------------------------------------------------
-
-WORDS = {"negative": ["awful", "hate", "terrible"], "neutral": ["table", "monday", "report"],
-         "positive": ["love", "great", "wonderful"]}
-
-
-@pytest.fixture(scope="module")
-def tiny_bundle(tmp_path_factory) -> Path:
-    """A real ToneModel (BiLSTM, 2 heads) trained in seconds on synthetic posts, saved."""
-    from tonecls.model import DataSource, HeadConfig, LabelledSplit, TrainConfig, train
-
-    rng = np.random.default_rng(0)
-    classes = list(WORDS)
-    labels = rng.integers(0, 3, 200)
-    posts = [" ".join([*rng.choice(["the", "so", "my", "today"], 3),
-                       *rng.choice(WORDS[classes[y]], 2)]) for y in labels]
-    flags = np.array([[("love" in p) or ("great" in p), "hate" in p] for p in posts],
-                     dtype=np.float32)
-    config = TrainConfig(
-        heads=[HeadConfig("tone", DataSource(kind="memory"), classes=classes, multilabel=False),
-               HeadConfig("flags", DataSource(kind="memory"), classes=["pos", "neg"],
-                          multilabel=True)],
-        vocab_size=100, min_count=1, embedding_dim=8, lstm_units=4, batch_size=32, epochs=2,
-        patience=2, learning_rate=0.01,
-    )
-    data = {"tone": {"train": LabelledSplit(posts[:150], labels[:150]),
-                     "val": LabelledSplit(posts[150:], labels[150:])},
-            "flags": {"train": LabelledSplit(posts[:150], flags[:150]),
-                      "val": LabelledSplit(posts[150:], flags[150:])}}
-    model = train(config, data=data, quiet=True)
-    return model.save(tmp_path_factory.mktemp("model") / "tiny")
+# --- with a real (tiny) tone model (the session's tiny_bundle, conftest.py) --------------------
 
 
 def test_real_model_scores_the_malformed_fixture_losslessly(tmp_path, tiny_bundle):

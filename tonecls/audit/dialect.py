@@ -67,6 +67,9 @@ import numpy as np
 import pandas as pd
 from nltk.tokenize import TweetTokenizer
 from nltk.tokenize.casual import EMOTICON_RE, HANG_RE, URLS, remove_handles
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 from tonecls.errors import DataNotFoundError, InputError
 
@@ -393,7 +396,7 @@ def _check_threshold(threshold: float) -> float:
     return value
 
 
-class DialectEstimator:
+class DialectEstimator(BaseEstimator):
     """Per-post dialect proportions (Blodgett et al. 2016) and thresholded dialect groups.
 
     Parameters
@@ -421,8 +424,10 @@ class DialectEstimator:
     likelihoods_ : ndarray of shape (n_vocab, 4)
         ``p(w | k)`` normalised over the topics, read-only and shared between instances.
 
-    Nothing is learned: :meth:`fit` loads the released model (once per process), and the
-    ``predict_*``/``assign_groups`` methods call it if it has not been called.
+    Nothing is learned: :meth:`fit` loads the released model (once per process); the
+    ``predict_*``/``assign_groups`` methods need a fitted estimator (scikit-learn's
+    ``NotFittedError`` otherwise). :func:`add_dialect_columns` and :func:`dialect_file` fit a
+    copy of an unfitted estimator.
     """
 
     def __init__(
@@ -441,20 +446,6 @@ class DialectEstimator:
         self.n_passes = n_passes
         self.alpha = alpha
         self.batch_size = batch_size
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {
-            "model_dir": self.model_dir,
-            "min_tokens": self.min_tokens,
-            "min_vocab_fraction": self.min_vocab_fraction,
-            "n_passes": self.n_passes,
-            "alpha": self.alpha,
-            "batch_size": self.batch_size,
-        }
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({params})"
 
     def _validate_params(self) -> None:
         if not isinstance(self.min_tokens, (int, np.integer)) or self.min_tokens < 1:
@@ -475,9 +466,6 @@ class DialectEstimator:
         self.vocabulary_, self.likelihoods_ = load_twitteraae(self.model_dir_)
         return self
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "likelihoods_"):
-            self.fit()
 
     def predict_proportions(self, texts: Iterable[Any]) -> pd.DataFrame:
         """One row per text, in order: ``dialect_aa, dialect_hispanic, dialect_asian,
@@ -485,7 +473,7 @@ class DialectEstimator:
 
         Missing or non-string texts get no estimate. A pandas Series keeps its index.
         """
-        self._check_fitted()
+        check_is_fitted(self, "likelihoods_")
         index = texts.index if isinstance(texts, pd.Series) else None
         if isinstance(texts, (str, bytes)):
             raise InputError("texts must be a sequence of posts, not a single string; wrap it in a list")
@@ -538,13 +526,25 @@ class DialectEstimator:
         return groups_from_proportions(self.predict_proportions(texts), threshold)
 
 
+def fitted(estimator: DialectEstimator | None) -> DialectEstimator:
+    """``estimator`` if it is fitted, else a fitted copy (a new default one for None)."""
+    if estimator is None:
+        return DialectEstimator().fit()
+    try:
+        check_is_fitted(estimator, "likelihoods_")
+    except NotFittedError:
+        return clone(estimator).fit()
+    return estimator
+
+
 def add_dialect_columns(
     frame: pd.DataFrame,
-    estimator: DialectEstimator,
+    estimator: DialectEstimator | None = None,
     text_col: str = "text",
     threshold: float = DEFAULT_THRESHOLD,
 ) -> pd.DataFrame:
-    """``frame`` with the four proportions, ``dialect_n_tokens`` and ``dialect_group`` appended."""
+    """``frame`` with the four proportions, ``dialect_n_tokens`` and ``dialect_group`` appended
+    (an unfitted ``estimator`` is fitted first, see :func:`fitted`)."""
     if text_col not in frame.columns:
         raise InputError(
             f"text column {text_col!r} not found; the columns are {list(frame.columns)}. "
@@ -556,7 +556,7 @@ def add_dialect_columns(
             f"the input already has the column(s) {clashes}; drop them or rename them first "
             "so that nothing is overwritten."
         )
-    proportions = estimator.predict_proportions(frame[text_col].reset_index(drop=True))
+    proportions = fitted(estimator).predict_proportions(frame[text_col].reset_index(drop=True))
     proportions.index = frame.index
     result = pd.concat([frame, proportions], axis=1)
     result[GROUP_COLUMN] = groups_from_proportions(proportions, threshold)
@@ -658,8 +658,7 @@ def dialect_file(
     from tonecls.io import ExportWriter, read_export
 
     threshold = _check_threshold(threshold)
-    estimator = estimator if estimator is not None else DialectEstimator()
-    estimator._check_fitted()
+    estimator = fitted(estimator)
     counts = {GROUP_AA: 0, GROUP_WHITE: 0, GROUP_UNDETERMINED: 0}
     tally = GroupSizeTally(threshold)
     rows = estimated = 0

@@ -1,0 +1,61 @@
+"""Fixtures shared by the test modules (helpers they import are in ``support.py``).
+
+- ``tiny_model`` / ``tiny_bundle``: ONE tiny trained ToneModel (two heads, an ensemble of two
+  networks) for the whole session, and the bundle it saves to;
+- ``fake_twitteraae``: a small TwitterAAE model in the released format, so that the dialect
+  file, CLI and resume tests run without the shared data;
+- ``shared_data``: the benchmark data beside the checkout (``../shared/data``).
+
+Tests that use a trained model or a Dask cluster, train, or execute notebooks are marked
+``slow``: ``pytest -m "not slow"`` is the fast inner loop, ``pytest`` runs everything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SLOW_FIXTURES = {"tiny_model", "tiny_bundle", "dask_scheduler"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every test that uses a trained model or a Dask cluster."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """Two heads (``tone``, ``flags``) trained on disjoint synthetic posts; an ensemble of two
+    networks (averaged logits). Shared by the session: copy it (save / load) to change it."""
+    from support import tiny_config, tiny_data
+
+    from tonecls.model import train
+
+    return train(tiny_config(ensemble_size=2), data=tiny_data(), quiet=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny_model, tmp_path_factory) -> Path:
+    """The bundle directory of ``tiny_model``."""
+    return tiny_model.save(tmp_path_factory.mktemp("model") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def fake_twitteraae(tmp_path_factory) -> Path:
+    """A data directory whose ``twitteraae/`` holds a small fake TwitterAAE model; returns the
+    model directory (its parent works as ``TONECLS_DATA_DIR``)."""
+    from support import write_fake_twitteraae
+
+    return write_fake_twitteraae(tmp_path_factory.mktemp("data") / "twitteraae")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared benchmark data beside the checkout; skips the test if it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the shared benchmark data is not at {SHARED_DATA}")
+    return SHARED_DATA

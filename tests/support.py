@@ -1,0 +1,142 @@
+"""Test helpers shared by ``conftest.py`` and the test modules.
+
+- synthetic posts whose tone is carried by a few words, and a tiny model configuration that
+  learns them in seconds (tests check behaviour, not accuracy);
+- :class:`StandInModel`, a scoring model without TensorFlow;
+- :func:`write_fake_twitteraae`, a small TwitterAAE model in the released file format.
+
+tonecls.model (TensorFlow) is imported only by the functions that need it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TINY = dict(vocab_size=200, min_count=1, embedding_dim=8, lstm_units=4, batch_size=16, epochs=3,
+            patience=3, learning_rate=0.01, dropout=0.1)
+WORDS = {"negative": ["awful", "hate", "terrible"], "neutral": ["table", "monday", "report"],
+         "positive": ["love", "great", "wonderful"]}
+FILLER = ["the", "a", "today", "this", "is", "so", "my", "and", "it"]
+
+
+def synthetic_posts(n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """Posts made of filler words plus words of one sentiment class; the class id is returned."""
+    rng = np.random.default_rng(seed)
+    classes = list(WORDS)
+    labels = rng.integers(0, len(classes), n)
+    posts = []
+    for label in labels:
+        words = list(rng.choice(FILLER, rng.integers(2, 8))) + list(rng.choice(WORDS[classes[label]], 2))
+        rng.shuffle(words)
+        posts.append(" ".join(words))
+    return posts, labels
+
+
+def multi_hot_of(posts: list[str]) -> np.ndarray:
+    """Multi-label targets: (mentions love/great, mentions hate/awful)."""
+    return np.array([[any(w in p for w in ("love", "great")), any(w in p for w in ("hate", "awful"))]
+                     for p in posts], dtype=np.float32)
+
+
+def tiny_config(**overrides):
+    """A two-head config (``tone``: single-label, ``flags``: multi-label) of a tiny network."""
+    from tonecls.model import DataSource, HeadConfig, TrainConfig
+
+    heads = [
+        HeadConfig("tone", DataSource(kind="memory"), classes=list(WORDS), multilabel=False),
+        HeadConfig("flags", DataSource(kind="memory"), classes=["pos", "neg"], multilabel=True),
+    ]
+    return TrainConfig(heads=heads, **{**TINY, **overrides})
+
+
+def tiny_data(n: int = 240) -> dict:
+    """In-memory training data of :func:`tiny_config`; the two heads learn from different posts."""
+    from tonecls.model import LabelledSplit
+
+    posts, labels = synthetic_posts(n, seed=1)
+    val_posts, val_labels = synthetic_posts(60, seed=2)
+    half = n // 2
+    return {
+        "tone": {"train": LabelledSplit(posts[:half], labels[:half]), "val": LabelledSplit(val_posts, val_labels)},
+        "flags": {"train": LabelledSplit(posts[half:], multi_hot_of(posts[half:])),
+                  "val": LabelledSplit(val_posts, multi_hot_of(val_posts))},
+    }
+
+
+class StandInModel:
+    """Follows the ToneModel scoring protocol (heads_, output_columns, predict) without TensorFlow.
+
+    Statuses come from the real preprocessing; probabilities are a deterministic function of
+    the tokens. ``crash_on`` makes a call with that post raise (a crash in a given chunk).
+    """
+
+    def __init__(self, crash_on: str | None = None) -> None:
+        from tonecls.model.config import HeadSpec
+
+        self.heads_ = [
+            HeadSpec("sentiment", ["negative", "neutral", "positive"]),
+            HeadSpec("topics", ["sport", "politics", "music"], multilabel=True),
+        ]
+        self.crash_on = crash_on
+        self.batches: list[int] = []  # sizes of the predict calls (list.append is thread-safe)
+
+    def output_columns(self) -> list[str]:
+        from tonecls.schema import OutputSchema
+
+        return OutputSchema.from_heads(self.heads_).columns  # the contract's column names
+
+    def predict(self, texts) -> pd.DataFrame:
+        from tonecls.preprocess import tokenize_with_status
+        from tonecls.schema import N_TOKENS_COLUMN, STATUS_COLUMN
+
+        self.batches.append(len(texts))
+        if self.crash_on is not None and self.crash_on in list(texts):
+            raise RuntimeError("stand-in model: simulated crash")
+        tokens, statuses = tokenize_with_status(list(texts))
+        ok = np.array([s == "ok" for s in statuses], dtype=bool)
+        rng = np.array([zlib.crc32(" ".join(t).encode()) for t in tokens], dtype=np.uint64)
+        p3 = np.stack([(rng >> s) % 97 + 1 for s in (0, 8, 16)], axis=1).astype(float)
+        p3 /= p3.sum(axis=1, keepdims=True)
+        multi = np.stack([((rng >> s) % 100) / 100 for s in (3, 11, 19)], axis=1)
+        p3[~ok], multi[~ok] = np.nan, np.nan
+        out = {STATUS_COLUMN: statuses, N_TOKENS_COLUMN: [len(t) for t in tokens]}
+        classes = np.array(self.heads_[0].classes, dtype=object)
+        out["sentiment_label"] = np.where(ok, classes[np.nan_to_num(p3).argmax(1)], None)
+        out["sentiment_confidence"] = np.where(ok, np.nan_to_num(p3).max(1), np.nan)
+        out["sentiment_score"] = p3[:, 2] - p3[:, 0]
+        for j, c in enumerate(self.heads_[0].classes):
+            out[f"sentiment_p_{c}"] = p3[:, j]
+        topic_classes = np.array(self.heads_[1].classes)
+        out["topics_labels"] = [
+            ";".join(topic_classes[row >= 0.5]) if good else None for row, good in zip(multi, ok)
+        ]
+        for j, c in enumerate(self.heads_[1].classes):
+            out[f"topics_p_{c}"] = multi[:, j]
+        return pd.DataFrame(out)
+
+
+# words of a fake TwitterAAE model and their counts in its (aa, hispanic, asian, white) topics
+FAKE_TWITTERAAE = {
+    (900.0, 40.0, 10.0, 50.0): "af be trippin finna lol lmao stay talkin bout nothin she",
+    (50.0, 40.0, 10.0, 900.0): "i am going to the store now . , ? what a day lovely afternoon in park "
+                               "would you like anything hello there ok",
+    (250.0, 250.0, 250.0, 250.0): "he go it",
+}
+
+
+def write_fake_twitteraae(directory: Path) -> Path:
+    """Write a small TwitterAAE model (``model_vocab.txt``, ``model_count_table.txt``, in the
+    released format) into ``directory``: slang words load on the AA-aligned topic, standard
+    English words on the White-aligned one. Returns ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rows = [(word, counts) for counts, words in FAKE_TWITTERAAE.items() for word in words.split()]
+    (directory / "model_vocab.txt").write_text(
+        "".join(f"{100 * (len(rows) - i)}\t{word}\n" for i, (word, _) in enumerate(rows)), encoding="utf-8")
+    (directory / "model_count_table.txt").write_text(
+        "".join("\t".join(f"{c:.2f}" for c in counts) + "\n" for _, counts in rows), encoding="utf-8")
+    (directory / "LICENSE").write_text("test fixture, not the released model\n", encoding="utf-8")
+    return directory
