@@ -27,6 +27,7 @@ from tonecls.model import (  # noqa: E402
     HeadConfig,
     HeadSpec,
     ToneClassifier,
+    ToneModel,
     TrainConfig,
     evaluate,
     load_model,
