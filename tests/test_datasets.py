@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -246,9 +245,49 @@ EKMAN_JSON = {"anger": ["anger"], "joy": ["joy"], "sadness": ["sadness"]}
 GROUP_JSON = {"negative": ["anger", "sadness"], "positive": ["joy"]}
 
 
+class _Server:
+    """A directory served over HTTP on localhost (no network); ``requests`` lists the paths asked for."""
+
+    def __init__(self, root: Path) -> None:
+        import functools
+        import http.server
+        import threading
+
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):  # quiet; record the request instead
+                server.requests.append(self.path)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 @pytest.fixture
-def upstream(tmp_path, monkeypatch):
-    """A fake upstream (file:// URLs) with a tiny copy of each dataset, and its manifest."""
+def serve():
+    """Serve a directory over HTTP on localhost: ``serve(path) -> _Server``."""
+    servers: list[_Server] = []
+    yield lambda root: servers.append(_Server(root)) or servers[-1]
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def upstream_server(tmp_path, serve) -> _Server:
+    """The HTTP server of the fake upstream (its ``requests`` list the downloads)."""
+    return serve(tmp_path / "upstream")
+
+
+@pytest.fixture
+def upstream(tmp_path, monkeypatch, upstream_server):
+    """A fake upstream (served over HTTP from a local directory) with a tiny copy of each
+    dataset, and its manifest."""
     up = tmp_path / "upstream"
     manifest = {}
 
@@ -283,7 +322,7 @@ def upstream(tmp_path, monkeypatch):
     put("twitteraae/model/model_vocab.txt", "1\thello\n", "twitteraae/model_vocab.txt")
     put("twitteraae/model/model_count_table.txt", "1 0 0 1\n", "twitteraae/model_count_table.txt")
     put("twitteraae/LICENSE", "MIT\n", "twitteraae/LICENSE")
-    monkeypatch.setattr(datasets, "SOURCE_URLS", {name: (up / name).as_uri() for name in datasets.DATASETS})
+    monkeypatch.setattr(datasets, "SOURCE_URLS", {name: f"{upstream_server.url}/{name}" for name in datasets.DATASETS})
     monkeypatch.setattr(datasets, "MANIFEST", manifest)
     return up
 
@@ -303,17 +342,17 @@ def test_fetch_downloads_verifies_and_derives(upstream, tmp_path):
     assert group["labels"].tolist() == [["negative"], ["negative", "positive"], ["neutral"]]
     assert (root / "twitteraae" / "model_vocab.txt").read_text() == "1\thello\n"
     assert (root / "tweeteval" / "reference_predictions" / "emoji.txt").is_file()
-    assert not list(root.rglob("*.partial"))
+    assert not list(root.rglob("*.partial")) and not list(root.rglob("*.fetching"))
 
 
-def test_fetch_skips_verified_files(upstream, tmp_path, monkeypatch):
+def test_fetch_skips_verified_files(upstream, upstream_server, tmp_path):
+    requests = upstream_server.requests
     datasets.fetch("twitteraae", tmp_path / "cache", quiet=True)
-
-    def offline(*args, **kwargs):
-        raise AssertionError("fetch downloaded a file that was already present and verified")
-
-    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    assert len(requests) == 3
     datasets.fetch("twitteraae", tmp_path / "cache", quiet=True)
+    assert len(requests) == 3, "fetch downloaded a file that was already present and verified"
+    datasets.fetch("twitteraae", tmp_path / "cache", force=True, quiet=True)
+    assert len(requests) == 6
 
 
 def test_fetch_checksum_mismatch_leaves_nothing(upstream, tmp_path):
@@ -322,7 +361,8 @@ def test_fetch_checksum_mismatch_leaves_nothing(upstream, tmp_path):
     with pytest.raises(ChecksumError, match="checksum mismatch for twitteraae/LICENSE.*nothing was written"):
         datasets.fetch("twitteraae", target, quiet=True)
     assert not (target / "twitteraae" / "LICENSE").exists()
-    assert not list(target.rglob("*.partial"))
+    assert not [p for p in target.rglob("*") if p.is_file() and p.name != "model_vocab.txt"
+                and p.name != "model_count_table.txt"]
 
 
 def test_fetch_replaces_a_corrupt_local_file(upstream, tmp_path):
@@ -343,7 +383,7 @@ def test_fetch_wrong_mapping_fails_the_derived_checksum(upstream, tmp_path):
 
 
 def test_fetch_unreachable_source_is_a_clear_error(upstream, tmp_path, monkeypatch):
-    monkeypatch.setitem(datasets.SOURCE_URLS, "twitteraae", (tmp_path / "gone").as_uri())
+    monkeypatch.setitem(datasets.SOURCE_URLS, "twitteraae", datasets.SOURCE_URLS["twitteraae"] + "/gone")
     with pytest.raises(datasets.DownloadError, match="could not download .*download the file by hand"):
         datasets.fetch("twitteraae", tmp_path / "cache", quiet=True)
 
@@ -366,7 +406,7 @@ def test_fetch_command(upstream, tmp_path, capsys):
 
 
 @needs_shared_data
-def test_fetch_reproduces_the_official_goemotions_taxonomies(tmp_path, monkeypatch):
+def test_fetch_reproduces_the_official_goemotions_taxonomies(tmp_path, monkeypatch, serve):
     """Derive ekman/ and group/ from the original files and match their official checksums."""
     up = tmp_path / "upstream"
     up.mkdir()
@@ -389,7 +429,7 @@ def test_fetch_reproduces_the_official_goemotions_taxonomies(tmp_path, monkeypat
                      "sadness", "grief", "disgust", "anger", "annoyance", "disapproval"],
         "ambiguous": ["realization", "surprise", "curiosity", "confusion"],
     }))
-    monkeypatch.setitem(datasets.SOURCE_URLS, "goemotions", up.as_uri())
+    monkeypatch.setitem(datasets.SOURCE_URLS, "goemotions", serve(up).url)
     root = datasets.fetch("goemotions", tmp_path / "cache", quiet=True)  # raises on any mismatch
     for taxonomy in ("ekman", "group"):
         for name in ("labels.txt", "train.tsv", "dev.tsv", "test.tsv"):

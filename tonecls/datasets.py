@@ -23,13 +23,10 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import sys
-import urllib.error
-import urllib.request
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -401,7 +398,7 @@ def to_multi_hot(labels: Iterable, classes: Sequence[str]) -> np.ndarray:
 # --- fetching ------------------------------------------------------------------------------
 
 # Where each dataset is downloaded from (raw files of the official repositories). Module-level
-# so that a mirror can be configured (and tests can point them at file:// URLs).
+# so that a mirror can be configured (any protocol pooch downloads: https, http, ftp, sftp).
 SOURCE_URLS = {
     "tweeteval": "https://raw.githubusercontent.com/cardiffnlp/tweeteval/main",
     "goemotions": "https://raw.githubusercontent.com/google-research/google-research/master/goemotions/data",
@@ -487,9 +484,6 @@ _GOEMOTIONS_DERIVED = {
 
 _VERIFIED_THROUGH_DERIVED = {local for _, local in _GOEMOTIONS_DERIVED.values()}
 
-_CHUNK_BYTES = 1 << 20
-
-
 class ChecksumError(ToneclsError):
     """A downloaded (or derived) file does not have the SHA-256 recorded in the manifest."""
 
@@ -543,18 +537,26 @@ def _is_current(path: Path, expected: str | None) -> bool:
     return path.is_file() and (expected is None or sha256_file(path) == expected)
 
 
-def _check_digest(target: str, url: str, actual: str) -> None:
+def _check_digest(target: str, source: str, actual: str) -> None:
+    """Raise :class:`ChecksumError` if ``actual`` is not the SHA-256 :data:`MANIFEST` records."""
     expected = MANIFEST.get(target)
     if expected is not None and actual != expected:
         raise ChecksumError(
-            f"checksum mismatch for {target} (from {url}): expected SHA-256 {expected}, got "
+            f"checksum mismatch for {target} (from {source}): expected SHA-256 {expected}, got "
             f"{actual}. The download is corrupt or the upstream file changed; nothing was "
             "written. Retry `tonecls fetch` (add --force); if it persists, report it, or put a "
             f"verified copy in place and point {DATA_DIR_ENV} to it."
         )
-    if expected is None and target in _VERIFIED_THROUGH_DERIVED:
+    _note_unverified(target)
+
+
+def _note_unverified(target: str) -> None:
+    """Say that ``target`` was saved without verification, if :data:`MANIFEST` has no checksum."""
+    if target in MANIFEST:
+        return
+    if target in _VERIFIED_THROUGH_DERIVED:
         logger.info("%s has no recorded checksum; the files derived from it are verified", target)
-    elif expected is None:
+    else:
         warnings.warn(
             f"{target} has no recorded checksum (tonecls' reference copy is not the official "
             "file), so it cannot be verified; it was saved as downloaded.",
@@ -563,42 +565,32 @@ def _check_digest(target: str, url: str, actual: str) -> None:
 
 
 def _download(remote: _RemoteFile, root: Path, quiet: bool) -> None:
-    """Stream ``remote`` to ``<target>.partial``, verify its SHA-256, then rename it."""
-    from tqdm.auto import tqdm
-
-    from tonecls.io import atomic_write
+    """Download ``remote`` with pooch (a temporary file, renamed only once its SHA-256 matches
+    :data:`MANIFEST`) and put it in place of any older copy."""
+    import pooch
+    import requests
 
     target = root / remote.target
     target.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
+    staged = target.with_name(f"{target.name}.fetching")  # pooch never reuses it: removed first
+    staged.unlink(missing_ok=True)
+    pooch.get_logger().setLevel("WARNING")  # its "Downloading ..." lines: tqdm shows progress
     try:
-        response = urllib.request.urlopen(remote.url, timeout=60)
-    except (urllib.error.URLError, OSError) as error:
+        pooch.retrieve(remote.url, known_hash=f"sha256:{remote.sha256}" if remote.sha256 else None,
+                       fname=staged.name, path=staged.parent,
+                       progressbar=not quiet and sys.stderr.isatty())
+    except ValueError as error:  # pooch: the downloaded file does not have the known hash
+        raise ChecksumError(
+            f"checksum mismatch for {remote.target} (from {remote.url}): {error} The download is "
+            "corrupt or the upstream file changed; nothing was written. Retry `tonecls fetch` (add "
+            f"--force); if it persists, report it, or put a verified copy in place and point "
+            f"{DATA_DIR_ENV} to it.") from None
+    except (requests.RequestException, OSError) as error:
         raise DownloadError(
-            f"could not download {remote.url} ({getattr(error, 'reason', error)}). Check the "
-            "network connection or proxy settings and retry; or download the file by hand to "
-            f"{target}."
-        ) from None
-    with response, atomic_write(target, "wb") as out:
-        total = response.headers.get("Content-Length") if response.headers else None
-        with tqdm(
-            total=int(total) if total else None,
-            unit="B",
-            unit_scale=True,
-            desc=remote.target,
-            disable=quiet or not sys.stderr.isatty(),
-            leave=False,
-        ) as progress:
-            try:
-                for block in iter(lambda: response.read(_CHUNK_BYTES), b""):
-                    digest.update(block)
-                    out.write(block)
-                    progress.update(len(block))
-            except (urllib.error.URLError, OSError) as error:
-                raise DownloadError(
-                    f"download of {remote.url} was interrupted ({error}); retry `tonecls fetch`."
-                ) from None
-        _check_digest(remote.target, remote.url, digest.hexdigest())
+            f"could not download {remote.url} ({error}). Check the network connection or proxy "
+            f"settings and retry; or download the file by hand to {target}.") from None
+    os.replace(staged, target)
+    _note_unverified(remote.target)
 
 
 def _derive_goemotions(root: Path, taxonomy: str, force: bool) -> None:
@@ -675,9 +667,10 @@ def fetch(
         The data directory (pass it as ``data_dir`` to the loaders, or rely on the default
         lookup when it is the cache).
 
-    Each file is streamed to ``<file>.partial`` and renamed only once its SHA-256 matches
-    :data:`MANIFEST`; a mismatch raises :class:`ChecksumError` and leaves nothing behind. Files
-    without a recorded checksum are saved with a warning. Present, verified files are skipped.
+    Files are downloaded with pooch into a temporary file that is renamed only once its SHA-256
+    matches :data:`MANIFEST`; a mismatch raises :class:`ChecksumError` and leaves nothing
+    behind. Files without a recorded checksum are saved with a warning. Present, verified files
+    are skipped.
     """
     if dataset == "all":
         names = list(DATASETS)
