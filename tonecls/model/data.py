@@ -6,6 +6,8 @@ matrix (``float32``, shape ``(n, n_classes)``) for multi-label heads.
 
 from __future__ import annotations
 
+import logging
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ import pandas as pd
 from tonecls.errors import InputError
 from tonecls.io.files import sha256_file
 from tonecls.model.config import DataSource, HeadConfig, HeadSpec
+
+logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 
@@ -150,9 +154,15 @@ def _read_export_frame(path: str, source: DataSource) -> pd.DataFrame:
             if not values.dropna().isin([0, 1]).all() or values.isna().any() != frame[column].isna().any():
                 raise InputError(f"{path}: label column {column!r} must hold 0/1 values.")
             frame[column] = values
-    unlabelled = frame[needed[1:]].isna().any(axis=1)
+    # text formats are read as text: a blank or whitespace-only label cell is a missing label,
+    # never a class named ''
+    blank = frame[needed[1:]].apply(lambda col: col.isna() | col.astype("string").str.strip().eq(""))
+    unlabelled = blank.any(axis=1)
     if unlabelled.all():
         raise InputError(f"{path}: no row has a label in {needed[1:]}.")
+    if unlabelled.any():
+        logger.info("%s: %d of %d rows have no label and are not used for training",
+                    path, int(unlabelled.sum()), len(frame))
     return frame.loc[~unlabelled].reset_index(drop=True)
 
 
