@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from tonecls.model.tone_model import sigmoid, softmax
-
-_EPS = 1e-12
+from scipy.special import log_expit, log_softmax
 
 
 def negative_log_likelihood(logits: np.ndarray, targets: np.ndarray, multilabel: bool,
                             temperature: float = 1.0) -> float:
-    """Mean NLL of ``targets`` (class ids, or a multi-hot matrix) under ``logits / temperature``."""
+    """Mean NLL of ``targets`` (class ids, or a multi-hot matrix) under ``logits / temperature``,
+    computed from the logits (scipy.special's log-softmax / log-sigmoid: no overflow, no clipping)."""
     scaled = np.asarray(logits, dtype=np.float64) / temperature
     if multilabel:
-        p = sigmoid(scaled)
-        return float(-np.mean(targets * np.log(p + _EPS) + (1 - targets) * np.log(1 - p + _EPS)))
-    p = softmax(scaled)
-    return float(-np.mean(np.log(p[np.arange(len(targets)), targets] + _EPS)))
+        return float(-np.mean(targets * log_expit(scaled) + (1 - targets) * log_expit(-scaled)))
+    return float(-np.mean(log_softmax(scaled, axis=1)[np.arange(len(targets)), targets]))
 
 
 def fit_temperature(logits: np.ndarray, targets: np.ndarray, multilabel: bool) -> float:

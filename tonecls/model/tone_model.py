@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.special
 
 from tonecls.model import bundle as _bundle
 from tonecls.model.config import HeadSpec
@@ -34,13 +35,13 @@ DEFAULT_BATCH_SIZE = 1024
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    """Row-wise softmax (scipy.special; keeps float32)."""
+    return scipy.special.softmax(logits, axis=1)
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * logits))
+    """Element-wise logistic function (scipy.special.expit; keeps float32)."""
+    return scipy.special.expit(logits)
 
 
 def _as_list(texts: Iterable[Any]) -> list[Any]:

@@ -75,11 +75,12 @@ def _tokenize(preprocessor, texts: Sequence[Any], cache_dir: Path | None) -> tup
 # --- batches ---------------------------------------------------------------------------------
 
 
-def _class_weights(spec: HeadSpec, targets: np.ndarray) -> np.ndarray:
-    """Per-row weights n / (k * n_class) of a single-label head (scikit-learn's "balanced")."""
-    counts = np.bincount(targets, minlength=len(spec.classes)).astype(np.float64)
-    weights = len(targets) / (len(spec.classes) * np.maximum(counts, 1.0))
-    return weights[targets]
+def _class_weights(targets: np.ndarray) -> np.ndarray:
+    """Per-row weights n / (k * n_class) of a single-label head (scikit-learn's "balanced";
+    k counts the classes present in ``targets``)."""
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    return compute_sample_weight("balanced", targets)
 
 
 def _training_arrays(config: TrainConfig, specs: list[HeadSpec], train: dict[str, EncodedSplit]):
@@ -103,7 +104,7 @@ def _training_arrays(config: TrainConfig, specs: list[HeadSpec], train: dict[str
             row_weight = np.ones(len(repeated))
         else:
             y = np.zeros(n, dtype=np.int32)
-            row_weight = (_class_weights(spec, repeated) if config.class_weight == "balanced"
+            row_weight = (_class_weights(repeated) if config.class_weight == "balanced"
                           else np.ones(len(repeated)))
         y[mine] = repeated
         w = np.zeros(n, dtype=np.float32)
