@@ -62,11 +62,17 @@ def stratified_weights(
     done = 0
     while done < n_resamples:
         size = min(chunk_size, n_resamples - done)
-        yield [
-            rng.multinomial(n_s, np.full(n_s, 1.0 / n_s), size=size).astype(np.float64)
-            for rng, n_s in zip(streams, strata_sizes)
-        ]
+        yield [_resample_counts(rng, n_s, size) for rng, n_s in zip(streams, strata_sizes)]
         done += size
+
+
+def _resample_counts(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
+    """``size`` resamples of ``n`` rows as counts: how often each row was drawn (a multinomial
+    draw, via uniform row indices and one bincount, several times faster than ``multinomial``)."""
+    if n == 0:
+        return np.zeros((size, 0))
+    drawn = rng.integers(0, n, size=(size, n)) + (np.arange(size) * n)[:, None]
+    return np.bincount(drawn.ravel(), minlength=size * n).reshape(size, n).astype(np.float64)
 
 
 def percentile_interval(

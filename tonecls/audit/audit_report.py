@@ -290,7 +290,7 @@ def _method_text(result: Any) -> str:
         "The p-value of a gap is two-sided, from the bootstrap standard error of the difference "
         "with a normal reference. A calibration error is larger in a smaller sample by chance, so "
         "a group's ECE is compared instead with the ECE of random groups of the same size drawn "
-        f"from the audited rows ({s['n_bootstrap']} draws): the gap is the excess over their "
+        f"from the audited rows ({min(s['n_bootstrap'], 300)} per size): the gap is the excess over their "
         "mean, its p-value from their spread.",
         f"Error control: all {int(result.gaps.p_value.notna().sum())} tested gaps of this report "
         f"form one family, corrected with {result.criteria.correction_name} at "

@@ -51,6 +51,8 @@ from tonecls.audit.metrics import (
     HeadArrays,
     build_features,
     calibration_curve_from_sums,
+    calibration_errors,
+    calibration_features,
     metrics_from_sums,
     random_subset_sums,
     weighted_sums,
@@ -68,6 +70,9 @@ MISSING_GROUP = "(missing)"
 DEFAULT_MIN_GROUP_SIZE = 30
 DEFAULT_MIN_CELL_COUNT = 10
 DEFAULT_N_BOOTSTRAP = 1000
+MAX_NULL_DRAWS = 300
+"""Random groups per group size for the calibration-error nulls (their mean and spread are
+what the test uses; 300 draws estimate a standard deviation to about 4%)."""
 
 
 # --- input -------------------------------------------------------------------------------
@@ -439,12 +444,13 @@ def _calibration_nulls(strata: _Strata, features: Any, layout: FeatureLayout, ar
     The expected calibration error of a sample grows as the sample shrinks, so a group's ECE
     is compared with what random groups of the same size show on the same data.
     """
+    features, layout = calibration_features(features, layout)
     nulls: dict[int, dict[str, np.ndarray]] = {}
     for size in sorted(set(sizes.values())):
         draws: dict[str, list[np.ndarray]] = {}
         size_seed = None if seed is None else [seed, 1, size]
         for sums in random_subset_sums(features, size, n_draws, size_seed):
-            values = metrics_from_sums(sums, layout, arrays.n_classes)
+            values = calibration_errors(sums, layout, arrays.n_classes)
             for metric in CALIBRATION_METRICS:
                 if metric in values:
                     draws.setdefault(metric, []).append(values[metric])
@@ -557,7 +563,8 @@ def audit_groups(
         _recentre_aucs(boot, point, binned_point)
         if arrays.labelled:
             testable = {key: n for key, n in sizes.items() if n >= min_group_size}
-            nulls = _calibration_nulls(strata, features, layout, arrays, testable, n_bootstrap, seed)
+            nulls = _calibration_nulls(strata, features, layout, arrays, testable,
+                                       min(n_bootstrap, MAX_NULL_DRAWS), seed)
 
     # 3. the metric table, then the gaps tested as one family
     metrics = _metric_table(strata, arrays, point, boot, min_group_size, min_cell_count,

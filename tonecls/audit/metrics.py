@@ -29,6 +29,8 @@ __all__ = [
     "build_features",
     "calibration_curve_from_sums",
     "metrics_from_sums",
+    "calibration_errors",
+    "calibration_features",
     "random_subset_sums",
     "weighted_sums",
 ]
@@ -172,30 +174,20 @@ def weighted_sums(features: sp.csr_matrix, weights: np.ndarray) -> np.ndarray:
     return np.asarray((features.T @ weights.T).T)
 
 
-def random_subset_sums(features: sp.csr_matrix, size: int, n_draws: int, seed: int | None,
-                       chunk_size: int = 200):
+def random_subset_sums(features: sp.csr_matrix, size: int, n_draws: int, seed,
+                       chunk_size: int = 50):
     """Yield, chunk by chunk, the column sums of ``n_draws`` random subsets of ``size`` rows
     (drawn without replacement): the distribution of a metric for a random group of that size.
-
-    Sums are linear, so a subset larger than half the rows is drawn as the complement of a
-    random subset of the other rows (the same distribution, at a fraction of the cost).
-    """
+    Each subset is a 0/1 row-weight vector, summed like a bootstrap resample."""
     n = features.shape[0]
-    total = np.asarray(features.sum(axis=0))
-    complement = size > n - size
-    draw = n - size if complement else size
     rng = np.random.default_rng(seed)
     done = 0
     while done < n_draws:
         chunk = min(chunk_size, n_draws - done)
-        if draw:
-            rows = np.concatenate([rng.choice(n, draw, replace=False) for _ in range(chunk)])
-            weights = sp.csr_matrix((np.ones(chunk * draw), rows, np.arange(0, chunk * draw + 1, draw)),
-                                    shape=(chunk, n))
-            sums = np.asarray((weights @ features).todense())
-        else:
-            sums = np.zeros((chunk, features.shape[1]))
-        yield total - sums if complement else sums
+        weights = np.zeros((chunk, n))
+        for row in range(chunk):
+            weights[row, rng.choice(n, size, replace=False)] = 1.0
+        yield weighted_sums(features, weights)
         done += chunk
 
 
@@ -246,12 +238,7 @@ def metrics_from_sums(
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: macro-F1 undefined
         out["macro_f1"] = np.nanmean(f1, axis=1)
     out["accuracy"] = _ratio(sums[:, s["correct"]][:, 0], n)
-    if "cal_n" in layout:
-        gap = np.abs(sums[:, s["cal_correct"]] - sums[:, s["cal_conf"]]).sum(axis=1)
-        out["ece"] = _ratio(gap, n)
-    nb = N_CALIBRATION_BINS
-    class_gap = np.abs(_per_class(sums, layout, "ccal_pos", k, nb) - _per_class(sums, layout, "ccal_p", k, nb))
-    out["class_ece"] = _ratio(class_gap.sum(axis=2), n[:, None])
+    out.update(calibration_errors(sums, layout, k))
     nq = layout.auc_bins
     hist_pos = _per_class(sums, layout, "auc_pos", k, nq)
     hist_neg = _per_class(sums, layout, "auc_neg", k, nq)
@@ -262,6 +249,39 @@ def metrics_from_sums(
         out["bpsn_auc"] = _auc_from_histograms(all_pos - hist_pos, hist_neg)
         out["bnsp_auc"] = _auc_from_histograms(hist_pos, all_neg - hist_neg)
     return out
+
+
+CALIBRATION_COLUMNS = ("n", "cal_n", "cal_correct", "cal_conf", "ccal_n", "ccal_pos", "ccal_p")
+
+
+def calibration_errors(sums: np.ndarray, layout: FeatureLayout, n_classes: int) -> dict[str, np.ndarray]:
+    """``ece`` (top-label, single-label heads) and ``class_ece`` (per class) from weighted sums.
+
+    Needs only the columns of :data:`CALIBRATION_COLUMNS` (see :func:`calibration_features`).
+    """
+    s = layout.slices
+    n = sums[:, s["n"]][:, 0]
+    out = {}
+    if "cal_n" in layout:
+        gap = np.abs(sums[:, s["cal_correct"]] - sums[:, s["cal_conf"]]).sum(axis=1)
+        out["ece"] = _ratio(gap, n)
+    nb = N_CALIBRATION_BINS
+    class_gap = np.abs(_per_class(sums, layout, "ccal_pos", n_classes, nb)
+                       - _per_class(sums, layout, "ccal_p", n_classes, nb))
+    out["class_ece"] = _ratio(class_gap.sum(axis=2), n[:, None])
+    return out
+
+
+def calibration_features(features: sp.csr_matrix, layout: FeatureLayout) -> tuple[sp.csr_matrix, FeatureLayout]:
+    """The columns of ``features`` that :func:`calibration_errors` needs, with their layout."""
+    sub = FeatureLayout()
+    columns = []
+    for name in CALIBRATION_COLUMNS:
+        if name in layout:
+            piece = layout.slices[name]
+            sub.add(name, piece.stop - piece.start)
+            columns.append(np.arange(piece.start, piece.stop))
+    return features[:, np.concatenate(columns)].tocsr(), sub
 
 
 def calibration_curve_from_sums(sums: np.ndarray, layout: FeatureLayout, n_classes: int):
