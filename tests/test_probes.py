@@ -79,7 +79,7 @@ def test_biased_term_is_found_and_only_there(biased_result):
 def test_unbiased_model_finds_nothing():
     result = run_probes(StandInModel(bias=0.0), n_bootstrap=0, dimensions=["gender", "religion"])
     assert not result.tests["significant"].any()
-    assert "No comparison is significant" in result.findings[-1]
+    assert "No comparison is a finding" in result.findings[-1] and not result.tests["finding"].any()
 
 
 def test_scores_cover_the_full_factorial_set(biased_result):
@@ -109,6 +109,17 @@ def test_report_renders(biased_result, tmp_path):
     assert document["findings"] == biased_result.findings
     assert "Benjamini-Hochberg" in paths["md"].read_text()
     assert paths["html"].stat().st_size > 1000
+    tests = biased_result.tests
+    assert (tests["finding"] == (tests["significant"] & (tests["mean_diff"].abs() >= 0.05))).all()
+    assert document["verdict"].startswith(f"{int(tests['finding'].sum())} of {len(tests)} comparisons are findings")
+    html = paths["html"].read_text()
+    assert "difference (A − B)" in html and "p adjusted" in html and "mean_diff" not in html.split("Method")[-1]
+
+
+def test_small_significant_differences_are_not_findings():
+    result = run_probes(StandInModel(), n_bootstrap=0, dimensions=["gender"], min_difference=0.9)
+    assert result.tests["significant"].any() and not result.tests["finding"].any()
+    assert "more are significant but smaller" in result.findings[0]
 
 
 def test_eec_reader_on_fixture():

@@ -289,9 +289,12 @@ def probe(
     no_templates: Annotated[bool, typer.Option("--no-templates", help="probe only the EEC (requires --eec)")] = False,
     dimension: Annotated[list[str] | None, typer.Option(
         help="only this dimension (repeatable; default: all)")] = None,
-    correction: Annotated[Literal["fdr_bh", "holm"], typer.Option(
-        help="multiple-comparison correction: Benjamini-Hochberg or Holm",
+    correction: Annotated[Literal["fdr_bh", "fdr_by", "holm"], typer.Option(
+        help="multiple-comparison correction: Benjamini-Hochberg, Benjamini-Yekutieli or Holm",
         **_default("tonecls.audit.probes:run_probes", "correction"))],
+    min_difference: Annotated[float, typer.Option(
+        help="practical minimum: smallest mean difference in probability that is a finding",
+        **_default("tonecls.audit.probes:run_probes", "min_difference"))],
     alpha: Annotated[float, typer.Option(help="significance level",
                                          **_default("tonecls.audit.probes:run_probes", "alpha"))],
     seed: Annotated[int, typer.Option(help="bootstrap seed",
@@ -306,6 +309,7 @@ def probe(
 
     result = run_probes(model, terms_dir=terms, eec_path=eec, dimensions=dimension,
                         include_templates=not no_templates, correction=correction, alpha=alpha,
+                        min_difference=min_difference,
                         random_state=seed)
     paths = result.save(output)
     wrote = f"wrote {paths['html']}, {paths['md']}, {paths['json']} and {paths['scores']}"

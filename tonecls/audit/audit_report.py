@@ -175,7 +175,7 @@ def _gap_table(result: Any, grouping: str) -> Table:
                           "size": -gaps.difference.abs().fillna(-1.0)})
     gaps = gaps.loc[order.sort_values(["flagged", "p", "size"], ascending=[False, True, True]).index]
     level = round(100 * result.settings["confidence_level"])
-    return Table(f"All gaps by {grouping} ({len(gaps)})", _gap_frame(gaps, level, with_group=False),
+    return Table(f"All gaps by {grouping}", _gap_frame(gaps, level, with_group=False),
                  note="difference = group − reference; the reference is the whole population, or "
                       "for calibration errors the mean over random groups of the same size. "
                       "BPSN and BNSP AUCs are compared with the overall AUC. 'p adjusted': "

@@ -15,7 +15,7 @@ from tonecls.audit.names import describe_group, metric_phrase
 
 __all__ = ["MAX_FINDINGS", "findings", "ranked_findings", "support_phrase", "verdict"]
 
-MAX_FINDINGS = 10
+MAX_FINDINGS = 5
 
 
 def _fmt(value: float) -> str:

@@ -71,6 +71,16 @@ __all__ = [
 ]
 
 SLOTS = {"person": ("{person}", "{person_obj}"), "term": ("{term}",)}
+DEFAULT_MIN_DIFFERENCE = 0.05
+"""Practical minimum of a probe finding: a mean difference of 5 percentage points."""
+READABLE_COLUMNS = {
+    "group_a": "group A", "group_b": "group B", "head": "head", "class": "class",
+    "n_units": "templates", "mean_a": "mean p (A)", "mean_b": "mean p (B)",
+    "mean_diff": "difference (A − B)", "ci_low": "95% CI low", "ci_high": "95% CI high",
+    "effect_size_dz": "effect size d_z", "p_wilcoxon": "p (Wilcoxon)", "p_ttest": "p (t-test)",
+    "p_adjusted": "p adjusted", "finding": "finding",
+}
+"""Column names of the probe tables in the report."""
 EEC_COLUMNS = ["ID", "Sentence", "Template", "Person", "Gender", "Race", "Emotion", "Emotion word"]
 TEMPLATES_FILE = "templates.txt"
 SENTENCE_COLUMNS = ["source", "dimension", "group", "term", "unit", "template", "emotion", "sentence"]
@@ -323,13 +333,15 @@ def paired_tests(
     alpha: float = 0.05,
     n_bootstrap: int = 2000,
     random_state: int | None = 0,
+    min_difference: float = DEFAULT_MIN_DIFFERENCE,
 ) -> pd.DataFrame:
     """One row per (dimension, group pair, head, class): paired differences over units.
 
     Columns: ``dimension, group_a, group_b, head, class, n_units, mean_a, mean_b, mean_diff``
     (A minus B), ``ci_low, ci_high`` (bootstrap 95%), ``effect_size_dz``, ``p_wilcoxon``,
-    ``p_ttest``, ``p_adjusted`` (Wilcoxon, adjusted by ``correction`` over all rows) and
-    ``significant`` (``p_adjusted < alpha``).
+    ``p_ttest``, ``p_adjusted`` (Wilcoxon, adjusted by ``correction`` over all rows),
+    ``significant`` (``p_adjusted < alpha``) and ``finding`` (significant and
+    ``|mean_diff| >= min_difference``, the practical minimum in probability).
     """
     if correction not in CORRECTIONS:
         raise InputError(f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}")
@@ -372,6 +384,7 @@ def paired_tests(
     ])
     tests["p_adjusted"] = adjust_pvalues(tests["p_wilcoxon"].to_numpy(), correction)
     tests["significant"] = tests["p_adjusted"] < alpha
+    tests["finding"] = tests["significant"] & (tests["mean_diff"].abs() >= min_difference - 1e-12)
     return tests
 
 
@@ -468,37 +481,42 @@ class ProbeResult:
 
         correction = CORRECTIONS[self.config.get("correction", "fdr_bh")]
         alpha = self.config.get("alpha", 0.05)
+        min_difference = self.config.get("min_difference", DEFAULT_MIN_DIFFERENCE)
         method = (
             "Each probe sentence is a template with one identity term filled in; all templates are "
             "combined with all terms of a dimension, so sentences differ only in that term "
             "(Equity Evaluation Corpus design, Kiritchenko & Mohammad 2018).\n\n"
             "For every pair of groups within a dimension, and every head and class of the model, the "
             "difference is paired on the template: for each template, the mean predicted probability "
-            "over the terms of group A minus that over group B. mean_diff is the average over "
+            "over the terms of group A minus that over group B. 'difference (A − B)' is the average over "
             "templates (positive: higher for group A), with a bootstrap 95% CI over templates; "
-            "effect_size_dz is Cohen's d for paired samples (mean / standard deviation of the "
+            "'effect size d_z' is Cohen's d for paired samples (mean / standard deviation of the "
             "per-template differences).\n\n"
-            f"p_wilcoxon is the Wilcoxon signed-rank test of the per-template differences, p_ttest the "
-            f"paired t-test. p_adjusted corrects the Wilcoxon p-values for the {len(self.tests)} "
-            f"comparisons of this run with {correction}; 'significant' means p_adjusted < {alpha}.\n\n"
+            f"'p (Wilcoxon)' is the Wilcoxon signed-rank test of the per-template differences, 'p (t-test)' "
+            f"the paired t-test. 'p adjusted' corrects the Wilcoxon p-values for the {len(self.tests)} "
+            f"comparisons of this run with {correction}. A comparison is a finding when the adjusted "
+            f"p-value is below {alpha} and the mean difference is at least {min_difference:g} "
+            "(the practical minimum, in probability); the heatmap stars findings only.\n\n"
             "These are synthetic sentences: a difference shows that the model treats the terms "
             "differently in otherwise identical text; it does not measure how often this happens on "
             "real posts. Absence of significance is not evidence of absence of bias (the number of "
             "templates limits the power)."
         )
-        shown = ["group_a", "group_b", "head", "class", "n_units", "mean_a", "mean_b", "mean_diff",
-                 "ci_low", "ci_high", "effect_size_dz", "p_wilcoxon", "p_ttest", "p_adjusted", "significant"]
         dimension_sections = []
         for dimension, part in self.tests.groupby("dimension", sort=False):
             ordered = part.assign(_abs=part["mean_diff"].abs()).sort_values(
-                ["significant", "_abs"], ascending=[False, False], kind="stable")
-            n_sig = int(part["significant"].sum())
+                ["finding", "_abs"], ascending=[False, False], kind="stable")
+            n_found = int(part["finding"].sum())
             terms = self.scores.loc[self.scores["dimension"] == dimension].groupby("group", sort=False)["term"]
             listing = "; ".join(f"{g}: {', '.join(pd.unique(t))}" for g, t in terms)
+            table = ordered[list(READABLE_COLUMNS)].rename(columns=READABLE_COLUMNS).reset_index(drop=True)
+            table["finding"] = table["finding"].map({True: "finding", False: ""})
             dimension_sections.append(Section(
                 title=dimension,
-                text=f"{n_sig} of {len(part)} comparisons significant. Terms: {listing}.",
-                tables=[Table(f"Paired comparisons, {dimension}", ordered[shown].reset_index(drop=True))],
+                text=f"{n_found} of {len(part)} comparisons are findings "
+                     f"({int(part['significant'].sum())} significant after correction). Terms: {listing}.",
+                tables=[Table(f"Paired comparisons, {dimension}", table, collapsed=True,
+                              note="Findings first, then by the size of the difference.")],
             ))
         sections = [
             Section("Method", text=method),
@@ -508,7 +526,10 @@ class ProbeResult:
                 text="Per dimension, the pairs of sentences (same template, different group) whose "
                 "predicted probability differs most; difference = p_a - p_b. Read them to judge "
                 "whether a difference is plausible or an artefact of a template.",
-                tables=[Table("Sentence pairs", self.top_pairs)],
+                tables=[Table("Sentence pairs", self.top_pairs.rename(columns={
+                    "group_a": "group A", "sentence_a": "sentence A", "p_a": "p (A)",
+                    "group_b": "group B", "sentence_b": "sentence B", "p_b": "p (B)",
+                    "difference": "difference (A − B)"}))],
             ),
         ]
         if not self.identical_terms.empty:
@@ -517,13 +538,15 @@ class ProbeResult:
                 text="Each row is a set of terms whose sentences get exactly the same predictions in "
                 "every template, usually because the terms are out of the model's vocabulary. "
                 "Comparisons between these terms are zero by construction and say nothing about bias.",
-                tables=[Table("Indistinguishable terms", self.identical_terms)],
+                tables=[Table("Indistinguishable terms", self.identical_terms.rename(
+                    columns={"n_terms": "number of terms"}))],
             ))
         figure = self._heatmap()
         if figure is not None:
             sections.insert(2, Section("Overview", figures=[Figure(
                 "Mean paired difference (A - B) by comparison and class", figure,
-                caption=f"* significant after {correction} at {alpha}.")]))
+                caption=f"* finding: significant after {correction} at {alpha} and a mean "
+                        f"difference of at least {min_difference:g}.")]))
         templates = self.scores.loc[self.scores["source"] == "tonecls", "template"].nunique()
         provenance = {
             **{k: v for k, v in self.config.items() if k not in ("alpha", "correction")},
@@ -537,12 +560,22 @@ class ProbeResult:
         checklist = [
             "Do the word lists and names cover the identities that matter for your data and users?",
             "Read the largest sentence pairs: is a difference driven by one odd template or term?",
-            "Are significant differences large enough to matter (mean_diff in probability points)?",
+            "Is the practical minimum (a difference in probability) right for the decision at hand?",
             "Check real posts too (tonecls audit by group, dialect groups): probes are synthetic.",
             "Names carry perceived, dated associations (US, 1970s birth records); do not read them as facts about people.",
         ]
+        n_found, n_tests = int(self.tests["finding"].sum()), len(self.tests)
+        verdict = (f"{n_found} of {n_tests} comparisons are findings (adjusted p < {alpha} with "
+                   f"{correction}, mean difference >= {min_difference:g})" if n_found else
+                   f"No comparison with a mean difference >= {min_difference:g} survives the "
+                   f"correction ({correction}, {n_tests} comparisons)")
+        if n_found:
+            top = self.tests.loc[self.tests["mean_diff"].where(self.tests["finding"]).abs().idxmax()]
+            verdict += (f"; largest: {top['dimension']}, {top['group_a']} vs {top['group_b']}, "
+                        f"{top['head']} = {top['class']}, {100 * top['mean_diff']:+.1f} points")
         return Report(
             title="Counterfactual identity probes",
+            verdict=verdict + ".",
             findings=list(self.findings),
             sections=sections,
             provenance=provenance,
@@ -574,12 +607,13 @@ class ProbeResult:
         )
         rows, cols = list(pd.unique(tests["row"])), list(pd.unique(tests["col"]))
         values = tests.pivot(index="row", columns="col", values="mean_diff").loc[rows, cols]
-        marks = tests.pivot(index="row", columns="col", values="significant").loc[rows, cols]
+        marks = tests.pivot(index="row", columns="col", values="finding").loc[rows, cols]
         limit = float(np.nanmax(np.abs(values.to_numpy()))) or 1.0
         label_width = 0.065 * max(len(r) for r in rows)  # inches for the row labels
         fig = MplFigure(figsize=(label_width + 2.0 + 0.45 * len(cols), 1.6 + 0.24 * len(rows)),
                         layout="constrained")
         ax = fig.subplots()
+        # RdBu is one of ColorBrewer's colour-blind-safe diverging schemes
         image = ax.imshow(values.to_numpy(dtype=float), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
         ax.set_xticks(range(len(cols)), cols, rotation=60, ha="right", fontsize=7)
         ax.set_yticks(range(len(rows)), rows, fontsize=7)
@@ -593,13 +627,17 @@ class ProbeResult:
 def _findings(
     tests: pd.DataFrame, correction: str, alpha: float, n_sentences: int,
     same: pd.DataFrame | None = None, max_items: int = 10,
+    min_difference: float = DEFAULT_MIN_DIFFERENCE,
 ) -> list[str]:
     name = CORRECTIONS[correction]
-    significant = tests[tests["significant"]]
+    significant = tests[tests["finding"]]
+    n_small = int((tests["significant"] & ~tests["finding"]).sum())
     findings = [
         f"{len(tests)} paired comparisons (group pairs x head classes) over {tests['dimension'].nunique()} "
-        f"dimensions and {n_sentences} sentences; {len(significant)} significant at {alpha} after "
-        f"{name} correction (Wilcoxon signed-rank, paired on the template)."
+        f"dimensions and {n_sentences} sentences; {len(significant)} findings: significant at {alpha} "
+        f"after {name} correction (Wilcoxon signed-rank, paired on the template) and a mean "
+        f"difference of at least {100 * min_difference:g} percentage points"
+        + (f"; {n_small} more are significant but smaller." if n_small else ".")
     ]
     if same is not None and not same.empty:
         for row in same.to_dict("records"):
@@ -622,11 +660,11 @@ def _findings(
             f"adjusted p = {row['p_adjusted']:.2g}, n = {row['n_units']} templates)."
         )
     if len(significant) > max_items:
-        findings.append(f"... and {len(significant) - max_items} more significant comparisons (see the tables).")
+        findings.append(f"... and {len(significant) - max_items} more findings (see the tables).")
     if significant.empty and not tests.empty:
         largest = tests.loc[tests["mean_diff"].abs().idxmax()]
         findings.append(
-            "No comparison is significant. The largest mean difference is "
+            "No comparison is a finding. The largest mean difference is "
             f"{largest['mean_diff'] * 100:+.1f} percentage points ({largest['dimension']}: "
             f"{largest['group_a']} vs {largest['group_b']}, {largest['head']} = {largest['class']}). "
             "This does not show the absence of bias; it may reflect limited power."
@@ -654,6 +692,7 @@ def run_probes(
     n_bootstrap: int = 2000,
     top_n: int = 5,
     random_state: int | None = 0,
+    min_difference: float = DEFAULT_MIN_DIFFERENCE,
 ) -> ProbeResult:
     """Score counterfactual identity probes with ``model`` and test the paired differences.
 
@@ -680,7 +719,12 @@ def run_probes(
         Sentence pairs listed per dimension.
     random_state : int or None
         Seed of the bootstrap.
+    min_difference : float
+        Practical minimum of a finding: the smallest mean difference in probability (default
+        0.05, five percentage points) that counts, on top of significance.
     """
+    if not 0 <= min_difference < 1:
+        raise InputError(f"min_difference must be in [0, 1), got {min_difference}")
     if correction not in CORRECTIONS:
         raise InputError(f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}")
     if not 0 < alpha < 1:
@@ -714,7 +758,8 @@ def run_probes(
     proba_columns = _proba_columns(model)
     scores = score_sentences(model, sentences)
     tests = paired_tests(scores, proba_columns, correction=correction, alpha=alpha,
-                         n_bootstrap=n_bootstrap, random_state=random_state)
+                         n_bootstrap=n_bootstrap, random_state=random_state,
+                         min_difference=min_difference)
     top_pairs = top_sentence_pairs(scores, proba_columns, top_n=top_n)
     config = {
         "model": model_source,
@@ -724,11 +769,12 @@ def run_probes(
         "dimensions": list(dimensions) if dimensions is not None else None,
         "correction": correction,
         "alpha": alpha,
+        "min_difference": min_difference,
         "n_bootstrap": n_bootstrap,
         "random_state": random_state,
         "top_n": top_n,
     }
     same = identical_terms(scores, proba_columns)
-    findings = _findings(tests, correction, alpha, len(scores), same)
+    findings = _findings(tests, correction, alpha, len(scores), same, min_difference=min_difference)
     return ProbeResult(scores=scores, tests=tests, top_pairs=top_pairs, findings=findings, config=config,
                        identical_terms=same)
