@@ -252,25 +252,33 @@ def test_cli_dialect_streams_every_row_in_order(tmp_path, capsys, monkeypatch, f
     assert not list(tmp_path.glob("bad.csv*"))  # nothing written for a bad column
 
 
-def test_dialect_file_resumes_after_interruption(tmp_path, estimator):
+def test_dialect_file_resumes_after_interruption(tmp_path, estimator, monkeypatch):
+    from tonecls.audit import dialect
     from tonecls.audit.dialect import dialect_file
-    from tonecls.io import ExportWriter, read_export
 
     source = tmp_path / "posts.csv"
     texts = ["he be trippin lol finna go", "hello there", "af af af", "", "lol ok", "What a day."]
     pd.DataFrame({"id": [str(i) for i in range(6)], "text": texts}).to_csv(source, index=False)
     complete = tmp_path / "complete.csv"
-    dialect_file(source, complete, estimator=estimator, chunksize=2, quiet=True)
+    complete_summary = dialect_file(source, complete, estimator=estimator, chunksize=2, quiet=True)
 
     resumed = tmp_path / "resumed.csv"
-    with pytest.raises(KeyboardInterrupt):  # a run interrupted after its first chunk
-        with ExportWriter(resumed) as writer:
-            first = next(iter(read_export(source, chunksize=2)))
-            writer.write(add_dialect_columns(first, estimator))
+    calls = []
+
+    def interrupt_on_second_chunk(frame, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # the column check, the first chunk, then the interruption
             raise KeyboardInterrupt
+        return add_dialect_columns(frame, *args, **kwargs)
+
+    monkeypatch.setattr(dialect, "add_dialect_columns", interrupt_on_second_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        dialect_file(source, resumed, estimator=estimator, chunksize=2, quiet=True)
+    monkeypatch.undo()
     assert not resumed.exists()
     summary = dialect_file(source, resumed, estimator=estimator, chunksize=2, resume=True, quiet=True)
-    assert summary.resumed_after == 2 and summary.rows == 4
+    assert summary.resumed_from_row == 2 and summary.rows == 6
+    assert summary.tallies == complete_summary.tallies
     assert resumed.read_text() == complete.read_text()
 
 

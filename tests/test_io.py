@@ -121,10 +121,12 @@ def test_malformed_csv_lines_are_flagged_in_place():
     assert back[LINE_COLUMN].tolist() == [2, 3, 4, 6, 7, 8, 10, 11, 12]
     assert back["id"].tolist()[:3] == ["00123", "p2", "p3"]
     assert back["text"].tolist()[1:3] == ['a post with a comma, and "quotes"', "a post over\ntwo lines"]
+    # a malformed record keeps its id and raw text: surplus fields go to the text column
     flagged = back[back[READ_STATUS_COLUMN] == "malformed_line"]
-    assert flagged[["id", "text", "platform"]].isna().all().all()
+    assert flagged["text"].tolist() == ["one,field,too many", '"unterminated quote', '"stray"quote']
+    assert flagged["platform"].tolist() == ["twitter", "forum", "reddit"]
     # the lines after an unterminated quote are parsed again, not swallowed
-    assert _values(back["id"]) == ["00123", "p2", "p3", None, None, "p6", None, "p8", "p9"]
+    assert _values(back["id"]) == ["00123", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"]
     assert back["text"].iloc[7] == ""  # an empty field stays an empty string
 
 
@@ -138,7 +140,8 @@ def test_unterminated_quote_at_end_of_file(tmp_path):
     path.write_text('id,text\np1,ok\np2,"never closed\np3,also here\n', encoding="utf-8")
     back = _read_all(path)
     assert back[READ_STATUS_COLUMN].tolist() == ["ok", "malformed_line", "ok"]
-    assert _values(back["id"]) == ["p1", None, "p3"]
+    assert _values(back["id"]) == ["p1", "p2", "p3"]
+    assert back["text"].iloc[1] == '"never closed'
 
 
 def test_invalid_utf8_line_is_flagged_and_decoded_with_replacement(tmp_path):
@@ -150,10 +153,11 @@ def test_invalid_utf8_line_is_flagged_and_decoded_with_replacement(tmp_path):
 
 
 def test_malformed_jsonl_lines_are_flagged_in_place():
-    back = _read_all(FIXTURES / "malformed_posts.jsonl", chunksize=2)
+    back = _read_all(FIXTURES / "malformed_posts.jsonl", chunksize=2, id_col="id")
     assert back[READ_STATUS_COLUMN].tolist() == ["ok", "malformed_line", "malformed_line", "ok", "ok"]
     assert back[LINE_COLUMN].tolist() == [1, 2, 3, 5, 6]
-    assert _values(back["id"]) == ["00123", None, None, "p3", "p4"]
+    assert _values(back["id"]) == ["00123", "p2", None, "p3", "p4"]  # the id found in the line
+    assert back["text"].tolist()[1:3] == ['{"id": "p2", "text": "second"', "[1, 2]"]  # raw text
     assert back["likes"].iloc[0] == 3  # JSON types are kept
     assert back["lang"].iloc[4] == "en"  # a key first seen later becomes a column
     with pytest.raises(InputError, match="line 2: not valid JSON"):
@@ -330,17 +334,20 @@ def test_resume_refuses_a_different_format(tmp_path):
         ExportWriter(target, format="tsv", resume=True)
 
 
-def test_writer_drops_markers_and_fixes_columns(tmp_path):
-    target = tmp_path / "out.jsonl"
+@pytest.mark.parametrize("ext", ["jsonl", "csv", "tsv.gz", "parquet"])
+def test_writer_drops_markers_and_columns_may_grow(tmp_path, ext):
+    target = tmp_path / f"out.{ext}"
     with ExportWriter(target) as writer:
         writer.write(_read_all(_write(tmp_path / "in.csv", POSTS)).iloc[:2])
         writer.write(POSTS[["text", "id"]].iloc[2:4])  # reordered, one column missing
-        with pytest.raises(InputError, match=r"column\(s\) \['lang'\] appear after the first chunk"):
-            writer.write(POSTS.iloc[4:].assign(lang="en"))
+        writer.write(POSTS.iloc[4:].assign(lang="en"))  # a column first seen late (JSONL keys)
     back = _read_all(target)
-    assert back.columns.tolist() == ["id", "text", "platform", *MARKER_COLUMNS]
-    assert back["id"].tolist() == POSTS["id"].tolist()[:4]
-    assert back["platform"].isna().tolist() == [False, False, True, True]
+    assert back.columns.tolist() == ["id", "text", "platform", "lang", *MARKER_COLUMNS]
+    assert back["id"].tolist() == POSTS["id"].tolist()
+    assert back["text"].tolist() == POSTS["text"].tolist()
+    empty = "" if ext in ("csv", "tsv.gz") else None  # CSV cannot tell null from ""
+    assert _values(back["platform"])[:4] == ["twitter", "reddit", empty, empty]
+    assert _values(back["lang"]) == [empty] * 4 + ["en"] * 3
 
 
 def test_parquet_schema_handles_all_null_columns(tmp_path):
@@ -364,10 +371,12 @@ def test_parquet_writes_columns_mixing_text_and_numbers_as_text(tmp_path):
     assert table.column("id").to_pylist() == ["1", "x2", "3"]
     assert table.column("text").to_pylist() == ["hi", "12345", None]
     assert table.column("likes").to_pylist() == [3, None, 4]  # numeric columns stay numeric
-    with (pytest.raises(InputError, match="does not fit the Parquet schema of the first chunk"),
-          ExportWriter(tmp_path / "bad.parquet") as writer):
-        writer.write(pd.DataFrame({"id": [1, 2]}))
-        writer.write(pd.DataFrame({"id": ["x3"]}))  # text after a numeric first chunk
+    with ExportWriter(tmp_path / "grown.parquet") as writer:
+        writer.write(pd.DataFrame({"id": [1, 2], "n": [1, None]}))
+        writer.write(pd.DataFrame({"id": ["x3"], "n": [2**60 + 1]}))  # text after numbers; a huge int
+    table = pq.read_table(tmp_path / "grown.parquet")
+    assert table.column("id").to_pylist() == ["1", "2", "x3"]  # one type per column: text
+    assert table.column("n").to_pylist() == ["1.0", None, str(2**60 + 1)]  # never rounded
 
 
 def test_empty_output_still_has_a_header(tmp_path):

@@ -463,7 +463,8 @@ def test_tokenize_file_keeps_every_row_in_order(tmp_path):
     summary = preprocess.tokenize_file(source, target, chunksize=2)
     out = pd.read_parquet(target)
     assert out.columns.tolist() == ["id", "text", "tokens", "tonecls_status"]
-    assert out["id"].fillna("missing").tolist() == ["1", "2", "3", "missing", "5"]
+    assert out["id"].tolist() == ["1", "2", "3", "4", "5"]  # a malformed row keeps its id and text
+    assert out["text"].iloc[3] == "a,b"
     assert out["tokens"].tolist() == ["hello <user> :)", "", "multi line <hashtag> yes", "",
                                       "soo <elong> <allcaps> good"]
     assert out["tonecls_status"].tolist() == ["ok", "empty", "ok", "malformed_line", "ok"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -163,7 +164,9 @@ def test_score_file_flags_malformed_lines_with_their_line_numbers(tmp_path):
     assert summary.malformed_lines == [6, 11]  # row 4 spans two lines
     bad = scored[scored[STATUS_COLUMN] == "malformed_line"]
     assert bad.index.tolist() == [4, 8]  # in place, between their neighbours
-    assert (bad[["id", "text", "sentiment_label"]] == "").all().all()
+    assert bad["id"].tolist() == ["9999", "1234"]  # id and raw text kept, nothing scored
+    assert bad["text"].tolist() == ["too,many", '"unterminated']
+    assert (bad["sentiment_label"] == "").all()
     assert "malformed input lines (flagged): 6, 11" in str(summary)
 
 
@@ -206,11 +209,29 @@ def test_resume_refuses_changed_options_or_input(tmp_path):
         score_file(src, out, model=StandInModel(crash_on="boom"), chunksize=32)
     with pytest.raises(InputError, match="options differ.*chunksize: 32 -> 16"):
         score_file(src, out, model=StandInModel(), chunksize=16, resume=True)
-    write_csv(src, n=101)
-    with pytest.raises(InputError, match="input changed"):
+    # an edit inside the rows already written, same size and modification time: refused
+    stat = src.stat()
+    edited = src.read_bytes().replace(b"0002,so sad", b"0002,so mad", 1)
+    assert len(edited) == stat.st_size and edited != src.read_bytes()
+    src.write_bytes(edited)
+    os.utime(src, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    with pytest.raises(InputError, match="input file changed"):
         score_file(src, out, model=StandInModel(), chunksize=32, resume=True)
     # without --resume the job starts over
-    assert score_file(src, out, model=StandInModel(), chunksize=32).rows == 101
+    assert score_file(src, out, model=StandInModel(), chunksize=32).rows == 100
+
+
+def test_resume_continues_when_only_rows_not_yet_written_changed(tmp_path):
+    src = write_csv(tmp_path / "posts.csv", n=100, boom_at=40)
+    out = tmp_path / "scored.csv"
+    with pytest.raises(RuntimeError):
+        score_file(src, out, model=StandInModel(crash_on="boom"), chunksize=32)
+    write_csv(src, n=101)  # row 40 fixed and a row appended, the first 32 rows unchanged
+    summary = score_file(src, out, model=StandInModel(), chunksize=32, resume=True)
+    assert summary.resumed_from_row == 32 and summary.rows == 101
+    fresh = tmp_path / "fresh.csv"
+    score_file(src, fresh, model=StandInModel(), chunksize=32)
+    assert out.read_bytes() == fresh.read_bytes()
 
 
 def test_resume_without_a_partial_starts_from_the_beginning(tmp_path):
@@ -231,7 +252,7 @@ def test_bad_arguments_give_clear_errors(tmp_path):
         score_file(tmp_path / "nope.csv", tmp_path / "o.csv", model=model)
     with pytest.raises(InputError, match="extension"):
         score_file(src, tmp_path / "o.xlsx", model=model)
-    with pytest.raises(InputError, match="output path is the input path"):
+    with pytest.raises(InputError, match="output path .* is the input file"):
         score_file(src, src, model=model)
     with pytest.raises(InputError, match="engine"):
         score_file(src, tmp_path / "o.csv", model=model, engine="spark")
@@ -241,8 +262,6 @@ def test_bad_arguments_give_clear_errors(tmp_path):
         score_file(src, tmp_path / "o.csv", model=model, workers=2)
     with pytest.raises(InputError, match="writes a directory of Parquet"):
         score_file(src, tmp_path / "o.csv", model=model, engine="dask", on_bad_lines="error")
-    with pytest.raises(InputError, match="dask engine cannot flag"):
-        score_file(src, tmp_path / "o.parquet", model=model, engine="dask", on_bad_lines="flag")
     scored = tmp_path / "scored.csv"
     score_file(src, scored, model=model)
     with pytest.raises(InputError, match="already scored"):
@@ -300,16 +319,36 @@ def test_dask_engine_keeps_json_types_like_the_local_engine(tmp_path, dask_sched
     pd.testing.assert_frame_equal(got, expected)
 
 
-def test_dask_engine_explains_csv_line_breaks_and_works_with_one_partition(tmp_path,
-                                                                           dask_scheduler):
-    src = write_csv(tmp_path / "posts.csv", n=3000)  # every 6th post has a line break
-    out = tmp_path / "scored.parquet"
-    options = dict(model=StandInModel(), engine="dask", scheduler=dask_scheduler)
-    with pytest.raises(InputError, match="line breaks inside quotes"):
-        score_file(src, out, blocksize=2_000, **options)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["posts.csv"]  # nothing left behind
-    summary = score_file(src, out, blocksize=None, **options)
-    assert len(list(out.iterdir())) == 1 and summary.rows == 3000
+def test_dask_engine_flags_malformed_lines_and_reads_line_breaks_like_the_local_engine(
+        tmp_path, dask_scheduler):
+    src = write_csv(tmp_path / "posts.csv", n=600, bad_lines=True)  # quoted line breaks too
+    local, out = tmp_path / "local.parquet", tmp_path / "scored.parquet"
+    reference = score_file(src, local, model=StandInModel(), chunksize=100)
+    summary = score_file(src, out, model=StandInModel(), engine="dask", scheduler=dask_scheduler,
+                         blocksize=2_000)
+    assert len(list(out.iterdir())) > 3  # several blocks, split wherever the reader was
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(local))
+    assert summary.malformed_lines == reference.malformed_lines == [6, 11]
+    assert summary.statuses == reference.statuses
+    one = tmp_path / "one.parquet"
+    assert score_file(src, one, blocksize=None, model=StandInModel(), engine="dask",
+                      scheduler=dask_scheduler).rows == 602
+    assert len(list(one.iterdir())) == 1
+
+
+def test_dask_engine_refuses_an_output_folder_holding_the_input(tmp_path, dask_scheduler):
+    folder = tmp_path / "scored.parquet"
+    folder.mkdir()
+    src = write_csv(folder / "posts.csv", n=10)
+    with pytest.raises(InputError, match="inside the output directory"):
+        score_file(src, folder, model=StandInModel(), engine="dask", scheduler=dask_scheduler)
+    assert src.exists() and sorted(p.name for p in folder.iterdir()) == ["posts.csv"]
+    other = tmp_path / "other.parquet"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="did not write"):
+        score_file(src, other, model=StandInModel(), engine="dask", scheduler=dask_scheduler)
+    assert (other / "notes.txt").read_text() == "mine"
 
 
 def test_dask_engine_resumes_only_missing_parts(tmp_path, dask_scheduler):
@@ -321,7 +360,7 @@ def test_dask_engine_resumes_only_missing_parts(tmp_path, dask_scheduler):
     with pytest.raises(RuntimeError, match="simulated crash"):
         score_file(src, out, model=StandInModel(crash_on="boom"), **options)
     assert not out.exists()
-    done = json.loads(manifest_path(out).read_text())["writer_state"]["parts_done"]
+    done = json.loads(manifest_path(out).read_text())["part_hashes"]
     assert done  # partitions finished before the crash are kept
 
     summary = score_file(src, out, model=StandInModel(), resume=True, **options)

@@ -53,17 +53,16 @@ import math
 import numbers
 import os
 import re
-import sys
-import time
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import regex
 from nltk.tokenize import casual
 
 from tonecls.errors import InputError
+from tonecls.io.job import ChunkJob, RunSummary
 from tonecls.schema import STATUS_COLUMN, Status
 
 __all__ = [
@@ -72,7 +71,7 @@ __all__ = [
     "tokenize",
     "tokenize_with_status",
     "tokenize_file",
-    "TokenizeFileSummary",
+    "TokenizeJob",
     "SPECIAL_TOKENS",
 ]
 
@@ -603,24 +602,33 @@ def tokenize_lines(lines: Iterable[bytes | str],
 # --- exports -----------------------------------------------------------------------------
 
 
-@dataclass
-class TokenizeFileSummary:
-    """What :func:`tokenize_file` did."""
+class TokenizeJob(ChunkJob):
+    """Tokenise the text column of each chunk: the streaming runner's job for
+    :func:`tokenize_file`."""
 
-    output: str
-    rows: int = 0
-    statuses: dict[str, int] = field(default_factory=dict)
-    resumed_from_row: int = 0
-    seconds: float = 0.0
+    description = "tokenising"
+    verb = "tokenised"
 
-    def __str__(self) -> str:
-        rate = (self.rows - self.resumed_from_row) / self.seconds if self.seconds else 0.0
-        flagged = ", ".join(f"{status}: {count:,}" for status, count in sorted(self.statuses.items())
-                            if status != Status.OK)
-        resumed = f" (resumed at row {self.resumed_from_row:,})" if self.resumed_from_row else ""
-        return (f"tokenised {self.rows:,} rows into {self.output}{resumed}: "
-                f"{self.statuses.get(Status.OK, 0):,} ok" + (f", {flagged}" if flagged else "")
-                + f" ({rate:,.0f} posts/s)")
+    def __init__(self, preprocessor: Preprocessor, text_col: str, tokens_col: str, input: Any) -> None:
+        self.preprocessor, self.text_col, self.tokens_col, self.input = preprocessor, text_col, tokens_col, input
+
+    def options(self) -> dict[str, Any]:
+        return {"tokens_col": self.tokens_col, "config": self.preprocessor.config.to_dict(),
+                "tokenizer_version": TOKENIZER_VERSION}
+
+    def check_columns(self, columns: list[str]) -> None:
+        _check_new_columns(self.input, columns, self.tokens_col)
+
+    def transform(self, chunk: Any, read_status: Any) -> Any:
+        import pandas as pd
+
+        _check_new_columns(self.input, chunk.columns, self.tokens_col)  # JSONL keys may come late
+        tokens, statuses = self.preprocessor.tokenize_with_status(chunk[self.text_col])
+        statuses = [str(status if read == Status.OK else read) for read, status in zip(read_status, statuses)]
+        chunk[self.tokens_col] = pd.array([" ".join(post_tokens) if status == Status.OK else ""
+                                           for post_tokens, status in zip(tokens, statuses)], dtype="str")
+        chunk[STATUS_COLUMN] = pd.array(statuses, dtype="str")
+        return chunk
 
 
 def tokenize_file(
@@ -634,7 +642,7 @@ def tokenize_file(
         on_bad_lines: str = "flag",
         resume: bool = False,
         progress: bool | None = None,
-) -> TokenizeFileSummary:
+) -> RunSummary:
     """Tokenise the text column of an export (CSV/TSV/JSONL/Parquet, see :mod:`tonecls.io`).
 
     ``output`` gets every input column unchanged and in input order, then ``tokens_col`` (the
@@ -642,45 +650,16 @@ def tokenize_file(
     gives them back) and ``tonecls_status`` (``"ok"`` or why the row has no tokens, including
     the reader's ``malformed_line`` / ``invalid_encoding``). Every input row comes out once,
     in order. The output appears atomically; with ``resume=True`` an interrupted run with the
-    same input, output and options continues after its last completed chunk.
+    same input, output and options continues after its last completed chunk (see
+    :func:`tonecls.io.runner.run_file`).
 
     >>> tokenize_file("posts.csv", "tokens.parquet", text_col="body")  # doctest: +SKIP
     """
-    from tqdm.auto import tqdm
+    from tonecls.io.runner import run_file
 
-    from tonecls.io import MARKER_COLUMNS, READ_STATUS_COLUMN, ExportWriter, read_export
-
-    started = time.perf_counter()
-    preprocessor = _preprocessor(config)
-    if progress is None:
-        progress = sys.stderr.isatty()
-    # check the input (file, format, text column, clashes) before creating any output
-    first = next(iter(read_export(input, text_col=text_col, chunksize=1)))
-    _check_new_columns(input, first.columns, tokens_col)
-    writer = ExportWriter(output, resume=resume)
-    summary = TokenizeFileSummary(output=str(output), rows=writer.rows_written_,
-                                  resumed_from_row=writer.rows_written_)
-    chunks = read_export(input, text_col=text_col, chunksize=chunksize,
-                         on_bad_lines=on_bad_lines, skip_rows=writer.rows_written_)
-    with writer, tqdm(initial=summary.rows, unit=" posts", unit_scale=True, disable=not progress,
-                      desc="tokenising") as bar:
-        for chunk in chunks:
-            _check_new_columns(input, chunk.columns, tokens_col)  # JSONL keys may come late
-            read_status = chunk[READ_STATUS_COLUMN].to_numpy(dtype=object)
-            chunk = chunk.drop(columns=list(MARKER_COLUMNS))
-            tokens, statuses = preprocessor.tokenize_with_status(chunk[text_col])
-            statuses = [status if read == Status.OK else read
-                        for read, status in zip(read_status, statuses)]
-            chunk[tokens_col] = [" ".join(post_tokens) if status == Status.OK else ""
-                                 for post_tokens, status in zip(tokens, statuses)]
-            chunk[STATUS_COLUMN] = statuses
-            writer.write(chunk)
-            for status in statuses:
-                summary.statuses[status] = summary.statuses.get(status, 0) + 1
-            summary.rows += len(chunk)
-            bar.update(len(chunk))
-    summary.seconds = time.perf_counter() - started
-    return summary
+    job = TokenizeJob(_preprocessor(config), text_col, tokens_col, input)
+    return run_file(input, output, job, text_col=text_col, chunksize=chunksize,
+                    on_bad_lines=on_bad_lines, resume=resume, progress=progress)
 
 
 def _check_new_columns(input, columns, tokens_col: str) -> None:

@@ -59,7 +59,6 @@ import html
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +71,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from tonecls.errors import DataNotFoundError, InputError
+from tonecls.io.job import ChunkJob, RunSummary
 
 __all__ = [
     "DIALECT_TOPICS",
@@ -587,6 +587,25 @@ class GroupSizeTally:
             below = np.searchsorted(np.sort(values), self.GRID, side="left")  # posts under each t
             self.on_grid[group] += len(values) - below
 
+    def counts(self) -> dict[str, int]:
+        """The counts as flat ``{key: n}`` (summable chunk by chunk, kept in a resume manifest)."""
+        out = {"rows": self.rows}
+        for group in self.COLUMNS:
+            out[f"{group}@threshold"] = self.at_threshold[group]
+            out.update({f"{group}@{t:.2f}": int(c) for t, c in zip(self.GRID, self.on_grid[group])})
+        return out
+
+    @classmethod
+    def from_counts(cls, threshold: float, counts: dict[str, int]) -> GroupSizeTally:
+        """The tally whose :meth:`counts` (summed over chunks) are ``counts``."""
+        tally = cls(threshold)
+        tally.rows = int(counts.get("rows", 0))
+        for group in cls.COLUMNS:
+            tally.at_threshold[group] = int(counts.get(f"{group}@threshold", 0))
+            tally.on_grid[group] = np.array([int(counts.get(f"{group}@{t:.2f}", 0)) for t in cls.GRID],
+                                            dtype=np.int64)
+        return tally
+
     def warnings(self, min_rows: int | None = None) -> list[str]:
         """One sentence per group with fewer than ``min_rows`` posts at the threshold (default:
         the audit's minimum group size), naming the highest threshold that gives it enough."""
@@ -613,27 +632,56 @@ class GroupSizeTally:
         return out
 
 
-@dataclass
-class DialectFileSummary:
-    """What :func:`dialect_file` did: rows written by this call, rows with an estimate, rows per
-    group (at ``threshold``), the rows an earlier interrupted run had written, and warnings
-    about groups too small to audit (see :class:`GroupSizeTally`)."""
+class DialectJob(ChunkJob):
+    """Append the dialect columns to each chunk: the streaming runner's job for
+    :func:`dialect_file`. Rows the reader could not parse get no estimate."""
 
-    output: str
-    rows: int
-    estimated: int
-    groups: dict[str, int]
-    threshold: float
-    resumed_after: int = 0
-    warnings: list[str] = field(default_factory=list)
+    description = "dialect"
+    verb = "added dialect columns to"
+    writes_status = False
 
-    def __str__(self) -> str:
-        groups = ", ".join(f"{group} {n}" for group, n in self.groups.items())
-        resumed = f" (resumed after {self.resumed_after} rows)" if self.resumed_after else ""
-        return "\n".join([
-            f"wrote {self.output}: {self.rows} rows{resumed}, {self.estimated} with an estimate; "
-            f"groups at threshold {self.threshold}: {groups}",
-            *(f"warning: {w}" for w in self.warnings), f"note: {PROXY_NOTE}"])
+    def __init__(self, estimator: DialectEstimator | None, text_col: str, threshold: float) -> None:
+        self.estimator, self.text_col, self.threshold = estimator, text_col, threshold
+
+        self.columns: list[str] = []
+
+    def options(self) -> dict[str, Any]:
+        estimator = self.estimator if self.estimator is not None else DialectEstimator()
+        params = {name: str(value) for name, value in sorted(estimator.get_params().items())}
+        return {"threshold": self.threshold, "estimator": params}
+
+    def check_columns(self, columns: list[str]) -> None:
+        self.columns = columns
+
+    def prepare(self) -> None:  # load the TwitterAAE model, then refuse column clashes
+        self.estimator = fitted(self.estimator)
+        add_dialect_columns(pd.DataFrame(columns=self.columns), self.estimator, self.text_col, self.threshold)
+
+    def transform(self, chunk: pd.DataFrame, read_status: np.ndarray) -> pd.DataFrame:
+        readable = pd.Series(read_status == "ok", index=chunk.index)
+        texts = chunk[self.text_col]
+        masked = chunk.assign(**{self.text_col: texts.astype(object).where(readable, None)})
+        result = add_dialect_columns(masked, self.estimator, text_col=self.text_col, threshold=self.threshold)
+        result[self.text_col] = texts
+        return result
+
+    def tally(self, output: pd.DataFrame) -> dict[str, int]:
+        counts = {GROUP_AA: 0, GROUP_WHITE: 0, GROUP_UNDETERMINED: 0}
+        counts.update({str(g): int(n) for g, n in output[GROUP_COLUMN].value_counts().items()})
+        sizes = GroupSizeTally(self.threshold)
+        sizes.update(output)
+        grid = {f"grid:{key}": n for key, n in sizes.counts().items()}
+        return {**counts, "estimated": int(output["dialect_aa"].notna().sum()), **grid}
+
+    def notes(self, summary: RunSummary) -> list[str]:
+        tallies = summary.tallies
+        groups = ", ".join(f"{group} {tallies.get(group, 0):,}"
+                           for group in (GROUP_AA, GROUP_WHITE, GROUP_UNDETERMINED))
+        grid = {key[len("grid:"):]: n for key, n in tallies.items() if key.startswith("grid:")}
+        warnings = GroupSizeTally.from_counts(self.threshold, grid).warnings()
+        return [f"{tallies.get('estimated', 0):,} rows with an estimate; groups at threshold "
+                f"{self.threshold}: {groups}", *(f"warning: {w}" for w in warnings),
+                f"note: {PROXY_NOTE}"]
 
 
 def dialect_file(
@@ -646,47 +694,17 @@ def dialect_file(
     chunksize: int = 50_000,
     resume: bool = False,
     quiet: bool = False,
-) -> DialectFileSummary:
+) -> RunSummary:
     """Stream an export chunk by chunk and write it with the dialect columns appended.
 
-    Reads with :func:`tonecls.io.read_export` and writes with
-    :class:`tonecls.io.ExportWriter` (format from the extension, atomic; ``resume=True``
-    continues an interrupted run after its last complete chunk). Every input row comes out
-    exactly once, in order, with all its columns unchanged (a malformed or empty row gets no
-    estimate and the group ``undetermined``).
+    A thin adapter over :func:`tonecls.io.runner.run_file` (format from the extension,
+    atomic; ``resume=True`` continues an interrupted run after its last complete chunk).
+    Every input row comes out exactly once, in order, with all its columns unchanged (a
+    malformed or empty row gets no estimate and the group ``undetermined``). The
+    summary's ``tallies`` hold the rows per group and ``estimated``.
     """
-    from tonecls.io import ExportWriter, read_export
+    from tonecls.io.runner import run_file
 
     threshold = _check_threshold(threshold)
-    estimator = fitted(estimator)
-    counts = {GROUP_AA: 0, GROUP_WHITE: 0, GROUP_UNDETERMINED: 0}
-    tally = GroupSizeTally(threshold)
-    rows = estimated = 0
-    progress = _progress(quiet)
-    chunks = None
-    if not resume:  # open (and check) the input before anything is written
-        chunks = read_export(input_path, text_col=text_col, chunksize=chunksize)
-    with ExportWriter(output_path, resume=resume) as writer:
-        skipped = writer.rows_written_
-        if chunks is None:
-            chunks = read_export(input_path, text_col=text_col, chunksize=chunksize, skip_rows=skipped)
-        for chunk in chunks:
-            result = add_dialect_columns(chunk, estimator, text_col=text_col, threshold=threshold)
-            writer.write(result)
-            rows += len(result)
-            estimated += int(result["dialect_aa"].notna().sum())
-            for group, n in result[GROUP_COLUMN].value_counts().items():
-                counts[group] += int(n)
-            tally.update(result)
-            progress.update(len(result))
-    progress.close()
-    return DialectFileSummary(output=str(output_path), rows=rows, estimated=estimated, groups=counts,
-                              threshold=threshold, resumed_after=skipped, warnings=tally.warnings())
-
-
-def _progress(quiet: bool):
-    import sys
-
-    from tqdm.auto import tqdm
-
-    return tqdm(unit="rows", desc="dialect", disable=quiet or not sys.stderr.isatty())
+    return run_file(input_path, output_path, DialectJob(estimator, text_col, threshold), text_col=text_col,
+                    chunksize=chunksize, resume=resume, progress=False if quiet else None)

@@ -7,35 +7,40 @@ The bottom layer of the package (``io -> preprocess -> model -> score -> audit -
 - :mod:`tonecls.io.writing`: :class:`ExportWriter`, chunks appended atomically and resumably;
 - :mod:`tonecls.io.files`: :func:`atomic_write`, SHA-256 helpers, path checks;
 - :mod:`tonecls.io.manifest`: the resume manifest of a job;
-- :mod:`tonecls.io.runner`: the streaming runner every file command is a thin adapter over.
+- :mod:`tonecls.io.job` and :mod:`tonecls.io.runner`: the streaming runner every file command
+  is a thin adapter over, and its one summary type.
+
+The names below are imported on first use, so ``import tonecls.io.job`` stays light.
 """
 
-from tonecls.io.files import ContentHash, atomic_write, check_input_file, check_output_path, sha256_file
-from tonecls.io.formats import FORMATS, detect_format, is_gzipped
-from tonecls.io.reading import (
-    LINE_COLUMN,
-    MARKER_COLUMNS,
-    READ_STATUS_COLUMN,
-    count_rows,
-    dask_read_options,
-    read_export,
-)
-from tonecls.io.writing import ExportWriter
+from __future__ import annotations
 
-__all__ = [
-    "FORMATS",
-    "READ_STATUS_COLUMN",
-    "LINE_COLUMN",
-    "MARKER_COLUMNS",
-    "detect_format",
-    "is_gzipped",
-    "read_export",
-    "count_rows",
-    "dask_read_options",
-    "ExportWriter",
-    "atomic_write",
-    "sha256_file",
-    "ContentHash",
-    "check_input_file",
-    "check_output_path",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "FORMATS": "formats", "detect_format": "formats", "is_gzipped": "formats",
+    "READ_STATUS_COLUMN": "reading", "LINE_COLUMN": "reading", "MARKER_COLUMNS": "reading",
+    "read_export": "reading", "count_rows": "reading", "dask_read_options": "reading",
+    "parquet_schema": "reading",
+    "ExportWriter": "writing",
+    "atomic_write": "files", "sha256_file": "files", "ContentHash": "files",
+    "check_input_file": "files", "check_output_path": "files",
+    "ResumeManifest": "manifest",
+    "ChunkJob": "job", "RunSummary": "job", "run_file": "runner",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tonecls.io' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"tonecls.io.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

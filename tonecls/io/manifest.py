@@ -1,9 +1,11 @@
-"""Resume state of a scoring job: a small JSON manifest beside the partial output.
+"""Resume state of a streaming job: a small JSON manifest beside the partial output.
 
-The manifest records what the job reads (input path, size, modification time), how it scores
-(the options that change the output) and how far it got (chunks and rows completed, status
-counts so far). A job restarted with ``resume=True`` continues after the last completed chunk
-only if the input and the options are unchanged; otherwise it refuses with a clear message.
+The manifest records what the job reads (the input's path and format), how it transforms
+(the options that change the output), how far it got (chunks and rows completed, status
+counts and tallies so far) and a content hash of the input rows read up to there
+(:class:`tonecls.io.files.ContentHash`). A job restarted with ``resume=True`` reads those
+rows again and continues after the last completed chunk only if their hash, the input and
+the options are unchanged; otherwise it refuses with a clear message.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from typing import Any
 from tonecls.errors import InputError
 from tonecls.io.files import atomic_write
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+
+__all__ = ["ResumeManifest", "manifest_path", "input_identity"]
 
 
 def manifest_path(output: str | os.PathLike) -> Path:
@@ -25,29 +29,29 @@ def manifest_path(output: str | os.PathLike) -> Path:
     return Path(f"{os.fspath(output)}.partial.json")
 
 
-def input_fingerprint(path: str | os.PathLike) -> dict[str, Any]:
-    """Identity of an input file or directory: absolute path, total size, latest mtime."""
-    path = Path(path).resolve()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    stats = [p.stat() for p in files]
-    return {
-        "path": str(path),
-        "size": sum(s.st_size for s in stats),
-        "mtime_ns": max((s.st_mtime_ns for s in stats), default=0),
-    }
+def input_identity(path: str | os.PathLike, fmt: str) -> dict[str, Any]:
+    """What names an input across runs: its absolute path and format (its content is
+    checked by the hash of what was read)."""
+    return {"path": str(Path(path).resolve()), "format": fmt}
 
 
 @dataclass
 class ResumeManifest:
-    """Progress of one scoring job; saved atomically after every completed chunk."""
+    """Progress of one job; saved atomically after every completed chunk.
+
+    ``input_hash`` is the hex SHA-256 of the input rows of the completed chunks (local
+    runner) and ``part_hashes`` that of each completed part (Dask engine, by part number).
+    """
 
     input: dict[str, Any]
     options: dict[str, Any]
     chunks_done: int = 0
     rows_done: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
+    tallies: dict[str, int] = field(default_factory=dict)
     malformed_lines: list[int] = field(default_factory=list)
-    writer_state: dict[str, Any] = field(default_factory=dict)
+    input_hash: str | None = None
+    part_hashes: dict[str, str] = field(default_factory=dict)
     pending: dict[str, Any] | None = None
     version: int = MANIFEST_VERSION
 
@@ -69,13 +73,13 @@ class ResumeManifest:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             if data.get("version") != MANIFEST_VERSION:
-                raise ValueError(f"manifest version {data.get('version')!r}")
+                raise ValueError(f"manifest version {data.get('version')!r}, expected {MANIFEST_VERSION}")
             return cls(**data)
         except (OSError, ValueError, TypeError) as error:
             raise InputError(
                 f"cannot resume: the resume manifest {path} is unreadable ({error}). "
                 "Run again without --resume to start over."
-            ) from error
+            ) from None
 
     @classmethod
     def load_compatible(
@@ -87,7 +91,7 @@ class ResumeManifest:
         return manifest
 
     def check_compatible(self, input_: dict[str, Any], options: dict[str, Any]) -> None:
-        """Refuse to resume a job whose input file or scoring options have changed."""
+        """Refuse to resume a job whose input file or options have changed."""
         if self.input != input_:
             raise InputError(
                 f"cannot resume: the input changed since the interrupted run (then "
@@ -104,4 +108,14 @@ class ResumeManifest:
             raise InputError(
                 f"cannot resume: options differ from the interrupted run ({detail}). Resume "
                 "with the same options, or run again without --resume to start over."
+            )
+
+    def check_content(self, rows: int, digest: str) -> None:
+        """Refuse to resume when the first ``rows`` input rows read now hash differently."""
+        if rows != self.rows_done or digest != self.input_hash:
+            found = f"{rows:,} rows" if rows != self.rows_done else "different values"
+            raise InputError(
+                f"cannot resume: the input file changed since the interrupted run (its first "
+                f"{self.rows_done:,} rows, already written, now read as {found}). Run again "
+                "without --resume to start over."
             )

@@ -27,11 +27,13 @@ import io
 import itertools
 import json
 import os
+import re
+import sys
 import zlib
 from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -45,6 +47,7 @@ __all__ = [
     "LINE_COLUMN",
     "MARKER_COLUMNS",
     "read_export",
+    "parquet_schema",
     "count_rows",
     "dask_read_options",
 ]
@@ -62,56 +65,66 @@ OnBadLines = Literal["flag", "error"]
 
 # --- reading -------------------------------------------------------------------------------
 
+# Python's csv module refuses fields over 131,072 characters by default; a post is never cut.
+if csv.field_size_limit() < sys.maxsize // 2:
+    csv.field_size_limit(min(sys.maxsize, 2**62))
+
 
 class _Lines:
     """Physical lines of a text export, decoded one by one, with line numbers.
 
     Used as the line iterator of :func:`csv.reader`; it remembers the lines of the record being
     parsed so that a malformed record can be flagged at its first line and the following lines
-    parsed again.
+    parsed again. ``bytes_read`` counts the bytes of the lines handed out.
     """
 
     def __init__(self, raw: IO[bytes]):
         self._readline = raw.readline
-        self._replay: deque[tuple[str, bool]] = deque()
-        self.record: list[tuple[str, bool]] = []  # (line, decoded cleanly) of the current record
+        self._replay: deque[tuple[str, bool, int]] = deque()
+        self.record: list[tuple[str, bool, int]] = []  # (line, decoded cleanly, bytes)
         self.record_start = 1  # physical line number of the first line of the current record
         self.clean = True  # every line of the current record was valid UTF-8
+        self.bytes_read = 0
 
     def __iter__(self):
         return self
 
     def __next__(self) -> str:
         if self._replay:
-            line, ok = self._replay.popleft()
+            entry = self._replay.popleft()
         else:
             data = self._readline()
             if not data:
                 raise StopIteration
             try:
-                line, ok = data.decode("utf-8"), True
+                entry = (data.decode("utf-8"), True, len(data))
             except UnicodeDecodeError:
-                line, ok = data.decode("utf-8", errors="replace"), False
+                entry = (data.decode("utf-8", errors="replace"), False, len(data))
         record = self.record
-        record.append((line, ok))
-        if not ok:
+        record.append(entry)
+        if not entry[1]:
             self.clean = False
         if len(record) > MAX_RECORD_LINES:
             raise _RecordTooLong(f"a quoted field is still open after {MAX_RECORD_LINES} lines")
-        return line
+        return entry[0]
 
     def next_record(self) -> None:
         """Start a new record after the current one."""
         self.record_start += len(self.record)
+        self.bytes_read += sum(entry[2] for entry in self.record)
         self.record = []
         self.clean = True
 
-    def reject_first_line(self) -> None:
-        """Drop the current record's first line (malformed) and re-read the others."""
+    def reject_first_line(self) -> tuple[str, bool]:
+        """Drop the current record's first line (malformed) and re-read the others; returns
+        that line and whether it decoded cleanly."""
+        first = self.record[0]
         self._replay.extendleft(reversed(self.record[1:]))
         self.record_start += 1
+        self.bytes_read += first[2]
         self.record = []
         self.clean = True
+        return first[0], first[1]
 
 
 class _RecordTooLong(Exception):
@@ -146,10 +159,35 @@ def _bad_line(path: Path, line: int, what: str, on_bad_lines: str) -> None:
         )
 
 
+def _strip_newline(line: str) -> str:
+    if line.endswith("\r\n"):
+        return line[:-2]
+    return line[:-1] if line.endswith("\n") else line
+
+
+def _recover(fields: list[str], n_columns: int, text_index: int | None, sep: str) -> list[str | None]:
+    """The values of a malformed record, as far as they can be told: columns before the text
+    column from the left, columns after it from the right, everything between in the text."""
+    if len(fields) == n_columns:
+        return list(fields)
+    if len(fields) < n_columns:
+        return [*fields, *([None] * (n_columns - len(fields)))]
+    middle = n_columns - 1 if text_index is None else text_index
+    after = n_columns - middle - 1
+    return [*fields[:middle], sep.join(fields[middle:len(fields) - after]), *fields[len(fields) - after:]]
+
+
 def _iter_delimited(
-    path: Path, sep: str, on_bad_lines: str
-) -> tuple[list[str], Iterator[tuple[list[str] | None, str, int]]]:
-    """Header and an iterator of ``(fields or None, status, start line)`` per record."""
+    path: Path, sep: str, on_bad_lines: str, text_col: str | None
+) -> tuple[list[str], _Lines, Iterator[tuple[list[str | None], str, int]]]:
+    """Header, line source and an iterator of ``(fields, status, start line)`` per record.
+
+    A record the csv module rejects, or with the wrong number of fields, is ``malformed_line``
+    with the values recovered from it (:func:`_recover`). One exception: a single line that
+    splits into exactly the header's number of fields and that quoting cannot explain (TSV,
+    where quotes are ordinary characters to most writers, or a line without quotes holding a
+    bare carriage return) is read literally, as ``ok``.
+    """
     raw = _open_binary(path)
     first = raw.peek(3)[:3] if hasattr(raw, "peek") else b""
     if first == codecs.BOM_UTF8:
@@ -158,17 +196,16 @@ def _iter_delimited(
     reader = csv.reader(lines, delimiter=sep, strict=True)
 
     def next_fields():
-        while True:
-            try:
-                return next(reader)
-            except StopIteration:
-                return None
-            except (csv.Error, _RecordTooLong) as error:
-                line = lines.record_start
-                if not lines.record:  # nothing read: the error is about the file itself
-                    raise InputError(f"cannot parse {path}: {error}") from None
-                lines.reject_first_line()
-                return error, line
+        try:
+            return next(reader)
+        except StopIteration:
+            return None
+        except (csv.Error, _RecordTooLong) as error:
+            if not lines.record:  # nothing read: the error is about the file itself
+                raise InputError(f"cannot parse {path}: {error}") from None
+            line = lines.record_start
+            text, clean = lines.reject_first_line()
+            return error, line, text, clean
 
     try:
         header = next_fields()
@@ -186,7 +223,14 @@ def _iter_delimited(
         raise InputError(f"cannot parse the header line of {path} ({header[0]}); fix its quoting.")
     names = _header_names(header)
     n_columns = len(names)
+    text_index = names.index(text_col) if text_col in names else None
     lines.next_record()
+
+    def literal(text: str) -> list[str] | None:
+        fields = _strip_newline(text).split(sep)
+        if len(fields) == n_columns and (sep == "\t" or '"' not in text):
+            return fields
+        return None
 
     def records():
         with raw:
@@ -196,33 +240,59 @@ def _iter_delimited(
                 if fields is None:
                     return
                 if isinstance(fields, tuple):
-                    error, line = fields
+                    error, line, text, clean = fields
+                    values = literal(text)
+                    if values is not None:
+                        yield values, Status.OK if clean else Status.INVALID_ENCODING, line
+                        continue
                     _bad_line(path, line, f"cannot parse the record ({error})", on_bad_lines)
-                    yield None, Status.MALFORMED_LINE, line
+                    values = _recover(_strip_newline(text).split(sep), n_columns, text_index, sep)
+                    yield values, Status.MALFORMED_LINE, line
                     continue
                 if not fields:  # blank line: not a record
                     lines.next_record()
                     continue
                 if len(fields) != n_columns:
                     if len(lines.record) > 1:  # maybe an unterminated quote: re-read after line 1
-                        lines.reject_first_line()
+                        text, _ = lines.reject_first_line()
+                        fields = _strip_newline(text).split(sep)
                     else:
                         lines.next_record()
                     _bad_line(
                         path, start, f"expected {n_columns} fields, found {len(fields)}", on_bad_lines
                     )
-                    yield None, Status.MALFORMED_LINE, start
+                    yield _recover(fields, n_columns, text_index, sep), Status.MALFORMED_LINE, start
                     continue
                 status = Status.OK if lines.clean else Status.INVALID_ENCODING
                 lines.next_record()
                 yield fields, status, start
 
-    return names, records()
+    return names, lines, records()
 
 
-def _iter_jsonl(path: Path, on_bad_lines: str) -> Iterator[tuple[dict | None, str, int]]:
+def _json_id(text: str, id_col: str | None) -> Any:
+    """The value of ``"id_col": ...`` in a line that is not valid JSON, if it can be found."""
+    if id_col is None:
+        return None
+    pattern = re.escape(json.dumps(id_col)) + r'\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)'
+    match = re.search(pattern, text)
+    if match is None:
+        return None
+    try:
+        return json.loads(match.group(1))
+    except ValueError:
+        return None
+
+
+def _iter_jsonl(
+    path: Path, on_bad_lines: str, text_col: str | None, id_col: str | None, sizes: list[int]
+) -> Iterator[tuple[dict, str, int]]:
+    """``(record, status, line)`` per non-blank line; a line that is not a JSON object is
+    ``malformed_line`` with its raw text as the text column and its id if it can be found.
+    ``sizes`` gets the byte length of each line read."""
     with _open_binary(path) as raw:
         for number, data in enumerate(raw, start=1):
+            sizes.append(len(data))
             if number == 1 and data.startswith(codecs.BOM_UTF8):
                 data = data[3:]
             status = Status.OK
@@ -234,13 +304,17 @@ def _iter_jsonl(path: Path, on_bad_lines: str) -> Iterator[tuple[dict | None, st
                 continue
             try:
                 record = json.loads(text)
+                problem = None if isinstance(record, dict) else f"expected a JSON object, found {type(record).__name__}"
             except ValueError as error:
-                _bad_line(path, number, f"not valid JSON ({error})", on_bad_lines)
-                yield None, Status.MALFORMED_LINE, number
-                continue
-            if not isinstance(record, dict):
-                _bad_line(path, number, f"expected a JSON object, found {type(record).__name__}", on_bad_lines)
-                yield None, Status.MALFORMED_LINE, number
+                problem = f"not valid JSON ({error})"
+            if problem is not None:
+                _bad_line(path, number, problem, on_bad_lines)
+                record = {}
+                if id_col is not None:
+                    record[id_col] = _json_id(text, id_col)
+                if text_col is not None:
+                    record[text_col] = _strip_newline(text)
+                yield record, Status.MALFORMED_LINE, number
                 continue
             yield record, status, number
 
@@ -259,29 +333,38 @@ def _with_markers(frame: pd.DataFrame, statuses, lines, start: int) -> pd.DataFr
     return frame
 
 
-def _delimited_chunks(path, sep, chunksize, on_bad_lines, wanted, check, skip_rows):
-    names, records = _iter_delimited(path, sep, on_bad_lines)
+class _Limits:
+    """When a chunk is full: ``rows`` rows, or ``bytes`` bytes of input (either may be None)."""
+
+    def __init__(self, rows: int | None, size: int | None) -> None:
+        self.rows, self.size = rows, size
+
+    def full(self, rows: int, size: int) -> bool:
+        return (self.rows is not None and rows >= self.rows) or (self.size is not None and size >= self.size)
+
+
+def _delimited_chunks(path, sep, limits, on_bad_lines, wanted, check, skip_rows, text_col):
+    names, lines, records = _iter_delimited(path, sep, on_bad_lines, text_col)
     _check_columns(path, names, check)
     keep = _select(names, wanted)
     positions = [names.index(n) for n in keep]
     all_columns = positions == list(range(len(names)))
     position = 0
     rows, statuses, line_numbers = [], [], []
-    empty = [None] * len(keep)
+    start_bytes = lines.bytes_read
     for fields, status, line in records:
         if position < skip_rows:
             position += 1
+            start_bytes = lines.bytes_read
             continue
-        if fields is None:
-            rows.append(empty)
-        else:
-            rows.append(fields if all_columns else [fields[i] for i in positions])
+        rows.append(fields if all_columns else [fields[i] for i in positions])
         statuses.append(status)
         line_numbers.append(line)
-        if len(rows) == chunksize:
+        if limits.full(len(rows), lines.bytes_read - start_bytes):
             yield _rows_frame(rows, keep, statuses, line_numbers, position)
             position += len(rows)
             rows, statuses, line_numbers = [], [], []
+            start_bytes = lines.bytes_read
     if rows or position == skip_rows == 0:
         yield _rows_frame(rows, keep, statuses, line_numbers, position)
 
@@ -294,39 +377,48 @@ def _rows_frame(rows, names, statuses, line_numbers, start) -> pd.DataFrame:
     return _with_markers(frame, statuses, line_numbers, start)
 
 
-def _jsonl_chunks(path, chunksize, on_bad_lines, wanted, check, skip_rows):
+def _object_column(values: list) -> np.ndarray:
+    """JSON values as they are (no per-chunk guessing: 64-bit ints stay ints beside nulls)."""
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    return column
+
+
+def _jsonl_chunks(path, limits, on_bad_lines, wanted, check, skip_rows, text_col, id_col):
     known: dict[str, None] = {}  # column names in order of first appearance
     position = 0
     records, statuses, line_numbers = [], [], []
+    sizes: list[int] = []
     checked = False
 
     def flush():
         nonlocal checked
         for record in records:
-            if record:
-                known.update(dict.fromkeys(record))
+            known.update(dict.fromkeys(record))
         if not checked:
             _check_columns(path, list(known), check)
             checked = True
         names = _select(list(known), wanted)
-        frame = pd.DataFrame.from_records(
-            [r if r is not None else {} for r in records], columns=names
-        ) if records else pd.DataFrame(columns=names)
+        frame = pd.DataFrame(
+            {name: _object_column([r.get(name) for r in records]) for name in names},
+            index=pd.RangeIndex(len(records)),
+        )
         return _with_markers(frame, statuses, line_numbers, position)
 
-    for record, status, line in _iter_jsonl(path, on_bad_lines):
+    for record, status, line in _iter_jsonl(path, on_bad_lines, text_col, id_col, sizes):
         if position < skip_rows:  # skipped rows still contribute their keys to the columns
-            if record:
-                known.update(dict.fromkeys(record))
+            known.update(dict.fromkeys(record))
             position += 1
+            sizes.clear()
             continue
         records.append(record)
         statuses.append(status)
         line_numbers.append(line)
-        if len(records) == chunksize:
+        if limits.full(len(records), sum(sizes)):
             yield flush()
             position += len(records)
             records, statuses, line_numbers = [], [], []
+            sizes.clear()
     if records or position == skip_rows == 0:
         yield flush()
 
@@ -341,7 +433,31 @@ def _parquet_file(path: Path):
         raise InputError(f"cannot read {path} as Parquet ({error}); is it a complete Parquet file?") from None
 
 
-def _parquet_chunks(path, chunksize, wanted, check, skip_rows):
+def parquet_schema(path: str | os.PathLike):
+    """The Arrow schema a Parquet export declares (every stored column, pandas index columns
+    included, as ordinary columns), without its pandas metadata."""
+    return _parquet_file(Path(path)).schema_arrow.remove_metadata()
+
+
+def _pandas_type(arrow_type):
+    """The pandas dtype a Parquet column is read as: nullable integers and booleans (a null
+    never turns an id into a float), the default for everything else."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(arrow_type):
+        return _NULLABLE_INTS.get(str(arrow_type))
+    if pa.types.is_boolean(arrow_type):
+        return pd.BooleanDtype()
+    return None
+
+
+_NULLABLE_INTS = {
+    "int8": pd.Int8Dtype(), "int16": pd.Int16Dtype(), "int32": pd.Int32Dtype(), "int64": pd.Int64Dtype(),
+    "uint8": pd.UInt8Dtype(), "uint16": pd.UInt16Dtype(), "uint32": pd.UInt32Dtype(), "uint64": pd.UInt64Dtype(),
+}
+
+
+def _parquet_chunks(path, limits, wanted, check, skip_rows):
     import pyarrow as pa
 
     parquet = _parquet_file(path)
@@ -358,9 +474,10 @@ def _parquet_chunks(path, chunksize, wanted, check, skip_rows):
         position += metadata.row_group(first_group).num_rows
         first_group += 1
     groups = list(range(first_group, metadata.num_row_groups))
-    buffer, buffered, yielded = [], 0, False
+    batch_size = limits.rows or 65_536
+    buffer, buffered, buffered_bytes, yielded = [], 0, 0, False
     try:
-        batches = parquet.iter_batches(batch_size=chunksize, row_groups=groups, columns=keep) if groups else []
+        batches = parquet.iter_batches(batch_size=batch_size, row_groups=groups, columns=keep) if groups else []
         for batch in batches:
             if position < skip_rows:
                 drop = min(skip_rows - position, batch.num_rows)
@@ -368,12 +485,15 @@ def _parquet_chunks(path, chunksize, wanted, check, skip_rows):
             if batch.num_rows:
                 buffer.append(batch)
                 buffered += batch.num_rows
-            while buffered >= chunksize:
+                buffered_bytes += batch.nbytes
+            while buffered and limits.full(buffered, buffered_bytes):
                 table = pa.Table.from_batches(buffer)
-                yield _arrow_frame(table.slice(0, chunksize), position)
-                position, yielded = position + chunksize, True
-                rest = table.slice(chunksize)
+                take = min(limits.rows or buffered, buffered)
+                yield _arrow_frame(table.slice(0, take), position)
+                position, yielded = position + take, True
+                rest = table.slice(take)
                 buffer, buffered = rest.to_batches(), rest.num_rows
+                buffered_bytes = rest.nbytes
         if buffered:
             yield _arrow_frame(pa.Table.from_batches(buffer), position)
             yielded = True
@@ -384,7 +504,7 @@ def _parquet_chunks(path, chunksize, wanted, check, skip_rows):
 
 
 def _arrow_frame(table, start: int) -> pd.DataFrame:
-    frame = table.to_pandas()
+    frame = table.to_pandas(ignore_metadata=True, types_mapper=_pandas_type)
     n = len(frame)
     return _with_markers(frame, [Status.OK] * n, [None] * n, start)
 
@@ -404,7 +524,8 @@ def read_export(
     text_col: str | None = "text",
     id_col: str | None = None,
     columns: Sequence[str] | None = None,
-    chunksize: int = 50_000,
+    chunksize: int | None = 50_000,
+    chunk_bytes: int | None = None,
     on_bad_lines: OnBadLines = "flag",
     skip_rows: int = 0,
     format: str | None = None,
@@ -417,18 +538,24 @@ def read_export(
         A ``.csv``, ``.tsv``, ``.jsonl``/``.ndjson`` (each optionally ``.gz``) or ``.parquet`` file.
     text_col, id_col : str, optional
         Columns that must exist (an :class:`InputError` lists the available ones otherwise).
-        ``text_col=None`` skips the check (for exports without text).
+        ``text_col=None`` skips the check (for exports without text). The values of a
+        malformed line are recovered into them as far as possible.
     columns : list of str, optional
         Read only these columns (plus ``text_col`` and ``id_col``), in file order. Default: all.
-    chunksize : int
+    chunksize : int or None
         Rows per chunk (the last may be shorter). Memory use is proportional to it.
+    chunk_bytes : int, optional
+        Also end a chunk once it holds this many bytes of input (text formats: bytes of the
+        decompressed file; Parquet: of the decoded Arrow data). With ``chunksize=None`` this
+        alone sizes the chunks (the Dask engine's partitions); with neither, one chunk.
     on_bad_lines : {"flag", "error"}
         What to do with a malformed CSV/TSV record or JSONL line: ``"flag"`` yields it as a row
-        in its place with null data and :data:`READ_STATUS_COLUMN` ``"malformed_line"``;
-        ``"error"`` raises :class:`InputError` naming the line.
+        in its place with :data:`READ_STATUS_COLUMN` ``"malformed_line"`` and the values that
+        can be recovered from it (CSV/TSV: its fields, the surplus joined into the text column;
+        JSONL: the raw line as the text and the id if it can be found); ``"error"`` raises
+        :class:`InputError` naming the line.
     skip_rows : int
-        Skip the first ``skip_rows`` rows (as counted by this reader, malformed rows included),
-        e.g. the rows an interrupted job has already written (:attr:`ExportWriter.rows_written_`).
+        Skip the first ``skip_rows`` rows (as counted by this reader, malformed rows included).
         Parquet skips whole row groups from the metadata.
     format : str, optional
         Override the format detected from the extension.
@@ -442,28 +569,34 @@ def read_export(
 
     Notes
     -----
-    CSV/TSV are parsed by a streaming reader built on :mod:`csv` (RFC 4180 quoting, for TSV
-    too; quoted fields may span lines; a UTF-8 byte-order mark is skipped); every value is a
-    string, exactly as in the file. Blank lines are not records. A record with more *or fewer*
-    fields than the header (pandas pads short rows; here they are flagged, since a short row
-    usually means a line break that split a post), bad quoting, or a quote still open after
-    :data:`MAX_RECORD_LINES` lines is malformed; parsing resumes at its next line.
-    JSONL columns are the keys in order of first appearance; a key first seen in a later chunk
-    adds a column from that chunk on.
+    Types are never guessed from a chunk's values. CSV/TSV values are the strings in the
+    file: a streaming reader built on :mod:`csv` (RFC 4180 quoting, for TSV too; quoted
+    fields may span lines and have no length limit; a UTF-8 byte-order mark is skipped).
+    Blank lines are not records. A record with more *or fewer* fields than the header (pandas
+    pads short rows; here they are flagged, since a short row usually means a line break that
+    split a post), bad quoting, or a quote still open after :data:`MAX_RECORD_LINES` lines is
+    malformed; parsing resumes at its next line. JSONL values are the JSON values (object
+    columns: an integer stays an integer beside nulls, a float is the float written); the
+    columns are the keys in order of first appearance, a key first seen in a later chunk adds
+    a column from that chunk on. Parquet columns keep their declared types, integers and
+    booleans as pandas' nullable dtypes, and every stored column is read (a pandas index
+    written into the file is an ordinary column).
     """
     path = Path(path)
     fmt = check_format(path, format)
     if on_bad_lines not in ("flag", "error"):
         raise InputError(f"on_bad_lines must be 'flag' or 'error', not {on_bad_lines!r}")
-    if not isinstance(chunksize, (int, np.integer)) or chunksize < 1:
-        raise InputError(f"chunksize must be a positive integer, not {chunksize!r}")
+    for name, value in (("chunksize", chunksize), ("chunk_bytes", chunk_bytes)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+            raise InputError(f"{name} must be a positive integer, not {value!r}")
     if not isinstance(skip_rows, (int, np.integer)) or skip_rows < 0:
         raise InputError(f"skip_rows must be a non-negative integer, not {skip_rows!r}")
     if not path.is_file():
         raise InputError(f"input file {path} does not exist (or is not a file); check the path.")
     required = [c for c in (text_col, id_col) if c is not None]
     wanted = None if columns is None else list(dict.fromkeys([*columns, *required]))
-    chunks = _read(path, fmt, wanted or required, wanted, int(chunksize), on_bad_lines, int(skip_rows))
+    limits = _Limits(None if chunksize is None else int(chunksize), None if chunk_bytes is None else int(chunk_bytes))
+    chunks = _read(path, fmt, wanted or required, wanted, limits, on_bad_lines, int(skip_rows), text_col, id_col)
     # read the first chunk now, so that a missing column or an unreadable file fails here
     try:
         first = next(chunks)
@@ -472,14 +605,13 @@ def read_export(
     return itertools.chain([first], chunks)
 
 
-def _read(path, fmt, check, wanted, chunksize, on_bad_lines, skip_rows):
+def _read(path, fmt, check, wanted, limits, on_bad_lines, skip_rows, text_col, id_col):
     if fmt == "parquet":
-        chunks = _parquet_chunks(path, chunksize, wanted, check, skip_rows)
+        chunks = _parquet_chunks(path, limits, wanted, check, skip_rows)
     elif fmt == "jsonl":
-        chunks = _jsonl_chunks(path, chunksize, on_bad_lines, wanted, check, skip_rows)
+        chunks = _jsonl_chunks(path, limits, on_bad_lines, wanted, check, skip_rows, text_col, id_col)
     else:
-        sep = "," if fmt == "csv" else "\t"
-        chunks = _delimited_chunks(path, sep, chunksize, on_bad_lines, wanted, check, skip_rows)
+        chunks = _delimited_chunks(path, separator(fmt), limits, on_bad_lines, wanted, check, skip_rows, text_col)
     try:
         yield from chunks
     except (OSError, EOFError, zlib.error) as error:  # truncated or corrupt gzip, I/O errors

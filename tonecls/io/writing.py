@@ -1,65 +1,276 @@
-"""Writing exports: DataFrame chunks appended to a file atomically, resumably.
+"""Writing exports: DataFrame chunks appended to a file atomically, resumably, losslessly.
 
 :class:`ExportWriter` appends chunks to ``<target>.partial`` (Parquet: one file per chunk in
-``<target>.partial.parts/``) and renames it to the target when it is closed without error; an
-interrupted job continues with ``resume=True`` (see the class docstring).
+``<target>.partial.parts/``, merged at the end) and renames it to the target when it is
+closed without error; an interrupted job continues with ``resume=True``.
+
+Values are written as they are:
+
+- Parquet keeps every type: integers (nullable), decimals, timestamps, nested lists / structs
+  / maps and binary pass through, with the types a Parquet input declared (``schema=``); a
+  column's type may widen from chunk to chunk (a null column that later holds numbers, a
+  decimal whose precision grows), and a column holding both text and other values is text;
+- CSV/TSV/JSONL: integers as integers, floats in their shortest exact form (``repr``:
+  ``float(text) == value``; float32 in float32's shortest form), text unchanged; nested
+  values as JSON text, binary values as base64 text, decimals and dates as their text
+  (JSONL: strings), missing values empty (CSV) or ``null`` (JSONL);
+- columns first seen after the first chunk (late JSONL keys) are added: Parquet and CSV/TSV
+  files get them for every row (empty before), JSONL records from where they appear.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
+import datetime
+import decimal
 import gzip
+import io
 import json
+import math
 import os
 import shutil
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tonecls.errors import InputError
 from tonecls.io.files import atomic_write, partial_path
-from tonecls.io.formats import check_format, is_gzipped
+from tonecls.io.formats import check_format, is_gzipped, separator
 from tonecls.io.reading import MARKER_COLUMNS
 
-__all__ = ["ExportWriter"]
+__all__ = ["ExportWriter", "to_json_value", "to_text_value", "unify_schemas", "conform_table"]
+
+
+# --- values -----------------------------------------------------------------------------------
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def to_json_value(value: Any) -> Any:
+    """A value as plain JSON data, without loss: numpy scalars and arrays as Python numbers
+    and lists, floats unchanged (``json`` writes their shortest exact form), bytes as base64
+    text, decimals, dates and other scalars as their text; missing as None."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, np.floating):
+        if not np.isfinite(value):
+            return None
+        return float(str(value)) if value.dtype == np.float32 else float(value)
+    if isinstance(value, np.generic):
+        return to_json_value(value.item())
+    if isinstance(value, dict):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        if isinstance(value, list) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+            return {str(k): to_json_value(v) for k, v in value}  # an Arrow map: (key, value) pairs
+        return [to_json_value(v) for v in value]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time, pd.Timestamp)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return str(value)
+
+
+def to_text_value(value: Any) -> str | None:
+    """A value as the text of one CSV/TSV field: text unchanged, numbers exact, nested
+    values as JSON text, binary as base64; missing as None (an empty field)."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list, tuple, np.ndarray)):
+        return json.dumps(to_json_value(value), ensure_ascii=False, allow_nan=False)
+    plain = to_json_value(value)
+    if plain is None:
+        return str(value)  # inf, -inf: keep what pandas would write
+    return plain if isinstance(plain, str) else str(plain)
+
+
+def _needs_text(column: pd.Series) -> bool:
+    """Whether a column's values must be turned into text for CSV/TSV (pandas would write
+    nested values, bytes and the like with Python's repr)."""
+    return column.dtype == object or isinstance(column.dtype, pd.ArrowDtype)
+
+
+def _json_values(column: pd.Series) -> list:
+    """The values of a column as JSON data, vectorised for the common dtypes."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.StringDtype) or dtype == object:
+        if isinstance(dtype, pd.StringDtype):
+            return [None if _is_missing(v) else v for v in column.tolist()]
+        return [to_json_value(v) for v in column.tolist()]
+    if pd.api.types.is_float_dtype(dtype) and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        values = column.to_numpy()
+        if values.dtype == np.float32:  # shortest float32 form, as float64 text
+            return [None if not math.isfinite(v) else float(str(v)) for v in values]
+        return [v if math.isfinite(v) else None for v in values.tolist()]
+    if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return [None if _is_missing(v) else v for v in column.astype(object).tolist()]
+    return [to_json_value(v) for v in column.astype(object).tolist()]
+
+
+def _encode_jsonl(chunk: pd.DataFrame) -> bytes:
+    columns = [_json_values(chunk[name]) for name in chunk.columns]
+    names = list(chunk.columns)
+    dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+    lines = [dumps(dict(zip(names, row))) for row in zip(*columns)]
+    return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+
+
+def _encode_delimited(chunk: pd.DataFrame, sep: str, header: bool) -> bytes:
+    converted = {
+        name: chunk[name].map(to_text_value, na_action="ignore").astype(object)
+        for name in chunk.columns if _needs_text(chunk[name])
+    }
+    if converted:
+        chunk = chunk.assign(**converted)
+    # csv quotes fields containing "\n" but (before Python 3.12) not a lone "\r", which
+    # readers take as a line break: quote every field of a chunk that has one
+    has_cr = any(
+        chunk[column].astype("str").str.contains("\r", regex=False).any()
+        for column in chunk.columns
+        if chunk[column].dtype == object or pd.api.types.is_string_dtype(chunk[column].dtype)
+    )
+    quoting = csv.QUOTE_ALL if has_cr else csv.QUOTE_MINIMAL
+    return chunk.to_csv(index=False, header=header, sep=sep, lineterminator="\n", quoting=quoting).encode("utf-8")
+
+
+# --- Parquet schemas --------------------------------------------------------------------------
+
+
+def _arrow_column(column: pd.Series, declared):
+    """An Arrow array of a pandas column: with the declared type if any, else inferred; a
+    column mixing text with other values (or that Arrow cannot type) becomes text."""
+    import pyarrow as pa
+
+    if declared is not None:
+        try:
+            return pa.array(column, type=declared, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
+            pass  # e.g. JSON text in a column declared as a list: fall through
+    try:
+        array = pa.array(column, from_pandas=True)
+        if pa.types.is_large_string(array.type):  # pandas' str dtype: plain string, as read
+            array = array.cast(pa.string())
+        if column.dtype == object and not pa.types.is_string(array.type) and not pa.types.is_null(array.type):
+            kinds = {type(v) for v in column.tolist() if not _is_missing(v)}
+            if str in kinds and len(kinds) > 1:
+                raise pa.ArrowInvalid("mixed text and other values")
+        return array
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError, OverflowError):
+        return pa.array(column.map(to_text_value, na_action="ignore").astype(object), type=pa.string(),
+                        from_pandas=True)
+
+
+def _unify_types(types: Sequence):
+    """One Arrow type for a column whose parts have ``types``: equal types stay, nulls take
+    the other type, numbers and decimals widen as Arrow promotes them; text otherwise."""
+    import pyarrow as pa
+
+    distinct = [t for i, t in enumerate(types) if t not in types[:i]]
+    concrete = [t for t in distinct if not pa.types.is_null(t)]
+    if not concrete:
+        return pa.string()  # a column that is null everywhere
+    if len(concrete) == 1:
+        return concrete[0]
+    try:
+        schema = pa.unify_schemas([pa.schema([pa.field("c", t)]) for t in concrete], promote_options="permissive")
+        unified = schema.field("c").type
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pa.string()
+    return pa.string() if pa.types.is_dictionary(unified) else unified
+
+
+def unify_schemas(schemas: Iterable, columns: Sequence[str]):
+    """The one schema (in ``columns`` order) that every part's data fits (:func:`_unify_types`)."""
+    import pyarrow as pa
+
+    schemas = list(schemas)
+    fields = []
+    for name in columns:
+        types = [s.field(name).type for s in schemas if name in s.names]
+        fields.append(pa.field(name, _unify_types(types) if types else pa.string()))
+    return pa.schema(fields)
+
+
+class _LossyCast(Exception):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def conform_table(table, schema):
+    """``table`` with the columns and types of ``schema`` (a missing column is null; a value
+    that cannot be cast to text is written as JSON text). Raises :class:`_LossyCast` naming a
+    column whose values the target type cannot hold exactly (e.g. an integer above 2**53 as
+    a float)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrays = []
+    for field in schema:
+        if field.name not in table.column_names:
+            arrays.append(pa.nulls(table.num_rows, type=field.type))
+            continue
+        column = table.column(field.name)
+        if column.type == field.type:
+            arrays.append(column)
+            continue
+        if not pa.types.is_string(field.type):
+            try:
+                arrays.append(pc.cast(column, field.type, safe=True))
+                continue
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                raise _LossyCast(field.name) from None
+        try:
+            if pa.types.is_floating(column.type):
+                raise pa.ArrowNotImplementedError("floats as their shortest text")
+            arrays.append(pc.cast(column, field.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            values = [to_text_value(v) for v in column.to_pylist()]
+            arrays.append(pa.array(values, type=pa.string()) if pa.types.is_string(field.type)
+                          else pa.array(values).cast(field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _merge_columns(known: list[str], new: Sequence[str]) -> list[str]:
+    """``known`` with the names of ``new`` it lacks, each placed after its predecessor in ``new``."""
+    merged = list(known)
+    for i, name in enumerate(new):
+        if name in merged:
+            continue
+        before = next((new[j] for j in range(i - 1, -1, -1) if new[j] in merged), None)
+        merged.insert(0 if before is None else merged.index(before) + 1, name)
+    return merged
+
+
+# --- the writer -------------------------------------------------------------------------------
 
 
 def _state_path(partial: Path) -> Path:
     return partial.with_name(partial.name + ".state.json")
 
 
-def _one_type_per_column(chunk: pd.DataFrame, schema) -> pd.DataFrame:
-    """``chunk`` with mixed text/non-text columns, and columns the schema holds as text, as text.
-
-    Non-null values become ``str(value)``; nulls stay null. Other columns are left alone.
-    """
-    import pyarrow as pa
-
-    converted = {}
-    for name in chunk.columns:
-        column = chunk[name]
-        text_in_schema = schema is not None and name in schema.names and pa.types.is_string(schema.field(name).type)
-        if isinstance(column.dtype, pd.StringDtype) or (column.dtype != object and not text_in_schema):
-            continue  # text only, or a typed column that Parquet stores as it is
-        values = column.dropna()
-        is_text = values.map(type).eq(str) if column.dtype == object else pd.Series(False, index=values.index)
-        if values.empty or bool(is_text.all()):
-            continue
-        if text_in_schema or bool(is_text.any()):
-            converted[name] = column.where(column.isna(), column.astype(str))
-    return chunk.assign(**converted) if converted else chunk
-
-
 class ExportWriter:
-    """Append DataFrame chunks to an export, atomically.
+    """Append DataFrame chunks to an export, atomically (see the module docstring).
 
     Chunks go to ``<path>.partial`` (Parquet: one file per chunk in ``<path>.partial.parts/``)
     and the target appears only when the writer is closed without error, as one complete file.
-    The marker columns of :func:`read_export` are dropped. The columns are fixed by the first
-    chunk: later chunks are reordered to them, a missing column is written as null, and an
-    unknown column raises :class:`InputError`. Parquet holds one type per column, so a column
-    mixing text with numbers (common in JSONL exports) is written as text, and a column that
-    was text in the first chunk stays text.
+    The marker columns of :func:`~tonecls.io.reading.read_export` are dropped; the index is
+    not written.
 
     Parameters
     ----------
@@ -70,15 +281,18 @@ class ExportWriter:
     resume : bool
         Continue an interrupted writer: keep what a previous writer of the same ``path``
         completed (``rows_written_`` rows, whole chunks only) and append after it. Without a
-        previous partial this starts from scratch. Without ``resume`` any partial is discarded.
+        previous partial this starts from scratch. Without ``resume`` a partial left by an
+        earlier writer is discarded; a ``<path>.partial`` that no writer left is refused.
+    schema : pyarrow.Schema, optional
+        Declared types of (some) columns for Parquet output, e.g. the schema of a Parquet
+        input (:func:`~tonecls.io.reading.parquet_schema`), so that its columns keep their types.
 
     Attributes
     ----------
     rows_written_ : int
-        Rows written so far, including those kept by ``resume``; feed it to
-        ``read_export(..., skip_rows=writer.rows_written_)`` to continue the input.
+        Rows written so far, including those kept by ``resume``.
     columns_ : list of str or None
-        The output columns, fixed by the first chunk.
+        The output columns so far.
 
     On an exception inside the ``with`` block the target is not created, and the partial and
     its small state file (``<path>.partial.state.json``) stay for ``resume``; :meth:`abort`
@@ -89,16 +303,19 @@ class ExportWriter:
     ...         writer.write(score(chunk))
     """
 
-    def __init__(self, path: str | os.PathLike, format: str | None = None, *, resume: bool = False):
+    def __init__(self, path: str | os.PathLike, format: str | None = None, *, resume: bool = False,
+                 schema=None):
         self.path = Path(path)
         self.format = check_format(self.path, format)
         self.gzip = is_gzipped(self.path)
         self.partial = partial_path(self.path)
         self.parts_dir = self.partial.with_name(self.partial.name + ".parts")
         self.state_file = _state_path(self.partial)
+        self.declared = schema
         self.rows_written_ = 0
         self.columns_: list[str] | None = None
-        self._schema = None
+        self._header_columns: list[str] | None = None  # CSV/TSV: the columns of the header line
+        self._segments: list[list] = []  # CSV/TSV: [first row, columns] each time the columns grow
         self._parts = 0
         self._closed = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,11 +337,11 @@ class ExportWriter:
             "gzip": self.gzip,
             "rows": self.rows_written_,
             "columns": self.columns_,
+            "header_columns": self._header_columns,
+            "segments": self._segments,
             "bytes": size,
             "parts": self._parts,
         }
-        if self._schema is not None:
-            state["schema"] = self._schema.serialize().to_pybytes().hex()
         with atomic_write(self.state_file) as out:
             json.dump(state, out)
 
@@ -135,15 +352,13 @@ class ExportWriter:
                 raise ValueError(f"it was written as {state['format']}")
             self.rows_written_ = int(state["rows"])
             self.columns_ = state["columns"]
+            self._header_columns = state.get("header_columns")
+            self._segments = state.get("segments") or []
             self._parts = int(state["parts"])
             if self.format == "parquet":
-                import pyarrow as pa
-
-                if state.get("schema"):
-                    self._schema = pa.ipc.read_schema(pa.py_buffer(bytes.fromhex(state["schema"])))
                 self.parts_dir.mkdir(exist_ok=True)
-                for stray in self.parts_dir.glob("part-*.parquet"):
-                    if int(stray.stem.split("-")[1]) >= self._parts:
+                for stray in self.parts_dir.glob("part-*.parquet*"):
+                    if int(stray.name.split("-")[1].split(".")[0]) >= self._parts:
                         stray.unlink()
             else:
                 with open(self.partial, "r+b") as handle:  # drop a half-written chunk
@@ -155,6 +370,11 @@ class ExportWriter:
             ) from None
 
     def _discard(self) -> None:
+        if (self.partial.exists() or self.partial.is_symlink()) and not self.state_file.exists():
+            raise InputError(
+                f"{self.partial} exists and was not written by tonecls; tonecls writes its "
+                "partial output there. Move or rename that file, then run again."
+            )
         self.partial.unlink(missing_ok=True)
         self.state_file.unlink(missing_ok=True)
         if self.parts_dir.exists():
@@ -170,15 +390,7 @@ class ExportWriter:
         if len(set(columns)) != len(columns):
             raise InputError(f"cannot write {self.path}: duplicate column names in {columns}")
         chunk.columns = columns
-        if self.columns_ is None:
-            self.columns_ = columns
-            return chunk
-        extra = [c for c in columns if c not in self.columns_]
-        if extra:
-            raise InputError(
-                f"cannot write {self.path}: column(s) {extra} appear after the first chunk, "
-                f"whose columns were {self.columns_}. Select a fixed set of columns."
-            )
+        self.columns_ = columns if self.columns_ is None else _merge_columns(self.columns_, columns)
         return chunk.reindex(columns=self.columns_)
 
     def write(self, chunk: pd.DataFrame) -> None:
@@ -190,7 +402,15 @@ class ExportWriter:
             self._write_parquet_part(chunk)
             size = 0
         else:
-            data = self._encode(chunk, header=self.rows_written_ == 0 and self._empty_partial())
+            if self.format == "jsonl":
+                data = _encode_jsonl(chunk)
+            else:
+                header = self._header_columns is None
+                if header:
+                    self._header_columns = list(chunk.columns)
+                if not self._segments or self._segments[-1][1] != list(chunk.columns):
+                    self._segments.append([self.rows_written_, list(chunk.columns)])
+                data = _encode_delimited(chunk, separator(self.format), header=header)
             if self.gzip:
                 data = gzip.compress(data, compresslevel=6, mtime=0)  # one gzip member per chunk
             with open(self.partial, "ab") as handle:
@@ -199,47 +419,17 @@ class ExportWriter:
         self.rows_written_ += len(chunk)
         self._save_state(size)
 
-    def _empty_partial(self) -> bool:
-        return self.partial.stat().st_size == 0
-
-    def _encode(self, chunk: pd.DataFrame, header: bool) -> bytes:
-        if self.format == "jsonl":
-            if chunk.empty:
-                return b""
-            text = chunk.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
-            return (text if text.endswith("\n") else text + "\n").encode("utf-8")
-        sep = "," if self.format == "csv" else "\t"
-        # csv quotes fields containing "\n" but (before Python 3.12) not a lone "\r", which
-        # readers take as a line break: quote every field of a chunk that has one
-        has_cr = any(
-            chunk[column].astype("str").str.contains("\r", regex=False).any()
-            for column in chunk.columns
-            if chunk[column].dtype == object or pd.api.types.is_string_dtype(chunk[column].dtype)
-        )
-        quoting = csv.QUOTE_ALL if has_cr else csv.QUOTE_MINIMAL
-        return chunk.to_csv(
-            index=False, header=header, sep=sep, lineterminator="\n", quoting=quoting
-        ).encode("utf-8")
-
     def _write_parquet_part(self, chunk: pd.DataFrame) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        chunk = _one_type_per_column(chunk, self._schema)
-        try:
-            if self._schema is None:
-                table = pa.Table.from_pandas(chunk, preserve_index=False)
-                # a column that is all null in the first chunk gets a string type, not "null"
-                fields = [
-                    pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema
-                ]
-                self._schema = pa.schema(fields).remove_metadata()
-            table = pa.Table.from_pandas(chunk, schema=self._schema, preserve_index=False)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-            raise InputError(
-                f"cannot write {self.path}: a chunk does not fit the Parquet schema of the first "
-                f"chunk ({error}). Make the column types consistent."
-            ) from None
+        declared = self.declared
+        arrays = [
+            _arrow_column(chunk[name], declared.field(name).type
+                          if declared is not None and name in declared.names else None)
+            for name in chunk.columns
+        ]
+        table = pa.Table.from_arrays(arrays, names=list(chunk.columns))
         part = self.parts_dir / f"part-{self._parts:06d}.parquet"
         pq.write_table(table, part.with_name(part.name + ".partial"))
         os.replace(part.with_name(part.name + ".partial"), part)
@@ -251,8 +441,12 @@ class ExportWriter:
             return self.path
         if self.format == "parquet":
             self._merge_parts()
-        elif self.rows_written_ == 0 and self._empty_partial() and self.columns_ is not None:
-            self._write_header_only()
+        elif self.format != "jsonl":
+            if self._header_columns is None and self.columns_ is not None:
+                self._header_columns = []
+                self._write_header_only()
+            elif self.columns_ is not None and self._header_columns != self.columns_:
+                self._rewrite_with_all_columns()
         os.replace(self.partial, self.path)
         self.state_file.unlink(missing_ok=True)
         if self.parts_dir.exists():
@@ -261,20 +455,58 @@ class ExportWriter:
         return self.path
 
     def _write_header_only(self) -> None:
-        data = self._encode(pd.DataFrame(columns=self.columns_), header=True)
+        data = _encode_delimited(pd.DataFrame(columns=self.columns_), separator(self.format), header=True)
         if self.gzip:
             data = gzip.compress(data, mtime=0)
         self.partial.write_bytes(data)
+
+    def _rewrite_with_all_columns(self) -> None:
+        """CSV/TSV whose columns grew after the header was written: rewrite it with every
+        column, the new ones empty in the rows written before they appeared."""
+        sep = separator(self.format)
+        opener = gzip.open if self.gzip else open
+        rewritten = self.partial.with_name(self.partial.name + ".rewrite")
+        with opener(self.partial, "rb") as source, opener(rewritten, "wb") as target:
+            text_in = io.TextIOWrapper(source, encoding="utf-8", newline="")
+            text_out = io.TextIOWrapper(target, encoding="utf-8", newline="")
+            reader = csv.reader(text_in, delimiter=sep, strict=True)
+            minimal = csv.writer(text_out, delimiter=sep, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+            quote_all = csv.writer(text_out, delimiter=sep, lineterminator="\n", quoting=csv.QUOTE_ALL)
+            next(reader)  # the old header
+            minimal.writerow(self.columns_)
+            segments = [(start, {name: i for i, name in enumerate(columns)}) for start, columns in self._segments]
+            segment, index = -1, []
+            for number, row in enumerate(reader):
+                while segment + 1 < len(segments) and number >= segments[segment + 1][0]:
+                    segment += 1
+                    positions = segments[segment][1]
+                    index = [positions.get(name) for name in self.columns_]
+                values = ["" if i is None else row[i] for i in index]
+                (quote_all if any("\r" in v for v in values) else minimal).writerow(values)
+            text_out.flush()
+            text_out.detach()
+            text_in.detach()
+        os.replace(rewritten, self.partial)
 
     def _merge_parts(self) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        schema = self._schema if self._schema is not None else pa.schema([])
         parts = [self.parts_dir / f"part-{i:06d}.parquet" for i in range(self._parts)]
-        with pq.ParquetWriter(self.partial, schema) as writer:
-            for part in parts:
-                writer.write_table(pq.read_table(part, schema=schema))
+        schema = unify_schemas([pq.read_schema(p) for p in parts], self.columns_ or [])
+        if not parts:
+            schema = pa.schema([pa.field(c, pa.string()) for c in self.columns_ or []])
+        while True:
+            try:
+                with pq.ParquetWriter(self.partial, schema) as writer:
+                    for part in parts:
+                        writer.write_table(conform_table(pq.read_table(part), schema))
+                    if not parts:
+                        writer.write_table(schema.empty_table())
+                return
+            except _LossyCast as lossy:  # e.g. integers too large for a float: text
+                index = schema.get_field_index(lossy.name)
+                schema = schema.set(index, pa.field(lossy.name, pa.string()))
 
     def abort(self) -> None:
         """Delete the partial output (no resume possible)."""

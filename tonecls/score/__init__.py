@@ -24,11 +24,11 @@ Behaviour worth knowing:
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Literal
 
 from tonecls.errors import InputError
+from tonecls.io.runner import resume_hint
 from tonecls.score.core import ScoreSummary, ScoringModel, score_frame
 
 DEFAULT_CHUNKSIZE = 20_000
@@ -38,6 +38,7 @@ ON_BAD_LINES = ("flag", "error")
 
 __all__ = [
     "ScoreSummary",
+    "resume_hint",
     "score_file",
     "score_frame",
 ]
@@ -92,7 +93,7 @@ def score_file(
     on_bad_lines : {"flag", "error"}, optional
         Malformed CSV/TSV/JSONL lines: ``flag`` keeps them as rows with status
         ``malformed_line`` (their line numbers are in the summary), ``error`` stops the job.
-        Default: ``flag`` for the local engine; the dask engine supports only ``error``.
+        Default: ``flag`` (both engines).
     progress : bool, optional
         Show a progress bar (rows, rate, ETA); default: when stderr is a terminal or in a
         Jupyter notebook.
@@ -102,41 +103,31 @@ def score_file(
     ScoreSummary
         Rows, ok, flagged rows per status, seconds, posts/s and the output path.
     """
+    from tonecls.io.runner import check_run_options, interactive
+
     input, output = Path(input), Path(output)
     if engine not in ENGINES:
         raise InputError(f"engine must be one of {ENGINES}, not {engine!r}")
     if on_bad_lines is None:
-        on_bad_lines = "flag" if engine == "local" else "error"
-    if on_bad_lines not in ON_BAD_LINES:
-        raise InputError(f"on_bad_lines must be one of {ON_BAD_LINES}, not {on_bad_lines!r}")
-    if not isinstance(chunksize, int) or chunksize < 1:
-        raise InputError(f"chunksize must be a positive number of rows, not {chunksize!r}")
-    if not input.exists():
-        raise InputError(f"input file {input} does not exist; check the path.")
-    if input.resolve() == output.resolve():
-        raise InputError("the output path is the input path; choose another output file.")
+        on_bad_lines = "flag"
+    check_run_options(chunksize, on_bad_lines)
+    blocksize = parse_blocksize(blocksize)
     if (scheduler or workers) and engine != "dask":
         raise InputError(
             "a scheduler address or a number of workers needs engine='dask' (CLI: --engine dask)."
         )
-    if workers is not None and (not isinstance(workers, int) or workers < 1):
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise InputError(f"workers must be a positive number of processes, not {workers!r}")
     if progress is None:
-        progress = _interactive()
+        progress = interactive()
 
     if engine == "dask":
         from tonecls.score.dask_engine import score_file_dask
 
-        if on_bad_lines == "flag":
-            raise InputError(
-                "the dask engine cannot flag malformed lines (dask reads byte blocks in "
-                "parallel and stops on the first malformed line); use on_bad_lines='error' "
-                "(CLI: --on-bad-lines error), or the local engine to flag them row by row."
-            )
         return score_file_dask(
             input, output, model=model, text_col=text_col, id_col=id_col,
-            blocksize=blocksize, scheduler=scheduler, workers=workers, resume=resume,
-            progress=progress,
+            blocksize=blocksize, on_bad_lines=on_bad_lines, scheduler=scheduler,
+            workers=workers, resume=resume, progress=progress,
         )
     from tonecls.score.local import score_file_local
 
@@ -146,19 +137,25 @@ def score_file(
     )
 
 
-def resume_hint(output: str | os.PathLike) -> str | None:
-    """What to tell a user whose job writing ``output`` failed, if completed chunks were kept."""
-    from tonecls.io.manifest import manifest_path
+def parse_blocksize(blocksize: int | str | None) -> int | None:
+    """Bytes per partition from ``blocksize`` (an int, ``"16MB"``, ``"64 MiB"``, None or
+    ``"none"``: one partition per file); :class:`InputError` for anything else."""
+    if blocksize is None or (isinstance(blocksize, str) and blocksize.strip().lower() == "none"):
+        return None
+    if isinstance(blocksize, bool):
+        raise InputError(f"blocksize must be a size in bytes such as 16MB, not {blocksize!r}")
+    if isinstance(blocksize, int):
+        value = blocksize
+    else:
+        from dask.utils import parse_bytes
 
-    if manifest_path(output).exists():
-        return "the completed chunks are kept; run the same command with --resume to continue."
-    return None
-
-
-def _interactive() -> bool:
-    """Whether a progress bar is wanted: stderr is a terminal, or we run in a Jupyter kernel."""
-    if sys.stderr is not None and sys.stderr.isatty():
-        return True
-    shell = sys.modules.get("IPython")
-    ipython = getattr(shell, "get_ipython", lambda: None)() if shell else None
-    return type(ipython).__name__ == "ZMQInteractiveShell"
+        try:
+            value = int(parse_bytes(str(blocksize)))
+        except (ValueError, TypeError, KeyError):
+            raise InputError(
+                f"blocksize {blocksize!r} is not a size: give bytes per partition such as "
+                "16MB, 256kB or 1GiB (CLI: --blocksize 16MB), or none for one partition per file."
+            ) from None
+    if value < 1:
+        raise InputError(f"blocksize must be a positive size such as 16MB, not {blocksize!r}")
+    return value

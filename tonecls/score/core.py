@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,6 +19,7 @@ import pandas as pd
 
 from tonecls.errors import InputError
 from tonecls.io import READ_STATUS_COLUMN
+from tonecls.io.runner import RunSummary
 from tonecls.schema import STATUS_COLUMN, OutputSchema, Status
 
 
@@ -171,56 +171,8 @@ def _normalise_dtypes(predictions: pd.DataFrame, dtypes: dict[str, str]) -> pd.D
 # --- summary ------------------------------------------------------------------------------
 
 
-@dataclass
-class ScoreSummary:
-    """What a scoring job did; ``tonecls score`` prints it, notebooks can inspect it."""
-
-    output: Path
-    rows: int = 0
-    statuses: dict[str, int] = field(default_factory=dict)
-    malformed_lines: list[int] = field(default_factory=list)
-    duplicate_ids: int = 0
-    seconds: float = 0.0
-    resumed_from_row: int = 0
-
-    @property
-    def ok(self) -> int:
-        """Rows scored."""
-        return self.statuses.get(Status.OK, 0)
-
-    @property
-    def flagged(self) -> dict[str, int]:
-        """Rows not scored, by reason (status)."""
-        return {s: n for s, n in sorted(self.statuses.items()) if s != Status.OK}
-
-    @property
-    def posts_per_s(self) -> float:
-        """Rows processed by this run per second of wall-clock time."""
-        done_now = self.rows - self.resumed_from_row
-        return done_now / self.seconds if self.seconds > 0 else float("nan")
-
-    def add(self, counts: dict[str, int]) -> None:
-        """Add the status counts of one scored chunk."""
-        for status, n in counts.items():
-            self.statuses[status] = self.statuses.get(status, 0) + n
-            self.rows += n
-
-    def __str__(self) -> str:
-        flagged = ", ".join(f"{n:,} {s}" for s, n in self.flagged.items()) or "none"
-        lines = [
-            f"scored {self.rows:,} rows -> {self.output}",
-            f"  ok: {self.ok:,}; flagged: {flagged}",
-            f"  {self.seconds:.1f} s, {self.posts_per_s:,.0f} posts/s"
-            + (f" (resumed at row {self.resumed_from_row:,})" if self.resumed_from_row else ""),
-        ]
-        if self.malformed_lines:
-            shown = ", ".join(map(str, self.malformed_lines[:10]))
-            rest = len(self.malformed_lines) - 10
-            tail = f" and {rest} more" if rest > 0 else ""
-            lines.append(f"  malformed input lines (flagged): {shown}{tail}")
-        if self.duplicate_ids:
-            lines.append(f"  warning: {self.duplicate_ids:,} rows repeat an id seen before")
-        return "\n".join(lines)
+#: What a scoring job did: the runner's one summary type (``tonecls score`` prints it).
+ScoreSummary = RunSummary
 
 
 def status_counts(scored: pd.DataFrame) -> dict[str, int]:

@@ -1,8 +1,10 @@
-"""The Dask engine: score an export partition by partition on a dask.distributed cluster.
+"""The Dask engine: score an export block by block on a dask.distributed cluster.
 
-The input is read with ``dask.dataframe`` (CSV/TSV/JSONL by byte blocks, Parquet by row
-groups), every partition goes through the same :func:`~tonecls.score.core.score_frame` as the
-local engine, and each worker writes its scored partitions as Parquet part files
+The client reads the export with the same reader as the local engine
+(:func:`~tonecls.io.reading.read_export`, in blocks of about ``blocksize`` bytes), so
+malformed lines are flagged in place, quoted line breaks need no care and every value is read
+as the local engine reads it; each block goes to a worker, which scores it with the same
+:func:`~tonecls.score.core.score_frame` and writes it as a Parquet part file
 ``OUTPUT/part-00000.parquet, part-00001.parquet, ...`` (numbered in input order, so pandas,
 pyarrow, Dask, Spark or DuckDB read the directory back as one table in input order).
 
@@ -11,15 +13,16 @@ pyarrow, Dask, Spark or DuckDB read the directory back as one table in input ord
   object (e.g. trained in a notebook) is saved to ``OUTPUT.partial.model/`` for the
   workers to load, and deleted at the end.
 - Parts are written to ``OUTPUT.partial/`` and the directory is renamed to ``OUTPUT`` when
-  every partition is done; the manifest ``OUTPUT.partial.json`` records the finished parts,
-  so ``resume=True`` recomputes only the missing ones.
-- Malformed CSV lines stop the job with pandas' error (``on_bad_lines="error"``); flagging
-  them row by row needs the local engine, which reads the file sequentially. Dask splits
-  CSV/TSV into byte blocks at line ends, so posts with line breaks inside quotes break the
-  parse of a block (a clear error): for such files use ``blocksize=None`` (one partition per
-  file), Parquet or JSONL input, or the local engine. Gzipped text is one partition per file.
-- Workers must be able to import tonecls, read the input and the model bundle, and write the
-  output directory (a shared filesystem, as on SLURM/HPC clusters).
+  every block is done; the manifest ``OUTPUT.partial.json`` records the finished parts and
+  the content hash of each block read, so ``resume=True`` recomputes only the missing ones
+  and refuses an input that changed. An existing OUTPUT directory is replaced only if it
+  holds nothing but part files, and never when the input is inside it.
+- At most two blocks per worker are in flight, so the client's memory stays bounded. Reading
+  runs on the client (about 300,000 CSV rows per CPU-second, BENCHMARKS.md), which is far
+  above what a worker scores (about 10,000 posts/s): the client is not the bottleneck below
+  some 30 workers; beyond that, split the export into several files.
+- Workers must be able to import tonecls, read the model bundle, and write the output
+  directory (a shared filesystem, as on SLURM/HPC clusters).
 """
 
 from __future__ import annotations
@@ -33,7 +36,13 @@ from typing import Any
 import pandas as pd
 
 from tonecls.errors import InputError
-from tonecls.io.manifest import ResumeManifest, input_fingerprint, manifest_path
+from tonecls.io.files import ContentHash, check_input_file, check_output_path
+from tonecls.io.formats import detect_format
+from tonecls.io.manifest import ResumeManifest, input_identity, manifest_path
+from tonecls.io.reading import LINE_COLUMN, MARKER_COLUMNS, READ_STATUS_COLUMN, parquet_schema, read_export
+from tonecls.io.runner import MAX_REPORTED_LINES, chain_first, prefetched
+from tonecls.io.writing import ExportWriter
+from tonecls.schema import Status
 from tonecls.score.core import (
     ScoreSummary,
     ScoringModel,
@@ -59,47 +68,56 @@ def score_file_dask(
     model: ScoringModel | str | os.PathLike | None,
     text_col: str,
     id_col: str | None,
-    blocksize: int | str,
+    blocksize: int | None,
+    on_bad_lines: str,
     scheduler: str | None,
     workers: int | None,
     resume: bool,
     progress: bool,
 ) -> ScoreSummary:
     """Score ``input`` into the Parquet directory ``output`` on a Dask cluster (module doc)."""
-    import dask
-    from distributed import as_completed
+    from distributed import wait
     from tqdm.auto import tqdm
 
-    from tonecls.io import detect_format
-
+    started = time.perf_counter()
+    input = check_input_file(input)
+    in_format = detect_format(input)
     if detect_format(output) != "parquet":
         raise InputError(
             f"the dask engine writes a directory of Parquet part files; name the output "
             f"*.parquet (got {output}), or use the local engine for {detect_format(output)} output."
         )
-    started = time.perf_counter()
+    check_output_path(input, output, directory=True)
+    partial_dir = Path(f"{output}.partial")
+    manifest_file = manifest_path(output)
+    if partial_dir.exists() and not manifest_file.exists():
+        raise InputError(f"{partial_dir} exists and was not written by tonecls; move or rename it, "
+                         "then run again.")
     options = {
-        "engine": "dask", "text_col": text_col, "id_col": id_col, "blocksize": str(blocksize),
-        "model": model_identity(model),
+        "engine": "dask", "text_col": text_col, "id_col": id_col, "blocksize": blocksize,
+        "on_bad_lines": on_bad_lines, "model": model_identity(model),
     }
+    identity = input_identity(input, in_format)
+    previous = (ResumeManifest.load_compatible(manifest_file, identity, options)
+                if resume and manifest_file.exists() and partial_dir.is_dir() else None)
+    # the client reads the file (the same reader as the local engine: malformed lines are
+    # flagged in place, quoted line breaks are no problem) and the workers score the blocks
+    chunks = read_export(input, text_col=text_col, id_col=id_col, chunksize=None,
+                         chunk_bytes=blocksize, on_bad_lines=on_bad_lines)
+    first = next(chunks, None)
     local_model = resolve_model(model)  # on the client: output schema and column check
-    # dask would otherwise turn object columns into strings (a JSON number 42 into "42")
-    with dask.config.set({"dataframe.convert-string": False}):
-        ddf = read_dask(input, text_col=text_col, id_col=id_col, blocksize=blocksize)
-    check_no_column_clash(ddf.columns, local_model)
-    meta = score_frame(ddf._meta, local_model, text_col)
+    if first is not None:
+        check_no_column_clash([c for c in first.columns if c not in MARKER_COLUMNS], local_model)
+    declared = parquet_schema(input) if in_format == "parquet" else None
 
     client, cluster = _connect(scheduler, workers)
-    partial_dir = Path(f"{output}.partial")
     model_copy = Path(f"{output}.partial.model")
-    manifest_file = manifest_path(output)
     try:
-        manifest = _start_manifest(manifest_file, partial_dir, input_fingerprint(input), options,
-                                   resume)
-        summary = ScoreSummary(
-            output=output, rows=manifest.rows_done, statuses=dict(manifest.statuses),
-            resumed_from_row=manifest.rows_done,
-        )
+        manifest = _start_manifest(manifest_file, partial_dir, previous, identity, options)
+        summary = ScoreSummary(output=output, verb="scored", rows=manifest.rows_done,
+                               statuses=dict(manifest.statuses),
+                               malformed_lines=list(manifest.malformed_lines),
+                               resumed_from_row=manifest.rows_done)
         if hasattr(model, "save"):
             # a model object (e.g. trained in a notebook): workers load a saved copy by path
             model = model.save(model_copy)
@@ -109,36 +127,75 @@ def score_file_dask(
             client.run(resolve_model, model_ref)
         else:  # an object without save(): sent once to every worker
             model_ref = client.scatter(local_model, broadcast=True, hash=False)
-        with dask.config.set({"dataframe.convert-string": False}):
-            scored = ddf.map_partitions(score_frame, model_ref, text_col, meta=meta)
-            parts = scored.to_delayed()
-        done = set(manifest.writer_state["parts_done"])
-        todo = [
-            dask.delayed(_write_part)(part, partial_dir / PART_NAME.format(i), i)
-            for i, part in enumerate(parts) if i not in done
-        ]
-        with tqdm(total=len(parts), initial=len(done), unit=" parts", disable=not progress,
-                  desc="scoring (dask)") as bar:
-            failure = None
-            for future in as_completed(client.compute(todo)):
+        in_flight_limit = 2 * max(len(client.scheduler_info().get("workers", {})), 1)
+        in_flight: dict = {}
+        failure: BaseException | None = None
+        done_rows = {int(k): v for k, v in manifest.tallies.items()}  # part -> rows
+
+        def collect(futures) -> None:
+            nonlocal failure
+            for future in futures:
+                index, bad = in_flight.pop(future)
                 if future.status == "error":  # keep the other parts' progress, then raise
-                    failure = failure or future
+                    failure = failure or future.exception()
                     continue
-                index, counts = future.result()
-                summary.add(counts)
-                done.add(index)
-                manifest.writer_state["parts_done"] = sorted(done)
-                manifest.chunks_done, manifest.rows_done = len(done), summary.rows
+                counts, rows, digest = future.result()
+                summary.add(counts, rows=rows)
+                done_rows[index] = rows
+                manifest.part_hashes[str(index)] = digest
+                manifest.tallies = {str(k): v for k, v in done_rows.items()}
+                manifest.chunks_done, manifest.rows_done = len(done_rows), summary.rows
                 manifest.statuses = dict(summary.statuses)
+                room = MAX_REPORTED_LINES - len(manifest.malformed_lines)
+                manifest.malformed_lines = sorted(manifest.malformed_lines + bad[:max(room, 0)])
+                summary.malformed_lines = list(manifest.malformed_lines)
                 manifest.save(manifest_file)
-                bar.set_postfix(posts=f"{summary.rows:,}", refresh=False)
-                bar.update(1)
+                bar.update(rows)
+
+        source = prefetched(chain_first(first, chunks))
+        with tqdm(total=None, initial=manifest.rows_done, unit=" posts", unit_scale=True,
+                  disable=not progress, desc="scoring (dask)") as bar:
+            try:
+                index = -1
+                for index, chunk in enumerate(source):
+                    content = ContentHash()
+                    content.update(chunk)
+                    digest = content.hexdigest()
+                    recorded = manifest.part_hashes.get(str(index))
+                    if recorded is not None:
+                        if recorded != digest or done_rows.get(index) != len(chunk):
+                            raise InputError(
+                                f"cannot resume: the input file changed since the interrupted run "
+                                f"(block {index} reads differently now). Run again without --resume "
+                                "to start over.")
+                        continue
+                    lines = chunk[LINE_COLUMN][chunk[READ_STATUS_COLUMN] == Status.MALFORMED_LINE]
+                    bad = lines.dropna().astype(int).tolist()
+                    future = client.submit(_score_part, chunk, model_ref, text_col,
+                                           str(partial_dir / PART_NAME.format(index)), declared, digest,
+                                           pure=False)
+                    in_flight[future] = (index, bad)
+                    if len(in_flight) >= in_flight_limit:
+                        collect(wait(list(in_flight), return_when="FIRST_COMPLETED").done)
+                    if failure is not None:
+                        break
+                if failure is None:
+                    stale = [int(k) for k in manifest.part_hashes if int(k) > index]
+                    if stale:
+                        raise InputError("cannot resume: the input file has fewer blocks than the "
+                                         "interrupted run read. Run again without --resume to start over.")
+                while in_flight:
+                    collect(wait(list(in_flight), return_when="FIRST_COMPLETED").done)
+            except InputError:
+                for future in in_flight:
+                    future.cancel()
+                shutil.rmtree(partial_dir, ignore_errors=True)  # bad input: nothing to resume
+                manifest_file.unlink(missing_ok=True)
+                raise
+            finally:
+                source.close()
             if failure is not None:
-                error = failure.exception()
-                if isinstance(error, pd.errors.ParserError):  # bad input: nothing to resume
-                    shutil.rmtree(partial_dir, ignore_errors=True)
-                    manifest_file.unlink(missing_ok=True)
-                _raise_task_error(error, input)  # other failures: finished parts stay for resume
+                raise failure  # finished parts stay for resume
     finally:
         client.close()
         if cluster is not None:
@@ -150,6 +207,17 @@ def score_file_dask(
     manifest_file.unlink(missing_ok=True)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _score_part(chunk: pd.DataFrame, model: Any, text_col: str, path: str, declared,
+                digest: str) -> tuple[dict[str, int], int, str]:
+    """Score one block and write it as a Parquet part, atomically (runs on a worker)."""
+    read_status = chunk.pop(READ_STATUS_COLUMN).to_numpy(dtype=object)
+    chunk = chunk.drop(columns=[LINE_COLUMN])
+    scored = score_frame(chunk, model, text_col, read_status=read_status)
+    with ExportWriter(path, schema=declared) as writer:
+        writer.write(scored)
+    return status_counts(scored), len(scored), digest
 
 
 def _connect(scheduler: str | None, workers: int | None):
@@ -171,64 +239,21 @@ def _connect(scheduler: str | None, workers: int | None):
     return Client(cluster), cluster
 
 
-def read_dask(input: Path, *, text_col: str, id_col: str | None, blocksize: int | str):
-    """A ``dask.dataframe`` over the export, parsed as the local engine parses it."""
-    import dask.dataframe as dd
-
-    from tonecls.io import dask_read_options
-
-    reader, kwargs = dask_read_options(input, blocksize=blocksize)
-    if reader == "read_json":  # keep JSON types as they are ("007" stays a string)
-        kwargs = {"dtype": False, **kwargs}
-    ddf = getattr(dd, reader)(str(input), **kwargs)
-    missing = [c for c in (text_col, id_col) if c is not None and c not in ddf.columns]
-    if missing:
-        raise InputError(
-            f"{input} has no column(s) {missing}; its columns are {list(ddf.columns)}. Name "
-            "the text column with --text-col (text_col=...) and the id column with --id-col."
-        )
-    return ddf
-
-
-def _raise_task_error(error: BaseException, input: Path) -> None:
-    """Re-raise a failed task's exception; CSV parsing errors get an explanation."""
-    if isinstance(error, pd.errors.ParserError):
-        raise InputError(
-            f"dask could not parse a block of {input} ({error}). Dask splits CSV files into "
-            "byte blocks at line ends, which breaks posts with line breaks inside quotes, and "
-            "it cannot flag malformed lines. Use the local engine, or one partition per file "
-            "(blocksize=None; CLI: --blocksize none), or convert the export to Parquet or "
-            "JSONL first."
-        ) from error
-    raise error
-
-
-def _write_part(scored: pd.DataFrame, path: Path, index: int) -> tuple[int, dict[str, int]]:
-    """Write one scored partition atomically (runs on a worker); its status counts."""
-    from tonecls.io import ExportWriter
-
-    with ExportWriter(path) as writer:
-        writer.write(scored)
-    return index, status_counts(scored)
-
-
-def _start_manifest(
-    manifest_file: Path, partial_dir: Path, fingerprint: dict, options: dict, resume: bool
-) -> ResumeManifest:
-    if resume and manifest_file.exists() and partial_dir.is_dir():
-        manifest = ResumeManifest.load_compatible(manifest_file, fingerprint, options)
-        done = manifest.writer_state.get("parts_done", [])
-        missing = [i for i in done if not (partial_dir / PART_NAME.format(i)).exists()]
+def _start_manifest(manifest_file: Path, partial_dir: Path, previous: ResumeManifest | None,
+                    identity: dict, options: dict) -> ResumeManifest:
+    if previous is not None:
+        missing = [k for k in previous.part_hashes
+                   if not (partial_dir / PART_NAME.format(int(k))).exists()]
         if missing:
             raise InputError(
                 f"cannot resume: part files {missing[:5]} recorded as done are missing from "
                 f"{partial_dir}. Run again without --resume to start over."
             )
-        return manifest
+        return previous
     if partial_dir.exists():
         shutil.rmtree(partial_dir)
     partial_dir.mkdir(parents=True)
-    manifest = ResumeManifest(input=fingerprint, options=options, writer_state={"parts_done": []})
+    manifest = ResumeManifest(input=identity, options=options)
     manifest.save(manifest_file)
     return manifest
 
