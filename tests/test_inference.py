@@ -258,3 +258,72 @@ def test_cli_reports_a_damaged_bundle_with_exit_2(bundle_copy, tmp_path):
                             text=True, timeout=300, check=False)
     assert result.returncode == 2, result.stderr
     assert "max_length" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- long posts -----------------------------------------------------------------------------------
+
+
+def test_windows_cover_every_token_and_short_posts_are_one_window():
+    from tonecls.model.tone_model import split_windows
+
+    posts = [list("abc"), [str(i) for i in range(10)], [], [str(i) for i in range(9)]]
+    windows, owners = split_windows(posts, 4)
+    assert owners.tolist() == [0, 1, 1, 1, 1, 2, 3, 3, 3, 3]
+    assert windows[0] == posts[0] and windows[5] == []
+    long = [w for w, o in zip(windows, owners) if o == 1]
+    assert [w[0] for w in long] == ["0", "2", "4", "6"] and long[-1][-1] == "9"
+    assert all(len(w) == 4 for w in long)
+    assert {t for w in long for t in w} == set(posts[1])
+
+
+def test_long_post_logits_are_the_mean_over_its_windows():
+    from tonecls.model.tone_model import split_windows
+
+    model = load_model()
+    model.long_posts = "windows"
+    tokens = [["the", "report", "is", "on", "the", "table"] * 20 + ["i", "hate", "this", "so", "much"]]
+    windows, _ = split_windows(tokens, model.max_length)
+    assert len(windows) > 2
+    per_window = model.logits_from_tokens(windows)
+    got = model.logits_from_tokens(tokens)
+    for head, values in per_window.items():
+        np.testing.assert_allclose(got[head][0], values.mean(axis=0), rtol=1e-6, atol=1e-6)
+
+
+def test_short_posts_score_exactly_as_before_beside_long_posts():
+    """Posts of <= max_length tokens score as they did with truncation (same bits), whatever the mode."""
+    model = load_model()
+    short = ["love this so much", "worst day ever", "meh, the bus was late", "🔥🔥🔥 #win"]
+    long = [" ".join(["the meeting is on monday at the office, bring the report"] * 12) + " I am furious"]
+    alone = model.predict_proba(short)
+    mixed = model.predict_proba(short + long)
+    truncating = load_model()
+    truncating.long_posts = "truncate"
+    before = truncating.predict_proba(short + long)
+    windows = load_model()
+    windows.long_posts = "windows"
+    by_windows = windows.predict_proba(short + long)
+    for head in alone:
+        np.testing.assert_array_equal(mixed[head][:4], before[head][:4])
+        np.testing.assert_array_equal(by_windows[head][:4], before[head][:4])
+        np.testing.assert_allclose(mixed[head][:4], alone[head], rtol=1e-6)  # batch size: BLAS rounding
+    # the long post's last words are read: its scores differ from the truncated ones
+    assert not np.allclose(mixed["sentiment"][4], before["sentiment"][4])
+
+
+def test_long_posts_mode_is_checked():
+    model = load_model()
+    with pytest.raises(ValueError, match="long_posts"):
+        type(model)(model.network_, model.vocabulary_, model.heads_, long_posts="middle")
+
+
+def test_polar_sentence_after_a_long_neutral_preamble_is_read():
+    """Issue 11's example: a ~110-token neutral preamble no longer hides the negative ending."""
+    model = load_model()
+    sentence = "The quarterly meeting is scheduled for Tuesday at the main office, and the agenda covers the budget."
+    preamble = " ".join([sentence] * 6)
+    post = preamble + " I hate this company, worst experience of my life, furious"
+    assert len(model.tokenize_with_status([preamble])[0][0]) > 1.5 * model.max_length
+    assert model.predict(post)["sentiment_label"] == "negative"
+    model.long_posts = "truncate"
+    assert model.predict(post)["sentiment_label"] != "negative"  # what truncation did

@@ -32,6 +32,7 @@ from tonecls.schema import (
 )
 
 DEFAULT_BATCH_SIZE = 1024
+LONG_POST_MODES = ("full", "windows", "truncate")
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -59,6 +60,29 @@ def _is_one_post(texts: Any) -> bool:
     return isinstance(texts, (str, bytes))
 
 
+def split_windows(token_lists: Sequence[Sequence[str]], window: int,
+                  stride: int | None = None) -> tuple[list[Sequence[str]], np.ndarray]:
+    """Overlapping windows of ``window`` tokens covering every token of each post.
+
+    Windows start every ``stride`` tokens (default ``window // 2``); the last one ends at the
+    post's last token. A post of at most ``window`` tokens is one window (itself). Returns
+    the windows and, per window, the index of its post (non-decreasing).
+    """
+    stride = max(1, window // 2) if stride is None else stride
+    windows: list[Sequence[str]] = []
+    owners: list[int] = []
+    for i, tokens in enumerate(token_lists):
+        n = len(tokens)
+        if n <= window:
+            windows.append(tokens)
+            owners.append(i)
+            continue
+        starts = list(range(0, n - window, stride)) + [n - window]
+        windows += [tokens[start:start + window] for start in starts]
+        owners += [i] * len(starts)
+    return windows, np.asarray(owners, dtype=np.int64)
+
+
 class ToneModel:
     """A trained tone classifier: raw posts in, calibrated probabilities / labels out.
 
@@ -81,6 +105,13 @@ class ToneModel:
         Per-class probability thresholds of the multi-label heads (0.5 by default).
     metadata_ : dict
         Metrics, data provenance, training config and command (saved in the bundle).
+    long_posts : {"full", "windows", "truncate"}
+        How posts longer than ``max_length`` tokens are scored: ``"full"`` (default) runs the
+        network over every token; ``"windows"`` scores overlapping windows of ``max_length``
+        tokens (stride ``max_length // 2``) covering every token and averages their logits;
+        ``"truncate"`` keeps the first ``max_length`` tokens (tonecls <= 0.1). Posts of up to
+        ``max_length`` tokens are scored identically by all three. See BENCHMARKS.md
+        (long posts) for how the default was chosen.
     """
 
     def __init__(
@@ -93,7 +124,11 @@ class ToneModel:
         temperatures: Mapping[str, float] | None = None,
         thresholds: Mapping[str, Sequence[float]] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        long_posts: str = "full",
     ) -> None:
+        if long_posts not in LONG_POST_MODES:
+            raise ValueError(f"long_posts must be one of {LONG_POST_MODES}, got {long_posts!r}")
+        self.long_posts = long_posts
         self.network_ = network
         self.vocabulary_ = vocabulary
         self.heads_ = list(heads)
@@ -157,10 +192,26 @@ class ToneModel:
         """Uncalibrated logits per head for already tokenised posts (one row per token list).
 
         Posts are sorted by length and each batch is padded only to its own longest post
-        (length bucketing), then results are put back in input order.
+        (length bucketing), then results are put back in input order. Posts longer than
+        ``max_length`` are scored as :attr:`long_posts` says.
         """
-        ids, lengths = self.vocabulary_.encode(token_lists, self.max_length)
-        return self.logits_from_ids(ids, lengths, batch_size=batch_size)
+        longest = max((len(t) for t in token_lists), default=0)
+        if longest <= self.max_length or self.long_posts == "truncate":
+            ids, lengths = self.vocabulary_.encode(token_lists, self.max_length)
+            return self.logits_from_ids(ids, lengths, batch_size=batch_size)
+        if self.long_posts == "full":
+            ids, lengths = self.vocabulary_.encode(token_lists, longest)
+            return self.logits_from_ids(ids, lengths, batch_size=batch_size)
+        windows, owners = split_windows(token_lists, self.max_length)
+        ids, lengths = self.vocabulary_.encode(windows, self.max_length)
+        per_window = self.logits_from_ids(ids, lengths, batch_size=batch_size)
+        counts = np.bincount(owners, minlength=len(token_lists)).astype(np.float64)[:, None]
+        out = {}
+        for name, values in per_window.items():
+            total = np.zeros((len(token_lists), values.shape[1]), dtype=np.float64)
+            np.add.at(total, owners, values)
+            out[name] = (total / counts).astype(np.float32)  # one window: its logits, exactly
+        return out
 
     def logits_from_ids(self, ids: np.ndarray, lengths: np.ndarray,
                         batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, np.ndarray]:
