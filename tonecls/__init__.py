@@ -14,8 +14,7 @@ Heavy modules (TensorFlow) are imported lazily: ``import tonecls`` is cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from tonecls._lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -30,10 +29,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'tonecls' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = ["__version__", *_LAZY]

@@ -7,8 +7,7 @@ Submodules are imported on first use, so ``import tonecls.audit`` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from tonecls._lazy import lazy_getattr
 
 _LAZY = {
     "audit_groups": "tonecls.audit.groups",
@@ -24,10 +23,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'tonecls.audit' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = list(_LAZY)
