@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,10 @@ from tonecls.model.calibration import fit_temperature, negative_log_likelihood, 
 from tonecls.model.evaluate import comparison_table, macro_f1, macro_recall  # noqa: E402
 from tonecls.model.network import build_network  # noqa: E402
 from tonecls.model.train import compile_network  # noqa: E402
-from tonecls.model.vocab import Vocabulary, offsets_of, pad_batch  # noqa: E402
+from tonecls.model.vocab import Vocabulary, looks_like_personal_data, offsets_of, pad_batch  # noqa: E402
+
+DATA_DIR = Path(os.environ.get("TONECLS_DATA_DIR")
+                or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
 from support import TINY, WORDS, multi_hot_of, synthetic_posts, tiny_config, tiny_data  # noqa: E402, I001
 
@@ -62,6 +66,46 @@ def test_vocabulary_keeps_rare_tokens_with_pretrained_vectors(tmp_path):
     vocab.save(tmp_path / "v.json")
     assert Vocabulary.load(tmp_path / "v.json").tokens_ == vocab.tokens_
 
+
+
+@pytest.mark.parametrize("token, personal", [
+    ("jo_doe", True), ("fd_photo_and_video", True), ("arty_v's", True), ("jo@mail", True),
+    ("5twenty1photography", True), ("www.jodoe", True),
+    ("T_T", False), ("^_^", False), ("-__-", False), ("o_O", False), ("x_x", False), ("_", False),
+    ("@", False), (":@", False), ("ps4", False), ("23andme", False), ("1million", False), ("don't", False),
+])
+def test_personal_data_like_tokens(token, personal):
+    assert looks_like_personal_data(token) is personal
+
+
+def test_vocabulary_leaves_out_personal_data_like_tokens():
+    vocab = Vocabulary.fit([["jo_doe", "jo_doe", "T_T", "T_T", "ok", "ok"]], min_count=2)
+    assert vocab.tokens_[2:] == ["T_T", "ok"]
+
+
+def test_bundled_vocabulary_holds_no_personal_data():
+    tokens = json.loads((DEFAULT_BUNDLE / "vocab.json").read_text(encoding="utf-8"))
+    assert [token for token in tokens if looks_like_personal_data(token)] == []
+
+
+@pytest.mark.slow
+def test_bundled_vocabulary_holds_no_name_seen_only_as_a_handle():
+    # names that the data uses only as handles (u/NAME, NAME#1234, ": NAME @ place", ...) are
+    # scrubbed by the tokeniser and must not be in the shipped vocabulary
+    if not (DATA_DIR / "tweeteval").is_dir():
+        pytest.skip(f"TweetEval not found in {DATA_DIR}")
+    from collections import Counter
+
+    from tokeniser_corpus import corpus_files, handle_names, read_texts
+
+    from tonecls.preprocess import tokenize
+
+    texts = [text for _, path in corpus_files(DATA_DIR) for text in read_texts(path)]
+    counts = Counter(token for tokens in tokenize(texts) for token in tokens)
+    handles_only = {name for name in handle_names(texts) if counts[name] == 0}
+    assert len(handles_only) > 300  # the rules find the handles in the data
+    tokens = json.loads((DEFAULT_BUNDLE / "vocab.json").read_text(encoding="utf-8"))
+    assert sorted(handles_only & set(tokens)) == []
 
 
 def test_vocabulary_extension_adds_frequent_pretrained_words_unseen_in_training(tmp_path):

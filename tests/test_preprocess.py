@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
 import random
 import re
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,7 +30,8 @@ from tonecls.preprocess import (
 )
 from tonecls.schema import Status
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA_DIR = Path(os.environ.get("TONECLS_DATA_DIR")
+                or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
 
 def toks(text: str, **config) -> list[str]:
@@ -41,6 +45,33 @@ def toks(text: str, **config) -> list[str]:
 def test_handles_become_user(text):
     assert toks(f"hi {text} there")[-2] == "<user>"
     assert not any("bob" in t or "one123" in t or "jo" == t for t in toks(text))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("thanks u/throwaway_jane!", ["thanks", "<user>", "!"]),
+    ("ask /u/spez about it", ["ask", "<user>", "about", "it"]),
+    ("as U/Some-One_99 said", ["as", "<user>", "said"]),
+    ("lol/u/spez", ["lol", "/", "<user>"]),
+    ("add me jane#1234 or Jane.Doe#0001", ["add", "me", "<user>", "or", "<user>"]),
+    ("caption : jo.doe_99 @ Los Angeles", ["caption", ":", "<user>", "@", "los", "angeles"]),
+    ("good times :jodoe @ Venice Beach", ["good", "times", ":", "<user>", "@", "venice", "beach"]),
+    ("snapchat: jo_doe", ["snapchat", ":", "<user>"]),
+    ("IG - jo.doe, kik:jodoe", ["ig", "<allcaps>", "-", "<user>", ",", "kik", ":", "<user>"]),
+])
+def test_platform_handles_become_user(text, expected):
+    assert toks(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("the menu/item", ["the", "menu", "/", "item"]),        # "u/" inside a word
+    ("r/funny", ["r", "/", "funny"]),                       # subreddits are not people
+    ("u/me", ["u", "/", "me"]),                             # too short for a Reddit name
+    ("tag #2017", ["tag", "<hashtag>", "<number>"]),         # a hashtag, not a tag
+    ("so happy :) @ home", ["so", "happy", ":)", "@", "home"]),
+    ("time: 9am @ home", ["time", ":", "9am", "@", "home"]),  # starts with a digit
+])
+def test_handle_rules_leave_other_text_alone(text, expected):
+    assert toks(text) == expected
 
 
 @pytest.mark.parametrize("url", [
@@ -338,6 +369,47 @@ def test_personal_data_is_not_cached():
 
 
 # --- equivalence with nltk's TweetTokenizer ----------------------------------------------
+
+
+def test_vendored_patterns_equal_nltk():
+    # tonecls does not import nltk (4 s); its copy of nltk's casual patterns must not drift
+    casual = pytest.importorskip("nltk.tokenize.casual")
+    from tonecls import _nltk_casual
+
+    assert _nltk_casual.EMOTICONS == casual.EMOTICONS
+    assert _nltk_casual.URLS == casual.URLS
+    assert _nltk_casual.PHONE_REGEX == casual.PHONE_REGEX
+    assert _nltk_casual.ARROWS == casual.REGEXPS[3]
+    assert _nltk_casual.WORDS == casual.REGEXPS[9]
+    assert _nltk_casual.HANG_RE.pattern == casual.HANG_RE.pattern
+    for text in ["&amp; &lt;3 &#128512; &#x1F600; &#150; &#129; &nosuch; &#99999999; &pound;"]:
+        assert _nltk_casual.replace_html_entities(text) == casual._replace_html_entities(text)
+
+
+def test_tokeniser_does_not_import_nltk():
+    code = "import sys, tonecls.preprocess; sys.exit('nltk' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@pytest.mark.slow
+def test_tokens_equal_version_1_except_handles():
+    # every TweetEval / GoEmotions post gives exactly the tokens of the nltk-based tokeniser
+    # of version 1 (hashes in tests/fixtures, see make_tokeniser_v1_hashes.py), except posts a
+    # version-2 handle rule applies to, which only gain <user> tokens
+    if not (DATA_DIR / "tweeteval").is_dir():
+        pytest.skip(f"TweetEval not found in {DATA_DIR}")
+    from tokeniser_corpus import corpus_files, digest, read_texts, touched_by_handle_rules
+
+    expected = json.loads((Path(__file__).parent / "fixtures" / "tokeniser_v1_hashes.json").read_text())
+    files = corpus_files(DATA_DIR)
+    assert sorted(name for name, _ in files) == sorted(expected)
+    preprocessor = Preprocessor()
+    for name, path in files:
+        texts = read_texts(path)
+        touched = touched_by_handle_rules(texts)
+        assert (len(texts), sum(touched)) == (expected[name]["posts"], expected[name]["touched"]), name
+        kept = [text for text, skip in zip(texts, touched) if not skip]
+        assert digest(preprocessor.tokenize(kept)) == expected[name]["sha256"], name
 
 # posts where a deliberate difference from nltk may apply (see the module docstring)
 _DELIBERATE = re.compile(r"[&\[\]^_<>]|\d|\w\.[A-Z]|@\w+\.\w")

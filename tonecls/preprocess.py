@@ -1,6 +1,7 @@
 r"""Raw social media posts -> model tokens, with personal data scrubbed.
 
-The tokeniser is nltk's social-media tokeniser (:class:`nltk.tokenize.TweetTokenizer`) compiled
+The tokeniser is nltk's social-media tokeniser (:class:`nltk.tokenize.TweetTokenizer`, whose
+patterns are vendored in :mod:`tonecls._nltk_casual`: importing nltk costs ~4 s) compiled
 into ONE pattern, with the personal-data patterns placed first, and a single ``findall`` pass
 per post. Each token is then normalised (and the normalisation is cached per distinct token):
 
@@ -8,6 +9,8 @@ per post. Each token is then normalised (and the normalisation is cached per dis
 raw                                         tokens
 ==========================================  ==============================================
 ``@bob``, ``@user`` (TweetEval)             ``<user>``
+``u/jo_doe``, ``/u/spez``, ``jo#1234``      ``<user>`` (Reddit users, Discord-style tags)
+``photo : jo.doe @ LA``, ``snapchat: jo``   ``<user>`` (Instagram credits, "platform: name")
 ``https://t.co/x``, ``www.x.org``, ``x.com``  ``<url>``
 ``jo.doe@mail.com``                         ``<email>``
 ``+1 (555) 123-4567``, ``+44 20 7946 0958``  ``<phone>``
@@ -59,8 +62,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import regex
-from nltk.tokenize import casual
 
+from tonecls import _nltk_casual as casual
 from tonecls.errors import InputError
 from tonecls.io.job import ChunkJob, RunSummary
 from tonecls.schema import STATUS_COLUMN, Status
@@ -90,7 +93,11 @@ ALLCAPS = "<allcaps>"
 ELONG = "<elong>"
 SPECIAL_TOKENS = (USER, URL, EMAIL, PHONE, NUMBER, HASHTAG, ALLCAPS, ELONG)
 
-TOKENIZER_VERSION = 1  # bump whenever what the tokens mean changes
+TOKENIZER_VERSION = 2  # bump whenever what the tokens mean changes
+# Versions whose models this tokeniser serves: version 2 only turns more handles (Reddit,
+# Discord, Instagram cross-posts, "snapchat: name") into <user>, a token every version-1
+# vocabulary has, so version-1 models are tokenised by the version-2 rules.
+COMPATIBLE_VERSIONS = (1, 2)
 
 
 # --- configuration -----------------------------------------------------------------------
@@ -147,7 +154,7 @@ class PreprocessConfig:
                 or self.max_chars < 1:
             raise InputError(f"PreprocessConfig.max_chars must be a positive integer, "
                              f"got {self.max_chars!r}")
-        if self.version != TOKENIZER_VERSION:
+        if self.version not in COMPATIBLE_VERSIONS:
             raise InputError(
                 f"PreprocessConfig.version {self.version!r} is not supported by this tonecls "
                 f"(it implements tokenisation version {TOKENIZER_VERSION}); use the tonecls "
@@ -201,8 +208,8 @@ _HANDLE = r"@\w+(?:\.\w+)*"  # also Instagram-style handles with dots (@jo.doe)
 _HTML_TAG = r"</?[a-z][a-z0-9]*/?>"  # nltk's <[^>\s]+> would keep "<jo@x.com>", "<@U123>"
 _PLACEHOLDER = r"(?-i:\[[A-Z]{2,20}\])"  # [NAME], [RELIGION] (GoEmotions masks)
 _EXTRA_EMOTICONS = r"""(?-i:
-    [xX][DP]+(?!\w)                 # xD XD xP
-    | \^_*\^ | -_+- | [oO0]_[oO0] | [tT]_[tT](?!\w) | >_< | ¯\\_\(ツ\)_/¯
+    [xX][DP]+(?![^\W\d_])           # xD XD xP, not the start of a word (XDD0 is XDD 0 as XDD alone)
+    | \^_*\^ | -_+- | [oO0]_[oO0] | [tT]_[tT](?![^\W\d_]) | >_< | ¯\\_\(ツ\)_/¯
 )"""
 _EMOJI = r"""(?:
     [0-9\#*]\u20e3                                                  # keycaps
@@ -240,7 +247,7 @@ _TOKEN_PATTERNS = (
     ("emoji", _EMOJI),
     ("hashtag", _HASHTAG),
     ("number", _NUMBER),
-    ("text", "|".join((_HTML_TAG, casual.REGEXPS[3], casual.REGEXPS[9]))),  # arrows, words
+    ("text", "|".join((_HTML_TAG, casual.ARROWS, casual.WORDS))),  # arrows, words
 )
 # One findall pass per post (no groups: findall then returns plain strings, much faster than
 # finditer); a token's kind is found again, once per distinct token, by _KIND_RE, where each
@@ -250,6 +257,30 @@ _KIND_RE = regex.compile("|".join(f"({pattern})" for _, pattern in _TOKEN_PATTER
 _KIND_OF_GROUP = (None, *(kind for kind, _ in _TOKEN_PATTERNS))
 assert _TOKEN_RE.groups == 0 and _KIND_RE.groups == len(_TOKEN_PATTERNS)
 _PERSONAL_KINDS = {"email": EMAIL, "url": URL, "phone": PHONE, "user": USER}
+
+# Handles of other platforms, rewritten to " @user" before tokenising (cheaper than more
+# alternatives in _TOKEN_RE, and a token's kind never depends on its neighbours):
+# - Reddit users: u/name, /u/name (also after another slash: "lol/u/name"), 3+ name characters;
+_REDDIT_USER_RE = regex.compile(r"(?<!\w)/?u/[\w\-]{3,}", _FLAGS)
+# - Discord-style tags: name#1234 (2-32 name characters and a four-digit discriminator; not
+#   after "/", where it is a URL's fragment);
+_DISCORD_TAG_RE = regex.compile(r"(?<![\w#/])[^\W\d_][\w.]{1,31}\#\d{4}(?![\w#])", _FLAGS)
+# - Instagram cross-posts "caption : jo.doe @ Los Angeles" (the author's handle before " @ place",
+#   after " : ", or anywhere after a colon if it has a digit, "_" or "." - "mood: happy @ home"
+#   is a caption);
+# - a platform's name and a colon or dash: "snapchat: jodoe", "IG - jo.doe", "kik: jodoe".
+_CREDIT_RE = regex.compile(r"""
+    (?<=(?:^|\s):[ \t]{0,2})(?=[^\W\d])[\w.]{3,30}(?=[ \t]+@[ \t])                # " : jodoe @ place"
+    | (?<=:[ \t]{0,2})(?=[^\W\d])(?=[\w.]*[_.\d])[\w.]{3,30}(?=[ \t]+@[ \t])  # "mind:jo_doe @ "
+    """, _FLAGS)
+_PLATFORM_HANDLE_RE = regex.compile(r"""
+    (?<!\w)((?:snap|snapchat|sc|kik|ig|insta|instagram|tiktok|twitch|psn|xbl|gamertag|discord)
+    [ \t]?[:\-][ \t]{0,2})@?(?=[^\W\d])[\w.]{2,30}
+    """, _FLAGS)
+# cheap tests (stdlib re) of whether the rules above may apply at all
+_DISCORD_HINT_RE = re.compile(r"\w#\d{4}")
+_PLATFORM_HINT_RE = re.compile(r"(?:snap|chat|sc|kik|ig|insta|gram|tok|twitch|psn|xbl|tag|discord)[ \t]?[:\-]",
+                               re.IGNORECASE)
 
 _HANG_RE = casual.HANG_RE  # runs of 4+ identical non-alphanumerics -> 3 (as nltk)
 _HANG_CHECK_RE = re.compile(r"(\W|_)\1\1\1")  # cheap test: may _HANG_RE change anything?
@@ -396,7 +427,8 @@ class Preprocessor:
         if "\\n" in text:  # a literal backslash-n left by some exports is a line break
             text = text.replace("\\n", " ")
         if "&" in text:
-            text = casual._replace_html_entities(text)
+            text = casual.replace_html_entities(text)
+        text = _scrub_platform_handles(text)
         if text.isascii():
             if _CONTROL_RE.search(text):
                 text = _CONTROL_RE.sub(" ", text)
@@ -504,6 +536,20 @@ class Preprocessor:
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _scrub_platform_handles(text: str) -> str:
+    """Reddit, Discord and context handles -> `` @user`` (the space: ``:@`` is an emoticon)."""
+    if "u/" in text or "U/" in text:
+        text = _REDDIT_USER_RE.sub(" @user", text)
+    if "#" in text and _DISCORD_HINT_RE.search(text):
+        text = _DISCORD_TAG_RE.sub(" @user", text)
+    if ("@ " in text or "@\t" in text) and ":" in text:
+        text = _CREDIT_RE.sub(" @user", text)
+    if (":" in text or "-" in text) and _PLATFORM_HINT_RE.search(text):
+        text = _PLATFORM_HANDLE_RE.sub(r"\1 @user", text)
+    return text
+
 
 
 def _check_texts(texts: Any) -> Iterable[Any]:

@@ -7,6 +7,7 @@ at 2, most frequent first.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -17,6 +18,26 @@ PAD_ID = 0
 OOV_ID = 1
 PAD_TOKEN = "<pad>"
 OOV_TOKEN = "<unk>"
+
+# Tokens that look like a person's handle even after preprocessing (which replaces @handles,
+# u/names, name#1234, ...): snake_case names such as "jo_doe" (handles quoted without their @,
+# e.g. Instagram credits or "theresa_may:" retweets), long letter-digit mixes such as
+# "5twenty1photography", and anything holding "@name", "name@", "://" or "www.".
+_SNAKE_CASE_RE = re.compile(r"[^\W_]_+[^\W_]")
+_LETTER_DIGIT_LETTER_RE = re.compile(r"[^\W\d_]\d+[^\W\d_]")
+_AT_RE = re.compile(r"@\w|\w@")
+_EMOTICON_RE = re.compile(r"[tT]_+[tT]|[xX]_+[xX]|[oO0]_+[oO0]|\^_*\^|-_+-")
+
+
+def looks_like_personal_data(token: str) -> bool:
+    """Whether ``token`` looks like a username or address rather than a word (kept out of
+    vocabularies: such a token maps to ``<unk>``)."""
+    if _AT_RE.search(token) or "://" in token or token.startswith("www."):
+        return True
+    if _SNAKE_CASE_RE.search(token) and not _EMOTICON_RE.fullmatch(token):
+        return True
+    return len(token) >= 12 and bool(_LETTER_DIGIT_LETTER_RE.search(token))
+
 
 
 class Vocabulary:
@@ -37,11 +58,13 @@ class Vocabulary:
         """The ``max_size`` most frequent tokens seen at least ``min_count`` times.
 
         Tokens in ``keep`` (e.g. words that have a pretrained vector) need only one occurrence.
-        Ties are broken alphabetically so the vocabulary is deterministic.
+        Tokens that :func:`looks_like_personal_data` are left out. Ties are broken
+        alphabetically so the vocabulary is deterministic.
         """
         counts = Counter(token for tokens in token_lists for token in tokens)
         keep = keep or set()
-        eligible = [(t, c) for t, c in counts.items() if c >= min_count or (t in keep)]
+        eligible = [(t, c) for t, c in counts.items()
+                    if (c >= min_count or t in keep) and not looks_like_personal_data(t)]
         eligible.sort(key=lambda tc: (-tc[1], tc[0]))
         return cls([t for t, _ in eligible[: max(0, max_size - 2)]])
 
