@@ -507,7 +507,13 @@ def test_no_personal_data_survives(words, personal, rnd):
         assert value.lower() not in joined.lower()
     # adjacent phone numbers may merge into one <phone>: count at least one marker
     assert {"<email>", "<url>", "<phone>", "<user>"} & set(tokens)
-    assert not any(_SURVIVING_PII.search(token) for token in tokens), tokens
+    assert not any(_SURVIVING_PII.search(token) and not _is_emoticon(token) for token in tokens), tokens
+
+
+def _is_emoticon(token: str) -> bool:
+    """Emoticons such as "8@" or ":@" hold an "@" but no personal data."""
+    match = preprocess._KIND_RE.fullmatch(token)
+    return bool(match) and preprocess._KIND_OF_GROUP[match.lastindex] == "emoticon"
 
 
 @settings(max_examples=100, deadline=None)
