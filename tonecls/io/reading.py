@@ -270,26 +270,29 @@ def _iter_delimited(
     return names, lines, records()
 
 
-def _json_id(text: str, id_col: str | None) -> Any:
-    """The value of ``"id_col": ...`` in a line that is not valid JSON, if it can be found."""
-    if id_col is None:
-        return None
-    pattern = re.escape(json.dumps(id_col)) + r'\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)'
-    match = re.search(pattern, text)
-    if match is None:
-        return None
-    try:
-        return json.loads(match.group(1))
-    except ValueError:
-        return None
+_JSON_PAIR = re.compile(
+    r'"((?:[^"\\]|\\.)*)"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null)')
 
 
-def _iter_jsonl(
-    path: Path, on_bad_lines: str, text_col: str | None, id_col: str | None, sizes: list[int]
-) -> Iterator[tuple[dict, str, int]]:
+def _json_fields(text: str) -> dict[str, Any]:
+    """The ``"key": scalar`` pairs that can be read from a line that is not valid JSON."""
+    found: dict[str, Any] = {}
+    for match in _JSON_PAIR.finditer(text):
+        try:
+            key, value = json.loads(f'"{match.group(1)}"'), json.loads(match.group(2))
+        except ValueError:
+            continue
+        found.setdefault(key, value)
+    return found
+
+
+_RAW_LINE = object()  # key of a malformed line's raw text in the records of _iter_jsonl
+
+
+def _iter_jsonl(path: Path, on_bad_lines: str, sizes: list[int]) -> Iterator[tuple[dict, str, int]]:
     """``(record, status, line)`` per non-blank line; a line that is not a JSON object is
-    ``malformed_line`` with its raw text as the text column and its id if it can be found.
-    ``sizes`` gets the byte length of each line read."""
+    ``malformed_line``, its record ``{_RAW_LINE: text}``. ``sizes`` gets the byte length of
+    each line read."""
     with _open_binary(path) as raw:
         for number, data in enumerate(raw, start=1):
             sizes.append(len(data))
@@ -309,11 +312,7 @@ def _iter_jsonl(
                 problem = f"not valid JSON ({error})"
             if problem is not None:
                 _bad_line(path, number, problem, on_bad_lines)
-                record = {}
-                if id_col is not None:
-                    record[id_col] = _json_id(text, id_col)
-                if text_col is not None:
-                    record[text_col] = _strip_newline(text)
+                record = {_RAW_LINE: _strip_newline(text)}
                 yield record, Status.MALFORMED_LINE, number
                 continue
             yield record, status, number
@@ -393,8 +392,6 @@ def _jsonl_chunks(path, limits, on_bad_lines, wanted, check, skip_rows, text_col
 
     def flush():
         nonlocal checked
-        for record in records:
-            known.update(dict.fromkeys(record))
         if not checked:
             _check_columns(path, list(known), check)
             checked = True
@@ -405,9 +402,14 @@ def _jsonl_chunks(path, limits, on_bad_lines, wanted, check, skip_rows, text_col
         )
         return _with_markers(frame, statuses, line_numbers, position)
 
-    for record, status, line in _iter_jsonl(path, on_bad_lines, text_col, id_col, sizes):
-        if position < skip_rows:  # skipped rows still contribute their keys to the columns
-            known.update(dict.fromkeys(record))
+    for record, status, line in _iter_jsonl(path, on_bad_lines, sizes):
+        if _RAW_LINE in record:  # malformed: the raw text, and the known keys found in it
+            raw = record[_RAW_LINE]
+            record = {k: v for k, v in _json_fields(raw).items() if k in known or k == id_col}
+            if text_col is not None:
+                record[text_col] = raw
+        known.update(dict.fromkeys(record))  # skipped rows contribute their keys too
+        if position < skip_rows:
             position += 1
             sizes.clear()
             continue

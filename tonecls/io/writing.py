@@ -11,7 +11,8 @@ Values are written as they are:
   column's type may widen from chunk to chunk (a null column that later holds numbers, a
   decimal whose precision grows), and a column holding both text and other values is text;
 - CSV/TSV/JSONL: integers as integers, floats in their shortest exact form (``repr``:
-  ``float(text) == value``; float32 in float32's shortest form), text unchanged; nested
+  ``float(text) == value``; float32 in float32's shortest form; infinities as the text
+  ``inf`` / ``-inf``, since JSON has none; NaN is missing), text unchanged; nested
   values as JSON text, binary values as base64 text, decimals and dates as their text
   (JSONL: strings), missing values empty (CSV) or ``null`` (JSONL);
 - columns first seen after the first chunk (late JSONL keys) are added: Parquet and CSV/TSV
@@ -54,6 +55,14 @@ def _is_missing(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
+def _finite(value: float) -> Any:
+    """A float as JSON holds it: itself, or ``"inf"`` / ``"-inf"`` as text (JSON has no
+    infinities); NaN is missing."""
+    if math.isnan(value):
+        return None
+    return value if math.isfinite(value) else ("inf" if value > 0 else "-inf")
+
+
 def to_json_value(value: Any) -> Any:
     """A value as plain JSON data, without loss: numpy scalars and arrays as Python numbers
     and lists, floats unchanged (``json`` writes their shortest exact form), bytes as base64
@@ -63,11 +72,9 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else value
+        return _finite(value)
     if isinstance(value, np.floating):
-        if not np.isfinite(value):
-            return None
-        return float(str(value)) if value.dtype == np.float32 else float(value)
+        return _finite(float(str(value)) if value.dtype == np.float32 else float(value))
     if isinstance(value, np.generic):
         return to_json_value(value.item())
     if isinstance(value, dict):
@@ -95,8 +102,6 @@ def to_text_value(value: Any) -> str | None:
     if isinstance(value, (dict, list, tuple, np.ndarray)):
         return json.dumps(to_json_value(value), ensure_ascii=False, allow_nan=False)
     plain = to_json_value(value)
-    if plain is None:
-        return str(value)  # inf, -inf: keep what pandas would write
     return plain if isinstance(plain, str) else str(plain)
 
 
@@ -116,8 +121,8 @@ def _json_values(column: pd.Series) -> list:
     if pd.api.types.is_float_dtype(dtype) and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
         values = column.to_numpy()
         if values.dtype == np.float32:  # shortest float32 form, as float64 text
-            return [None if not math.isfinite(v) else float(str(v)) for v in values]
-        return [v if math.isfinite(v) else None for v in values.tolist()]
+            return [_finite(float(str(v))) for v in values]
+        return [v if math.isfinite(v) else _finite(v) for v in values.tolist()]
     if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
         return [None if _is_missing(v) else v for v in column.astype(object).tolist()]
     return [to_json_value(v) for v in column.astype(object).tolist()]
