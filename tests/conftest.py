@@ -6,8 +6,9 @@
   file, CLI and resume tests run without the shared data;
 - ``shared_data``: the benchmark data beside the checkout (``../shared/data``).
 
-Tests that use a trained model or a Dask cluster, train, or execute notebooks are marked
-``slow``: ``pytest -m "not slow"`` is the fast inner loop, ``pytest`` runs everything.
+Tests that train, use a trained model, build Keras networks, start a Dask cluster or execute
+notebooks are marked ``slow``: ``pytest -m "not slow"`` is the fast inner loop, ``pytest``
+runs everything.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from pathlib import Path
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-SLOW_FIXTURES = {"tiny_model", "tiny_bundle", "dask_scheduler"}
+SLOW_FIXTURES = {"tiny_model", "tiny_bundle", "dask_scheduler", "keras_setup"}  # keras_setup: test_inference
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark ``slow`` every test that uses a trained model or a Dask cluster."""
+    """Mark ``slow`` every test that uses a trained model, Keras networks or a Dask cluster."""
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
