@@ -132,7 +132,8 @@ class InferenceNetwork:
             raise ValueError(f"token ids must be a (batch, time) matrix, got shape {ids.shape}")
         if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
             raise ValueError(f"token ids must be in [0, {self.vocab_size}); got {ids.min()}..{ids.max()}")
-        tables = self._prepare()
+        with _single_threaded_blas():
+            tables = self._prepare()
         ids = _trim(ids)
         # long posts: fewer rows a pass, so that memory stays bounded (ROWS_PER_PASS x 64 steps)
         rows = max(1, ROWS_PER_PASS * 64 // max(64, ids.shape[1]))
