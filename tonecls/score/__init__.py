@@ -108,6 +108,8 @@ def score_file(
     input, output = Path(input), Path(output)
     if engine not in ENGINES:
         raise InputError(f"engine must be one of {ENGINES}, not {engine!r}")
+    if engine == "dask":
+        require_dask()
     if on_bad_lines is None:
         on_bad_lines = "flag"
     check_run_options(chunksize, on_bad_lines)
@@ -137,6 +139,15 @@ def score_file(
     )
 
 
+def require_dask() -> None:
+    """Raise :class:`InputError` unless dask.distributed is installed (the ``[dask]`` extra)."""
+    import importlib.util
+
+    if importlib.util.find_spec("distributed") is None or importlib.util.find_spec("dask") is None:
+        raise InputError("the dask engine needs dask.distributed, which is not installed: "
+                         "pip install 'tonecls[dask]' (scripts/setup.sh installs it), or use engine='local'.")
+
+
 def parse_blocksize(blocksize: int | str | None) -> int | None:
     """Bytes per partition from ``blocksize`` (an int, ``"16MB"``, ``"64 MiB"``, None or
     ``"none"``: one partition per file); :class:`InputError` for anything else."""
@@ -147,6 +158,7 @@ def parse_blocksize(blocksize: int | str | None) -> int | None:
     if isinstance(blocksize, int):
         value = blocksize
     else:
+        require_dask()  # blocksize is a Dask engine option
         from dask.utils import parse_bytes
 
         try:
