@@ -11,10 +11,10 @@ in an environment made by ``scripts/setup.sh``:
 from __future__ import annotations
 
 import re
-import tomllib
 from importlib import metadata
 from pathlib import Path
 
+import tomllib
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +69,7 @@ def main() -> None:
     with_extras = runtime | closure([Requirement(r) for key in ("dask", "notebook") for r in extras[key]])
     sizes = {name: size_mb(name) for name in with_extras}
     heavy = ("tensorflow-cpu", "tensorflow", "keras", "tensorboard", "ml-dtypes", "optree", "namex")
-    training_stack = {n for n in runtime if n in heavy or n.startswith("tensorflow") or n.startswith("tensorboard")}
+    training_stack = {n for n in runtime if n in heavy or n.startswith(("tensorflow", "tensorboard"))}
     total_runtime = sum(sizes[n] for n in runtime)
     total_all = sum(sizes.values())
     print("| install | distributions | size on disk (MB) |")
