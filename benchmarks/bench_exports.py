@@ -1,4 +1,4 @@
-"""Throughput and memory of reading and writing post exports (tonecls.exports).
+"""Throughput and memory of reading and writing post exports (tonecls.io).
 
 Writes a synthetic export of ``--rows`` rows with three columns (``id``, ``text``, ``platform``;
 about 60 characters of text a row) in each format, then
@@ -11,13 +11,24 @@ about 60 characters of text a row) in each format, then
 - writes it with ``ExportWriter`` in chunks of 50,000 rows.
 
     nice -n 10 .venv/bin/python benchmarks/bench_exports.py --rows 1000000
+
+With ``--baseline REF`` it compares this checkout with the tonecls of git revision ``REF``
+side by side, in alternating fresh child processes (best of ``--repeat``): reading each
+format with ``read_export``, and with ``--score-rows N`` end-to-end scoring of an N-row CSV
+with the default model (``score_file(csv, parquet)``: read, preprocess, predict, write).
+
+    nice -n 10 .venv/bin/python benchmarks/bench_exports.py --rows 300000 --baseline 4320522 --score-rows 100000
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
+import os
 import platform
 import subprocess
+import tarfile
 import sys
 import tempfile
 import time
@@ -94,11 +105,89 @@ def baseline_rss_mib() -> float:
     return int(out.stdout.strip()) / 1024
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+_READ_CHILD = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from tonecls.io import read_export
+wall, cpu = time.perf_counter(), time.process_time()
+rows = sum(len(chunk) for chunk in read_export(sys.argv[2]))
+print(json.dumps({"rows": rows, "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}))
+"""
+
+_SCORE_CHILD = """
+import json, os, sys, time
+sys.path.insert(0, sys.argv[1])
+from tonecls.score import score_file
+wall, cpu = time.perf_counter(), time.process_time()
+summary = score_file(sys.argv[2], sys.argv[3], progress=False)
+print(json.dumps({"rows": summary.rows, "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}))
+os.remove(sys.argv[3])
+"""
+
+
+def checkout(ref: str, into: Path) -> Path:
+    """The ``tonecls`` package of git revision ``ref``, extracted under ``into``."""
+    data = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "tonecls"], check=True,
+                          capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        archive.extractall(into, filter="data")
+    return into
+
+
+def child(code: str, root: Path, *args: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", code, str(root), *args], check=True,
+                         capture_output=True, text=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compare(label: str, code: str, roots: dict[str, Path], args: list[str], repeat: int) -> None:
+    """Best wall-clock and CPU seconds of each tree, runs alternating; prints rows/s and ratios."""
+    best = {name: {"wall": float("inf"), "cpu": float("inf")} for name in roots}
+    rows = 0
+    for _ in range(repeat):
+        for name, root in roots.items():
+            result = child(code, root, *args)
+            rows = result["rows"]
+            for key in ("wall", "cpu"):
+                best[name][key] = min(best[name][key], result[key])
+    base, new = best["baseline"], best["this"]
+    print(f"{label:<22}{rows / base['wall']:>14,.0f}{rows / new['wall']:>14,.0f}"
+          f"{base['wall'] / new['wall']:>8.2f}{rows / base['cpu']:>16,.0f}{rows / new['cpu']:>16,.0f}"
+          f"{base['cpu'] / new['cpu']:>8.2f}")
+
+
+def main_compare(args) -> None:
+    print(f"python {platform.python_version()}, pandas {pd.__version__}; baseline {args.baseline} vs this "
+          f"checkout; best of {args.repeat}, alternating fresh processes; rows/s (higher is better), "
+          "ratio = this / baseline")
+    print(f"{'':<22}{'base rows/s':>14}{'this rows/s':>14}{'ratio':>8}{'base rows/CPU-s':>16}"
+          f"{'this rows/CPU-s':>16}{'ratio':>8}")
+    with tempfile.TemporaryDirectory() as tmp:
+        roots = {"baseline": checkout(args.baseline, Path(tmp) / "baseline"), "this": ROOT}
+        frame = synthetic(args.rows)
+        for fmt in FORMATS:
+            path = Path(tmp) / f"posts.{fmt}"
+            write(frame, path)
+            compare(f"read {fmt} ({args.rows:,})", _READ_CHILD, roots, [str(path)], args.repeat)
+        if args.score_rows:
+            path = Path(tmp) / "score.csv"
+            write(synthetic(args.score_rows, seed=1), path)
+            compare(f"score csv ({args.score_rows:,})", _SCORE_CHILD, roots,
+                    [str(path), str(Path(tmp) / "scored.parquet")], args.repeat)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--baseline", help="git revision to compare with, side by side")
+    parser.add_argument("--score-rows", type=int, default=0, help="with --baseline: also score this many rows")
     args = parser.parse_args()
+    if args.baseline:
+        return main_compare(args)
     print(f"python {platform.python_version()}, pandas {pd.__version__}, {args.rows:,} rows")
     frame = synthetic(args.rows)
     print(f"baseline RSS (interpreter + imports): {baseline_rss_mib():.0f} MiB")

@@ -26,6 +26,7 @@ import gzip
 import io
 import itertools
 import json
+import math
 import os
 import re
 import sys
@@ -75,13 +76,13 @@ class _Lines:
 
     Used as the line iterator of :func:`csv.reader`; it remembers the lines of the record being
     parsed so that a malformed record can be flagged at its first line and the following lines
-    parsed again. ``bytes_read`` counts the bytes of the lines handed out.
+    parsed again. ``bytes_read`` counts the bytes read from the file so far.
     """
 
     def __init__(self, raw: IO[bytes]):
         self._readline = raw.readline
-        self._replay: deque[tuple[str, bool, int]] = deque()
-        self.record: list[tuple[str, bool, int]] = []  # (line, decoded cleanly, bytes)
+        self._replay: deque[tuple[str, bool]] = deque()
+        self.record: list[tuple[str, bool]] = []  # (line, decoded cleanly) of the current record
         self.record_start = 1  # physical line number of the first line of the current record
         self.clean = True  # every line of the current record was valid UTF-8
         self.bytes_read = 0
@@ -91,27 +92,27 @@ class _Lines:
 
     def __next__(self) -> str:
         if self._replay:
-            entry = self._replay.popleft()
+            line, ok = self._replay.popleft()
         else:
             data = self._readline()
             if not data:
                 raise StopIteration
+            self.bytes_read += len(data)
             try:
-                entry = (data.decode("utf-8"), True, len(data))
+                line, ok = data.decode("utf-8"), True
             except UnicodeDecodeError:
-                entry = (data.decode("utf-8", errors="replace"), False, len(data))
+                line, ok = data.decode("utf-8", errors="replace"), False
         record = self.record
-        record.append(entry)
-        if not entry[1]:
+        record.append((line, ok))
+        if not ok:
             self.clean = False
         if len(record) > MAX_RECORD_LINES:
             raise _RecordTooLong(f"a quoted field is still open after {MAX_RECORD_LINES} lines")
-        return entry[0]
+        return line
 
     def next_record(self) -> None:
         """Start a new record after the current one."""
         self.record_start += len(self.record)
-        self.bytes_read += sum(entry[2] for entry in self.record)
         self.record = []
         self.clean = True
 
@@ -121,10 +122,9 @@ class _Lines:
         first = self.record[0]
         self._replay.extendleft(reversed(self.record[1:]))
         self.record_start += 1
-        self.bytes_read += first[2]
         self.record = []
         self.clean = True
-        return first[0], first[1]
+        return first
 
 
 class _RecordTooLong(Exception):
@@ -287,15 +287,15 @@ def _json_fields(text: str) -> dict[str, Any]:
 
 
 _RAW_LINE = object()  # key of a malformed line's raw text in the records of _iter_jsonl
+_decode = json.JSONDecoder().decode
 
 
-def _iter_jsonl(path: Path, on_bad_lines: str, sizes: list[int]) -> Iterator[tuple[dict, str, int]]:
+def _iter_jsonl(path: Path, on_bad_lines: str, size: list[int]) -> Iterator[tuple[dict, str, int]]:
     """``(record, status, line)`` per non-blank line; a line that is not a JSON object is
-    ``malformed_line``, its record ``{_RAW_LINE: text}``. ``sizes`` gets the byte length of
-    each line read."""
+    ``malformed_line``, its record ``{_RAW_LINE: text}``. ``size[0]`` counts the bytes read."""
     with _open_binary(path) as raw:
         for number, data in enumerate(raw, start=1):
-            sizes.append(len(data))
+            size[0] += len(data)
             if number == 1 and data.startswith(codecs.BOM_UTF8):
                 data = data[3:]
             status = Status.OK
@@ -306,7 +306,7 @@ def _iter_jsonl(path: Path, on_bad_lines: str, sizes: list[int]) -> Iterator[tup
             if not text.strip():
                 continue
             try:
-                record = json.loads(text)
+                record = _decode(text)
                 problem = None if isinstance(record, dict) else f"expected a JSON object, found {type(record).__name__}"
             except ValueError as error:
                 problem = f"not valid JSON ({error})"
@@ -351,6 +351,7 @@ def _delimited_chunks(path, sep, limits, on_bad_lines, wanted, check, skip_rows,
     position = 0
     rows, statuses, line_numbers = [], [], []
     start_bytes = lines.bytes_read
+    max_rows, max_bytes = limits.rows or math.inf, limits.size or math.inf
     for fields, status, line in records:
         if position < skip_rows:
             position += 1
@@ -359,7 +360,7 @@ def _delimited_chunks(path, sep, limits, on_bad_lines, wanted, check, skip_rows,
         rows.append(fields if all_columns else [fields[i] for i in positions])
         statuses.append(status)
         line_numbers.append(line)
-        if limits.full(len(rows), lines.bytes_read - start_bytes):
+        if len(rows) >= max_rows or lines.bytes_read - start_bytes >= max_bytes:
             yield _rows_frame(rows, keep, statuses, line_numbers, position)
             position += len(rows)
             rows, statuses, line_numbers = [], [], []
@@ -387,7 +388,8 @@ def _jsonl_chunks(path, limits, on_bad_lines, wanted, check, skip_rows, text_col
     known: dict[str, None] = {}  # column names in order of first appearance
     position = 0
     records, statuses, line_numbers = [], [], []
-    sizes: list[int] = []
+    size = [0]  # bytes read; the chunk started at `start`
+    start = 0
     checked = False
 
     def flush():
@@ -402,8 +404,9 @@ def _jsonl_chunks(path, limits, on_bad_lines, wanted, check, skip_rows, text_col
         )
         return _with_markers(frame, statuses, line_numbers, position)
 
-    for record, status, line in _iter_jsonl(path, on_bad_lines, sizes):
-        if _RAW_LINE in record:  # malformed: the raw text, and the known keys found in it
+    max_rows, max_bytes = limits.rows or math.inf, limits.size or math.inf
+    for record, status, line in _iter_jsonl(path, on_bad_lines, size):
+        if status is Status.MALFORMED_LINE:  # the raw text, and the known keys found in it
             raw = record[_RAW_LINE]
             record = {k: v for k, v in _json_fields(raw).items() if k in known or k == id_col}
             if text_col is not None:
@@ -411,16 +414,16 @@ def _jsonl_chunks(path, limits, on_bad_lines, wanted, check, skip_rows, text_col
         known.update(dict.fromkeys(record))  # skipped rows contribute their keys too
         if position < skip_rows:
             position += 1
-            sizes.clear()
+            start = size[0]
             continue
         records.append(record)
         statuses.append(status)
         line_numbers.append(line)
-        if limits.full(len(records), sum(sizes)):
+        if len(records) >= max_rows or size[0] - start >= max_bytes:
             yield flush()
             position += len(records)
             records, statuses, line_numbers = [], [], []
-            sizes.clear()
+            start = size[0]
     if records or position == skip_rows == 0:
         yield flush()
 
