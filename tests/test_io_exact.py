@@ -197,6 +197,44 @@ def test_nested_and_binary_columns_pass_through(tmp_path):
         assert raw == [base64.b64encode(b"\x00\xff").decode(), None]
 
 
+# --- the Dask engine reads the fixtures as the local engine does ------------------------------
+
+
+def _fixture_files(tmp_path: Path) -> list[Path]:
+    jsonl = tmp_path / "ids.jsonl"
+    rows = [json.dumps({"id": BIG + i, "text": ["love it", None, "007", "hate it"][i % 4],
+                        "score": i / 7}) for i in range(40)]
+    rows[5] = '{"id": 1500000000000000999, "text": "truncated'
+    rows[30] = json.dumps({"id": BIG, "text": "late key", "lang": "en"})
+    jsonl.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    csv = tmp_path / "odd.csv"
+    csv.write_bytes(b"id,text\n1,before\rafter\n2,\"two\nlines\"\n3,too,many\n4," + b"x" * 140_000 + b"\n5,ok\n")
+    tsv = tmp_path / "quotes.tsv"
+    tsv.write_text("id\ttext\n" + "".join(f'{i}\t"quoted" she said {i}\n' for i in range(10)), encoding="utf-8")
+    parquet = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({
+        "id": pa.array([BIG, None, BIG + 2, 7], pa.int64()), "text": ["a", "b", None, "c"],
+        "tags": pa.array([["x"], None, [], ["y", "z"]], pa.list_(pa.string())),
+        "amount": pa.array([decimal.Decimal("1.5"), None, decimal.Decimal("2.25"), None], pa.decimal128(5, 2)),
+    }), parquet, row_group_size=2)
+    return [jsonl, csv, tsv, parquet]
+
+
+def test_local_and_dask_engines_give_identical_outputs_on_the_fixtures(tmp_path, dask_scheduler):
+    from support import StandInModel
+
+    from tonecls.score import score_file
+
+    for src in _fixture_files(tmp_path):
+        local, distributed_out = tmp_path / f"{src.stem}_local.parquet", tmp_path / f"{src.stem}_dask.parquet"
+        expected = score_file(src, local, model=StandInModel(), chunksize=3)
+        got = score_file(src, distributed_out, model=StandInModel(), engine="dask",
+                         scheduler=dask_scheduler, blocksize=64)  # a block every few rows
+        assert len(list(distributed_out.iterdir())) > 1, src.name
+        assert got.statuses == expected.statuses and got.malformed_lines == expected.malformed_lines
+        assert pq.read_table(distributed_out).equals(pq.read_table(local)), src.name
+
+
 # --- paths and options, before any work ------------------------------------------------------
 
 

@@ -279,15 +279,6 @@ def test_duplicate_ids_are_counted(tmp_path):
 # --- dask engine ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def dask_scheduler():
-    """A real dask.distributed LocalCluster: 2 single-threaded workers (threads, in-process)."""
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=":0") as cluster:
-        yield cluster.scheduler_address
-
-
 def test_dask_engine_output_equals_local_engine_row_for_row(tmp_path, dask_scheduler):
     src = write_csv(tmp_path / "posts.csv", n=3000, multiline=False)
     local = tmp_path / "local.parquet"

@@ -493,7 +493,10 @@ def _parquet_chunks(path, limits, wanted, check, skip_rows):
                 buffered_bytes += batch.nbytes
             while buffered and limits.full(buffered, buffered_bytes):
                 table = pa.Table.from_batches(buffer)
-                take = min(limits.rows or buffered, buffered)
+                if limits.rows is not None and buffered >= limits.rows:
+                    take = limits.rows
+                else:  # the rows that hold about limits.size bytes
+                    take = max(1, min(buffered, buffered * limits.size // max(buffered_bytes, 1)))
                 yield _arrow_frame(table.slice(0, take), position)
                 position, yielded = position + take, True
                 rest = table.slice(take)

@@ -43,7 +43,8 @@ from tonecls.io.files import atomic_write, partial_path
 from tonecls.io.formats import check_format, is_gzipped, separator
 from tonecls.io.reading import MARKER_COLUMNS
 
-__all__ = ["ExportWriter", "to_json_value", "to_text_value", "unify_schemas", "conform_table"]
+__all__ = ["ExportWriter", "to_json_value", "to_text_value", "unify_schemas", "conform_table", "write_unified",
+           "merged_columns"]
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -249,6 +250,44 @@ def conform_table(table, schema):
             arrays.append(pa.array(values, type=pa.string()) if pa.types.is_string(field.type)
                           else pa.array(values).cast(field.type))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def write_unified(parts: Sequence[Path], columns: Sequence[str], target: Path | None = None) -> None:
+    """Give Parquet ``parts`` one schema (:func:`unify_schemas`): merged into ``target``, or,
+    without a target, each part that differs rewritten in place (a directory of parts)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schemas = [pq.read_schema(p) for p in parts]
+    schema = unify_schemas(schemas, columns)
+    if not parts:
+        schema = pa.schema([pa.field(c, pa.string()) for c in columns])
+    while True:
+        try:
+            if target is not None:
+                with pq.ParquetWriter(target, schema) as writer:
+                    for part in parts:
+                        writer.write_table(conform_table(pq.read_table(part), schema))
+                    if not parts:
+                        writer.write_table(schema.empty_table())
+            else:
+                for part, own in zip(parts, schemas):
+                    if own.remove_metadata() != schema:
+                        temporary = part.with_name(part.name + ".unify")
+                        pq.write_table(conform_table(pq.read_table(part), schema), temporary)
+                        os.replace(temporary, part)
+            return
+        except _LossyCast as lossy:  # e.g. integers too large for a float: text
+            schema = schema.set(schema.get_field_index(lossy.name), pa.field(lossy.name, pa.string()))
+            schemas = [pq.read_schema(p) for p in parts]
+
+
+def merged_columns(column_lists: Iterable[Sequence[str]]) -> list[str]:
+    """The columns of several chunks in one order (each new one after its predecessor)."""
+    merged: list[str] = []
+    for columns in column_lists:
+        merged = _merge_columns(merged, columns)
+    return merged
 
 
 def _merge_columns(known: list[str], new: Sequence[str]) -> list[str]:
@@ -494,24 +533,8 @@ class ExportWriter:
         os.replace(rewritten, self.partial)
 
     def _merge_parts(self) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         parts = [self.parts_dir / f"part-{i:06d}.parquet" for i in range(self._parts)]
-        schema = unify_schemas([pq.read_schema(p) for p in parts], self.columns_ or [])
-        if not parts:
-            schema = pa.schema([pa.field(c, pa.string()) for c in self.columns_ or []])
-        while True:
-            try:
-                with pq.ParquetWriter(self.partial, schema) as writer:
-                    for part in parts:
-                        writer.write_table(conform_table(pq.read_table(part), schema))
-                    if not parts:
-                        writer.write_table(schema.empty_table())
-                return
-            except _LossyCast as lossy:  # e.g. integers too large for a float: text
-                index = schema.get_field_index(lossy.name)
-                schema = schema.set(index, pa.field(lossy.name, pa.string()))
+        write_unified(parts, self.columns_ or [], target=self.partial)
 
     def abort(self) -> None:
         """Delete the partial output (no resume possible)."""

@@ -41,7 +41,7 @@ from tonecls.io.formats import detect_format
 from tonecls.io.manifest import ResumeManifest, input_identity, manifest_path
 from tonecls.io.reading import LINE_COLUMN, MARKER_COLUMNS, READ_STATUS_COLUMN, parquet_schema, read_export
 from tonecls.io.runner import MAX_REPORTED_LINES, chain_first, prefetched
-from tonecls.io.writing import ExportWriter
+from tonecls.io.writing import ExportWriter, merged_columns, write_unified
 from tonecls.schema import Status
 from tonecls.score.core import (
     ScoreSummary,
@@ -76,6 +76,7 @@ def score_file_dask(
     progress: bool,
 ) -> ScoreSummary:
     """Score ``input`` into the Parquet directory ``output`` on a Dask cluster (module doc)."""
+    import pyarrow.parquet as pq
     from distributed import wait
     from tqdm.auto import tqdm
 
@@ -203,6 +204,8 @@ def score_file_dask(
         if model_copy.exists():
             shutil.rmtree(model_copy)
 
+    parts = sorted(partial_dir.glob("part-*.parquet"))  # late JSONL keys, widening types:
+    write_unified(parts, merged_columns(pq.read_schema(p).names for p in parts))  # one schema
     _replace_dir(partial_dir, output)
     manifest_file.unlink(missing_ok=True)
     summary.seconds = time.perf_counter() - started
