@@ -84,12 +84,12 @@ def _findings_section(result: Any) -> Section | None:
             f"{result.threshold}. 'support': the smallest cell the metric rests on (e.g. posts "
             "labelled with the class for recall).")
     if len(flagged):
-        return Section("Findings, largest first", tables=[
-            Table(f"{len(flagged)} finding(s)", _gap_frame(flagged, level).drop(columns=["result", "note"]),
-                  note=note)])
+        return Section("Findings in detail", tables=[
+            Table(f"{len(flagged)} finding(s), largest first",
+                  _gap_frame(flagged, level).drop(columns=["p", "result", "note"]), note=note)])
     tested = result.gaps[result.gaps.p_value.notna()]
     largest = tested.reindex(tested.difference.abs().sort_values(ascending=False).index).head(10)
-    return Section("Findings, largest first", text="No gap is a finding. The largest tested gaps "
+    return Section("Findings in detail", text="No gap is a finding. The largest tested gaps "
                    "are listed for reference.", tables=[
         Table("Largest tested gaps (none is a finding)", _gap_frame(largest, level),
               note=note, collapsed=True)])
