@@ -57,6 +57,13 @@ def test_an_interrupt_exits_130(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(tonecls.preprocess, "tokenize_file", interrupted)
     assert main(["preprocess", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv")]) == 130
     assert capsys.readouterr().err == "tonecls preprocess: interrupted\n"
+    # with completed chunks on disk, a resumable command says how to continue
+    import tonecls.io.runner
+
+    monkeypatch.setattr(tonecls.io.runner, "resume_hint", lambda output: f"run again with --resume ({output.name})")
+    assert main(["preprocess", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv")]) == 130
+    assert capsys.readouterr().err == ("tonecls preprocess: run again with --resume (out.csv)\n"
+                                       "tonecls preprocess: interrupted\n")
 
 
 def test_library_defaults_are_read_from_the_function_signature():

@@ -74,7 +74,9 @@ def command(name: str, short_help: str) -> Callable[[Callable[..., Any]], Callab
     """Register ``function`` as the subcommand ``name`` (its docstring is the help).
 
     Library errors (:class:`~tonecls.errors.ToneclsError`) become ``tonecls NAME: error:
-    ...`` and exit status 2, an interrupt exit status 130; warnings print as one line each.
+    ...`` and exit status 2, an interrupt exit status 130; warnings print as one line each. A
+    resumable command (``output`` and ``resume`` options) that fails after writing completed
+    chunks says how to continue.
     """
 
     def register(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -85,17 +87,28 @@ def command(name: str, short_help: str) -> Callable[[Callable[..., Any]], Callab
                 warnings.showwarning = _show_warning(name)
                 try:
                     function(*args, **kwargs)
-                except ToneclsError as error:
-                    print(f"tonecls {name}: error: {error}", file=sys.stderr)
-                    raise typer.Exit(2) from None
-                except KeyboardInterrupt:
-                    print(f"tonecls {name}: interrupted", file=sys.stderr)
-                    raise typer.Exit(130) from None
+                except (Exception, KeyboardInterrupt) as error:
+                    if "resume" in kwargs and kwargs.get("output") and not isinstance(error, InputError):
+                        _print_resume_hint(name, kwargs["output"])
+                    if isinstance(error, ToneclsError):
+                        print(f"tonecls {name}: error: {error}", file=sys.stderr)
+                        raise typer.Exit(2) from None
+                    if isinstance(error, KeyboardInterrupt):
+                        print(f"tonecls {name}: interrupted", file=sys.stderr)
+                        raise typer.Exit(130) from None
+                    raise
 
         app.command(name, short_help=short_help)(run)
         return function
 
     return register
+
+
+def _print_resume_hint(command: str, output: Any) -> None:
+    from tonecls.io.runner import resume_hint
+
+    if hint := resume_hint(output):
+        print(f"tonecls {command}: {hint}", file=sys.stderr)
 
 
 def _command_line(ctx: typer.Context) -> str:
@@ -175,17 +188,12 @@ def score(
     unchanged, then tonecls_status and the predictions of each head. Rows that cannot be
     scored are kept and flagged. Formats by extension: .csv .tsv .jsonl .parquet (and .gz).
     With --engine dask, OUTPUT is a directory of Parquet parts."""
-    from tonecls.score import resume_hint, score_file
+    from tonecls.score import score_file
 
-    try:
-        print(score_file(input, output, text_col=text_col, id_col=id_col, model=model, engine=engine,
-                         scheduler=scheduler, workers=workers, resume=resume, chunksize=chunksize,
-                         blocksize=None if blocksize.lower() == "none" else blocksize,
-                         on_bad_lines=on_bad_lines, progress=False if quiet else None))
-    except (Exception, KeyboardInterrupt) as error:
-        if not isinstance(error, InputError) and (hint := resume_hint(output)):
-            print(f"tonecls score: {hint}", file=sys.stderr)
-        raise
+    print(score_file(input, output, text_col=text_col, id_col=id_col, model=model, engine=engine,
+                     scheduler=scheduler, workers=workers, resume=resume, chunksize=chunksize,
+                     blocksize=None if blocksize.lower() == "none" else blocksize,
+                     on_bad_lines=on_bad_lines, progress=False if quiet else None))
 
 
 @command("train", "train a tone model from a JSON config and write a model bundle")
