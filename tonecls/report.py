@@ -71,11 +71,13 @@ class Table:
 
 @dataclass
 class Figure:
-    """A titled matplotlib figure (create it with ``matplotlib.figure.Figure`` or pyplot)."""
+    """A titled matplotlib figure (create it with ``matplotlib.figure.Figure`` or pyplot);
+    ``collapsed`` figures are folded in the HTML (``<details>``)."""
 
     title: str
     figure: Any
     caption: str = ""
+    collapsed: bool = False
 
     def __post_init__(self) -> None:
         if not hasattr(self.figure, "savefig"):
@@ -235,6 +237,7 @@ class _RenderedFigure:
     caption: str
     png: bytes
     file: str  # relative path of the PNG written beside the Markdown
+    collapsed: bool = False
 
     @property
     def data_uri(self) -> str:
@@ -252,7 +255,7 @@ def _section_views(sections: list[Section], figures_dir: str, counter: list[int]
             counter[0] += 1
             file = f"{figures_dir}/{counter[0]:02d}-{_slug(figure.title)}.png"
             rendered.append(_RenderedFigure(figure.title, figure.caption,
-                                            _png_bytes(figure.figure), file))
+                                            _png_bytes(figure.figure), file, figure.collapsed))
         views.append({
             "number": label,
             "anchor": "s" + label.replace(".", "-"),

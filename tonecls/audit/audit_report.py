@@ -231,7 +231,7 @@ def _grouping_section(result: Any, grouping: str) -> Section:
         figures.append(Figure(f"Confusion matrices by {grouping}",
                               plots.confusion_grid(matrices, result.classes),
                               caption="Rows: true class; cells: share of the row (recall on the "
-                                      "diagonal)."))
+                                      "diagonal).", collapsed=True))
     if result.calibration:
         curves = {plots.OVERALL_LABEL: result.calibration["overall"]["all"],
                   **result.calibration.get(grouping, {})}
@@ -240,7 +240,8 @@ def _grouping_section(result: Any, grouping: str) -> Section:
         figures.append(Figure(f"Calibration curves by {grouping}",
                               plots.calibration_curves(curves, xlabel, ylabel),
                               caption="Points above the diagonal: under-confident; below: "
-                                      "over-confident. Bins with fewer than 10 rows are omitted."))
+                                      "over-confident. Bins with fewer than 10 rows are omitted.",
+                              collapsed=True))
     per_class_text = (
         "Per class (one-vs-rest for single-label heads, each label a binary task for multi-label "
         "heads): selection rate, precision, recall (TPR), F1, false-positive rate, class-wise "

@@ -30,7 +30,7 @@ def metric_bars(metrics: pd.DataFrame, grouping: str, metric_labels: dict[str, s
     series = [("overall", "all"), *[(grouping, g) for g in
                                     rows[rows.grouping == grouping].group.unique()[:MAX_PLOTTED_GROUPS]]]
     panels = list(metric_labels)
-    fig = Figure(figsize=(max(6.0, 1.3 * len(classes) + 3), 2.8 * len(panels)), layout="constrained")
+    fig = Figure(figsize=(max(6.0, 1.3 * len(classes) + 3), 2.2 * len(panels)), layout="constrained")
     axes = np.atleast_1d(fig.subplots(len(panels), 1, sharex=True))
     width = 0.8 / len(series)
     colours = [OVERALL_COLOUR] + [_colour(i) for i in range(len(series) - 1)]
