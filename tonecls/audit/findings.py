@@ -133,6 +133,6 @@ def findings(result: Any) -> list[str]:
                    f"fewer than {s['min_cell_count']} posts in a cell the metric needs); "
                    "absence of a finding there says nothing.")
     if not len(flagged):
-        out.append("No finding is not proof of equal performance: small groups and rare classes "
+        out.append("Finding nothing is not proof of equal performance: small groups and rare classes "
                    "give wide intervals (see the tables).")
     return out
