@@ -27,7 +27,7 @@ from tonecls.model.bundle import (
 from tonecls.model.inference import InferenceNetwork, probe_batch
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY_MODULES = ("tensorflow", "keras")
+HEAVY_MODULES = ("tensorflow", "keras", "dask", "distributed")  # dask: the optional [dask] extra
 
 
 def run_python(code: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -120,7 +120,8 @@ def test_bundled_model_numpy_logits_equal_keras():
 
 
 def test_scoring_paths_do_not_import_tensorflow(tmp_path):
-    """load_model().predict, score_file, tokenising and unpickling a model import no TF / Keras."""
+    """load_model().predict, score_file, `tonecls score`, tokenising and unpickling a model import
+    no TensorFlow / Keras, nor Dask (an optional extra)."""
     (tmp_path / "posts.csv").write_text("id,text\n1,I love this\n2,worst day ever\n3,\n", encoding="utf-8")
     result = run_python(f"""
         import pickle, sys
@@ -133,6 +134,8 @@ def test_scoring_paths_do_not_import_tensorflow(tmp_path):
         score_file({str(tmp_path / 'posts.csv')!r}, {str(tmp_path / 'out.csv')!r})
         copy = pickle.loads(pickle.dumps(model))
         copy.predict(["again"])
+        from tonecls.cli import main
+        assert main(["score", {str(tmp_path / 'posts.csv')!r}, "-o", {str(tmp_path / 'cli.csv')!r}]) in (0, None)
         heavy = sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY_MODULES!r})
         print("HEAVY", heavy)
     """)

@@ -113,7 +113,7 @@ def score_file(
     if on_bad_lines is None:
         on_bad_lines = "flag"
     check_run_options(chunksize, on_bad_lines)
-    blocksize = parse_blocksize(blocksize)
+    blocksize = parse_blocksize(blocksize) if engine == "dask" else None  # a Dask engine option
     if (scheduler or workers) and engine != "dask":
         raise InputError(
             "a scheduler address or a number of workers needs engine='dask' (CLI: --engine dask)."
