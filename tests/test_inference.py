@@ -345,6 +345,7 @@ def test_background_tokenizer_gives_the_same_predictions():
              for i in range(3 * background.MIN_POSTS)]
     texts[5] = None
     model = load_model()
+    model.tokenize_in_background = True
     model.predict(texts[: background.MIN_POSTS])  # starts the worker
     deadline = time.monotonic() + 120
     while not model._background._ready.done() and time.monotonic() < deadline:
@@ -352,7 +353,7 @@ def test_background_tokenizer_gives_the_same_predictions():
     assert model._background._ready.result() is True
     in_background = model.predict(texts)
     alone = load_model()
-    alone.tokenize_in_background = False
+    assert alone.tokenize_in_background is False  # the default
     import pandas as pd
 
     pd.testing.assert_frame_equal(in_background, alone.predict(texts))

@@ -1,8 +1,9 @@
 """Tokenise the next part of a batch in a second process while the network scores this one.
 
 The tokeniser is pure Python (it holds the GIL) and the numpy network runs on one BLAS thread,
-so on a machine with two or more cores the two overlap well in two processes (measured in
-``benchmarks/bench_overlap.py``). :class:`BackgroundTokenizer` keeps one worker process with
+so with two free cores the two can overlap in two processes. Opt-in
+(``ToneModel.tokenize_in_background``): on the busy shared machine it was measured on
+(``benchmarks/bench_overlap.py``, BENCHMARKS.md) it did not help. :class:`BackgroundTokenizer` keeps one worker process with
 the model's preprocessor; :meth:`BackgroundTokenizer.parts` yields the posts' tokens part by
 part, having handed the next part to the worker before it yields, so that the caller's work
 on part k overlaps the worker's tokenising of part k+1. While the worker is starting, or if

@@ -114,7 +114,8 @@ class ToneModel:
         (long posts) for how the default was chosen.
     tokenize_in_background : bool
         Tokenise the next part of a large batch (>= 8,000 posts) in a second process while
-        the network scores the current one (default True; same results; off: one process).
+        the network scores the current one (same results). Off by default: it did not help
+        in the measurements so far (BENCHMARKS.md, overlap), taken on a busy shared machine.
     """
 
     def __init__(
@@ -143,7 +144,7 @@ class ToneModel:
             for h in self.heads_ if h.multilabel
         }
         self.metadata_ = dict(metadata or {})
-        self.tokenize_in_background = True
+        self.tokenize_in_background = False
         self._preprocessor = None
         self._infer = None
         self._background = None
