@@ -89,21 +89,26 @@ class StandInModel:
 
         return OutputSchema.from_heads(self.heads_).columns  # the contract's column names
 
-    def predict(self, texts) -> pd.DataFrame:
+    def predict(self, texts, *, all_languages: bool = False) -> pd.DataFrame:
+        from tonecls.language import identify
         from tonecls.preprocess import tokenize_with_status
-        from tonecls.schema import N_TOKENS_COLUMN, STATUS_COLUMN
+        from tonecls.schema import LANGUAGE_COLUMN, N_TOKENS_COLUMN, STATUS_COLUMN
 
         self.batches.append(len(texts))
         if self.crash_on is not None and self.crash_on in list(texts):
             raise RuntimeError("stand-in model: simulated crash")
         tokens, statuses = tokenize_with_status(list(texts))
+        languages = [identify([t])[0] if s == "ok" else None for t, s in zip(tokens, statuses)]
+        if not all_languages:  # an English model, like the default one
+            statuses = ["other_language" if lang not in (None, "en", "und") else s
+                        for s, lang in zip(statuses, languages)]
         ok = np.array([s == "ok" for s in statuses], dtype=bool)
         rng = np.array([zlib.crc32(" ".join(t).encode()) for t in tokens], dtype=np.uint64)
         p3 = np.stack([(rng >> s) % 97 + 1 for s in (0, 8, 16)], axis=1).astype(float)
         p3 /= p3.sum(axis=1, keepdims=True)
         multi = np.stack([((rng >> s) % 100) / 100 for s in (3, 11, 19)], axis=1)
         p3[~ok], multi[~ok] = np.nan, np.nan
-        out = {STATUS_COLUMN: statuses, N_TOKENS_COLUMN: [len(t) for t in tokens]}
+        out = {STATUS_COLUMN: statuses, LANGUAGE_COLUMN: languages, N_TOKENS_COLUMN: [len(t) for t in tokens]}
         classes = np.array(self.heads_[0].classes, dtype=object)
         out["sentiment_label"] = np.where(ok, classes[np.nan_to_num(p3).argmax(1)], None)
         out["sentiment_confidence"] = np.where(ok, np.nan_to_num(p3).max(1), np.nan)

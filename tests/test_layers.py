@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tonecls"
 STAGES = {
     "tonecls": 0, "tonecls.errors": 0, "tonecls.schema": 0, "tonecls.stats": 0,
     "tonecls.io": 1, "tonecls.exports": 1, "tonecls.datasets": 1,
-    "tonecls.preprocess": 2,
+    "tonecls.preprocess": 2, "tonecls.language": 2,
     "tonecls.model": 3,
     "tonecls.score": 4,
     "tonecls.audit": 5,

@@ -277,7 +277,8 @@ def test_predict_columns_order_and_statuses_of_bad_rows(tiny_model):
     texts = pd.Series(["love it", None, "", b"\xff\xfe", "hate this", 3.5, "   "], index=list("abcdefg"))
     out = tiny_model.predict(texts)
     assert list(out.columns) == tiny_model.output_columns()
-    assert list(out.columns[:4]) == ["tonecls_status", "tonecls_n_tokens", "tone_label", "tone_confidence"]
+    assert list(out.columns[:5]) == ["tonecls_status", "tonecls_language", "tonecls_n_tokens", "tone_label",
+                                     "tone_confidence"]
     assert "flags_labels" in out.columns and "flags_p_neg" in out.columns
     assert isinstance(out.index, pd.RangeIndex) and len(out) == len(texts)
     assert out["tonecls_status"].tolist() == ["ok", "missing", "empty", "invalid_encoding", "ok",
@@ -347,6 +348,74 @@ def test_predict_handles_empty_input_and_many_lengths(tiny_model):
     small = tiny_model.predict_proba(posts, batch_size=7)
     large = tiny_model.predict_proba(posts, batch_size=1000)
     np.testing.assert_allclose(small["tone"], large["tone"], rtol=1e-5, atol=1e-6)
+
+
+# --- language identification: other_language status, tonecls_language, all_languages ----------
+
+
+OTHER_LANGUAGE_POSTS = {
+    "c'est vraiment nul, j'ai attendu deux heures pour rien": "fr",
+    "die Bahn hat schon wieder 40 Minuten Verspätung, ich könnte ausrasten": "de",
+    "今天又堵车了，迟到了半个小时": "zh",
+}
+
+
+@pytest.fixture
+def english_model(tiny_model):
+    """The tiny model, declared English (a memory-trained model's languages are unknown)."""
+    tiny_model.metadata_["languages"] = ["en"]
+    yield tiny_model
+    tiny_model.metadata_.pop("languages", None)
+
+
+def test_other_language_posts_get_their_status_and_no_predictions(english_model):
+    texts = ["love it great wonderful", *OTHER_LANGUAGE_POSTS, "lol", None, "ich bin so tired of this weather"]
+    out = english_model.predict(texts)
+    n = len(OTHER_LANGUAGE_POSTS)
+    assert out["tonecls_status"].tolist() == ["ok", *["other_language"] * n, "ok", "missing", "ok"]
+    assert out["tonecls_language"].tolist()[1:n + 1] == list(OTHER_LANGUAGE_POSTS.values())
+    assert out["tonecls_language"].iloc[n + 1] == "und" and pd.isna(out["tonecls_language"].iloc[n + 2])
+    flagged = out["tonecls_status"] == "other_language"
+    assert out.loc[flagged, ["tone_label", "flags_labels"]].isna().all().all()
+    assert out.loc[flagged, "tone_p_positive"].isna().all()
+    assert out.loc[flagged, "tonecls_n_tokens"].gt(0).all()  # they were tokenised
+    assert np.isnan(english_model.predict_proba(texts)["tone"][1:n + 1]).all()
+
+    everything = english_model.predict(texts, all_languages=True)
+    assert everything["tonecls_status"].tolist() == ["ok"] * (n + 2) + ["missing", "ok"]
+    assert everything["tonecls_language"].tolist() == out["tonecls_language"].tolist()
+    assert everything.loc[flagged, "tone_label"].notna().all()
+    assert not np.isnan(english_model.predict_proba(texts, all_languages=True)["tone"][1:n + 1]).any()
+    one = english_model.predict(list(OTHER_LANGUAGE_POSTS)[0])
+    assert one["tonecls_status"] == "other_language" and one["tonecls_language"] == "fr"
+
+
+def test_model_languages_come_from_its_training_data(tiny_model):
+    assert tiny_model.languages_ is None  # trained on in-memory data: unknown, so nothing is flagged
+    assert tiny_model.predict(list(OTHER_LANGUAGE_POSTS))["tonecls_status"].eq("ok").all()
+    meta = json.loads((Path(DEFAULT_BUNDLE) / "bundle.json").read_text())
+    default = ToneModel(network=None, vocabulary=Vocabulary(), heads=[], metadata=meta)
+    assert default.languages_ == ["en"]  # trained on TweetEval and GoEmotions only
+    default.metadata_["languages"] = ["en", "es"]  # a bundle can say so itself
+    assert default.languages_ == ["en", "es"]
+
+
+def test_score_frame_and_score_file_flag_other_languages_unless_asked(english_model, tmp_path):
+    from tonecls.score import score_file, score_frame
+
+    posts = pd.DataFrame({"id": ["a", "b", "c"], "text": ["love it so much", list(OTHER_LANGUAGE_POSTS)[1], "hate this"]})
+    scored = score_frame(posts, english_model)
+    assert scored["tonecls_status"].tolist() == ["ok", "other_language", "ok"]
+    assert scored["tonecls_language"].tolist()[1] == "de"
+    assert score_frame(posts, english_model, all_languages=True)["tonecls_status"].eq("ok").all()
+    posts.to_csv(tmp_path / "posts.csv", index=False)
+    summary = score_file(tmp_path / "posts.csv", tmp_path / "out.csv", model=english_model)
+    assert summary.flagged == {"other_language": 1}
+    written = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert written["tonecls_status"].tolist() == ["ok", "other_language", "ok"]
+    assert written["tonecls_language"].tolist()[1] == "de"
+    everything = score_file(tmp_path / "posts.csv", tmp_path / "all.csv", model=english_model, all_languages=True)
+    assert everything.flagged == {}
 
 
 # --- custom heads from a labelled export ----------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from support import WORDS, StandInModel
 
 from tonecls.errors import InputError
-from tonecls.schema import N_TOKENS_COLUMN, STATUS_COLUMN
+from tonecls.schema import LANGUAGE_COLUMN, N_TOKENS_COLUMN, STATUS_COLUMN
 from tonecls.score import score_file, score_frame
 from tonecls.io.manifest import manifest_path
 
@@ -33,7 +33,7 @@ def test_score_frame_keeps_input_columns_and_adds_contract_columns():
     model = StandInModel()
     scored = score_frame(POSTS, model, text_col="text")
     assert list(scored.columns) == list(POSTS.columns) + model.output_columns()
-    assert model.output_columns()[:6] == [STATUS_COLUMN, N_TOKENS_COLUMN, "sentiment_label",
+    assert model.output_columns()[:7] == [STATUS_COLUMN, LANGUAGE_COLUMN, N_TOKENS_COLUMN, "sentiment_label",
                                           "sentiment_confidence", "sentiment_score", "sentiment_p_negative"]
     pd.testing.assert_frame_equal(scored[POSTS.columns], POSTS)
     assert scored[STATUS_COLUMN].tolist() == ["ok", "empty", "missing", "ok", "not_text", "empty"]

@@ -182,18 +182,22 @@ def score(
         **_default("tonecls.score:score_file", "blocksize"))],
     on_bad_lines: Annotated[OnBadLines | None, typer.Option(
         help="malformed lines: flag them as rows (local default) or stop with an error (dask)")] = None,
+    all_languages: Annotated[bool, typer.Option(
+        "--all-languages", help="score posts in every language (default: posts confidently not in "
+        "the model's language get status other_language and no predictions)")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Score every post of INPUT with the tone model and write OUTPUT: every input column
-    unchanged, then tonecls_status and the predictions of each head. Rows that cannot be
-    scored are kept and flagged. Formats by extension: .csv .tsv .jsonl .parquet (and .gz).
-    With --engine dask, OUTPUT is a directory of Parquet parts."""
+    unchanged, then tonecls_status, tonecls_language, tonecls_n_tokens and the predictions of
+    each head. Rows that cannot be scored are kept and flagged. Formats by extension: .csv .tsv
+    .jsonl .parquet (and .gz). With --engine dask, OUTPUT is a directory of Parquet parts."""
     from tonecls.score import score_file
 
     print(score_file(input, output, text_col=text_col, id_col=id_col, model=model, engine=engine,
                      scheduler=scheduler, workers=workers, resume=resume, chunksize=chunksize,
                      blocksize=None if blocksize.lower() == "none" else blocksize,
-                     on_bad_lines=on_bad_lines, progress=False if quiet else None))
+                     on_bad_lines=on_bad_lines, progress=False if quiet else None,
+                     all_languages=all_languages))
 
 
 @command("train", "train a tone model from a JSON config and write a model bundle")

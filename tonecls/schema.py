@@ -8,6 +8,9 @@ parses a scored file's header back with :meth:`OutputSchema.from_columns`.
 A scored row has, after the input's own columns:
 
 - ``tonecls_status``: a :class:`Status` value, ``ok`` or why the row has no predictions;
+- ``tonecls_language``: the post's language (ISO 639-1 code; ISO 639-2/3 for languages that
+  have no 639-1 code) or ``und`` (undetermined: very short, emoji-only or mixed posts);
+  missing for rows with another status than ``ok`` or ``other_language``;
 - ``tonecls_n_tokens``: how many tokens the post had (all of them, however long the post;
   missing when there was no text to tokenise);
 - per single-label head ``H``: ``H_label``, ``H_confidence``, ``H_score`` if the head has
@@ -133,7 +136,8 @@ class HeadColumns:
 
 @dataclass(frozen=True)
 class OutputSchema:
-    """The columns a model writes after the input's own: status, token count, then each head's."""
+    """The columns a model writes after the input's own: status, language, token count, then
+    each head's."""
 
     heads: tuple[HeadColumns, ...]
 
@@ -161,12 +165,12 @@ class OutputSchema:
 
     @property
     def row_columns(self) -> list[str]:
-        """The columns about the post rather than a head: status and token count."""
-        return [STATUS_COLUMN, N_TOKENS_COLUMN]
+        """The columns about the post rather than a head: status, language, token count."""
+        return [STATUS_COLUMN, LANGUAGE_COLUMN, N_TOKENS_COLUMN]
 
     @property
     def text_columns(self) -> list[str]:
-        return [STATUS_COLUMN, *(c for h in self.heads for c in h.text_columns)]
+        return [STATUS_COLUMN, LANGUAGE_COLUMN, *(c for h in self.heads for c in h.text_columns)]
 
     def dtypes(self) -> dict[str, str]:
         """The pandas dtype of each output column: ``"str"`` for text, ``"Int32"`` (nullable)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from tonecls.model.inference import InferenceNetwork
 from tonecls.model.vocab import Vocabulary, offsets_of, pad_batch
 from tonecls.preprocess import PreprocessConfig, Preprocessor
 from tonecls.schema import (
+    LANGUAGE_COLUMN,
     N_TOKENS_COLUMN,
     NEGATIVE_CLASS,
     POSITIVE_CLASS,
@@ -33,6 +34,15 @@ from tonecls.schema import (
 
 DEFAULT_BATCH_SIZE = 1024
 LONG_POST_MODES = ("full", "windows", "truncate")
+# statuses of rows that had no text to tokenise (their token count is missing)
+_NO_TEXT = frozenset({Status.MISSING, Status.NOT_TEXT, Status.INVALID_ENCODING, Status.MALFORMED_LINE})
+
+
+class _Scored(NamedTuple):
+    proba: dict[str, np.ndarray]
+    statuses: list[str]
+    languages: list[str | None]
+    n_tokens: list[int | None]
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -243,8 +253,39 @@ class ToneModel:
         scaled = np.asarray(logits, dtype=np.float64) / self.temperatures_[head]
         return sigmoid(scaled) if self.head(head).multilabel else softmax(scaled)
 
-    def _tokens_and_logits(self, texts: list[Any], batch_size: int):
-        """Tokens and status of every post, the rows that could be scored, and their logits.
+    @property
+    def languages_(self) -> list[str] | None:
+        """The languages the model reads (ISO 639-1), which decide which posts are
+        ``other_language``: ``metadata_["languages"]`` if set, else ``["en"]`` for a model
+        trained only on TweetEval and GoEmotions, else None (unknown). With None or ``[]``
+        no post is flagged, though every post's language is still identified."""
+        if self.metadata_.get("languages") is not None:
+            return list(self.metadata_["languages"])
+        heads = self.metadata_.get("config", {}).get("heads", [])
+        english = {"tweeteval", "goemotions"}
+        if heads and all(h.get("source", {}).get("kind") in english for h in heads):
+            return ["en"]
+        return None
+
+    def _check_languages(self, tokens: list[list[str]], statuses: list[str],
+                         all_languages: bool) -> tuple[list[str], list[str | None]]:
+        """The language of each ``ok`` post (:mod:`tonecls.language`; None for the others) and
+        the statuses with ``other_language`` for posts confidently in none of
+        :attr:`languages_` (unless ``all_languages``)."""
+        from tonecls.language import identify, is_other_language
+
+        own = self.languages_
+        statuses = list(statuses)
+        languages: list[str | None] = [None] * len(statuses)
+        ok_rows = [i for i, s in enumerate(statuses) if s == Status.OK]
+        for row, language in zip(ok_rows, identify([tokens[i] for i in ok_rows], own or ())):
+            languages[row] = language
+            if not all_languages and is_other_language(language, own):
+                statuses[row] = Status.OTHER_LANGUAGE
+        return statuses, languages
+
+    def _tokens_and_logits(self, texts: list[Any], batch_size: int, all_languages: bool = False):
+        """Tokens, status and language of every post, the rows that could be scored, and their logits.
 
         Posts go through in parts of ``background.PART_SIZE``; with
         :attr:`tokenize_in_background`, part k+1 is tokenised in a second process while the
@@ -261,8 +302,11 @@ class ToneModel:
                      for start in range(0, len(texts), background.PART_SIZE))
         tokens: list[list[str]] = []
         statuses: list[str] = []
+        languages: list[str | None] = []
         ok_parts, logit_parts = [], []
         for start, part_tokens, part_statuses in parts:
+            part_statuses, part_languages = self._check_languages(part_tokens, part_statuses, all_languages)
+            languages += part_languages
             ok = np.flatnonzero(np.fromiter((s == Status.OK for s in part_statuses), dtype=bool,
                                             count=len(part_statuses)))
             logit_parts.append(self.logits_from_tokens([part_tokens[i] for i in ok], batch_size=batch_size))
@@ -272,49 +316,56 @@ class ToneModel:
         ok_rows = np.concatenate(ok_parts) if ok_parts else np.zeros(0, dtype=np.int64)
         logits = {h.name: np.concatenate([part[h.name] for part in logit_parts]) if logit_parts
                   else np.zeros((0, len(h.classes)), dtype=np.float32) for h in self.heads_}
-        return tokens, statuses, ok_rows, logits
+        return tokens, statuses, languages, ok_rows, logits
 
-    def _proba_and_status(self, texts: Iterable[Any], batch_size: int) -> tuple[dict[str, np.ndarray], list[str], list[int | None]]:
-        """Probabilities per head, status and token count (None without text) per post."""
-        tokens, statuses, ok_rows, logits = self._tokens_and_logits(_as_list(texts), batch_size)
+    def _proba_and_status(self, texts: Iterable[Any], batch_size: int, all_languages: bool = False) -> _Scored:
+        """Probabilities per head, status, language and token count (None without text) per post."""
+        tokens, statuses, languages, ok_rows, logits = self._tokens_and_logits(
+            _as_list(texts), batch_size, all_languages)
         proba = {}
         for spec in self.heads_:
             values = np.full((len(statuses), len(spec.classes)), np.nan)
             values[ok_rows] = self.calibrated_proba(spec.name, logits[spec.name])
             proba[spec.name] = values
-        n_tokens = [len(t) if s in (Status.OK, Status.EMPTY) else None for t, s in zip(tokens, statuses)]
-        return proba, statuses, n_tokens
+        n_tokens = [None if s in _NO_TEXT else len(t) for t, s in zip(tokens, statuses)]
+        return _Scored(proba, statuses, languages, n_tokens)
 
-    def predict_proba(self, texts: Iterable[Any] | str,
-                      batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, np.ndarray]:
+    def predict_proba(self, texts: Iterable[Any] | str, batch_size: int = DEFAULT_BATCH_SIZE, *,
+                      all_languages: bool = False) -> dict[str, np.ndarray]:
         """Calibrated class probabilities per head, shape ``(n_texts, n_classes)``.
 
-        Rows whose post cannot be scored (missing, not text, empty...) are NaN; see
-        :meth:`predict` for the reason. One post given as a string gives one row per head
-        as a 1-D array of shape ``(n_classes,)``.
+        Rows whose post cannot be scored (missing, not text, empty, in another language...)
+        are NaN; see :meth:`predict` for the reason and for ``all_languages``. One post given
+        as a string gives one row per head as a 1-D array of shape ``(n_classes,)``.
         """
         if _is_one_post(texts):
-            return {head: values[0] for head, values in self.predict_proba([texts], batch_size).items()}
-        return self._proba_and_status(texts, batch_size)[0]
+            proba = self.predict_proba([texts], batch_size, all_languages=all_languages)
+            return {head: values[0] for head, values in proba.items()}
+        return self._proba_and_status(texts, batch_size, all_languages).proba
 
-    def predict(self, texts: Iterable[Any] | str,
-                batch_size: int = DEFAULT_BATCH_SIZE) -> pd.DataFrame | dict[str, Any]:
+    def predict(self, texts: Iterable[Any] | str, batch_size: int = DEFAULT_BATCH_SIZE, *,
+                all_languages: bool = False) -> pd.DataFrame | dict[str, Any]:
         """The scoring output columns (see :mod:`tonecls.schema`), one row per text, in input order.
 
-        ``tonecls_status`` is ``ok`` or why the row was not scored; ``tonecls_n_tokens`` the
+        ``tonecls_status`` is ``ok`` or why the row was not scored; ``tonecls_language`` the
+        post's language (:mod:`tonecls.language`: an ISO 639-1 code, or ``und`` when not
+        determined: very short, emoji-only or mixed posts); ``tonecls_n_tokens`` the
         number of tokens of the post; then per single-label head ``H_label``,
         ``H_confidence``, ``H_score`` (polarity ``p(positive) - p(negative)``, heads with
         both classes) and ``H_p_<class>``, per multi-label head ``H_labels`` (predicted
         classes joined by ``;``, empty if none) and ``H_p_<class>``. Rows that are not
         ``ok`` have None labels and NaN probabilities.
 
+        Posts confidently in a language the model was not trained on (:attr:`languages_`)
+        get the status ``other_language`` and no predictions, unless ``all_languages=True``.
         One post given as a string gives one result: a dict of these columns' values.
         """
         if _is_one_post(texts):
-            return self.predict([texts], batch_size).iloc[0].to_dict()
-        proba, statuses, n_tokens = self._proba_and_status(texts, batch_size)
+            return self.predict([texts], batch_size, all_languages=all_languages).iloc[0].to_dict()
+        proba, statuses, languages, n_tokens = self._proba_and_status(texts, batch_size, all_languages)
         ok = np.asarray([s == Status.OK for s in statuses], dtype=bool)
         columns: dict[str, Any] = {STATUS_COLUMN: pd.array(statuses, dtype=object),
+                                   LANGUAGE_COLUMN: pd.array(languages, dtype=object),
                                    N_TOKENS_COLUMN: pd.array(n_tokens, dtype="Int32")}
         for spec, head in zip(self.heads_, self.output_schema.heads):
             p = proba[spec.name]

@@ -11,7 +11,9 @@ Behaviour worth knowing:
 
 - Nothing is dropped: a row that cannot be scored keeps its place with the reason in
   ``tonecls_status`` (``missing``, ``not_text``, ``empty``, ``invalid_encoding``,
-  ``malformed_line``) and empty predictions; malformed lines are reported by line number.
+  ``malformed_line``, ``other_language``) and empty predictions; malformed lines are
+  reported by line number. Posts confidently in a language the model was not trained on are
+  ``other_language`` unless ``all_languages=True``.
 - An input that already has a column scoring would write (e.g. an already scored file) is
   an error, never overwritten or renamed: the audit reads these columns by name.
 - ``id_col`` must exist; repeated ids are counted (``ScoreSummary.duplicate_ids``, first 10M
@@ -59,6 +61,7 @@ def score_file(
     blocksize: int | str | None = DEFAULT_BLOCKSIZE,
     on_bad_lines: Literal["flag", "error"] | None = None,
     progress: bool | None = None,
+    all_languages: bool = False,
 ) -> ScoreSummary:
     """Score every post of an export file into a new file with the model's output columns.
 
@@ -97,6 +100,9 @@ def score_file(
     progress : bool, optional
         Show a progress bar (rows, rate, ETA); default: when stderr is a terminal or in a
         Jupyter notebook.
+    all_languages : bool
+        Score every post whatever its language; by default posts confidently in a language
+        the model was not trained on get the status ``other_language`` and no predictions.
 
     Returns
     -------
@@ -129,13 +135,13 @@ def score_file(
         return score_file_dask(
             input, output, model=model, text_col=text_col, id_col=id_col,
             blocksize=blocksize, on_bad_lines=on_bad_lines, scheduler=scheduler,
-            workers=workers, resume=resume, progress=progress,
+            workers=workers, resume=resume, progress=progress, all_languages=all_languages,
         )
     from tonecls.score.local import score_file_local
 
     return score_file_local(
         input, output, model=model, text_col=text_col, id_col=id_col, chunksize=chunksize,
-        on_bad_lines=on_bad_lines, resume=resume, progress=progress,
+        on_bad_lines=on_bad_lines, resume=resume, progress=progress, all_languages=all_languages,
     )
 
 

@@ -28,7 +28,7 @@ class ScoringModel(Protocol):
 
     heads_: Sequence[Any]
 
-    def predict(self, texts: Sequence[Any]) -> pd.DataFrame: ...
+    def predict(self, texts: Sequence[Any], *, all_languages: bool = False) -> pd.DataFrame: ...
 
     def output_columns(self) -> list[str]: ...
 
@@ -86,6 +86,7 @@ def score_frame(
     text_col: str = "text",
     *,
     read_status: Sequence[str] | pd.Series | None = None,
+    all_languages: bool = False,
 ) -> pd.DataFrame:
     """Score the posts of ``df``: its columns, unchanged, then the model's output columns.
 
@@ -102,6 +103,10 @@ def score_frame(
         ``invalid_encoding``, as :func:`tonecls.io.read_export` reports them); such rows
         are not scored and keep that status. Default: the reader's marker column
         ``_tonecls_read_status`` when ``df`` has it (a chunk of ``read_export``), else all ok.
+    all_languages : bool
+        Score every post whatever its language. By default a post confidently in a language
+        the model was not trained on gets the status ``other_language`` and no predictions
+        (its language is in ``tonecls_language`` either way).
 
     Returns
     -------
@@ -138,7 +143,7 @@ def score_frame(
         # an unreadable row is scored as a missing text (so its predictions are empty in
         # exactly the way the model leaves them empty), then its status names the cause.
         texts[unreadable] = None
-    predictions = model.predict(list(texts))
+    predictions = model.predict(list(texts), all_languages=all_languages)
     expected = model.output_columns()
     if len(predictions) != len(df) or list(predictions.columns) != expected:
         raise RuntimeError(

@@ -74,6 +74,7 @@ def score_file_dask(
     workers: int | None,
     resume: bool,
     progress: bool,
+    all_languages: bool = False,
 ) -> ScoreSummary:
     """Score ``input`` into the Parquet directory ``output`` on a Dask cluster (module doc)."""
     import pyarrow.parquet as pq
@@ -96,7 +97,7 @@ def score_file_dask(
                          "then run again.")
     options = {
         "engine": "dask", "text_col": text_col, "id_col": id_col, "blocksize": blocksize,
-        "on_bad_lines": on_bad_lines, "model": model_identity(model),
+        "on_bad_lines": on_bad_lines, "model": model_identity(model), "all_languages": all_languages,
     }
     identity = input_identity(input, in_format)
     previous = (ResumeManifest.load_compatible(manifest_file, identity, options)
@@ -174,7 +175,7 @@ def score_file_dask(
                     bad = lines.dropna().astype(int).tolist()
                     future = client.submit(_score_part, chunk, model_ref, text_col,
                                            str(partial_dir / PART_NAME.format(index)), declared, digest,
-                                           pure=False)
+                                           all_languages, pure=False)
                     in_flight[future] = (index, bad)
                     if len(in_flight) >= in_flight_limit:
                         collect(wait(list(in_flight), return_when="FIRST_COMPLETED").done)
@@ -213,11 +214,11 @@ def score_file_dask(
 
 
 def _score_part(chunk: pd.DataFrame, model: Any, text_col: str, path: str, declared,
-                digest: str) -> tuple[dict[str, int], int, str]:
+                digest: str, all_languages: bool = False) -> tuple[dict[str, int], int, str]:
     """Score one block and write it as a Parquet part, atomically (runs on a worker)."""
     read_status = chunk.pop(READ_STATUS_COLUMN).to_numpy(dtype=object)
     chunk = chunk.drop(columns=[LINE_COLUMN])
-    scored = score_frame(chunk, model, text_col, read_status=read_status)
+    scored = score_frame(chunk, model, text_col, read_status=read_status, all_languages=all_languages)
     with ExportWriter(path, schema=declared) as writer:
         writer.write(scored)
     return status_counts(scored), len(scored), digest

@@ -24,14 +24,16 @@ class ScoreJob(ChunkJob):
     description = "scoring"
     verb = "scored"
 
-    def __init__(self, model: ScoringModel | str | os.PathLike | None, text_col: str) -> None:
+    def __init__(self, model: ScoringModel | str | os.PathLike | None, text_col: str,
+                 all_languages: bool = False) -> None:
         self.model_ref = model
         self.text_col = text_col
+        self.all_languages = all_languages
         self.model: ScoringModel | None = None
         self.columns: list[str] = []
 
     def options(self) -> dict:
-        return {"engine": "local", "model": model_identity(self.model_ref)}
+        return {"engine": "local", "model": model_identity(self.model_ref), "all_languages": self.all_languages}
 
     def check_columns(self, columns: list[str]) -> None:
         self.columns = columns
@@ -41,7 +43,8 @@ class ScoreJob(ChunkJob):
         check_no_column_clash(self.columns, self.model)
 
     def transform(self, chunk: pd.DataFrame, read_status: np.ndarray) -> pd.DataFrame:
-        return score_frame(chunk, self.model, self.text_col, read_status=read_status)
+        return score_frame(chunk, self.model, self.text_col, read_status=read_status,
+                           all_languages=self.all_languages)
 
 
 def score_file_local(
@@ -55,7 +58,8 @@ def score_file_local(
     on_bad_lines: str,
     resume: bool,
     progress: bool,
+    all_languages: bool = False,
 ) -> RunSummary:
     """Score ``input`` into ``output`` in this process; see :func:`tonecls.score.score_file`."""
-    return run_file(input, output, ScoreJob(model, text_col), text_col=text_col, id_col=id_col,
+    return run_file(input, output, ScoreJob(model, text_col, all_languages), text_col=text_col, id_col=id_col,
                     chunksize=chunksize, on_bad_lines=on_bad_lines, resume=resume, progress=progress)
