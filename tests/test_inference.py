@@ -96,6 +96,22 @@ def test_export_refuses_networks_it_cannot_run(keras_setup):
         from_keras(network, ["tone"])
 
 
+def test_tiny_trained_bundle_numpy_equals_keras(tiny_model, tiny_bundle):
+    """A trained ensemble saved by ToneModel.save: the loaded numpy model predicts what the
+    Keras network it was trained as predicts, to 1e-5 (logits and probabilities)."""
+    texts = ["I love this great day", "awful terrible monday", "the report is on the table", "", None,
+             " ".join(["monday report table"] * 40) + " hate"]
+    loaded = load_model(tiny_bundle)
+    assert isinstance(loaded.network_, InferenceNetwork)
+    assert not isinstance(tiny_model.network_, InferenceNetwork)  # trained: Keras
+    tokens, _ = loaded.tokenize_with_status([t for t in texts if t])
+    keras_logits, numpy_logits = tiny_model.logits_from_tokens(tokens), loaded.logits_from_tokens(tokens)
+    for head in keras_logits:
+        np.testing.assert_allclose(numpy_logits[head], keras_logits[head], atol=1e-5, rtol=0)
+    for head, values in tiny_model.predict_proba(texts).items():
+        np.testing.assert_allclose(loaded.predict_proba(texts)[head], values, atol=1e-5, equal_nan=True)
+
+
 @pytest.mark.slow
 def test_bundled_model_numpy_logits_equal_keras():
     """The shipped bundle: numpy logits of real posts equal the Keras ensemble's to 1e-5."""
