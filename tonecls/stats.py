@@ -19,6 +19,8 @@ p-value with a normal approximation, so that p-values are not limited to multipl
 survive a correction). :func:`adjust_pvalues` corrects a family of p-values (Benjamini-Hochberg
 or Benjamini-Yekutieli false discovery rate via ``scipy.stats.false_discovery_control``, or Holm's
 family-wise error rate); NaN p-values (untested) are left out of the family and stay NaN.
+(statsmodels' ``multipletests`` does the same, but statsmodels is not a dependency and scipy
+already is.)
 """
 
 from __future__ import annotations
