@@ -14,9 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-keras = pytest.importorskip("keras")
-
 from sklearn.base import clone  # noqa: E402
 from sklearn.metrics import f1_score, recall_score  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
@@ -37,7 +34,6 @@ from tonecls.model import (  # noqa: E402
 from tonecls.model.bundle import DEFAULT_BUNDLE  # noqa: E402
 from tonecls.model.calibration import fit_temperature, negative_log_likelihood, tune_thresholds  # noqa: E402
 from tonecls.model.evaluate import comparison_table, macro_f1, macro_recall  # noqa: E402
-from tonecls.model.network import build_network  # noqa: E402
 from tonecls.model.train import compile_network  # noqa: E402
 from tonecls.model.vocab import Vocabulary, looks_like_personal_data, offsets_of, pad_batch  # noqa: E402
 
@@ -174,6 +170,8 @@ def test_padding_does_not_change_predictions(tiny_model):
 
 @pytest.mark.slow
 def test_head_without_labels_in_batch_contributes_no_loss_or_update():
+    from tonecls.model.network import build_network  # Keras: imported by the tests that need it
+
     specs = [HeadSpec("a", ["x", "y", "z"]), HeadSpec("b", ["p", "q"], multilabel=True)]
     config = tiny_config()
     network = build_network(specs, 20, config)
@@ -234,6 +232,8 @@ def test_model_pickles_for_worker_processes(tiny_model):
 
 @pytest.mark.filterwarnings("ignore:The structure of `inputs`")
 def test_network_file_loads_in_keras_safe_mode(tiny_model, tmp_path):
+    import keras
+
     path = tiny_model.save(tmp_path / "bundle")
     network = keras.saving.load_model(path / "model.keras", safe_mode=True, compile=False)
     x = np.array([[2, 3, 4, 0]], dtype="int32")
