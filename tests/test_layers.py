@@ -129,6 +129,13 @@ def test_the_graph_reader_sees_function_level_and_relative_imports(tmp_path):
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [frozenset("abc")]
 
 
+def test_every_module_has_a_stage():
+    """A new top-level module is placed in STAGES (else it would count as foundation)."""
+    unplaced = [name for name in modules() if name != "tonecls" and name.count(".") >= 1
+                and not name.split(".")[1].startswith("_") and f"tonecls.{name.split('.')[1]}" not in STAGES]
+    assert not unplaced, f"add {unplaced} to STAGES in tests/test_layers.py (and to ARCHITECTURE.md)"
+
+
 def test_no_import_cycles():
     new = [sorted(c) for c in cycles(import_graph()) if c not in KNOWN_CYCLES]
     assert not new, f"import cycles: {new}"
