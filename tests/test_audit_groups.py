@@ -553,3 +553,22 @@ def test_exact_aucs_with_tied_scores_equal_sklearn():
         bpsn = (inside & ~y) | (~inside & y)
         assert _value(result, "dialect", "aa", "bpsn_auc", cls).value == pytest.approx(
             roc_auc_score(y[bpsn], score[bpsn]), rel=0, abs=1e-9)
+
+
+def test_groups_excluded_unevenly_are_reported_not_dropped():
+    frame = scored_frame(1500, seed=16)
+    frame["dialect"] = frame["dialect"].astype(object)
+    frame.loc[frame.index[:40], "dialect"] = "gone"  # every row of this group is excluded
+    frame.loc[frame.index[:40], "tonecls_status"] = "other_language"
+    aa = frame.index[frame.dialect == "aa"][:90]  # about a fifth of aa's rows excluded
+    frame.loc[aa, "tonecls_status"] = "other_language"
+    result = audit_groups(frame, head="emotion", label_col="gold", group_cols=["dialect"],
+                          n_bootstrap=50, quiet=True)
+    sizes = result.group_sizes.set_index("group")
+    assert sizes.loc["gone", "n"] == 0 and sizes.loc["gone", "excluded"] == 40 and sizes.loc["gone", "small"]
+    assert sizes.loc["aa", "excluded"] == 90
+    assert sizes.loc["white", "excluded"] == 0
+    sentence = next(f for f in result.findings if f.startswith("Rows were excluded unevenly"))
+    share = 90 / (frame.dialect == "aa").sum()
+    assert "dialect=gone 100% (40 rows)" in sentence and f"dialect=aa {100 * share:.0f}% (90 rows)" in sentence
+    assert "dialect=white" not in sentence

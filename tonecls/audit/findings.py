@@ -69,6 +69,23 @@ def _finding_sentence(row: Any, level: int) -> str:
             f"{support_phrase(row.metric, row['class'], int(row.support), int(row.n))}).")
 
 
+def _uneven_exclusions(result: Any) -> str:
+    """A sentence on groups whose rows were excluded much more often than the others' ("" if
+    none): the audit cannot see those posts, and the exclusion itself may be the bias."""
+    sizes = result.group_sizes
+    if "excluded" not in sizes or not result.n_rows or not sizes.excluded.any():
+        return ""
+    overall = (result.n_rows - result.n_audited) / result.n_rows
+    uneven = sizes[(sizes.excluded >= 5) & (sizes.excluded_share >= max(2 * overall, overall + 0.05))]
+    if not len(uneven):
+        return ""
+    listed = ", ".join(f"{describe_group(r.grouping, r.group)} {100 * r.excluded_share:.0f}% "
+                       f"({r.excluded:,} rows)" for r in uneven.itertuples())
+    return (f"Rows were excluded unevenly: {listed}, against {100 * overall:.1f}% of all rows. The "
+            "audit cannot see the excluded posts (see 'Rows' for the reasons); if the exclusion "
+            "depends on the group (e.g. language identification on a dialect), it is a gap itself.")
+
+
 def verdict(result: Any) -> str:
     """One line: what the audit found, under which error control."""
     s = result.settings
@@ -107,6 +124,9 @@ def findings(result: Any) -> list[str]:
         out.append("No label column was given: error rates (accuracy, recall, false-positive "
                    "rate, calibration, AUCs) cannot be audited without labels. Only prediction "
                    "distributions, selection rates and confidence are compared.")
+    uneven = _uneven_exclusions(result)
+    if uneven:
+        out.append(uneven)
     small = result.group_sizes[result.group_sizes.small] if len(result.group_sizes) else []
     if len(small):
         listed = ", ".join(f"{describe_group(r.grouping, r.group)} (n={r.n})" for r in small.itertuples())

@@ -458,6 +458,25 @@ def _calibration_nulls(strata: _Strata, features: Any, layout: FeatureLayout, ar
     return nulls
 
 
+def _group_sizes(scored: pd.DataFrame, group_cols: list[str], groupings: list[tuple[str, ...]],
+                 names: list[str], audited: dict[tuple[str, str], int], min_group_size: int) -> pd.DataFrame:
+    """Rows per group: audited, and excluded (not ``ok``, no prediction or no label).
+
+    Counted over every input row, so a group whose rows were all excluded (say, posts in a
+    dialect that language identification takes for another language) is listed with 0
+    audited rows instead of vanishing from the report.
+    """
+    every_row = _group_values(scored, np.ones(len(scored), dtype=bool), group_cols)
+    records = []
+    for cols, name in zip(groupings, names):
+        for group, total in pd.Series(_group_labels(every_row, cols)).value_counts(sort=False).sort_index().items():
+            n = audited.get((name, str(group)), 0)
+            records.append({"grouping": name, "group": str(group), "n": n, "small": n < min_group_size,
+                            "excluded": int(total) - n, "excluded_share": (int(total) - n) / int(total)})
+    return pd.DataFrame.from_records(records, columns=["grouping", "group", "n", "small", "excluded",
+                                                       "excluded_share"])
+
+
 def _curves(arrays: HeadArrays, strata: _Strata, point_sums: list[np.ndarray], layout: FeatureLayout):
     """Confusion matrices (single-label, labelled) and calibration curves per group."""
     confusion: dict[str, dict[str, list[list[int]]]] = {}
@@ -586,9 +605,7 @@ def audit_groups(
     gaps = group_gaps(metrics, replicates, null, criteria, confidence_level, tested=bool(n_bootstrap))
     between = between_gaps(metrics, replicates, confidence_level, criteria)
 
-    group_sizes = pd.DataFrame([{"grouping": g, "group": grp, "n": sizes[(g, grp)],
-                                 "small": sizes[(g, grp)] < min_group_size}
-                                for g, grp in strata.keys if (g, grp) != OVERALL])
+    group_sizes = _group_sizes(scored, group_cols, groupings, grouping_names, sizes, min_group_size)
     confusion, calibration = _curves(arrays, strata, point_sums, exact_layout)
     settings = {"head": head, "label_col": label_col, "group_cols": group_cols,
                 "min_group_size": min_group_size, "min_cell_count": min_cell_count,
