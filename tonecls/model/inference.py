@@ -12,7 +12,8 @@ same logits (to ~1e-6) and starts in a fraction of the time. Three pieces:
 - :func:`load_inference` reads that description and the weights back with h5py (no Keras).
 
 Speed: the first LSTM layer's input projection ``E @ W + b`` is precomputed per vocabulary word
-at load time (a table lookup replaces a matrix product per step), and the recurrent step of
+after loading, in blocks of words as they are first needed (a table lookup replaces a matrix
+product per step), and the recurrent step of
 every direction of every ensemble member runs as one batched matrix product.
 """
 
@@ -30,6 +31,7 @@ import numpy as np
 
 INFERENCE_FORMAT = 1
 ROWS_PER_PASS = 256  # posts per forward pass: fastest per CPU-second of 128 / 256 / 1024 (measured)
+TABLE_BLOCK = 1024  # vocabulary rows per block of the per-word projection tables
 POOLINGS = ("max", "attention", "max_attention")
 _NEG_INF = np.float32(-1e9)
 _WEIGHTS_MEMBER = "model.weights.h5"
@@ -112,9 +114,12 @@ class InferenceNetwork:
                     biases.append(self.weights[f"{prefix}/bias"][order])
             tables["recurrent"].append(np.ascontiguousarray(np.stack(recurrent)))  # (D, U, 4U)
             if layer == 1:
-                # per-word input projection E @ W + b of each direction d: a (V, 4U) table
-                tables["lookup"] = [np.ascontiguousarray(self.weights[f"{d % n}/embedding"] @ kernels[d] + biases[d],
-                                                         dtype=np.float32) for d in range(2 * n)]
+                # per-word input projection E @ W + b of each direction d: a (V, 4U) table, filled
+                # block by block as words are first seen (_fill_lookup); kept: each W and b
+                tables["lookup"] = [np.empty((self.vocab_size, 4 * self.units), dtype=np.float32)
+                                    for _ in range(2 * n)]
+                tables["filled"] = np.zeros(-(-self.vocab_size // TABLE_BLOCK), dtype=bool)
+                tables["first_kernels"], tables["first_biases"] = kernels, biases
                 tables["input"].append(None)
                 tables["bias"].append(None)
             else:
@@ -122,6 +127,22 @@ class InferenceNetwork:
                 tables["bias"].append(np.stack(biases)[:, None, None, :])
         self._tables = tables
         return tables
+
+    def _fill_lookup(self, tables: dict[str, Any], ids: np.ndarray) -> None:
+        """Compute the per-word tables' blocks holding ``ids`` that are not computed yet.
+
+        Blocks have a fixed size, so a word's projection is the same bits whichever batch
+        first needed it; a short job (a few posts) computes a fraction of the vocabulary.
+        """
+        n = len(self.members)
+        needed = np.unique(ids // TABLE_BLOCK)
+        for block in needed[~tables["filled"][needed]]:
+            rows = slice(int(block) * TABLE_BLOCK, min(self.vocab_size, (int(block) + 1) * TABLE_BLOCK))
+            for d in range(2 * n):
+                np.matmul(self.weights[f"{d % n}/embedding"][rows], tables["first_kernels"][d],
+                          out=tables["lookup"][d][rows])
+                tables["lookup"][d][rows] += tables["first_biases"][d]
+            tables["filled"][block] = True
 
     # --- the forward pass -------------------------------------------------------------------
 
@@ -177,6 +198,7 @@ class InferenceNetwork:
         d = 2 * n  # directions: forward of each member, then backward of each member
         columns_full = mask.all(axis=0)
         full = columns_full & columns_full[::-1]  # every post has a token at s and at T-1-s
+        self._fill_lookup(tables, ids)
         ids_by_step = np.ascontiguousarray(ids.T)
         sequences = None
         z = np.empty((d, batch, 4 * u), dtype=np.float32)
