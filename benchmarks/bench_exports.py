@@ -12,10 +12,12 @@ about 60 characters of text a row) in each format, then
 
     nice -n 10 .venv/bin/python benchmarks/bench_exports.py --rows 1000000
 
-With ``--baseline REF`` it compares this checkout with the tonecls of git revision ``REF``
-side by side, in alternating fresh child processes (best of ``--repeat``): reading each
-format with ``read_export``, and with ``--score-rows N`` end-to-end scoring of an N-row CSV
-with the default model (``score_file(csv, parquet)``: read, preprocess, predict, write).
+With ``--baseline REF`` it compares this checkout with a copy of it whose I/O layer
+(``tonecls/io``, ``tonecls/score``) is that of git revision ``REF``, side by side, in
+alternating fresh child processes (best of ``--repeat``): reading each format with
+``read_export``, and with ``--score-rows N`` end-to-end scoring of an N-row CSV with the
+default model (``score_file(csv, parquet)``: read, preprocess, predict, write). Everything
+else (model, preprocessing) is the same code on both sides.
 
     nice -n 10 .venv/bin/python benchmarks/bench_exports.py --rows 300000 --baseline 4320522 --score-rows 100000
 """
@@ -27,6 +29,7 @@ import io
 import json
 import os
 import platform
+import shutil
 import subprocess
 import tarfile
 import sys
@@ -116,6 +119,20 @@ rows = sum(len(chunk) for chunk in read_export(sys.argv[2]))
 print(json.dumps({"rows": rows, "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}))
 """
 
+_WRITE_CHILD = """
+import json, os, sys, time
+sys.path.insert(0, sys.argv[1])
+import pandas as pd
+from tonecls.io import ExportWriter
+frame = pd.read_parquet(sys.argv[2])
+wall, cpu = time.perf_counter(), time.process_time()
+with ExportWriter(sys.argv[3]) as writer:
+    for start in range(0, len(frame), 50_000):
+        writer.write(frame.iloc[start:start + 50_000])
+print(json.dumps({"rows": len(frame), "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}))
+os.remove(sys.argv[3])
+"""
+
 _SCORE_CHILD = """
 import json, os, sys, time
 sys.path.insert(0, sys.argv[1])
@@ -127,9 +144,20 @@ os.remove(sys.argv[3])
 """
 
 
+# The I/O layer: what --baseline replaces, so that only its change is measured (the model,
+# the preprocessing and everything else are this checkout's on both sides).
+IO_LAYER = ("tonecls/io", "tonecls/score")
+KEEP = ("tonecls/io/job.py",)  # new modules that this checkout's other modules import
+
+
 def checkout(ref: str, into: Path) -> Path:
-    """The ``tonecls`` package of git revision ``ref``, extracted under ``into``."""
-    data = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "tonecls"], check=True,
+    """This checkout's ``tonecls`` with the I/O layer of git revision ``ref``, under ``into``."""
+    shutil.copytree(ROOT / "tonecls", into / "tonecls", ignore=shutil.ignore_patterns("__pycache__"))
+    for layer in IO_LAYER:
+        for path in (into / layer).glob("*.py"):
+            if str(path.relative_to(into)) not in KEEP:
+                path.unlink()
+    data = subprocess.run(["git", "-C", str(ROOT), "archive", ref, *IO_LAYER], check=True,
                           capture_output=True).stdout
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         archive.extractall(into, filter="data")
@@ -172,6 +200,10 @@ def main_compare(args) -> None:
             path = Path(tmp) / f"posts.{fmt}"
             write(frame, path)
             compare(f"read {fmt} ({args.rows:,})", _READ_CHILD, roots, [str(path)], args.repeat)
+        source = Path(tmp) / "posts.parquet"
+        for fmt in FORMATS:
+            compare(f"write {fmt} ({args.rows:,})", _WRITE_CHILD, roots,
+                    [str(source), str(Path(tmp) / f"written.{fmt}")], args.repeat)
         if args.score_rows:
             path = Path(tmp) / "score.csv"
             write(synthetic(args.score_rows, seed=1), path)

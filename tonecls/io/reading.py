@@ -325,10 +325,19 @@ def _select(names: Sequence[str], wanted: Sequence[str] | None) -> list[str]:
     return [n for n in names if n in wanted]
 
 
-def _with_markers(frame: pd.DataFrame, statuses, lines, start: int) -> pd.DataFrame:
-    frame[READ_STATUS_COLUMN] = pd.array(statuses, dtype="str")
-    frame[LINE_COLUMN] = pd.array(lines, dtype="Int64")
-    frame.index = pd.RangeIndex(start, start + len(frame))
+def _with_markers(frame: pd.DataFrame, statuses: list, lines: list | None, start: int) -> pd.DataFrame:
+    """``frame`` with the marker columns (``lines`` None: no line numbers, as for Parquet) and
+    the index of its rows' positions in the file."""
+    n = len(frame)
+    if n and statuses.count(Status.OK) == n:  # the common case, without a per-row conversion
+        frame[READ_STATUS_COLUMN] = pd.Series(str(Status.OK), index=frame.index, dtype="str")
+    else:
+        frame[READ_STATUS_COLUMN] = pd.array([str(s) for s in statuses], dtype="str")
+    if lines is None:
+        frame[LINE_COLUMN] = pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+    else:
+        frame[LINE_COLUMN] = pd.arrays.IntegerArray(np.asarray(lines, dtype=np.int64), np.zeros(n, dtype=bool))
+    frame.index = pd.RangeIndex(start, start + n)
     return frame
 
 
@@ -513,8 +522,7 @@ def _parquet_chunks(path, limits, wanted, check, skip_rows):
 
 def _arrow_frame(table, start: int) -> pd.DataFrame:
     frame = table.to_pandas(ignore_metadata=True, types_mapper=_pandas_type)
-    n = len(frame)
-    return _with_markers(frame, [Status.OK] * n, [None] * n, start)
+    return _with_markers(frame, [Status.OK] * len(frame), None, start)
 
 
 def _check_columns(path, names: Sequence[str], wanted: Sequence[str] | None) -> None:
