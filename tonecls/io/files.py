@@ -20,9 +20,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
-import pandas as pd
-
 from tonecls.errors import InputError
 
 __all__ = [
@@ -93,7 +90,7 @@ def sha256_file(path: str | os.PathLike) -> str:
 class ContentHash:
     """A running SHA-256 of DataFrame chunks: column names, row positions and every value.
 
-    Fast for typed and text columns (pandas' vectorised ``hash_pandas_object``); columns of
+    Fast for typed and text columns (pandas' vectorised ``hash_pandas_object``; this module imports pandas only here); columns of
     unhashable values (lists, dicts, arrays of nested Parquet data) are hashed from their JSON
     text. ``hexdigest()`` after the same chunks gives the same value in any process.
     """
@@ -102,8 +99,11 @@ class ContentHash:
         self._digest = hashlib.sha256()
         self.rows = 0
 
-    def update(self, chunk: pd.DataFrame) -> None:
-        """Add one chunk."""
+    def update(self, chunk: Any) -> None:
+        """Add one chunk (a DataFrame)."""
+        import numpy as np
+        import pandas as pd
+
         self._digest.update(json.dumps([str(c) for c in chunk.columns]).encode("utf-8", "surrogatepass"))
         for name in chunk.columns:
             column = chunk[name]
@@ -122,12 +122,10 @@ class ContentHash:
 
 
 def _json_fallback(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
         return value.tolist()
     if isinstance(value, bytes):
         return value.hex()
-    if isinstance(value, np.generic):
-        return value.item()
     return repr(value)
 
 

@@ -19,7 +19,6 @@ every direction of every ensemble member runs as one batched matrix product.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tonecls.io.files import sha256_bytes
 
 INFERENCE_FORMAT = 1
 ROWS_PER_PASS = 256  # posts per forward pass: fastest per CPU-second of 128 / 256 / 1024 (measured)
@@ -335,7 +336,7 @@ def _masked_max(sequence: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def _fingerprint(array: np.ndarray) -> tuple:
     array = np.ascontiguousarray(array, dtype=np.float32)
-    return tuple(array.shape), "float32", hashlib.sha256(array.tobytes()).hexdigest()
+    return tuple(array.shape), "float32", sha256_bytes(array.tobytes())
 
 
 class _open_weights:
