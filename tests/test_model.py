@@ -24,6 +24,7 @@ from tonecls.model import (  # noqa: E402
     DataSource,
     HeadConfig,
     HeadSpec,
+    LabelledSplit,
     ToneClassifier,
     ToneModel,
     TrainConfig,
@@ -166,6 +167,30 @@ def test_padding_does_not_change_predictions(tiny_model):
     alone = tiny_model.logits_from_tokens([short], batch_size=1)
     for head in together:
         np.testing.assert_allclose(together[head][0], alone[head][0], rtol=1e-5, atol=1e-5)
+
+
+def _uneven_data(seed: int) -> dict:
+    """Mostly 3-token posts and a few long ones: the first batches Keras peeks at are all 3
+    tokens wide, later ones are not, and the last batch is smaller."""
+    rng = np.random.default_rng(seed)
+    posts, labels = synthetic_posts(70, seed=seed)
+    short = [" ".join(p.split()[:3]) for p in posts]
+    for i in rng.choice(len(short), 5, replace=False):
+        short[i] = posts[i] + " " + " ".join(["the"] * int(rng.integers(5, 30)))
+    split = LabelledSplit(short, labels)
+    return {"tone": {"train": split, "val": split}}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed, batch_size", [(0, 1), (3, 16), (5, 33)])
+def test_training_never_fails_on_batch_widths_or_sizes(seed, batch_size):
+    # Keras fixes the input shape from the first batches of a PyDataset; training feeds a
+    # tf.data pipeline whose batch and time dimensions are declared variable
+    config = tiny_config(batch_size=batch_size, epochs=2, patience=5, seed=seed)
+    config.heads = config.heads[:1]
+    model = train(config, data=_uneven_data(seed), quiet=True)
+    assert np.isfinite(model.metadata_["metrics"]["validation"]["tone"]["value"])
+    assert [e["epoch"] for e in model.metadata_["training"][0]["epochs"]] == [1, 2]
 
 
 @pytest.mark.slow
@@ -593,3 +618,59 @@ def test_load_model_without_path_loads_the_default_bundle():
     test_metrics = model.metadata_["metrics"].get("test", {})
     assert set(test_metrics) == {"sentiment", "emotion", "ekman"}
     assert all(0 <= m["value"] <= 1 and not math.isnan(m["value"]) for m in test_metrics.values())
+
+
+# --- distillation ----------------------------------------------------------------------------------
+
+
+def _distill_config(teacher, tmp_path, **overrides):
+    from tonecls.model.config import DistillConfig
+
+    posts, _ = synthetic_posts(30, seed=7)
+    pd.DataFrame({"body": posts}).to_csv(tmp_path / "unlabelled.csv", index=False)
+    distill = DistillConfig(teacher=str(teacher), temperature=3.0, augment_copies=1,
+                            unlabelled=[{"kind": "export", "path": str(tmp_path / "unlabelled.csv"),
+                                         "text_column": "body"}])
+    return tiny_config(epochs=1, distill=distill, **overrides)
+
+
+@pytest.mark.slow
+def test_distillation_targets_are_the_teachers_tempered_probabilities(tiny_bundle, tmp_path):
+    from scipy.special import expit, softmax
+
+    from tonecls.model.train import build_vocabulary, distillation_targets, load_training_data, _encode
+
+    config = _distill_config(tiny_bundle, tmp_path)
+    loaded = load_training_data(config, tiny_data())
+    vocabulary, _, _ = build_vocabulary(config, (t for n in loaded.tokenised for t in loaded.tokenised[n]["train"][0]))
+    train_sets = {n: _encode(vocabulary, *loaded.tokenised[n]["train"], loaded.raw[n]["train"].targets, 64)
+                  for n in loaded.tokenised}
+    targets = distillation_targets(config, loaded, vocabulary, train_sets)
+    teacher = load_model(tiny_bundle)
+    tokens = loaded.tokenised["tone"]["train"][0]
+    logits = teacher.logits_from_tokens(tokens)
+    np.testing.assert_allclose(targets.proba["tone"][targets.train_rows["tone"]],
+                               softmax(logits["tone"] / 3.0, axis=1), atol=1e-5)
+    np.testing.assert_allclose(targets.proba["flags"][targets.train_rows["tone"]],
+                               expit(logits["flags"] / 3.0), atol=1e-5)
+    # 30 unlabelled posts, then one token-dropout variant of each distinct training post
+    n_distinct = len({tuple(t) for n in loaded.tokenised for t in loaded.tokenised[n]["train"][0]})
+    assert len(targets.extra) == 30 + n_distinct
+    assert targets.provenance["teacher"]["files_sha256"].keys() >= {"bundle.json", "model.keras", "vocab.json"}
+
+
+@pytest.mark.slow
+def test_distilled_student_trains_and_records_its_teacher(tiny_bundle, tmp_path):
+    student = train(_distill_config(tiny_bundle, tmp_path), data=tiny_data(), quiet=True)
+    distilled = student.metadata_["provenance"]["distillation"]
+    assert distilled["teacher"]["path"] == str(tiny_bundle)
+    assert [u["posts"] for u in distilled["unlabelled"]][0] == 30
+    assert student.metadata_["config"]["distill"]["temperature"] == 3.0
+    path = student.save(tmp_path / "student")
+    assert set(load_model(path).predict(["love it"]).keys()) >= {"tone_label", "flags_labels"}
+
+
+def test_distillation_needs_a_teacher_with_the_same_heads(tiny_bundle, tmp_path):
+    config = _distill_config(tmp_path / "no_such_bundle", tmp_path)
+    with pytest.raises(InputError, match="not a model bundle"):
+        train(config, data=tiny_data(), quiet=True)

@@ -151,6 +151,83 @@ class HeadConfig:
 
 
 @dataclass
+class UnlabelledSource:
+    """Posts without labels for distillation (the teacher labels them): the ``splits`` of a
+    TweetEval task, a GoEmotions taxonomy, or an export's ``text_column`` (``path``)."""
+
+    kind: str
+    task: str | None = None
+    taxonomy: str | None = None
+    path: str | None = None
+    text_column: str = "text"
+    splits: list[str] = dataclasses.field(default_factory=lambda: ["train"])
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("tweeteval", "goemotions", "export"):
+            raise InputError(f"unlabelled source kind {self.kind!r} is unknown; use 'tweeteval', "
+                             "'goemotions' or 'export'.")
+        DataSource(kind=self.kind, task=self.task, taxonomy=self.taxonomy, path=self.path,
+                   text_column=self.text_column, label_column="-" if self.kind == "export" else None)
+        unknown = sorted(set(self.splits) - {"train", "val", "test"})
+        if unknown or not self.splits:
+            raise InputError(f"unlabelled source splits must be some of train, val, test; got {self.splits}.")
+
+    def describe(self) -> str:
+        name = {"tweeteval": f"TweetEval {self.task}", "goemotions": f"GoEmotions ({self.taxonomy})",
+                "export": f"export {self.path}"}[self.kind]
+        return name if self.kind == "export" else f"{name} {'/'.join(self.splits)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UnlabelledSource:
+        return cls(**_known_fields(cls, data, "unlabelled source"))
+
+
+@dataclass
+class DistillConfig:
+    """Knowledge distillation: train on a teacher bundle's soft targets as well as gold labels.
+
+    Every training post (of every head), every post of ``unlabelled`` and ``augment_copies``
+    token-dropout variants of the training posts (each token dropped with probability
+    ``augment_token_dropout``) get the ``teacher``'s probabilities at ``temperature`` for each
+    kept head; the student's logits / ``temperature`` are trained towards them with weight
+    ``weight`` x ``temperature`` squared x the head's ``loss_weight`` (Hinton et al., 2015),
+    beside the heads' usual losses on gold labels. ``teacher`` is a bundle directory that has
+    every kept head with the same classes. A relative ``teacher`` path is relative to the working directory
+    (and recorded as written, with the teacher bundle's checksums, in the student's bundle).
+    """
+
+    teacher: str
+    unlabelled: list[UnlabelledSource] = dataclasses.field(default_factory=list)
+    temperature: float = 2.0
+    weight: float = 1.0
+    augment_copies: int = 0
+    augment_token_dropout: float = 0.15
+
+    def __post_init__(self) -> None:
+        self.unlabelled = [u if isinstance(u, UnlabelledSource) else UnlabelledSource.from_dict(u)
+                           for u in self.unlabelled]
+        if not self.teacher:
+            raise InputError("distill.teacher must name the teacher's bundle directory.")
+        if not self.temperature > 0 or not self.weight > 0:
+            raise InputError(f"distill.temperature and distill.weight must be > 0, got "
+                             f"{self.temperature} and {self.weight}.")
+        if int(self.augment_copies) < 0 or not 0.0 <= self.augment_token_dropout < 1.0:
+            raise InputError("distill.augment_copies must be >= 0 and augment_token_dropout in [0, 1).")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["unlabelled"] = [u.to_dict() for u in self.unlabelled]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DistillConfig:
+        return cls(**_known_fields(cls, data, "distill section"))
+
+
+@dataclass
 class TrainConfig:
     """Everything that defines a training run (heads, network, optimisation, post-processing).
 
@@ -169,6 +246,8 @@ class TrainConfig:
 
     Post-processing, fitted on validation data: per-head temperatures (``calibrate``) and
     per-class thresholds of multi-label heads (``tune_thresholds``).
+
+    ``distill`` (a :class:`DistillConfig`) trains on a teacher bundle's soft targets too.
     """
 
     heads: list[HeadConfig]
@@ -193,9 +272,12 @@ class TrainConfig:
     calibrate: bool = True
     tune_thresholds: bool = True
     seed: int = 0
+    distill: DistillConfig | None = None
 
     def __post_init__(self) -> None:
         self.heads = [h if isinstance(h, HeadConfig) else HeadConfig.from_dict(h) for h in self.heads]
+        if isinstance(self.distill, dict):
+            self.distill = DistillConfig.from_dict(self.distill)
         if not self.heads:
             raise InputError("the training config has no heads; add at least one under 'heads'.")
         names = [h.name for h in self.heads]
@@ -221,6 +303,7 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["heads"] = [h.to_dict() for h in self.heads]
+        data["distill"] = self.distill.to_dict() if self.distill else None
         return data
 
     @classmethod
@@ -244,6 +327,10 @@ class TrainConfig:
                 value = getattr(source, attr)
                 if value and not Path(value).is_absolute():
                     setattr(source, attr, str((path.parent / value).resolve()))
+        if config.distill:  # (the teacher's path is kept as written: see DistillConfig)
+            for source in config.distill.unlabelled:
+                if source.path and not Path(source.path).is_absolute():
+                    source.path = str((path.parent / source.path).resolve())
         return config
 
     def to_json(self) -> str:
