@@ -379,19 +379,23 @@ def _jsonable(value: Any) -> Any:
 # --- model card ---------------------------------------------------------------------------------
 
 
-def _metrics_table(model: Any) -> str:
-    metrics = model.metadata_.get("metrics", {})
-    rows = ["| head | classes | metric | validation | test |", "| --- | --- | --- | --- | --- |"]
-    for spec in model.heads_:
-        val = metrics.get("validation", {}).get(spec.name, {})
-        test = metrics.get("test", {}).get(spec.name, {})
-        name = val.get("metric") or test.get("metric") or "-"
-        kind = "multi-label" if spec.multilabel else "single-label"
-        rows.append(f"| `{spec.name}` | {kind}: {', '.join(spec.classes)} | {name} | {_metric_cell(val)} | {_metric_cell(test)} |")
-    return "\n".join(rows)
+_TEMPLATES = Path(__file__).resolve().parents[1] / "resources" / "templates"
+_DATASET_NOTES = {
+    "tweeteval": "TweetEval (Barbieri et al., 2020) is English tweets from SemEval tasks (2013-2018). "
+                 "The sentiment training split used here is a reconstruction from the same SemEval "
+                 "source pool (the official TweetEval file was unavailable); its validation and test "
+                 "splits are the official ones.",
+    "goemotions": "GoEmotions (Demszky et al., 2020) is English Reddit comments (2005-2019) labelled "
+                  "by crowd workers; the splits are the official ones.",
+}
 
 
-def _metric_cell(measured: dict) -> str:
+_LONG_POSTS = {"full": "longer posts are scored over all their tokens",
+               "windows": "longer posts are scored in overlapping windows, averaged",
+               "truncate": "longer posts are cut"}
+
+
+def _metric_cell(measured: dict | None) -> str:
     """``0.636 [0.628, 0.645] (n=12284)``: value, 95% bootstrap interval when recorded, size."""
     if not measured:
         return "not measured"
@@ -399,97 +403,78 @@ def _metric_cell(measured: dict) -> str:
     return f"{measured['value']:.3f}{interval} (n={measured['n']})"
 
 
-def _data_table(model: Any) -> str:
-    provenance = model.metadata_.get("provenance", {})
-    files = provenance.get("files", [])
-    if not files:
-        return "Training data provenance was not recorded."
-    rows = ["| head | split | file | rows | SHA-256 |", "| --- | --- | --- | --- | --- |"]
-    for item in files:
-        rows.append(f"| {item['head']} | {item['split']} | `{item['file']}` | {item['rows']} | `{item['sha256'][:16]}…` |")
-    return "\n".join(rows)
+def _ece_cell(measured: dict | None) -> str:
+    if not measured or measured.get("ece") is None:
+        return "not measured"
+    return f"{measured['ece']:.3f}"
 
 
-def model_card(model: Any) -> str:
-    """The ``MODEL_CARD.md`` text of ``model`` (built from its metadata)."""
+def _display_path(path: str) -> str:
+    """A benchmark file as ``tweeteval/<task>/<file>`` (not the training machine's folders); a
+    user's export as recorded."""
+    parts = Path(path).parts
+    for root in ("tweeteval", "goemotions"):
+        if root in parts:
+            return "/".join(parts[len(parts) - 1 - parts[::-1].index(root):])
+    return str(path)
+
+
+def model_card_context(model: Any) -> dict[str, Any]:
+    """What the model card says, from the model's own metadata (config, sources, files, metrics)."""
+    from tonecls.model.config import HeadConfig
+    from tonecls.model.evaluate import official_metric_name
+
     meta = model.metadata_
-    config = meta.get("config", {})
-    heads = ", ".join(f"`{h.name}`" for h in model.heads_)
+    config = meta.get("config", {}) or {}
+    head_configs = {h["name"]: HeadConfig.from_dict(h) for h in config.get("heads", [])}
     sources = meta.get("sources", {})
-    head_lines = "\n".join(
-        f"- `{h.name}` ({'multi-label' if h.multilabel else 'single-label'}): {', '.join(h.classes)}"
-        f" — trained on {sources.get(h.name, 'user data')}" for h in model.heads_
-    )
-    aux = [h["name"] for h in config.get("heads", []) if h.get("auxiliary")]
-    aux_line = (f"Auxiliary heads trained for representation sharing and dropped from the saved model: "
-                f"{', '.join(aux)}.\n" if aux else "")
+    metrics = meta.get("metrics", {})
+    heads = []
+    for spec in model.heads_:
+        head_config = head_configs.get(spec.name)
+        validation = metrics.get("validation", {}).get(spec.name)
+        test = metrics.get("test", {}).get(spec.name)
+        metric_name = ((validation or {}).get("metric") or (test or {}).get("metric")
+                       or (official_metric_name(head_config) if head_config else "-"))
+        heads.append({"name": spec.name, "classes": spec.classes, "multilabel": spec.multilabel,
+                      "source": sources.get(spec.name, "data that was not recorded"),
+                      "metric_name": metric_name, "validation": validation, "test": test})
+    kinds = {h.source.kind for h in head_configs.values()}
+    files = [{**item, "file": _display_path(item["file"])} for item in meta.get("provenance", {}).get("files", [])]
     network = (f"{config.get('lstm_layers', '?')} x BiLSTM({config.get('lstm_units', '?')} units per direction), "
                f"{config.get('embedding_dim', '?')}-d embeddings "
                f"({config.get('pretrained_embeddings') or 'randomly initialised'}), "
-               f"{config.get('pooling', '?')} pooling, ensemble of {config.get('ensemble_size', 1)}")
-    return f"""# Model card: tonecls tone model
+               f"{config.get('pooling', '?')} pooling")
+    size = int(config.get("ensemble_size", 1) or 1)
+    network += f", ensemble of {size} networks (averaged logits)" if size > 1 else ", one network"
+    test_values = metrics.get("test", {}).get("sentiment", {}).get("value")
+    val_values = metrics.get("validation", {}).get("sentiment", {}).get("value")
+    seconds = meta.get("training_seconds")
+    return {
+        "name": meta.get("name") or "tonecls tone model", "version": meta.get("version"),
+        "heads": heads, "any_multilabel": any(h.multilabel for h in model.heads_),
+        "network": network, "vocabulary_size": len(model.vocabulary_), "max_length": model.max_length,
+        "long_posts": _LONG_POSTS.get(getattr(model, "long_posts", "full"), "longer posts: see the README"),
+        "auxiliary": [h.name for h in head_configs.values() if h.auxiliary],
+        "distillation": meta.get("provenance", {}).get("distillation"),
+        "distill_config": config.get("distill") or {},
+        "trained_at": meta.get("trained_at"), "command": meta.get("command", "not recorded"),
+        "tonecls_version": _tonecls_version(),
+        "training_minutes": seconds / 60 if isinstance(seconds, (int, float)) else None,
+        "data_sha256": meta.get("data_sha256"), "files": files,
+        "dataset_notes": [_DATASET_NOTES[k] for k in ("tweeteval", "goemotions") if k in kinds],
+        "has_test": bool(metrics.get("test")),
+        "sentiment_gap": test_values is not None and val_values is not None and val_values - test_values > 0.05,
+        "benchmark_only": bool(kinds) and kinds <= {"tweeteval", "goemotions"},
+    }
 
-## Model
-A bidirectional-LSTM classifier of the tone of short social media posts with one output per
-head: {heads}.
 
-Network: {network}; vocabulary of {len(model.vocabulary_)} tokens; posts cut to
-{model.max_length} tokens. Probabilities are calibrated by temperature scaling on validation
-data; multi-label heads use per-class thresholds tuned on validation data. The full training
-configuration, temperatures, thresholds and data checksums are in `bundle.json`.
+def model_card(model: Any) -> str:
+    """The ``MODEL_CARD.md`` text of ``model``, rendered from ``model_card.md.j2`` with
+    :func:`model_card_context`."""
+    import jinja2
 
-{head_lines}
-
-{aux_line}
-Trained with `{meta.get('command', 'not recorded')}` (tonecls {_tonecls_version()});
-training took {meta.get('training_seconds', float('nan')) / 60:.1f} min on the training machine.
-
-## Intended use
-Research use on collections of posts: measuring the distribution of sentiment and emotional
-tone across many posts (social-science and mental-health research, trust-and-safety
-analytics), with group-level bias audits (`tonecls audit`). Outputs are probabilities for
-aggregate analysis.
-
-**Not for decisions about individuals** (moderation, hiring, credit, clinical or legal
-judgements about a person): the error rates below are far from negligible, they differ between
-groups of authors, and a post's tone is not the author's state of mind.
-
-## Data
-{_data_table(model)}
-
-TweetEval (Barbieri et al., 2020) is English tweets from SemEval tasks (2013-2018); GoEmotions
-(Demszky et al., 2020) is English Reddit comments (2005-2019) labelled by crowd workers.
-The sentiment training split used here is a reconstruction from the same SemEval source pool
-(the official TweetEval file was unavailable); validation and test splits are the official ones.
-
-## Metrics
-Official metrics of each benchmark (TweetEval emotion: macro-F1; TweetEval sentiment:
-macro-averaged recall; GoEmotions: macro-F1 over labels), on the official splits, with the
-95% bootstrap interval over posts where recorded (how much the figure would move on another
-sample of posts of the same size):
-
-{_metrics_table(model)}
-
-## Known limitations
-- Figures on new data are lower than on validation data: e.g. TweetEval sentiment
-  macro-recall is clearly lower on its test set (SemEval-2017, different class balance and
-  topics) than on validation (see the table). Validate on a labelled sample of your own data.
-- English only; trained on 2013-2019 Twitter and Reddit language. Performance drops on other
-  platforms, domains, time periods, languages and code-switched text.
-- Sarcasm, irony, quotes and negation over long spans are often misread; very short posts carry
-  little signal.
-- Emoji, hashtags and user mentions are handled by the preprocessing (see `bundle.json`), but
-  tokens never seen in training map to a single unknown token.
-- Labels come from crowd annotators whose judgements of emotion are subjective and culturally
-  situated; the labelled classes are not the only way to describe tone.
-- Single-label heads always pick one class, even for posts outside their label set.
-
-## Ethical considerations
-- Sentiment and toxicity models are known to score dialects differently, e.g. to rate posts in
-  African-American English as more negative or offensive (Sap et al., 2019; Blodgett et al.,
-  2016/2020). Audit the model on your own data across groups before drawing conclusions
-  (`tonecls audit`, `tonecls probe`), and report uncertainty.
-- Identity terms, names and religions can shift predictions (counterfactual probes measure it).
-- Posts are personal data: the preprocessing scrubs handles, URLs, e-mail addresses and phone
-  numbers before the model sees them, but outputs attached to posts remain personal data.
-"""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=False, trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    env.filters.update(metric_cell=_metric_cell, ece_cell=_ece_cell, tick=lambda value: f"`{value}`")
+    return env.get_template("model_card.md.j2").render(**model_card_context(model))

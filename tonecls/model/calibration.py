@@ -48,3 +48,28 @@ def tune_thresholds(proba: np.ndarray, targets: np.ndarray,
         best = np.flatnonzero(f1 >= f1.max() - 1e-12)
         thresholds[j] = grid[best[np.argmin(np.abs(grid[best] - 0.5))]]
     return thresholds
+
+
+ECE_BINS = 15  # equal-width probability bins (as the audit's ECE, tonecls.audit.metrics)
+
+
+def expected_calibration_error(proba: np.ndarray, targets: np.ndarray, multilabel: bool,
+                               n_bins: int = ECE_BINS) -> float:
+    """Expected calibration error (Guo et al., 2017): the mean |accuracy - confidence| over
+    equal-width confidence bins, weighted by the share of predictions in each bin.
+
+    Single-label heads: the top label's probability against whether it is right.
+    Multi-label heads: every (post, class) probability against whether the class is present.
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    if multilabel:
+        confidence, correct = proba.ravel(), np.asarray(targets, dtype=np.float64).ravel()
+    else:
+        confidence = proba.max(axis=1)
+        correct = (proba.argmax(axis=1) == np.asarray(targets)).astype(np.float64)
+    if len(confidence) == 0:
+        return float("nan")
+    bins = np.clip((confidence * n_bins).astype(np.int64), 0, n_bins - 1)
+    count = np.bincount(bins, minlength=n_bins)
+    gap = np.abs(np.bincount(bins, correct, n_bins) - np.bincount(bins, confidence, n_bins))
+    return float(gap.sum() / count.sum())

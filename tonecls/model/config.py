@@ -248,6 +248,7 @@ class TrainConfig:
     per-class thresholds of multi-label heads (``tune_thresholds``).
 
     ``distill`` (a :class:`DistillConfig`) trains on a teacher bundle's soft targets too.
+    ``name`` and ``version`` name the trained model (recorded in its bundle and reports).
     """
 
     heads: list[HeadConfig]
@@ -273,6 +274,8 @@ class TrainConfig:
     tune_thresholds: bool = True
     seed: int = 0
     distill: DistillConfig | None = None
+    name: str = "tonecls-model"
+    version: str = "0"
 
     def __post_init__(self) -> None:
         self.heads = [h if isinstance(h, HeadConfig) else HeadConfig.from_dict(h) for h in self.heads]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from tonecls.errors import InputError
+from tonecls.model.calibration import expected_calibration_error
 from tonecls.model.config import HeadConfig, HeadSpec
 
 METRICS = ("macro_f1", "macro_recall")
@@ -129,8 +130,14 @@ def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
 
     Returns one row per head: ``head``, ``dataset``, ``split``, ``metric``, ``value`` (0-1),
     ``ci_low`` / ``ci_high`` (95% bootstrap interval over posts, ``n_resamples`` resamples;
-    NaN with 0), ``n`` (posts scored) and ``n_unscorable`` (posts the preprocessing could not
-    score; they count as errors: predicted as nothing / the first class).
+    NaN with 0), ``ece`` (expected calibration error of the calibrated probabilities), ``n``
+    (posts scored) and ``n_unscorable`` (posts the preprocessing could not score; they count
+    as errors: predicted as nothing / the first class).
+
+    A head whose source has no such split (e.g. a user's export without ``test_path``) is
+    scored on its held-out validation split instead (``split`` says ``val``: it chose the
+    epoch and the calibration, so the figure is optimistic); a head trained on in-memory
+    data gets the validation figures recorded at training (``split``: ``val (recorded)``).
     """
     from tonecls.model.data import load_split
 
@@ -147,8 +154,20 @@ def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
         if name not in configs:
             raise InputError(f"the model does not record where head {name!r} was trained from, so it "
                              "cannot be evaluated on a benchmark split.")
-        data = load_split(configs[name], spec, split, data_dir, seed=model.metadata_.get("config", {}).get("seed", 0))
+        seed = model.metadata_.get("config", {}).get("seed", 0)
+        used_split = split
+        data = None if configs[name].source.kind == "memory" else \
+            load_split(configs[name], spec, split, data_dir, seed=seed)
+        if data is None and split == "test" and configs[name].source.kind != "memory":
+            used_split = "val"
+            data = load_split(configs[name], spec, "val", data_dir, seed=seed)
         if data is None:
+            recorded = model.metadata_.get("metrics", {}).get("validation", {}).get(name)
+            if recorded:
+                rows.append({"head": name, "dataset": configs[name].source.describe(), "split": "val (recorded)",
+                             "metric": recorded["metric"], "value": recorded["value"], "ci_low": np.nan,
+                             "ci_high": np.nan, "ece": recorded.get("ece", np.nan), "n": recorded["n"],
+                             "n_unscorable": recorded.get("n_unscorable", 0)})
             continue
         files += [{"head": name, "split": split, **record} for record in data.files]
         proba = model.predict_proba(data.texts, batch_size=batch_size)[name]
@@ -157,13 +176,16 @@ def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
         metric = official_metric_name(configs[name])
         low, high = (bootstrap_interval(metric, data.targets, predicted, len(spec.classes),
                                         n_resamples=n_resamples) if n_resamples else (np.nan, np.nan))
+        scored = ~unscorable
         rows.append({
-            "head": name, "dataset": configs[name].source.describe(), "split": split, "metric": metric,
+            "head": name, "dataset": configs[name].source.describe(), "split": used_split, "metric": metric,
             "value": score(metric, data.targets, predicted, len(spec.classes)),
-            "ci_low": low, "ci_high": high, "n": len(data), "n_unscorable": int(unscorable.sum()),
+            "ci_low": low, "ci_high": high,
+            "ece": expected_calibration_error(proba[scored], np.asarray(data.targets)[scored], spec.multilabel),
+            "n": len(data), "n_unscorable": int(unscorable.sum()),
         })
     results = pd.DataFrame(rows, columns=["head", "dataset", "split", "metric", "value", "ci_low", "ci_high",
-                                          "n", "n_unscorable"])
+                                          "ece", "n", "n_unscorable"])
     results.attrs["files"] = files  # provenance of the scored data (path, rows, SHA-256)
     return results
 
@@ -196,7 +218,8 @@ def comparison_table(results: pd.DataFrame, system: str = "this model",
     """``results`` of :func:`evaluate` beside published figures.
 
     Columns: head, system, metric, value (x100), ``ci95`` (the bootstrap interval of measured
-    figures, x100; empty for published ones, whose papers give none), source.
+    figures, x100; empty for published ones, whose papers give none), ``ece`` (expected
+    calibration error x100 of measured figures), source.
     """
     intervals = [f"[{100 * low:.1f}, {100 * high:.1f}]" if np.isfinite(low) else ""
                  for low, high in zip(results.get("ci_low", np.nan * results["value"]),
@@ -204,13 +227,15 @@ def comparison_table(results: pd.DataFrame, system: str = "this model",
     ours = pd.DataFrame({
         "head": results["head"], "system": system, "metric": results["metric"],
         "value": 100 * results["value"], "ci95": intervals,
+        "ece": (100 * results["ece"]).round(1) if "ece" in results else np.nan,
         "source": "measured (" + results["split"] + " split)",
     })
     table = pd.concat([ours, reference_scores(data_dir), PUBLISHED_RESULTS], ignore_index=True)
     table = table[table["head"].isin(set(results["head"]))]
     table["value"] = table["value"].round(1)
     table["ci95"] = table["ci95"].fillna("")
-    table = table[["head", "system", "metric", "value", "ci95", "source"]]
+    table["ece"] = table["ece"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}") if "ece" in table else ""
+    table = table[["head", "system", "metric", "value", "ci95", "ece", "source"]]
     return table.sort_values(["head", "value"], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 
@@ -220,7 +245,8 @@ def record_test_metrics(model, data_dir: str | Path | None = None) -> pd.DataFra
     model.metadata_.setdefault("metrics", {})["test"] = {
         row.head: {"metric": row.metric, "value": float(row.value),
                    "ci95": [float(row.ci_low), float(row.ci_high)] if np.isfinite(row.ci_low) else None,
-                   "n": int(row.n), "n_unscorable": int(row.n_unscorable)} for row in results.itertuples()
+                   "ece": float(row.ece), "n": int(row.n), "n_unscorable": int(row.n_unscorable)}
+        for row in results.itertuples() if row.split == "test"  # (not the validation stand-ins)
     }
     provenance = model.metadata_.setdefault("provenance", {})
     provenance["files"] = [f for f in provenance.get("files", []) if f["split"] != "test"] + results.attrs["files"]

@@ -11,6 +11,7 @@ temperatures and multi-label thresholds are fitted on validation data.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import json
 import logging
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from tonecls.errors import InputError
-from tonecls.model.calibration import fit_temperature, tune_thresholds
+from tonecls.model.calibration import expected_calibration_error, fit_temperature, tune_thresholds
 from tonecls.model.config import DataSource, HeadConfig, HeadSpec, TrainConfig, UnlabelledSource
 from tonecls.model.data import LabelledSplit, load_split, resolve_head_spec
 from tonecls.model.evaluate import decide, official_metric_name, score
@@ -169,6 +170,21 @@ class DistillationTargets:
     extra: EncodedSplit
     extra_rows: np.ndarray
     provenance: dict[str, Any]
+
+    def source_files(self) -> list[dict[str, Any]]:
+        """Records of the files the teacher and the unlabelled posts came from."""
+        teacher = [{"file": f"{self.provenance['teacher']['path']}/{name}", "sha256": digest}
+                   for name, digest in self.provenance["teacher"]["files_sha256"].items()]
+        return teacher + [f for source in self.provenance["unlabelled"] for f in source.get("files", [])]
+
+
+def data_digest(files: Sequence[Mapping[str, Any]]) -> str:
+    """One SHA-256 over the SHA-256 of every file a model was trained from (in a fixed order),
+    so that two bundles trained on the same data have the same ``data_sha256``."""
+    digest = hashlib.sha256()
+    for item in sorted({f["sha256"] for f in files}):
+        digest.update(item.encode("ascii"))
+    return digest.hexdigest()
 
 
 def _unlabelled_texts(source: UnlabelledSource, data_dir) -> tuple[list[Any], list[dict[str, Any]]]:
@@ -357,6 +373,8 @@ def _head_metrics(model: ToneModel, configs: Mapping[str, HeadConfig], val: Mapp
         value = score(metric, split.targets, decide(spec, proba, thresholds), len(spec.classes))
         results[spec.name] = {"metric": metric, "value": value, "n": len(split) + split.n_unscorable,
                               "n_unscorable": split.n_unscorable}
+        if not tune:  # (the final figures: also the calibration error of the calibrated probabilities)
+            results[spec.name]["ece"] = expected_calibration_error(proba, split.targets, spec.multilabel)
     return results
 
 
@@ -650,6 +668,10 @@ def train(
                           max_length=config.max_length)
         calibrate(model, config, val_sets)
         model.metadata_ = {
+            "name": config.name,
+            "version": config.version,
+            "trained_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "data_sha256": data_digest(loaded.files + (distilled.source_files() if distilled else [])),
             "config": config.to_dict(),
             "command": command or "tonecls.model.train(config)",
             "sources": loaded.sources,
