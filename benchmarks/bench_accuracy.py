@@ -8,6 +8,9 @@ Reproduces the "Accuracy" section of BENCHMARKS.md::
     # only evaluate an existing bundle (default: the bundled model)
     python benchmarks/bench_accuracy.py --model tonecls/resources/default_model
 
+    # several bundles side by side in one run (e.g. the distilled student and its teacher)
+    python benchmarks/bench_accuracy.py --model tonecls/resources/default_model --model models/ensemble_of_3
+
 Prints the official test metrics beside published figures, the training time and the
 end-to-end ``ToneModel.predict`` throughput (tokenising included) on the TweetEval
 sentiment test posts. Needs the benchmark data (``../shared/data`` or ``TONECLS_DATA_DIR``).
@@ -22,7 +25,6 @@ import shlex
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def predict_throughput(model, texts: list[str], repeats: int = 3) -> tuple[float, float, float]:
@@ -42,18 +44,6 @@ def predict_throughput(model, texts: list[str], repeats: int = 3) -> tuple[float
     return wall, cpu, network_share
 
 
-def expected_calibration_error(proba, targets, bins: int = 15) -> float:
-    """Top-label ECE of single-label probabilities (equal-width confidence bins)."""
-    import numpy as np
-
-    confidence, predicted = proba.max(axis=1), proba.argmax(axis=1)
-    correct = predicted == targets
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    return float(sum(abs(correct[which == b].mean() - confidence[which == b].mean()) * (which == b).mean()
-                     for b in range(bins) if (which == b).any()))
-
-
 def post_processing_effects(model, data_dir=None):
     """Test-set effect of the validation-fitted temperatures and thresholds, per head (and the
     per-class test recall of single-label heads, where their errors concentrate)."""
@@ -61,7 +51,7 @@ def post_processing_effects(model, data_dir=None):
     import pandas as pd
     from sklearn.metrics import recall_score
 
-    from tonecls.model.calibration import negative_log_likelihood
+    from tonecls.model.calibration import expected_calibration_error, negative_log_likelihood
     from tonecls.model.data import load_split
     from tonecls.model.evaluate import decide, head_configs_of, macro_f1
 
@@ -82,8 +72,10 @@ def post_processing_effects(model, data_dir=None):
             row["macro-F1 @0.5"] = macro_f1(targets, decide(spec, proba))
             row["macro-F1 @tuned thresholds"] = macro_f1(targets, decide(spec, proba, model.thresholds_[spec.name]))
         else:
-            row["ECE (T=1)"] = expected_calibration_error(model.calibrated_proba(spec.name, logits * temperature), targets)
-            row["ECE (fitted T)"] = expected_calibration_error(model.calibrated_proba(spec.name, logits), targets)
+            row["ECE (T=1)"] = expected_calibration_error(
+                model.calibrated_proba(spec.name, logits * temperature), targets, multilabel=False)
+            row["ECE (fitted T)"] = expected_calibration_error(
+                model.calibrated_proba(spec.name, logits), targets, multilabel=False)
             recalls = recall_score(targets, logits.argmax(axis=1), labels=range(len(spec.classes)), average=None)
             row["test recall per class"] = ", ".join(f"{c} {r:.2f}" for c, r in zip(spec.classes, recalls))
         rows.append(row)
@@ -94,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", help="train from this config first (e.g. configs/default_model.json)")
     parser.add_argument("--output", default=None, help="where to save the trained bundle (with --config)")
-    parser.add_argument("--model", default=None, help="evaluate this bundle (default: the bundled model)")
+    parser.add_argument("--model", action="append", default=None,
+                        help="evaluate this bundle (default: the bundled model); repeat to compare")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--cache-dir", default=None, help="tokenised-data cache for training")
     args = parser.parse_args(argv)
@@ -107,26 +100,29 @@ def main(argv: list[str] | None = None) -> int:
         model = train(args.config, data_dir=args.data_dir, cache_dir=args.cache_dir, command=command)
         if args.output:
             model.save(args.output)
-        system = f"tonecls ({args.config})"
+        models = [(f"tonecls ({args.config})", model)]
     else:
-        model = load_model(args.model)
-        system = f"tonecls ({args.model or 'bundled model'})"
-    results = evaluate(model, "test", data_dir=args.data_dir)
-    print(f"\n## Test set, official metrics  ({platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores)\n")
-    print(comparison_table(results, system=system, data_dir=args.data_dir).to_string(index=False))
-    print("\n## Post-processing fitted on validation data, effect on the test sets\n")
-    print(post_processing_effects(model, args.data_dir).to_string(index=False))
-    validation = model.metadata_.get("metrics", {}).get("validation", {})
-    print("\nvalidation: " + ", ".join(f"{h} {m['metric']} {m['value']:.4f}" for h, m in validation.items()))
-    seconds = model.metadata_.get("training_seconds")
-    if seconds:
-        print(f"training time: {seconds / 60:.1f} min (recorded in the bundle)")
+        models = [(f"tonecls ({path or 'bundled model'})", load_model(path)) for path in (args.model or [None])]
     texts = load_tweeteval("sentiment", "test", args.data_dir)["text"].tolist()
-    wall, cpu, network_share = predict_throughput(model, texts)
-    print(f"predict throughput (tokenising included, {len(texts)} TweetEval sentiment test posts): "
-          f"{wall:,.0f} posts/s wall-clock, {cpu:,.0f} posts per CPU-second; "
-          f"network ~{network_share:.0%} of the time")
+    speeds = []
+    for system, model in models:
+        results = evaluate(model, "test", data_dir=args.data_dir)
+        print(f"\n## {system}: test set, official metrics  ({platform.processor() or platform.machine()}, "
+              f"{os.cpu_count()} cores)\n")
+        print(comparison_table(results, system=system, data_dir=args.data_dir).to_string(index=False))
+        print("\n## Post-processing fitted on validation data, effect on the test sets\n")
+        print(post_processing_effects(model, args.data_dir).to_string(index=False))
+        validation = model.metadata_.get("metrics", {}).get("validation", {})
+        print("\nvalidation: " + ", ".join(f"{h} {m['metric']} {m['value']:.4f}" for h, m in validation.items()))
+        seconds = model.metadata_.get("training_seconds")
+        if seconds:
+            print(f"training time: {seconds / 60:.1f} min (recorded in the bundle)")
+        speeds.append(predict_throughput(model, texts))
+    print(f"\n## predict throughput (tokenising included, {len(texts)} TweetEval sentiment test posts, "
+          "measured one after the other in this process)\n")
+    for (system, _), (wall, cpu, network_share) in zip(models, speeds):
+        print(f"{system}: {wall:,.0f} posts/s wall-clock, {cpu:,.0f} posts per CPU-second "
+              f"({cpu / speeds[0][1]:.2f}x the first); network ~{network_share:.0%} of the time")
     return 0
 
 

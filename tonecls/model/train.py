@@ -591,7 +591,7 @@ def fit_member(config: TrainConfig, specs: list[HeadSpec], kept: list[HeadSpec],
                                      label)
     ids, lengths, targets, weights = arrays
     batches = LengthBucketedBatches(ids, lengths, targets, weights, config.batch_size, seed)
-    trained.fit(batches.dataset(), epochs=config.epochs, callbacks=[stopper],
+    trained.fit(batches.dataset(), epochs=config.epochs, callbacks=[stopper], shuffle=False,
                 verbose=1 if (not quiet and sys.stdout.isatty()) else 0)
     history = {"best_epoch": stopper.best_epoch, "best_val_mean": stopper.best, "epochs": stopper.history}
     return select_heads(network, [s.name for s in kept]), history
