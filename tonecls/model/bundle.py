@@ -422,7 +422,6 @@ def _display_path(path: str) -> str:
 def model_card_context(model: Any) -> dict[str, Any]:
     """What the model card says, from the model's own metadata (config, sources, files, metrics)."""
     from tonecls.model.config import HeadConfig
-    from tonecls.model.evaluate import official_metric_name
 
     meta = model.metadata_
     config = meta.get("config", {}) or {}
@@ -431,11 +430,9 @@ def model_card_context(model: Any) -> dict[str, Any]:
     metrics = meta.get("metrics", {})
     heads = []
     for spec in model.heads_:
-        head_config = head_configs.get(spec.name)
         validation = metrics.get("validation", {}).get(spec.name)
         test = metrics.get("test", {}).get(spec.name)
-        metric_name = ((validation or {}).get("metric") or (test or {}).get("metric")
-                       or (official_metric_name(head_config) if head_config else "-"))
+        metric_name = (validation or {}).get("metric") or (test or {}).get("metric") or "-"
         heads.append({"name": spec.name, "classes": spec.classes, "multilabel": spec.multilabel,
                       "source": sources.get(spec.name, "data that was not recorded"),
                       "metric_name": metric_name, "validation": validation, "test": test})
