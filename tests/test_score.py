@@ -217,6 +217,7 @@ def test_resume_refuses_changed_options_or_input(tmp_path):
     os.utime(src, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     with pytest.raises(InputError, match="input file changed"):
         score_file(src, out, model=StandInModel(), chunksize=32, resume=True)
+    assert manifest_path(out).exists()  # refused, not discarded: the input may be restored
     # without --resume the job starts over
     assert score_file(src, out, model=StandInModel(), chunksize=32).rows == 100
 

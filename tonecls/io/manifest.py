@@ -21,7 +21,12 @@ from tonecls.io.files import atomic_write
 
 MANIFEST_VERSION = 2
 
-__all__ = ["ResumeManifest", "manifest_path", "input_identity"]
+__all__ = ["ResumeManifest", "ResumeRefused", "manifest_path", "input_identity"]
+
+
+class ResumeRefused(InputError):
+    """A resume was refused because the input changed; the partial output is kept (the
+    input can be restored and the job resumed, or run again without resume)."""
 
 
 def manifest_path(output: str | os.PathLike) -> Path:
@@ -114,8 +119,8 @@ class ResumeManifest:
         """Refuse to resume when the first ``rows`` input rows read now hash differently."""
         if rows != self.rows_done or digest != self.input_hash:
             found = f"{rows:,} rows" if rows != self.rows_done else "different values"
-            raise InputError(
+            raise ResumeRefused(
                 f"cannot resume: the input file changed since the interrupted run (its first "
-                f"{self.rows_done:,} rows, already written, now read as {found}). Run again "
-                "without --resume to start over."
+                f"{self.rows_done:,} rows, already written, now read as {found}). Restore the "
+                "input and resume, or run again without --resume to start over."
             )

@@ -38,7 +38,7 @@ from tonecls.errors import InputError
 from tonecls.io.job import ChunkJob, RunSummary
 from tonecls.io.files import ContentHash, check_input_file, check_output_path, partial_path
 from tonecls.io.formats import detect_format
-from tonecls.io.manifest import ResumeManifest, input_identity, manifest_path
+from tonecls.io.manifest import ResumeManifest, ResumeRefused, input_identity, manifest_path
 from tonecls.io.reading import LINE_COLUMN, READ_STATUS_COLUMN, count_rows, parquet_schema, read_export
 from tonecls.io.writing import ExportWriter
 from tonecls.schema import STATUS_COLUMN, Status
@@ -189,6 +189,8 @@ def run_file(
             bar.total = bar.n  # the line count over-counts posts with line breaks
             bar.refresh()
         manifest_file.unlink(missing_ok=True)
+    except ResumeRefused:  # the input changed: keep the partial output as it is
+        raise
     except InputError:  # bad input: resuming would meet it again, so keep nothing
         writer.abort()
         manifest_file.unlink(missing_ok=True)

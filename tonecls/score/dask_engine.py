@@ -38,7 +38,7 @@ import pandas as pd
 from tonecls.errors import InputError
 from tonecls.io.files import ContentHash, check_input_file, check_output_path
 from tonecls.io.formats import detect_format
-from tonecls.io.manifest import ResumeManifest, input_identity, manifest_path
+from tonecls.io.manifest import ResumeManifest, ResumeRefused, input_identity, manifest_path
 from tonecls.io.reading import LINE_COLUMN, MARKER_COLUMNS, READ_STATUS_COLUMN, parquet_schema, read_export
 from tonecls.io.runner import MAX_REPORTED_LINES, chain_first, prefetched
 from tonecls.io.writing import ExportWriter, merged_columns, write_unified
@@ -166,7 +166,7 @@ def score_file_dask(
                     recorded = manifest.part_hashes.get(str(index))
                     if recorded is not None:
                         if recorded != digest or done_rows.get(index) != len(chunk):
-                            raise InputError(
+                            raise ResumeRefused(
                                 f"cannot resume: the input file changed since the interrupted run "
                                 f"(block {index} reads differently now). Run again without --resume "
                                 "to start over.")
@@ -184,10 +184,14 @@ def score_file_dask(
                 if failure is None:
                     stale = [int(k) for k in manifest.part_hashes if int(k) > index]
                     if stale:
-                        raise InputError("cannot resume: the input file has fewer blocks than the "
+                        raise ResumeRefused("cannot resume: the input file has fewer blocks than the "
                                          "interrupted run read. Run again without --resume to start over.")
                 while in_flight:
                     collect(wait(list(in_flight), return_when="FIRST_COMPLETED").done)
+            except ResumeRefused:  # the input changed: the finished parts stay as they are
+                for future in in_flight:
+                    future.cancel()
+                raise
             except InputError:
                 for future in in_flight:
                     future.cancel()
