@@ -45,7 +45,8 @@ class ResumeManifest:
     """Progress of one job; saved atomically after every completed chunk.
 
     ``input_hash`` is the hex SHA-256 of the input rows of the completed chunks (local
-    runner) and ``part_hashes`` that of each completed part (Dask engine, by part number).
+    runner); ``part_hashes`` and ``part_rows`` the hash and rows of each completed part (Dask
+    engine, by part number).
     """
 
     input: dict[str, Any]
@@ -57,6 +58,7 @@ class ResumeManifest:
     malformed_lines: list[int] = field(default_factory=list)
     input_hash: str | None = None
     part_hashes: dict[str, str] = field(default_factory=dict)
+    part_rows: dict[str, int] = field(default_factory=dict)
     pending: dict[str, Any] | None = None
     version: int = MANIFEST_VERSION
 

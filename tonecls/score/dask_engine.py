@@ -132,7 +132,7 @@ def score_file_dask(
         in_flight_limit = 2 * max(len(client.scheduler_info().get("workers", {})), 1)
         in_flight: dict = {}
         failure: BaseException | None = None
-        done_rows = {int(k): v for k, v in manifest.tallies.items()}  # part -> rows
+        done_rows = {int(k): v for k, v in manifest.part_rows.items()}
 
         def collect(futures) -> None:
             nonlocal failure
@@ -145,7 +145,7 @@ def score_file_dask(
                 summary.add(counts, rows=rows)
                 done_rows[index] = rows
                 manifest.part_hashes[str(index)] = digest
-                manifest.tallies = {str(k): v for k, v in done_rows.items()}
+                manifest.part_rows = {str(k): v for k, v in done_rows.items()}
                 manifest.chunks_done, manifest.rows_done = len(done_rows), summary.rows
                 manifest.statuses = dict(summary.statuses)
                 room = MAX_REPORTED_LINES - len(manifest.malformed_lines)
