@@ -23,13 +23,13 @@ from typing import IO, Any
 from tonecls.errors import InputError
 
 __all__ = [
-    "atomic_write",
-    "partial_path",
-    "sha256_file",
-    "sha256_bytes",
     "ContentHash",
+    "atomic_write",
     "check_input_file",
     "check_output_path",
+    "partial_path",
+    "sha256_bytes",
+    "sha256_file",
 ]
 
 _BLOCK = 1 << 20

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tonecls.errors import InputError
 
-__all__ = ["FORMATS", "TEXT_FORMATS", "detect_format", "is_gzipped", "check_format", "separator"]
+__all__ = ["FORMATS", "TEXT_FORMATS", "check_format", "detect_format", "is_gzipped", "separator"]
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
 TEXT_FORMATS = ("csv", "tsv", "jsonl")

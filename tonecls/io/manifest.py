@@ -21,7 +21,7 @@ from tonecls.io.files import atomic_write
 
 MANIFEST_VERSION = 2
 
-__all__ = ["ResumeManifest", "ResumeRefused", "manifest_path", "input_identity"]
+__all__ = ["ResumeManifest", "ResumeRefused", "input_identity", "manifest_path"]
 
 
 class ResumeRefused(InputError):

@@ -44,13 +44,13 @@ from tonecls.io.formats import check_format, detect_format, is_gzipped, separato
 from tonecls.schema import Status
 
 __all__ = [
-    "READ_STATUS_COLUMN",
     "LINE_COLUMN",
     "MARKER_COLUMNS",
-    "read_export",
-    "parquet_schema",
+    "READ_STATUS_COLUMN",
     "count_rows",
     "dask_read_options",
+    "parquet_schema",
+    "read_export",
 ]
 
 READ_STATUS_COLUMN = "_tonecls_read_status"
@@ -162,7 +162,7 @@ def _bad_line(path: Path, line: int, what: str, on_bad_lines: str) -> None:
 def _strip_newline(line: str) -> str:
     if line.endswith("\r\n"):
         return line[:-2]
-    return line[:-1] if line.endswith("\n") else line
+    return line.removesuffix("\n")
 
 
 def _recover(fields: list[str], n_columns: int, text_index: int | None, sep: str) -> list[str | None]:

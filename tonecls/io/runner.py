@@ -35,15 +35,31 @@ import numpy as np
 import pandas as pd
 
 from tonecls.errors import InputError
-from tonecls.io.job import ChunkJob, RunSummary
-from tonecls.io.files import ContentHash, check_input_file, check_output_path, partial_path
+from tonecls.io.files import (
+    ContentHash,
+    check_input_file,
+    check_output_path,
+    partial_path,
+)
 from tonecls.io.formats import detect_format
-from tonecls.io.manifest import ResumeManifest, ResumeRefused, input_identity, manifest_path
-from tonecls.io.reading import LINE_COLUMN, READ_STATUS_COLUMN, count_rows, parquet_schema, read_export
+from tonecls.io.job import ChunkJob, RunSummary
+from tonecls.io.manifest import (
+    ResumeManifest,
+    ResumeRefused,
+    input_identity,
+    manifest_path,
+)
+from tonecls.io.reading import (
+    LINE_COLUMN,
+    READ_STATUS_COLUMN,
+    count_rows,
+    parquet_schema,
+    read_export,
+)
 from tonecls.io.writing import ExportWriter
 from tonecls.schema import STATUS_COLUMN, Status
 
-__all__ = ["ChunkJob", "RunSummary", "run_file", "check_run_options", "interactive", "resume_hint"]
+__all__ = ["ChunkJob", "RunSummary", "check_run_options", "interactive", "resume_hint", "run_file"]
 
 ON_BAD_LINES = ("flag", "error")
 MAX_REPORTED_LINES = 1000  # malformed line numbers kept in the summary / manifest

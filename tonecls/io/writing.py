@@ -43,8 +43,15 @@ from tonecls.io.files import atomic_write, partial_path
 from tonecls.io.formats import check_format, is_gzipped, separator
 from tonecls.io.reading import MARKER_COLUMNS
 
-__all__ = ["ExportWriter", "to_json_value", "to_text_value", "unify_schemas", "conform_table", "write_unified",
-           "merged_columns"]
+__all__ = [
+    "ExportWriter",
+    "conform_table",
+    "merged_columns",
+    "to_json_value",
+    "to_text_value",
+    "unify_schemas",
+    "write_unified",
+]
 
 
 # --- values -----------------------------------------------------------------------------------

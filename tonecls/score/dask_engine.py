@@ -38,8 +38,19 @@ import pandas as pd
 from tonecls.errors import InputError
 from tonecls.io.files import ContentHash, check_input_file, check_output_path
 from tonecls.io.formats import detect_format
-from tonecls.io.manifest import ResumeManifest, ResumeRefused, input_identity, manifest_path
-from tonecls.io.reading import LINE_COLUMN, MARKER_COLUMNS, READ_STATUS_COLUMN, parquet_schema, read_export
+from tonecls.io.manifest import (
+    ResumeManifest,
+    ResumeRefused,
+    input_identity,
+    manifest_path,
+)
+from tonecls.io.reading import (
+    LINE_COLUMN,
+    MARKER_COLUMNS,
+    READ_STATUS_COLUMN,
+    parquet_schema,
+    read_export,
+)
 from tonecls.io.runner import MAX_REPORTED_LINES, chain_first, prefetched
 from tonecls.io.writing import ExportWriter, merged_columns, write_unified
 from tonecls.schema import Status

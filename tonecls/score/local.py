@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 
 from tonecls.io.runner import ChunkJob, RunSummary, run_file
-from tonecls.score.core import ScoringModel, check_no_column_clash, model_identity, resolve_model, score_frame
+from tonecls.score.core import (
+    ScoringModel,
+    check_no_column_clash,
+    model_identity,
+    resolve_model,
+    score_frame,
+)
 
 
 class ScoreJob(ChunkJob):
