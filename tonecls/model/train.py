@@ -18,6 +18,7 @@ import logging
 import pickle
 import sys
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from tonecls.model.vocab import Vocabulary, offsets_of, pad_batch
 SORT_WINDOW = 50  # batches whose posts are sorted together by length (bucketing window)
 
 logger = logging.getLogger(__name__)
+_KERAS_NOISE = ("The structure of `inputs` doesn't match", "__array__ implementation doesn't accept a copy")
 
 
 @contextlib.contextmanager
@@ -243,7 +245,7 @@ def distillation_targets(config: TrainConfig, loaded: TrainingData, vocabulary: 
     teacher_path = Path(distill.teacher)
     if not (teacher_path / "bundle.json").is_file():
         raise InputError(f"distill.teacher {distill.teacher} is not a model bundle (no bundle.json); "
-                         "train the teacher first (see the config's comment / BENCHMARKS.md).")
+                         "train the teacher first (BENCHMARKS.md, \"Distilled single network\", gives the command).")
     teacher = load_model(teacher_path)
     for spec in loaded.kept:
         try:
@@ -642,7 +644,9 @@ def train(
     config = _as_config(config)
     started = time.perf_counter()
     import_keras()
-    with progress_logging(quiet):
+    with progress_logging(quiet), warnings.catch_warnings():
+        for message in _KERAS_NOISE:  # Keras' own, not the user's to act on
+            warnings.filterwarnings("ignore", message=message)
         loaded = load_training_data(config, data, data_dir, cache_dir)
         specs, kept = loaded.specs, loaded.kept
         vocabulary, embedding_init, coverage = build_vocabulary(
