@@ -690,3 +690,30 @@ def test_distillation_needs_a_teacher_with_the_same_heads(tiny_bundle, tmp_path)
     config = _distill_config(tmp_path / "no_such_bundle", tmp_path)
     with pytest.raises(InputError, match="not a model bundle"):
         train(config, data=tiny_data(), quiet=True)
+
+
+def test_reliability_bins_match_scikit_learn_and_give_the_ece():
+    """The reliability diagram's bins equal scikit-learn's calibration_curve (uniform bins) and
+    the ECE is their count-weighted mean gap, for single- and multi-label heads."""
+    from sklearn.calibration import calibration_curve
+
+    from tonecls.model.calibration import expected_calibration_error, reliability_bins
+
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(2000, 4)) * 2
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    targets = rng.integers(0, 4, size=2000)
+    multi_proba = rng.uniform(size=(500, 3))
+    multi_targets = (rng.uniform(size=(500, 3)) < multi_proba).astype(float)
+    for p, t, multilabel in ((proba, targets, False), (multi_proba, multi_targets, True)):
+        confidence = p.ravel() if multilabel else p.max(axis=1)
+        correct = t.ravel() if multilabel else (p.argmax(axis=1) == t).astype(float)
+        observed_sk, predicted_sk = calibration_curve(correct, confidence, n_bins=15, strategy="uniform")
+        mean_confidence, observed, count = reliability_bins(p, t, multilabel, n_bins=15)
+        filled = count > 0
+        np.testing.assert_allclose(observed[filled], observed_sk, atol=1e-12)
+        np.testing.assert_allclose(mean_confidence[filled], predicted_sk, atol=1e-12)
+        assert count.sum() == len(confidence)
+        expected = (count[filled] * np.abs(observed[filled] - mean_confidence[filled])).sum() / count.sum()
+        assert expected_calibration_error(p, t, multilabel, n_bins=15) == pytest.approx(expected, abs=1e-12)
+    assert np.isnan(expected_calibration_error(np.zeros((0, 3)), np.zeros(0, dtype=int), False))

@@ -53,10 +53,10 @@ def tune_thresholds(proba: np.ndarray, targets: np.ndarray,
 ECE_BINS = 15  # equal-width probability bins (as the audit's ECE, tonecls.audit.metrics)
 
 
-def expected_calibration_error(proba: np.ndarray, targets: np.ndarray, multilabel: bool,
-                               n_bins: int = ECE_BINS) -> float:
-    """Expected calibration error (Guo et al., 2017): the mean |accuracy - confidence| over
-    equal-width confidence bins, weighted by the share of predictions in each bin.
+def reliability_bins(proba: np.ndarray, targets: np.ndarray, multilabel: bool,
+                     n_bins: int = ECE_BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reliability-diagram bins: ``(mean confidence, observed accuracy, count)`` per equal-width
+    confidence bin (NaN where a bin is empty).
 
     Single-label heads: the top label's probability against whether it is right.
     Multi-label heads: every (post, class) probability against whether the class is present.
@@ -65,11 +65,23 @@ def expected_calibration_error(proba: np.ndarray, targets: np.ndarray, multilabe
     if multilabel:
         confidence, correct = proba.ravel(), np.asarray(targets, dtype=np.float64).ravel()
     else:
-        confidence = proba.max(axis=1)
-        correct = (proba.argmax(axis=1) == np.asarray(targets)).astype(np.float64)
-    if len(confidence) == 0:
-        return float("nan")
+        confidence = proba.max(axis=1) if len(proba) else np.zeros(0)
+        correct = (proba.argmax(axis=1) == np.asarray(targets)).astype(np.float64) if len(proba) else np.zeros(0)
     bins = np.clip((confidence * n_bins).astype(np.int64), 0, n_bins - 1)
     count = np.bincount(bins, minlength=n_bins)
-    gap = np.abs(np.bincount(bins, correct, n_bins) - np.bincount(bins, confidence, n_bins))
-    return float(gap.sum() / count.sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_confidence = np.bincount(bins, confidence, n_bins) / count
+        observed = np.bincount(bins, correct, n_bins) / count
+    return mean_confidence, observed, count
+
+
+def expected_calibration_error(proba: np.ndarray, targets: np.ndarray, multilabel: bool,
+                               n_bins: int = ECE_BINS) -> float:
+    """Expected calibration error (Guo et al., 2017): the mean |accuracy - confidence| over
+    equal-width confidence bins (:func:`reliability_bins`), weighted by the share of
+    predictions in each bin."""
+    mean_confidence, observed, count = reliability_bins(proba, targets, multilabel, n_bins)
+    if count.sum() == 0:
+        return float("nan")
+    filled = count > 0
+    return float((count[filled] * np.abs(observed[filled] - mean_confidence[filled])).sum() / count.sum())

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from tonecls.errors import InputError
-from tonecls.model.calibration import expected_calibration_error
+from tonecls.model.calibration import expected_calibration_error, reliability_bins
 from tonecls.model.config import HeadConfig, HeadSpec
 
 METRICS = ("macro_f1", "macro_recall")
@@ -132,7 +132,8 @@ def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
     ``ci_low`` / ``ci_high`` (95% bootstrap interval over posts, ``n_resamples`` resamples;
     NaN with 0), ``ece`` (expected calibration error of the calibrated probabilities), ``n``
     (posts scored) and ``n_unscorable`` (posts the preprocessing could not score; they count
-    as errors: predicted as nothing / the first class).
+    as errors: predicted as nothing / the first class). ``results.attrs["reliability"]`` holds,
+    per head, the reliability-diagram bins behind ``ece`` (:func:`reliability_bins`).
 
     A head whose source has no such split (e.g. a user's export without ``test_path``) is
     scored on its held-out validation split instead (``split`` says ``val``: it chose the
@@ -149,6 +150,7 @@ def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
             raise InputError(f"the model has no head {name!r}; its heads are {', '.join(known)}.")
     rows: list[dict[str, Any]] = []
     files: list[dict[str, Any]] = []
+    reliability: dict[str, pd.DataFrame] = {}
     for name in names:
         spec = model.head(name)
         if name not in configs:
@@ -177,6 +179,10 @@ def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
         low, high = (bootstrap_interval(metric, data.targets, predicted, len(spec.classes),
                                         n_resamples=n_resamples) if n_resamples else (np.nan, np.nan))
         scored = ~unscorable
+        mean_confidence, observed, count = reliability_bins(
+            proba[scored], np.asarray(data.targets)[scored], spec.multilabel)
+        reliability[name] = pd.DataFrame({"mean_confidence": mean_confidence, "observed": observed,
+                                          "count": count})
         rows.append({
             "head": name, "dataset": configs[name].source.describe(), "split": used_split, "metric": metric,
             "value": score(metric, data.targets, predicted, len(spec.classes)),
@@ -187,6 +193,8 @@ def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
     results = pd.DataFrame(rows, columns=["head", "dataset", "split", "metric", "value", "ci_low", "ci_high",
                                           "ece", "n", "n_unscorable"])
     results.attrs["files"] = files  # provenance of the scored data (path, rows, SHA-256)
+    # per head, the reliability-diagram bins behind ``ece`` (mean confidence, observed, count)
+    results.attrs["reliability"] = reliability
     return results
 
 
