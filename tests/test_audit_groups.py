@@ -532,6 +532,8 @@ def test_cli_error_control_options_and_stable_input_description(tmp_path, capsys
     assert settings["ratio_bounds"] == [0.8, 1.25]
     assert document["provenance"]["input"] == "synthetic test export"
     assert str(tmp_path) not in json.dumps(document["provenance"]["input file"])
+    assert str(source) not in document["provenance"]["command"]
+    assert document["provenance"]["command"].startswith("tonecls audit scored.csv ")
     assert "Benjamini-Yekutieli" in document["verdict"]
     assert main([*base, "-o", str(tmp_path / "b"), "--ratio-bounds", "1.2", "0.8"]) == 2
     assert "ratio_bounds must be (low, high)" in capsys.readouterr().err

@@ -629,10 +629,15 @@ def audit_provenance(scored: str | os.PathLike, *, model: str | os.PathLike | No
     import datetime as dt
 
     if input_description:
+        import shlex
+
         from tonecls.io import sha256_file
 
         source = {"input": input_description,
                   "input file": f"{Path(scored).name} (sha256 {sha256_file(scored)[:16]}…)"}
+        if command:  # the command names the input by its file name only, as the report does
+            command = shlex.join(Path(word).name if word == str(scored) else word
+                                 for word in shlex.split(command))
     else:
         source = {"input file": str(Path(scored).resolve())}
     return {
