@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import platform
 import resource
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,29 +30,13 @@ from tonecls.audit.groups import audit_groups, head_arrays
 from tonecls.audit.metrics import build_features, metrics_from_sums, weighted_sums
 from tonecls.stats import percentile_interval, stratified_weights
 
-CLASSES = ["anger", "joy", "optimism", "sadness"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support import scored_frame  # noqa: E402  (the audit tests' synthetic scored export)
 
 
 def synthetic(rows: int, seed: int = 0) -> pd.DataFrame:
-    """Scored rows; the model misses 'anger' more often in dialect group 'aa'."""
-    rng = np.random.default_rng(seed)
-    k = len(CLASSES)
-    dialect = rng.choice(["aa", "white", "other"], size=rows, p=[0.3, 0.5, 0.2])
-    y = rng.integers(0, k, size=rows)
-    correct = rng.random(rows) < np.where((dialect == "aa") & (y == 0), 0.5, 0.75)
-    pred = np.where(correct, y, (y + rng.integers(1, k, size=rows)) % k)
-    logits = rng.normal(size=(rows, k))
-    logits[np.arange(rows), pred] += 2.5
-    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    frame = pd.DataFrame({
-        "dialect": dialect, "gender": rng.choice(["f", "m"], size=rows),
-        "gold": np.array(CLASSES)[y], "tonecls_status": "ok",
-        "emotion_label": np.array(CLASSES)[proba.argmax(axis=1)],
-        "emotion_confidence": proba.max(axis=1),
-    })
-    for i, c in enumerate(CLASSES):
-        frame[f"emotion_p_{c}"] = proba[:, i]
-    return frame
+    """Scored rows; the model misses 'anger' more often in dialect group 'aa' (accuracy 0.5)."""
+    return scored_frame(rows, seed, recall_drop=("aa", 0, 0.5))
 
 
 def speed(rows: int, n_bootstrap: int, repeat: int) -> list[dict]:

@@ -10,11 +10,9 @@ process (posts per CPU-second, best of 3), and the import time of tonecls.prepro
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,16 +21,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 
 def load_v1():
-    source = subprocess.run(["git", "-C", str(ROOT), "show", "d081078:tonecls/preprocess.py"], check=True,
-                            capture_output=True, text=True).stdout
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "preprocess_v1.py"
-        path.write_text(source, encoding="utf-8")
-        spec = importlib.util.spec_from_file_location("preprocess_v1", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["preprocess_v1"] = module
-        spec.loader.exec_module(module)
-    return module
+    from tokeniser_corpus import load_tokeniser_v1
+
+    return load_tokeniser_v1(ROOT)
 
 
 def main() -> int:

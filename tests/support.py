@@ -10,11 +10,48 @@ tonecls.model (TensorFlow) is imported only by the functions that need it.
 
 from __future__ import annotations
 
+import os
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+CLASSES = ["anger", "joy", "optimism", "sadness"]  # the emotion head of synthetic scored data
+
+DATA_DIR = Path(os.environ.get("TONECLS_DATA_DIR")
+                or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+
+
+def scored_frame(n=3000, seed=0, recall_drop=None, groups=("aa", "white", "other"),
+                 weights=(0.3, 0.5, 0.2)) -> pd.DataFrame:
+    """Synthetic single-label scored export (emotion head, gold labels, dialect and gender
+    groups): the model is right 75% of the time; ``recall_drop=(group, class index,
+    accuracy)`` makes it miss that class in that group more often (shared by the audit tests
+    and benchmarks/bench_audit.py)."""
+    rng = np.random.default_rng(seed)
+    k = len(CLASSES)
+    group = rng.choice(list(groups), size=n, p=list(weights))
+    y = rng.integers(0, k, size=n)
+    accuracy = np.full(n, 0.75)
+    if recall_drop:
+        g, c, drop_accuracy = recall_drop
+        accuracy[(group == g) & (y == c)] = drop_accuracy
+    correct = rng.random(n) < accuracy
+    pred = np.where(correct, y, (y + rng.integers(1, k, size=n)) % k)
+    logits = rng.normal(size=(n, k))
+    logits[np.arange(n), pred] += 2.5
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    frame = pd.DataFrame({
+        "id": np.arange(n), "dialect": group, "gender": rng.choice(["f", "m"], size=n),
+        "gold": np.array(CLASSES)[y], "tonecls_status": "ok",
+        "emotion_label": np.array(CLASSES)[proba.argmax(axis=1)],
+        "emotion_confidence": proba.max(axis=1),
+    })
+    for i, c in enumerate(CLASSES):
+        frame[f"emotion_p_{c}"] = proba[:, i]
+    return frame
+
 
 TINY = dict(vocab_size=200, min_count=1, embedding_dim=8, lstm_units=4, batch_size=16, epochs=3,
             patience=3, learning_rate=0.01, dropout=0.1)

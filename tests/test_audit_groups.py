@@ -24,35 +24,7 @@ from tonecls.errors import InputError
 from tonecls.report import write_report
 from tonecls.stats import stratified_weights
 
-CLASSES = ["anger", "joy", "optimism", "sadness"]
-
-
-def scored_frame(n=3000, seed=0, recall_drop=None, groups=("aa", "white", "other"),
-                 weights=(0.3, 0.5, 0.2)):
-    """Synthetic single-label scored export; ``recall_drop=(group, class, accuracy)`` makes the
-    model miss that class in that group more often."""
-    rng = np.random.default_rng(seed)
-    k = len(CLASSES)
-    group = rng.choice(list(groups), size=n, p=list(weights))
-    y = rng.integers(0, k, size=n)
-    correct = rng.random(n) < 0.75
-    if recall_drop:
-        g, c, accuracy = recall_drop
-        mask = (group == g) & (y == c)
-        correct[mask] = rng.random(mask.sum()) < accuracy
-    pred = np.where(correct, y, (y + rng.integers(1, k, size=n)) % k)
-    logits = rng.normal(size=(n, k))
-    logits[np.arange(n), pred] += 2.5
-    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    frame = pd.DataFrame({
-        "id": np.arange(n), "dialect": group, "gender": rng.choice(["f", "m"], size=n),
-        "gold": np.array(CLASSES)[y], "tonecls_status": "ok",
-        "emotion_label": np.array(CLASSES)[proba.argmax(axis=1)],
-        "emotion_confidence": proba.max(axis=1),
-    })
-    for i, c in enumerate(CLASSES):
-        frame[f"emotion_p_{c}"] = proba[:, i]
-    return frame
+from support import CLASSES, scored_frame  # noqa: E402
 
 
 def multilabel_frame(n=1500, seed=1):

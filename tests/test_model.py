@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -38,10 +37,8 @@ from tonecls.model.evaluate import comparison_table, macro_f1, macro_recall  # n
 from tonecls.model.train import compile_network  # noqa: E402
 from tonecls.model.vocab import Vocabulary, looks_like_personal_data, offsets_of, pad_batch  # noqa: E402
 
-DATA_DIR = Path(os.environ.get("TONECLS_DATA_DIR")
-                or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
-from support import TINY, WORDS, multi_hot_of, synthetic_posts, tiny_config, tiny_data  # noqa: E402, I001
+from support import DATA_DIR, TINY, WORDS, multi_hot_of, synthetic_posts, tiny_config, tiny_data  # noqa: E402, I001
 
 
 # --- vocabulary and batching --------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import pickle
 import random
 import re
@@ -30,8 +29,8 @@ from tonecls.preprocess import (
 )
 from tonecls.schema import Status
 
-DATA_DIR = Path(os.environ.get("TONECLS_DATA_DIR")
-                or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+from support import DATA_DIR  # noqa: E402, I001
+
 
 
 def toks(text: str, **config) -> list[str]:

@@ -4,7 +4,12 @@ test and tests/fixtures/make_tokeniser_v1_hashes.py)."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
+from types import ModuleType
 
 from tonecls import preprocess
 
@@ -55,3 +60,21 @@ def handle_names(texts: list[str]) -> set[str]:
         for match in preprocess._PLATFORM_HANDLE_RE.finditer(text):
             names.add(match.group()[len(match.group(1)):].lstrip("@").lower())
     return names
+
+
+V1_COMMIT = "d081078"  # the last commit of tokenisation version 1 (nltk-based)
+
+
+def load_tokeniser_v1(repo: Path = Path(__file__).resolve().parents[1]) -> ModuleType:
+    """tonecls.preprocess as of :data:`V1_COMMIT`, read from git and imported as
+    ``preprocess_v1`` (needs git and nltk)."""
+    source = subprocess.run(["git", "-C", str(repo), "show", f"{V1_COMMIT}:tonecls/preprocess.py"],
+                            check=True, capture_output=True, text=True).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "preprocess_v1.py"
+        path.write_text(source, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location("preprocess_v1", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["preprocess_v1"] = module
+        spec.loader.exec_module(module)
+    return module
