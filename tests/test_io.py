@@ -295,14 +295,14 @@ def test_resume_continues_after_the_last_complete_chunk(tmp_path, ext):
     with pytest.raises(RuntimeError), ExportWriter(target) as writer:
         for chunk in read_export(source, chunksize=2):
             writer.write(chunk)
-            if writer.rows_written_ >= 4:
+            if writer.rows_written >= 4:
                 raise RuntimeError("interrupted")
     if ext != "parquet":  # a half-written chunk after the last complete one is dropped
         with open(f"{target}.partial", "ab") as partial:
             partial.write(b"half-written garbage")
     with ExportWriter(target, resume=True) as writer:
-        assert writer.rows_written_ == 4
-        for chunk in read_export(source, chunksize=2, skip_rows=writer.rows_written_):
+        assert writer.rows_written == 4
+        for chunk in read_export(source, chunksize=2, skip_rows=writer.rows_written):
             writer.write(chunk)
     back = _read_all(target)
     assert (back[READ_STATUS_COLUMN] == "ok").all()
@@ -314,13 +314,13 @@ def test_resume_continues_after_the_last_complete_chunk(tmp_path, ext):
 def test_resume_without_partial_starts_over_and_plain_open_discards_it(tmp_path):
     target = tmp_path / "out.csv"
     with ExportWriter(target, resume=True) as writer:
-        assert writer.rows_written_ == 0
+        assert writer.rows_written == 0
         writer.write(POSTS)
     with pytest.raises(RuntimeError), ExportWriter(target) as writer:
         writer.write(POSTS.iloc[:2])
         raise RuntimeError
     with ExportWriter(target) as writer:  # no resume: the old partial is discarded
-        assert writer.rows_written_ == 0
+        assert writer.rows_written == 0
         writer.write(POSTS.iloc[:1])
     assert _read_all(target)["id"].tolist() == ["00123"]
 

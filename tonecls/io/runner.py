@@ -153,7 +153,7 @@ def run_file(
 
     declared = parquet_schema(input) if in_format == "parquet" else None
     writer = ExportWriter(output, resume=previous is not None, schema=declared)
-    manifest = _reconcile(previous, writer.rows_written_, identity, options)
+    manifest = _reconcile(previous, writer.rows_written, identity, options)
     manifest.save(manifest_file)
     summary = RunSummary(output=output, verb=job.verb, rows=manifest.rows_done,
                          statuses=dict(manifest.statuses), tallies=dict(manifest.tallies),

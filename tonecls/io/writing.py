@@ -331,7 +331,7 @@ class ExportWriter:
         Override the format detected from the extension.
     resume : bool
         Continue an interrupted writer: keep what a previous writer of the same ``path``
-        completed (``rows_written_`` rows, whole chunks only) and append after it. Without a
+        completed (``rows_written`` rows, whole chunks only) and append after it. Without a
         previous partial this starts from scratch. Without ``resume`` a partial left by an
         earlier writer is discarded; a ``<path>.partial`` that no writer left is refused.
     schema : pyarrow.Schema, optional
@@ -340,9 +340,9 @@ class ExportWriter:
 
     Attributes
     ----------
-    rows_written_ : int
+    rows_written : int
         Rows written so far, including those kept by ``resume``.
-    columns_ : list of str or None
+    columns : list of str or None
         The output columns so far.
 
     On an exception inside the ``with`` block the target is not created, and the partial and
@@ -363,8 +363,8 @@ class ExportWriter:
         self.parts_dir = self.partial.with_name(self.partial.name + ".parts")
         self.state_file = _state_path(self.partial)
         self.declared = schema
-        self.rows_written_ = 0
-        self.columns_: list[str] | None = None
+        self.rows_written = 0
+        self.columns: list[str] | None = None
         self._header_columns: list[str] | None = None  # CSV/TSV: the columns of the header line
         self._segments: list[list] = []  # CSV/TSV: [first row, columns] each time the columns grow
         self._parts = 0
@@ -386,8 +386,8 @@ class ExportWriter:
         state = {
             "format": self.format,
             "gzip": self.gzip,
-            "rows": self.rows_written_,
-            "columns": self.columns_,
+            "rows": self.rows_written,
+            "columns": self.columns,
             "header_columns": self._header_columns,
             "segments": self._segments,
             "bytes": size,
@@ -401,8 +401,8 @@ class ExportWriter:
             state = json.loads(self.state_file.read_text(encoding="utf-8"))
             if state["format"] != self.format or state["gzip"] != self.gzip:
                 raise ValueError(f"it was written as {state['format']}")
-            self.rows_written_ = int(state["rows"])
-            self.columns_ = state["columns"]
+            self.rows_written = int(state["rows"])
+            self.columns = state["columns"]
             self._header_columns = state.get("header_columns")
             self._segments = state.get("segments") or []
             self._parts = int(state["parts"])
@@ -441,8 +441,8 @@ class ExportWriter:
         if len(set(columns)) != len(columns):
             raise InputError(f"cannot write {self.path}: duplicate column names in {columns}")
         chunk.columns = columns
-        self.columns_ = columns if self.columns_ is None else _merge_columns(self.columns_, columns)
-        return chunk.reindex(columns=self.columns_)
+        self.columns = columns if self.columns is None else _merge_columns(self.columns, columns)
+        return chunk.reindex(columns=self.columns)
 
     def write(self, chunk: pd.DataFrame) -> None:
         """Append one chunk (its index is not written)."""
@@ -460,14 +460,14 @@ class ExportWriter:
                 if header:
                     self._header_columns = list(chunk.columns)
                 if not self._segments or self._segments[-1][1] != list(chunk.columns):
-                    self._segments.append([self.rows_written_, list(chunk.columns)])
+                    self._segments.append([self.rows_written, list(chunk.columns)])
                 data = _encode_delimited(chunk, separator(self.format), header=header)
             if self.gzip:
                 data = gzip.compress(data, compresslevel=6, mtime=0)  # one gzip member per chunk
             with open(self.partial, "ab") as handle:
                 handle.write(data)
                 size = handle.tell()
-        self.rows_written_ += len(chunk)
+        self.rows_written += len(chunk)
         self._save_state(size)
 
     def _write_parquet_part(self, chunk: pd.DataFrame) -> None:
@@ -493,10 +493,10 @@ class ExportWriter:
         if self.format == "parquet":
             self._merge_parts()
         elif self.format != "jsonl":
-            if self._header_columns is None and self.columns_ is not None:
+            if self._header_columns is None and self.columns is not None:
                 self._header_columns = []
                 self._write_header_only()
-            elif self.columns_ is not None and self._header_columns != self.columns_:
+            elif self.columns is not None and self._header_columns != self.columns:
                 self._rewrite_with_all_columns()
         os.replace(self.partial, self.path)
         self.state_file.unlink(missing_ok=True)
@@ -506,7 +506,7 @@ class ExportWriter:
         return self.path
 
     def _write_header_only(self) -> None:
-        data = _encode_delimited(pd.DataFrame(columns=self.columns_), separator(self.format), header=True)
+        data = _encode_delimited(pd.DataFrame(columns=self.columns), separator(self.format), header=True)
         if self.gzip:
             data = gzip.compress(data, mtime=0)
         self.partial.write_bytes(data)
@@ -524,14 +524,14 @@ class ExportWriter:
             minimal = csv.writer(text_out, delimiter=sep, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
             quote_all = csv.writer(text_out, delimiter=sep, lineterminator="\n", quoting=csv.QUOTE_ALL)
             next(reader)  # the old header
-            minimal.writerow(self.columns_)
+            minimal.writerow(self.columns)
             segments = [(start, {name: i for i, name in enumerate(columns)}) for start, columns in self._segments]
             segment, index = -1, []
             for number, row in enumerate(reader):
                 while segment + 1 < len(segments) and number >= segments[segment + 1][0]:
                     segment += 1
                     positions = segments[segment][1]
-                    index = [positions.get(name) for name in self.columns_]
+                    index = [positions.get(name) for name in self.columns]
                 values = ["" if i is None else row[i] for i in index]
                 (quote_all if any("\r" in v for v in values) else minimal).writerow(values)
             text_out.flush()
@@ -541,7 +541,7 @@ class ExportWriter:
 
     def _merge_parts(self) -> None:
         parts = [self.parts_dir / f"part-{i:06d}.parquet" for i in range(self._parts)]
-        write_unified(parts, self.columns_ or [], target=self.partial)
+        write_unified(parts, self.columns or [], target=self.partial)
 
     def abort(self) -> None:
         """Delete the partial output (no resume possible)."""
