@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Set up .venv if needed, then run the whole test suite (notebooks included).
+# Set up .venv if needed, then run the whole test suite (notebooks included) on both cores
+# (pytest-xdist; TONECLS_TEST_WORKERS=0 runs it in one process).
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k preprocess`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 venv="${TONECLS_VENV:-.venv}"
-exec "$venv/bin/python" -m pytest "$@"
+exec "$venv/bin/python" -m pytest -n "${TONECLS_TEST_WORKERS:-2}" "$@"
