@@ -49,6 +49,7 @@ import pandas as pd
 from scipy import stats
 
 from tonecls.errors import DataNotFoundError, InputError
+from tonecls.schema import OutputSchema
 from tonecls.stats import CORRECTIONS, adjust_pvalues, paired_mean_interval
 
 __all__ = [
@@ -294,7 +295,8 @@ def read_eec(path: str | os.PathLike) -> pd.DataFrame:
 
 def _proba_columns(model: Any) -> list[tuple[str, str, str]]:
     """``(column, head, class)`` for every head and class of ``model``."""
-    return [(f"{head.name}_p_{cls}", head.name, cls) for head in model.heads_ for cls in head.classes]
+    schema = OutputSchema.from_heads(model.heads_)
+    return [(columns.proba_column(cls), columns.name, cls) for columns in schema.heads for cls in columns.classes]
 
 
 def score_sentences(model: Any, sentences: pd.DataFrame, batch_size: int | None = None) -> pd.DataFrame:
@@ -305,7 +307,7 @@ def score_sentences(model: Any, sentences: pd.DataFrame, batch_size: int | None 
     proba = model.predict_proba(list(unique), **kwargs)
     position = pd.Index(unique).get_indexer(sentences["sentence"])
     columns = {}
-    for head in model.heads_:
+    for head, head_columns in zip(model.heads_, OutputSchema.from_heads(model.heads_).heads):
         values = np.asarray(proba[head.name], dtype=float)
         if values.shape != (len(unique), len(head.classes)):
             raise ValueError(
@@ -313,7 +315,7 @@ def score_sentences(model: Any, sentences: pd.DataFrame, batch_size: int | None 
                 f"expected {(len(unique), len(head.classes))}"
             )
         for j, cls in enumerate(head.classes):
-            columns[f"{head.name}_p_{cls}"] = values[position, j]
+            columns[head_columns.proba_column(cls)] = values[position, j]
     return pd.concat([sentences.reset_index(drop=True), pd.DataFrame(columns)], axis=1)
 
 
