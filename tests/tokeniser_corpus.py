@@ -65,9 +65,10 @@ def handle_names(texts: list[str]) -> set[str]:
 V1_COMMIT = "d081078"  # the last commit of tokenisation version 1 (nltk-based)
 
 
-def load_tokeniser_v1(repo: Path = Path(__file__).resolve().parents[1]) -> ModuleType:
-    """tonecls.preprocess as of :data:`V1_COMMIT`, read from git and imported as
-    ``preprocess_v1`` (needs git and nltk)."""
+def load_tokeniser_v1(repo: Path | None = None) -> ModuleType:
+    """tonecls.preprocess as of :data:`V1_COMMIT`, read from the git repository ``repo``
+    (default: this checkout) and imported as ``preprocess_v1`` (needs git and nltk)."""
+    repo = Path(__file__).resolve().parents[1] if repo is None else repo
     source = subprocess.run(["git", "-C", str(repo), "show", f"{V1_COMMIT}:tonecls/preprocess.py"],
                             check=True, capture_output=True, text=True).stdout
     with tempfile.TemporaryDirectory() as tmp:
