@@ -10,6 +10,8 @@ is timed on the same posts, on one core, as the reference rate.
     nice -n 10 .venv/bin/python benchmarks/bench_scoring.py                  # default model
     nice -n 10 .venv/bin/python benchmarks/bench_scoring.py --sizes 10000 --model PATH
     nice -n 10 .venv/bin/python benchmarks/bench_scoring.py --engine dask --workers 2
+    .venv/bin/python benchmarks/bench_scoring.py --variant one-process default 1 \
+        --variant two-workers default 2                      # side by side, alternating
     nice -n 10 .venv/bin/python benchmarks/bench_scoring.py --untrained   # no default model yet
 """
 
@@ -88,6 +90,7 @@ def child_score(args: argparse.Namespace) -> dict:
     startup = time.perf_counter() - started
     samples = _sample_rss()
     cpu_started = time.process_time()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     profiler = None
     if args.profile:
         import cProfile
@@ -103,11 +106,15 @@ def child_score(args: argparse.Namespace) -> dict:
         profiler.disable()
     samples.append(None)  # stops the sampler
     rss = [mb for mb in samples if mb is not None]
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)  # worker processes, once they exited
+    worker_cpu = done.ru_utime + done.ru_stime - children.ru_utime - children.ru_stime
     return {
         "rows": summary.rows, "ok": summary.ok, "startup_s": startup,
-        "scoring_s": summary.seconds, "cpu_s": time.process_time() - cpu_started,
+        "scoring_s": summary.seconds, "cpu_s": time.process_time() - cpu_started + worker_cpu,
+        "worker_cpu_s": worker_cpu,
         "total_s": time.perf_counter() - started,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_tree_rss_mb": max(rss or [0]),
         # is memory flat? the highest RSS (with child processes) in each half of the job
         "rss_first_half_mb": max(rss[: len(rss) // 2] or [0]),
         "rss_second_half_mb": max(rss[len(rss) // 2:] or [0]),
@@ -201,7 +208,11 @@ def main() -> None:
     parser.add_argument("--untrained", action="store_true",
                         help="use an untrained model of the default architecture (same speed)")
     parser.add_argument("--engine", default="local", choices=["local", "dask"])
-    parser.add_argument("--workers", type=int, default=None, help="dask LocalCluster workers")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="scoring processes (local engine; default: one per core) or dask LocalCluster workers")
+    parser.add_argument("--variant", nargs=3, action="append", metavar=("LABEL", "MODEL", "WORKERS"),
+                        help="compare variants side by side, alternating per size: a label, a model "
+                             "bundle ('default': the default model) and a number of workers (repeat)")
     parser.add_argument("--chunksize", type=int, default=20_000)
     parser.add_argument("--blocksize", default="16MB", help="dask partition size in bytes")
     parser.add_argument("--profile", action="store_true",
@@ -222,39 +233,53 @@ def main() -> None:
         args.model = str(untrained_default_model(args.work_dir))
     common = ["--engine", args.engine, "--chunksize", str(args.chunksize)]
     common += ["--profile"] if args.profile else []
-    common += ["--model", args.model] if args.model else []
     common += ["--blocksize", args.blocksize]
-    common += ["--workers", str(args.workers)] if args.workers else []
+    variants = [(label, None if model == "default" else model, int(workers))
+                for label, model, workers in (args.variant or [])]
+    if not variants:
+        variants = [("", args.model, args.workers)]
+
+    def variant_args(model: str | None, workers: int | None) -> list[str]:
+        return (["--model", model] if model else []) + (["--workers", str(workers)] if workers else [])
+
     print(f"Python {platform.python_version()}, {os.cpu_count()} cores, engine={args.engine}, "
-          f"chunksize={args.chunksize}, "
-          f"model={args.model or 'default'}, load average before: {os.getloadavg()[0]:.1f}")
+          f"chunksize={args.chunksize}, variants={variants}, "
+          f"load average before: {os.getloadavg()[0]:.1f}")
     vader = None
-    print("| rows | posts/s (scoring) | vs VADER | posts/s (end to end) | CPU s / 1k posts "
-          "| peak RSS (MB) | max RSS 1st / 2nd half, with workers (MB) |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    label_column = "| variant " if args.variant else ""
+    print(f"{label_column}| rows | posts/s (scoring) | vs VADER | posts/s (end to end) | CPU s / 1k posts "
+          "| peak RSS, all processes (MB) | max RSS 1st / 2nd half (MB) |")
+    print("| --- " * bool(args.variant) + "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     r: dict = {}
+    startups = {}
     for rows in args.sizes:
         export = build_export(rows, args.work_dir)
         if vader is None:
             vader = run_child("vader", ["--input", str(export), "--vader-posts",
                                         str(args.vader_posts)])
-        output = args.work_dir / f"scored_{rows}_{args.engine}.parquet"
-        r = run_child("score", [*common, "--input", str(export), "--output", str(output)])
-        rate = r["rows"] / r["scoring_s"]
-        print(f"| {r['rows']:,} | {rate:,.0f} | {rate / vader['posts_per_s']:.2f} | "
-              f"{r['rows'] / r['total_s']:,.0f} | {1000 * r['cpu_s'] / r['rows']:.2f} | "
-              f"{r['peak_rss_mb']:,.0f} | {r['rss_first_half_mb']:,.0f} / "
-              f"{r['rss_second_half_mb']:,.0f} |", flush=True)
-        if r["profile"]:
-            for module, seconds in r["profile"].items():
-                print(f"    {seconds:7.2f} s  {module}")
+        for label, model, workers in variants:
+            output = args.work_dir / f"scored_{rows}_{args.engine}.parquet"
+            r = run_child("score", [*common, *variant_args(model, workers), "--input", str(export),
+                                    "--output", str(output)])
+            startups[label] = r["startup_s"]
+            rate = r["rows"] / r["scoring_s"]
+            print(f"{f'| {label} ' if args.variant else ''}| {r['rows']:,} | {rate:,.0f} | "
+                  f"{rate / vader['posts_per_s']:.2f} | "
+                  f"{r['rows'] / r['total_s']:,.0f} | {1000 * r['cpu_s'] / r['rows']:.2f} | "
+                  f"{r['peak_tree_rss_mb']:,.0f} | {r['rss_first_half_mb']:,.0f} / "
+                  f"{r['rss_second_half_mb']:,.0f} |", flush=True)
+            if r["profile"]:
+                for module, seconds in r["profile"].items():
+                    print(f"    {seconds:7.2f} s  {module}")
     print(f"VADER polarity_scores, one core: {vader['posts_per_s']:,.0f} posts/s "
           f"({vader['posts']:,} posts); start-up (imports, load model): "
-          f"{r['startup_s']:.1f} s; TensorFlow imported: {r['tensorflow_imported']}; "
+          + ", ".join(f"{label or 'model'} {seconds:.1f} s" for label, seconds in startups.items())
+          + f"; TensorFlow imported: {r['tensorflow_imported']}; "
           f"load average after: {os.getloadavg()[0]:.1f}")
     print("posts/s (scoring): score_file from start to renamed output, model already loaded; "
-          "end to end: including start-up. CPU s and peak RSS: the scoring process (with the "
-          "dask engine: the client only); the halves include child processes (dask workers).")
+          "end to end: including start-up. CPU s: the scoring process and its worker processes; "
+          "RSS: sampled every 0.25 s over the scoring process and its children (workers).")
+
 
 if __name__ == "__main__":
     main()

@@ -67,7 +67,7 @@ def _cases(tmp_path: Path, posts: Path) -> list[tuple[str, list[str]]]:
         ("chunksize 0", ["score", str(posts), "-o", out, "--chunksize", "0"]),
         ("blocksize abc", ["score", str(posts), "-o", str(tmp_path / "o.parquet"), "--engine", "dask",
                            "--blocksize", "abc"]),
-        ("workers without dask", ["score", str(posts), "-o", out, "--workers", "2"]),
+        ("no workers", ["score", str(posts), "-o", out, "--workers", "0"]),
         ("dask to csv", ["score", str(posts), "-o", out, "--engine", "dask"]),
         ("empty file", ["score", str(bad["empty.csv"]), "-o", out]),
         ("corrupt parquet", ["score", str(bad["corrupt.parquet"]), "-o", out]),

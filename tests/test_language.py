@@ -11,6 +11,7 @@ import pytest
 
 from tonecls.language import (
     LanguageRule,
+    default_distribution,
     identify,
     identify_texts,
     is_other_language,
@@ -86,6 +87,23 @@ def test_rule_thresholds_decide():
     assert identify(tokens) == ["de"]
     assert identify(tokens, rule=LanguageRule(threshold=1.01)) == ["und"]
     assert identify(tokens, rule=LanguageRule(min_letters=100)) == ["und"]
+
+
+@pytest.mark.parametrize("rule", [LanguageRule(), LanguageRule(threshold=0.7), LanguageRule(threshold=0.45)])
+def test_skipping_langid_never_changes_a_status(rule, shared_data):
+    """The cascade (fastText alone where it settles the post) flags exactly the posts the
+    full average flags; it may only say en where the average said und, or the reverse."""
+    texts = POSTS["text"].tolist() + list(OTHER) + ENGLISH
+    for task in ("sentiment", "emotion", "irony"):
+        texts += (shared_data / "tweeteval" / task / "val_text.txt").read_text(encoding="utf-8").splitlines()[:1500]
+    tokens = tokenize(texts)
+    cascade = identify(tokens, rule=rule)
+    full = identify(tokens, rule=rule, distribution=default_distribution)
+    assert [is_other_language(x, ["en"]) for x in cascade] == [is_other_language(x, ["en"]) for x in full]
+    changed = {(f, c) for f, c in zip(full, cascade) if f != c}
+    assert changed <= {("und", "en"), ("en", "und")}
+    if rule.threshold <= 0.5:  # nothing can be settled by fastText alone
+        assert not changed
 
 
 def test_is_other_language():

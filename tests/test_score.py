@@ -14,6 +14,7 @@ import pytest
 from support import WORDS, StandInModel
 
 from tonecls.errors import InputError
+from tonecls.io.job import ChunkJob
 from tonecls.schema import LANGUAGE_COLUMN, N_TOKENS_COLUMN, STATUS_COLUMN
 from tonecls.score import score_file, score_frame
 from tonecls.io.manifest import manifest_path
@@ -260,7 +261,7 @@ def test_bad_arguments_give_clear_errors(tmp_path):
     with pytest.raises(InputError, match="chunksize"):
         score_file(src, tmp_path / "o.csv", model=model, chunksize=0)
     with pytest.raises(InputError, match="needs engine='dask'"):
-        score_file(src, tmp_path / "o.csv", model=model, workers=2)
+        score_file(src, tmp_path / "o.csv", model=model, scheduler="tcp://127.0.0.1:8786")
     with pytest.raises(InputError, match="writes a directory of Parquet"):
         score_file(src, tmp_path / "o.csv", model=model, engine="dask", on_bad_lines="error")
     scored = tmp_path / "scored.csv"
@@ -488,3 +489,110 @@ def test_resume_after_a_crash_between_writing_a_chunk_and_recording_it(tmp_path,
     assert summary.resumed_from_row == 64
     assert summary.statuses == reference.statuses and summary.rows == 100
     assert out.read_bytes() == (tmp_path / "reference.csv").read_bytes()
+
+
+# --- worker processes (tonecls.io.parallel) ---------------------------------------------------
+
+
+@pytest.fixture
+def parallel_small(monkeypatch):
+    """Let small test inputs use worker processes, in parts of 20 rows."""
+    import tonecls.io.parallel as parallel
+
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_ROWS", 1)
+    monkeypatch.setattr(parallel, "PART_ROWS", 20)
+    return parallel
+
+
+class PidJob(ChunkJob):
+    """Adds the id of the process that transformed each row."""
+
+    writes_status = False
+
+    def transform(self, chunk, read_status):
+        return chunk.assign(pid=os.getpid(), read_status=read_status)
+
+
+@pytest.mark.slow
+def test_workers_transform_in_other_processes_in_input_order(tmp_path, parallel_small):
+    from tonecls.io.runner import run_file
+
+    src = write_csv(tmp_path / "posts.csv", n=250, bad_lines=True)
+    run_file(src, tmp_path / "out.csv", PidJob(), text_col="text", chunksize=64, workers=2)
+    out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert os.getpid() not in out["pid"].astype(int).tolist()
+    assert out["pid"].nunique() == 2
+    one = tmp_path / "one.csv"
+    run_file(src, one, PidJob(), text_col="text", chunksize=64, workers=1)
+    single = pd.read_csv(one, dtype=str, keep_default_na=False)
+    assert single["pid"].astype(int).eq(os.getpid()).all()
+    pd.testing.assert_frame_equal(out.drop(columns="pid"), single.drop(columns="pid"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
+def test_workers_write_the_same_file_as_one_process(tmp_path, parallel_small, suffix):
+    src = write_csv(tmp_path / "posts.csv", n=250, bad_lines=True)
+    one, two = tmp_path / f"one{suffix}", tmp_path / f"two{suffix}"
+    score_file(src, one, model=StandInModel(), chunksize=64, workers=1)
+    summary = score_file(src, two, model=StandInModel(), chunksize=64, workers=2)
+    assert two.read_bytes() == one.read_bytes()
+    assert summary.rows == 252 and set(summary.flagged) == {"empty", "malformed_line"}
+
+
+@pytest.mark.slow
+def test_a_crash_in_a_worker_keeps_the_completed_chunks_for_resume(tmp_path, parallel_small):
+    src = write_csv(tmp_path / "posts.csv", n=250, boom_at=100)
+    reference = tmp_path / "reference.parquet"
+    score_file(src, reference, model=StandInModel(), chunksize=32, workers=1)
+    out = tmp_path / "scored.parquet"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        score_file(src, out, model=StandInModel(crash_on="boom"), chunksize=32, workers=2)
+    assert not out.exists()
+    assert json.loads(manifest_path(out).read_text())["rows_done"] == 96  # chunks before the crash
+    summary = score_file(src, out, model=StandInModel(), chunksize=32, resume=True, workers=2)
+    assert summary.resumed_from_row == 96
+    assert out.read_bytes() == reference.read_bytes()
+
+
+@pytest.mark.slow
+def test_a_script_without_a_main_guard_can_use_workers(tmp_path):
+    """Worker processes must not re-run the caller's script (multiprocessing's spawn would)."""
+    import subprocess
+    import sys
+
+    src = write_csv(tmp_path / "posts.csv", n=120)
+    script = tmp_path / "job.py"
+    script.write_text(
+        "import tonecls.io.parallel as parallel\n"
+        "from tonecls.preprocess import tokenize_file\n"
+        "parallel.MIN_PARALLEL_ROWS, parallel.PART_ROWS = 1, 25\n"
+        f"print(tokenize_file({str(src)!r}, {str(tmp_path / 'two.csv')!r}, workers=2, chunksize=50, progress=False).rows)\n",
+        encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["120"] and done.stderr == ""
+    from tonecls.preprocess import tokenize_file
+
+    tokenize_file(src, tmp_path / "one.csv", workers=1, chunksize=50)
+    assert (tmp_path / "two.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+
+
+def test_small_inputs_and_unpicklable_jobs_stay_in_this_process():
+    import threading
+
+    from tonecls.io.parallel import MIN_PARALLEL_ROWS, InProcessTransformer, transformer_for
+
+    job = PidJob()
+    assert isinstance(transformer_for(job, 100, 10_000, workers=4), InProcessTransformer)
+    assert isinstance(transformer_for(job, MIN_PARALLEL_ROWS, 0, workers=1), InProcessTransformer)
+    job.lock = threading.Lock()  # cannot be pickled
+    assert isinstance(transformer_for(job, MIN_PARALLEL_ROWS, 0, workers=4), InProcessTransformer)
+
+
+def test_bad_worker_counts_are_refused(tmp_path):
+    src = write_csv(tmp_path / "posts.csv", n=10)
+    for workers in (0, -1, 1.5, True):
+        with pytest.raises(InputError, match="workers must be a positive number"):
+            score_file(src, tmp_path / "out.csv", model=StandInModel(), workers=workers)

@@ -153,6 +153,9 @@ ModelBundle = Annotated[Path | None, typer.Option("--model", help="model bundle 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="benchmark data directory (default: auto)")]
 Resume = Annotated[bool, typer.Option("--resume", help="continue an interrupted run from its last completed chunk")]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="no progress output")]
+Workers = Annotated[int | None, typer.Option(
+    help="processes working in parallel on inputs of 20,000+ rows or 4+ MB (default: one per core, "
+    "at most 8; 1: this process only)")]
 OnBadLines = Literal["flag", "error"]
 
 
@@ -173,7 +176,8 @@ def score(
     scheduler: Annotated[str | None, typer.Option(
         help="address of a running dask scheduler (default: start a local cluster)")] = None,
     workers: Annotated[int | None, typer.Option(
-        help="worker processes of the local dask cluster (default: one per core)")] = None,
+        help="processes scoring in parallel (local engine: on inputs of 20,000+ rows or 4+ MB; dask: "
+        "workers of the local cluster); default: one per core, at most 8 locally; 1: this process only")] = None,
     resume: Resume = False,
     chunksize: Annotated[int, typer.Option(help="rows per chunk (local engine)",
                                            **_default("tonecls.score:score_file", "chunksize"))],
@@ -274,6 +278,7 @@ def dialect(
         help="TwitterAAE model directory (default: <data dir>/twitteraae)")] = None,
     chunksize: Annotated[int, typer.Option(help="rows per chunk",
                                            **_default("tonecls.audit.dialect:dialect_file", "chunksize"))],
+    workers: Workers = None,
     resume: Resume = False,
     quiet: Quiet = False,
 ) -> None:
@@ -288,7 +293,7 @@ def dialect(
 
     print(dialect_file(input, output, text_col=text_col, threshold=threshold,
                        estimator=DialectEstimator(model_dir, min_tokens=min_tokens),
-                       chunksize=chunksize, resume=resume, quiet=quiet))
+                       chunksize=chunksize, resume=resume, quiet=quiet, workers=workers))
 
 
 @command("probe", "counterfactual identity probes: the same sentences with only an identity term changed")
@@ -411,6 +416,7 @@ def preprocess(
     on_bad_lines: Annotated[OnBadLines, typer.Option(
         help="malformed lines: flag them as rows or stop with an error",
         **_default("tonecls.preprocess:tokenize_file", "on_bad_lines"))],
+    workers: Workers = None,
     resume: Resume = False,
     quiet: Quiet = False,
 ) -> None:
@@ -430,7 +436,7 @@ def preprocess(
     else:
         print(tokenize_file(input, output, text_col=text_col, tokens_col=tokens_col, config=options,
                             chunksize=chunksize, on_bad_lines=on_bad_lines, resume=resume,
-                            progress=False if quiet else None))
+                            progress=False if quiet else None, workers=workers))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -55,6 +55,7 @@ __all__ = [
     "average",
     "default_distribution",
     "is_other_language",
+    "settled_by_fasttext",
 ]
 
 _TOP_K = 5  # languages asked of the identifier per text
@@ -150,11 +151,7 @@ def average(*distributions: Distribution) -> Distribution:
     not name gets 0 from it), so a language is confident only where they agree."""
 
     def distribution(text: str) -> dict[str, float]:
-        total: dict[str, float] = {}
-        for identifier in distributions:
-            for language, p in identifier(text).items():
-                total[language] = total.get(language, 0.0) + p / len(distributions)
-        return total
+        return _mean(*(identifier(text) for identifier in distributions))
 
     return distribution
 
@@ -169,17 +166,28 @@ def identify(token_lists: Iterable[Sequence[str]], languages: Sequence[str] = ("
     ``languages`` are the languages the model reads: they decide which posts are checked for
     being mixed. An empty token list is ``und``. ``distribution`` maps a text to its most
     probable languages and their probabilities (default: the mean of fastText lid.176's and
-    langid.py's; the benchmark plugs other identifiers in here).
+    langid.py's, asked as :func:`settled_by_fasttext` allows; the benchmark plugs other
+    identifiers in here).
     """
-    distribution = distribution or default_distribution
     own = frozenset(languages)
+    cascade = distribution is None
+    distribution = distribution or default_distribution
     out = []
     for tokens in token_lists:
         text = words_for_identification(tokens)
         if _n_letters(text) < rule.min_letters:
             out.append(UNDETERMINED_LANGUAGE)
             continue
-        top, prob = max(distribution(text).items(), key=lambda item: item[1], default=("", 0.0))
+        if cascade:
+            first = fasttext_distribution(text)
+            settled = settled_by_fasttext(first, own, rule)
+            if settled is not None:
+                out.append(settled)
+                continue
+            probabilities = _mean(first, langid_distribution(text))
+        else:
+            probabilities = distribution(text)
+        top, prob = max(probabilities.items(), key=lambda item: item[1], default=("", 0.0))
         if prob < rule.threshold:
             out.append(UNDETERMINED_LANGUAGE)
         elif own and top not in own and _has_half_in(distribution, text, own, rule.mixed_threshold):
@@ -187,6 +195,37 @@ def identify(token_lists: Iterable[Sequence[str]], languages: Sequence[str] = ("
         else:
             out.append(top)
     return out
+
+
+def settled_by_fasttext(probabilities: Mapping[str, float], languages: frozenset[str],
+                        rule: LanguageRule = DEFAULT_RULE) -> str | None:
+    """The post's language from fastText's distribution alone, where langid.py cannot change
+    whether the post is scored; else None (ask langid.py too).
+
+    Under the mean of two identifiers a language ``L`` reaches ``rule.threshold`` ``t`` only
+    if ``(p_fastText(L) + 1) / 2 >= t``. So when fastText gives every language outside the
+    model's ``languages`` less than ``2t - 1`` (0.2 by default), none can be confidently
+    detected and the post is scored whatever langid.py says: exactly the posts the mean would
+    flag are flagged. Such a post is reported as fastText's most probable language if that
+    is one of ``languages`` with probability ``t`` or more, else ``und`` (the mean itself could
+    have said ``und`` or the model's language). This leaves langid.py, the slower of the two,
+    a few percent of the posts (``BENCHMARKS.md``, language identification).
+    """
+    bound = 2.0 * rule.threshold - 1.0
+    if not languages or not probabilities or bound <= 0.0:
+        return None
+    if any(p >= bound for language, p in probabilities.items() if language not in languages):
+        return None
+    top = max(probabilities, key=probabilities.__getitem__)
+    return top if top in languages and probabilities[top] >= rule.threshold else UNDETERMINED_LANGUAGE
+
+
+def _mean(*distributions: Mapping[str, float]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for probabilities in distributions:
+        for language, p in probabilities.items():
+            total[language] = total.get(language, 0.0) + p / len(distributions)
+    return total
 
 
 def halves(text: str) -> list[str]:

@@ -688,6 +688,7 @@ def tokenize_file(
         on_bad_lines: str = "flag",
         resume: bool = False,
         progress: bool | None = None,
+        workers: int | None = None,
 ) -> RunSummary:
     """Tokenise the text column of an export (CSV/TSV/JSONL/Parquet, see :mod:`tonecls.io`).
 
@@ -697,7 +698,8 @@ def tokenize_file(
     the reader's ``malformed_line`` / ``invalid_encoding``). Every input row comes out once,
     in order. The output appears atomically; with ``resume=True`` an interrupted run with the
     same input, output and options continues after its last completed chunk (see
-    :func:`tonecls.io.runner.run_file`).
+    :func:`tonecls.io.runner.run_file`). ``workers``: processes tokenising large inputs
+    (default: one per core; see :mod:`tonecls.io.parallel`).
 
     >>> tokenize_file("posts.csv", "tokens.parquet", text_col="body")  # doctest: +SKIP
     """
@@ -705,7 +707,7 @@ def tokenize_file(
 
     job = TokenizeJob(_preprocessor(config), text_col, tokens_col, input)
     return run_file(input, output, job, text_col=text_col, chunksize=chunksize,
-                    on_bad_lines=on_bad_lines, resume=resume, progress=progress)
+                    on_bad_lines=on_bad_lines, resume=resume, progress=progress, workers=workers)
 
 
 def _check_new_columns(input, columns, tokens_col: str) -> None:

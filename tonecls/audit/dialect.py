@@ -694,6 +694,7 @@ def dialect_file(
     chunksize: int = 50_000,
     resume: bool = False,
     quiet: bool = False,
+    workers: int | None = None,
 ) -> RunSummary:
     """Stream an export chunk by chunk and write it with the dialect columns appended.
 
@@ -701,10 +702,11 @@ def dialect_file(
     atomic; ``resume=True`` continues an interrupted run after its last complete chunk).
     Every input row comes out exactly once, in order, with all its columns unchanged (a
     malformed or empty row gets no estimate and the group ``undetermined``). The
-    summary's ``tallies`` hold the rows per group and ``estimated``.
+    summary's ``tallies`` hold the rows per group and ``estimated``. ``workers``: processes
+    estimating large inputs (default: one per core; see :mod:`tonecls.io.parallel`).
     """
     from tonecls.io.runner import run_file
 
     threshold = _check_threshold(threshold)
     return run_file(input_path, output_path, DialectJob(estimator, text_col, threshold), text_col=text_col,
-                    chunksize=chunksize, resume=resume, progress=False if quiet else None)
+                    chunksize=chunksize, resume=resume, progress=False if quiet else None, workers=workers)

@@ -9,6 +9,8 @@ Every file command (``tokenize_file``, ``score_file``, ``dialect_file``) is a
   (:meth:`ChunkJob.prepare`, e.g. loading a model);
 - reads the input with :func:`~tonecls.io.reading.read_export` one chunk ahead in a
   background thread, so parsing overlaps with the transform;
+- transforms large inputs in worker processes, one per core (:mod:`tonecls.io.parallel`),
+  while this process reads and writes, keeping the input order;
 - appends each transformed chunk to ``<output>.partial`` with
   :class:`~tonecls.io.writing.ExportWriter` and records the progress in the resume manifest
   ``<output>.partial.json`` (:class:`~tonecls.io.manifest.ResumeManifest`, two-phase: the
@@ -26,8 +28,10 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +53,7 @@ from tonecls.io.manifest import (
     input_identity,
     manifest_path,
 )
+from tonecls.io.parallel import transformer_for
 from tonecls.io.reading import (
     LINE_COLUMN,
     READ_STATUS_COLUMN,
@@ -69,8 +74,11 @@ MAX_TRACKED_IDS = 10_000_000  # ids hashed for the duplicate check (8 bytes each
 # --- checks -----------------------------------------------------------------------------------
 
 
-def check_run_options(chunksize: Any, on_bad_lines: Any) -> None:
-    """Refuse bad chunk sizes and bad-line policies with a message naming the option."""
+def check_run_options(chunksize: Any, on_bad_lines: Any, workers: Any = None) -> None:
+    """Refuse bad chunk sizes, bad-line policies and worker counts with a message naming the option."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer))
+                                or workers < 1):
+        raise InputError(f"workers must be a positive number of processes, not {workers!r}")
     if isinstance(chunksize, bool) or not isinstance(chunksize, (int, np.integer)) or chunksize < 1:
         raise InputError(f"chunksize must be a positive number of rows, not {chunksize!r}")
     if on_bad_lines not in ON_BAD_LINES:
@@ -118,8 +126,12 @@ def run_file(
     on_bad_lines: str = "flag",
     resume: bool = False,
     progress: bool | None = None,
+    workers: int | None = None,
 ) -> RunSummary:
     """Stream ``input`` through ``job`` into ``output`` (see the module docstring).
+
+    ``workers``: processes transforming chunks (default: one per core, see
+    :mod:`tonecls.io.parallel`; 1: this process only).
 
     Every input row comes out exactly once, in order. Raises :class:`InputError` for bad
     paths, options, columns or (with ``on_bad_lines="error"``) a malformed line; then
@@ -128,7 +140,7 @@ def run_file(
     from tqdm.auto import tqdm
 
     started = time.perf_counter()
-    check_run_options(chunksize, on_bad_lines)
+    check_run_options(chunksize, on_bad_lines, workers)
     input = check_input_file(input)
     output = Path(output)
     in_format = detect_format(input)
@@ -166,6 +178,29 @@ def run_file(
     counter = ThreadPoolExecutor(max_workers=1) if progress else None
     total: Future | None = counter.submit(_count_rows, input) if counter else None
     source = prefetched(chain_first(first, chunks))
+    transformer = transformer_for(job, 0 if first is None else len(first), input.stat().st_size, workers)
+    in_flight: deque[_Submitted] = deque()
+
+    def finish(submitted: _Submitted) -> None:
+        """Write one transformed chunk (in input order) and record it."""
+        result = submitted.collect()
+        if len(result) != submitted.rows:
+            raise RuntimeError(f"{type(job).__name__}.transform returned {len(result)} "
+                               f"rows for a chunk of {submitted.rows}")
+        statuses = _status_counts(result) if job.writes_status else {}
+        manifest.pending = _progress(manifest, len(result), statuses, job.tally(result),
+                                     submitted.bad_lines, submitted.digest)
+        manifest.save(manifest_file)
+        writer.write(result)
+        manifest.commit_pending()
+        manifest.save(manifest_file)
+        summary.add(statuses, rows=len(result))
+        summary.tallies = dict(manifest.tallies)
+        summary.malformed_lines = list(manifest.malformed_lines)
+        if total is not None and total.done() and bar.total is None:
+            bar.total = max(total.result() or 0, summary.rows)
+        bar.update(len(result))
+
     try:
         with writer, bar:
             for chunk in source:
@@ -180,26 +215,15 @@ def run_file(
                     manifest.check_content(content.rows - len(chunk), "")  # boundaries moved
                 read_status = chunk.pop(READ_STATUS_COLUMN).to_numpy(dtype=object)
                 lines = chunk.pop(LINE_COLUMN)
-                result = job.transform(chunk, read_status)
-                if len(result) != len(chunk):
-                    raise RuntimeError(f"{type(job).__name__}.transform returned {len(result)} "
-                                       f"rows for a chunk of {len(chunk)}")
-                statuses = _status_counts(result) if job.writes_status else {}
                 bad = lines[read_status == Status.MALFORMED_LINE].dropna().astype(int).tolist()
-                manifest.pending = _progress(manifest, len(result), statuses, job.tally(result),
-                                             bad, content.hexdigest())
-                manifest.save(manifest_file)
-                writer.write(result)
-                manifest.commit_pending()
-                manifest.save(manifest_file)
-                summary.add(statuses, rows=len(result))
-                summary.tallies = dict(manifest.tallies)
-                summary.malformed_lines = list(manifest.malformed_lines)
+                in_flight.append(_Submitted(transformer.submit(chunk, read_status), len(chunk), bad,
+                                            content.hexdigest()))
                 if id_col is not None:
                     ids.add(chunk[id_col])
-                if total is not None and total.done() and bar.total is None:
-                    bar.total = max(total.result() or 0, summary.rows)
-                bar.update(len(result))
+                while len(in_flight) > transformer.depth:
+                    finish(in_flight.popleft())
+            while in_flight:
+                finish(in_flight.popleft())
             if content.rows < manifest.rows_done:  # the input lost rows that were written
                 manifest.check_content(content.rows, content.hexdigest())
             bar.total = bar.n  # the line count over-counts posts with line breaks
@@ -212,6 +236,7 @@ def run_file(
         manifest_file.unlink(missing_ok=True)
         raise
     finally:
+        transformer.close()
         source.close()
         if counter is not None:
             counter.shutdown(wait=False, cancel_futures=True)
@@ -219,6 +244,16 @@ def run_file(
     summary.notes = job.notes(summary)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@dataclass
+class _Submitted:
+    """A chunk handed to the transformer, with what recording it needs once written."""
+
+    collect: Callable[[], pd.DataFrame]
+    rows: int
+    bad_lines: list[int]
+    digest: str  # content hash of the input up to and including this chunk
 
 
 def chain_first(first: pd.DataFrame | None, rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -280,7 +315,8 @@ _END = object()
 class prefetched:
     """Iterate ``chunks`` with the next ``depth`` chunks read ahead in a background thread.
 
-    Parsing (I/O, decoding) then overlaps with the transform (TensorFlow releases the GIL).
+    Parsing (I/O, decoding) then overlaps with the transform (in worker processes, or in
+    numpy, which releases the GIL).
     Exceptions of the reader are re-raised in the caller's thread; :meth:`close` stops it.
     """
 

@@ -84,6 +84,11 @@ def score_file(
     scheduler : str, optional
         Address of an existing dask scheduler (``tcp://host:8786``); without it the dask
         engine starts a LocalCluster with ``workers`` processes.
+    workers : int, optional
+        Processes scoring in parallel. Local engine: inputs of 20,000 rows or 4 MB or more
+        are scored in ``workers`` worker processes while this one reads and writes (default:
+        one per core, at most 8; 1: this process only; each worker holds the model, about
+        250 MB). Dask engine: the LocalCluster's workers (default: one per core).
     resume : bool
         Continue an interrupted job from its last completed chunk (``<output>.partial.json``
         manifest); refused if the input or the options changed.
@@ -118,14 +123,10 @@ def score_file(
         require_dask()
     if on_bad_lines is None:
         on_bad_lines = "flag"
-    check_run_options(chunksize, on_bad_lines)
     blocksize = parse_blocksize(blocksize) if engine == "dask" else None  # a Dask engine option
-    if (scheduler or workers) and engine != "dask":
-        raise InputError(
-            "a scheduler address or a number of workers needs engine='dask' (CLI: --engine dask)."
-        )
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise InputError(f"workers must be a positive number of processes, not {workers!r}")
+    if scheduler and engine != "dask":
+        raise InputError("a scheduler address needs engine='dask' (CLI: --engine dask).")
+    check_run_options(chunksize, on_bad_lines, workers)
     if progress is None:
         progress = interactive()
 
@@ -142,6 +143,7 @@ def score_file(
     return score_file_local(
         input, output, model=model, text_col=text_col, id_col=id_col, chunksize=chunksize,
         on_bad_lines=on_bad_lines, resume=resume, progress=progress, all_languages=all_languages,
+        workers=workers,
     )
 
 

@@ -65,7 +65,9 @@ def score_file_local(
     resume: bool,
     progress: bool,
     all_languages: bool = False,
+    workers: int | None = None,
 ) -> RunSummary:
     """Score ``input`` into ``output`` in this process; see :func:`tonecls.score.score_file`."""
     return run_file(input, output, ScoreJob(model, text_col, all_languages), text_col=text_col, id_col=id_col,
-                    chunksize=chunksize, on_bad_lines=on_bad_lines, resume=resume, progress=progress)
+                    chunksize=chunksize, on_bad_lines=on_bad_lines, resume=resume, progress=progress,
+                    workers=workers)
