@@ -18,7 +18,7 @@ import time
 
 
 def cpu() -> float:
-    """CPU seconds of this process and its live child processes (the tokenising worker)."""
+    """CPU seconds of this process and its live child processes (the workers)."""
     import psutil
 
     me = psutil.Process()
@@ -37,22 +37,44 @@ def main() -> None:
     args = parser.parse_args()
 
     from tonecls.datasets import TWEETEVAL_TASKS, load_tweeteval
+    import pickle
+
+    import numpy as np
+    import pandas as pd
+
+    from tonecls.io.parallel import ProcessTransformer
     from tonecls.model import load_model
+    from tonecls.score.local import ScoreJob
 
     pool_texts = [t for task in TWEETEVAL_TASKS for t in load_tweeteval(task, "train")["text"].tolist()]
     texts = (pool_texts * (args.posts // len(pool_texts) + 1))[: args.posts]
     chunks = [texts[i:i + args.chunk] for i in range(0, len(texts), args.chunk)]
     model = load_model(args.model)
     model.predict(chunks[0][:10_000])  # warm up: tables, caches, the worker process
+    job = ScoreJob(model, "text")
+    job.prepare()
+    workers = ProcessTransformer(job, pickle.dumps(job), workers=2)
+    frames = [pd.DataFrame({"text": chunk}) for chunk in chunks]
+    workers.submit(frames[0].iloc[:4_000], np.full(4_000, "ok", dtype=object))()  # start them
     time.sleep(5)
-    results: dict[str, list] = {"one process": [], "tokeniser in a second process": []}
+
+    def in_workers() -> None:
+        for collect in [workers.submit(frame, np.full(len(frame), "ok", dtype=object)) for frame in frames]:
+            collect()
+
+    results: dict[str, list] = {"one process": [], "tokeniser in a second process": [],
+                                "chunks in 2 worker processes (score_file's default)": []}
     for _ in range(args.rounds):
         for name, runs in results.items():
-            model.tokenize_in_background = name != "one process"
+            model.tokenize_in_background = name == "tokeniser in a second process"
             wall, used = time.perf_counter(), cpu()
-            for chunk in chunks:
-                model.predict(chunk)
+            if name.startswith("chunks"):
+                in_workers()
+            else:
+                for chunk in chunks:
+                    model.predict(chunk)
             runs.append((time.perf_counter() - wall, cpu() - used))
+    workers.close()
     print(f"{args.posts:,} posts in chunks of {args.chunk:,}; load average {os.getloadavg()[0]:.1f} "
           f"(2 cores, shared); best of {args.rounds} rounds by wall-clock")
     print("| variant | posts/s (wall) | CPU-s (both processes) | vs one process (wall) |")
