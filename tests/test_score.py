@@ -596,3 +596,14 @@ def test_bad_worker_counts_are_refused(tmp_path):
     for workers in (0, -1, 1.5, True):
         with pytest.raises(InputError, match="workers must be a positive number"):
             score_file(src, tmp_path / "out.csv", model=StandInModel(), workers=workers)
+
+
+def test_real_model_in_workers_gives_the_same_labels_and_probabilities(tmp_path, tiny_bundle, parallel_small):
+    src = write_csv(tmp_path / "posts.csv", n=300, bad_lines=True)
+    one, two = tmp_path / "one.parquet", tmp_path / "two.parquet"
+    score_file(src, one, model=tiny_bundle, chunksize=100, workers=1)
+    score_file(src, two, model=tiny_bundle, chunksize=100, workers=2)
+    a, b = pd.read_parquet(one), pd.read_parquet(two)
+    numbers = a.select_dtypes("number").columns
+    pd.testing.assert_frame_equal(a.drop(columns=numbers), b.drop(columns=numbers))
+    np.testing.assert_allclose(a[numbers].to_numpy(float), b[numbers].to_numpy(float), atol=1e-6, rtol=0)

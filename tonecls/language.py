@@ -92,11 +92,11 @@ def words_for_identification(tokens: Sequence[str]) -> str:
     if "@" in tokens:
         tokens = tokens[:list(tokens).index("@")]
     return " ".join(t for t in tokens
-                    if not (t.startswith("<") and t.endswith(">")) and any(c.isalpha() for c in t))
+                    if not (t.startswith("<") and t.endswith(">")) and any(map(str.isalpha, t)))
 
 
 def _n_letters(text: str) -> int:
-    return sum(c.isalpha() for c in text)
+    return sum(map(str.isalpha, text))
 
 
 @functools.lru_cache(maxsize=1)

@@ -11,8 +11,10 @@ for the writer. :class:`InProcessTransformer` is the same interface in this proc
 
 :func:`transformer_for` picks one: worker processes only for inputs large enough to repay
 starting them (:data:`MIN_PARALLEL_ROWS`) and jobs that can be pickled; where processes cannot
-start (a daemonic process such as a Dask worker) it falls back to this process. The output is
-the same either way: transforms are row by row.
+start (a daemonic process such as a Dask worker) it falls back to this process. Rows are
+transformed independently, so the output is the same either way, except that a network's
+float32 probabilities can differ in the last bit (at most 1e-7): which posts share a batch
+changes the rounding. Statuses, labels and the input's columns are identical.
 """
 
 from __future__ import annotations

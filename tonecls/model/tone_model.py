@@ -122,10 +122,6 @@ class ToneModel:
         ``"truncate"`` keeps the first ``max_length`` tokens (tonecls <= 0.1). Posts of up to
         ``max_length`` tokens are scored identically by all three. See BENCHMARKS.md
         (long posts) for how the default was chosen.
-    tokenize_in_background : bool
-        Tokenise the next part of a large batch (>= 8,000 posts) in a second process while
-        the network scores the current one (same results). Off by default: it did not help
-        in the measurements so far (BENCHMARKS.md, overlap), taken on a busy shared machine.
     """
 
     def __init__(
@@ -154,10 +150,8 @@ class ToneModel:
             for h in self.heads_ if h.multilabel
         }
         self.metadata_ = dict(metadata or {})
-        self.tokenize_in_background = False
         self._preprocessor = None
         self._infer = None
-        self._background = None
 
     # --- repr / lookup ------------------------------------------------------------------
 
@@ -285,37 +279,11 @@ class ToneModel:
         return statuses, languages
 
     def _tokens_and_logits(self, texts: list[Any], batch_size: int, all_languages: bool = False):
-        """Tokens, status and language of every post, the rows that could be scored, and their logits.
-
-        Posts go through in parts of ``background.PART_SIZE``; with
-        :attr:`tokenize_in_background`, part k+1 is tokenised in a second process while the
-        network scores part k (same results, see :mod:`tonecls.model.background`).
-        """
-        from tonecls.model import background
-
-        if self.tokenize_in_background:
-            if self._background is None:
-                self._background = background.BackgroundTokenizer(self.preprocess_config_, self.tokenize_with_status)
-            parts = self._background.parts(texts)
-        else:
-            parts = ((start, *self.tokenize_with_status(texts[start:start + background.PART_SIZE]))
-                     for start in range(0, len(texts), background.PART_SIZE))
-        tokens: list[list[str]] = []
-        statuses: list[str] = []
-        languages: list[str | None] = []
-        ok_parts, logit_parts = [], []
-        for start, part_tokens, part_statuses in parts:
-            part_statuses, part_languages = self._check_languages(part_tokens, part_statuses, all_languages)
-            languages += part_languages
-            ok = np.flatnonzero(np.fromiter((s == Status.OK for s in part_statuses), dtype=bool,
-                                            count=len(part_statuses)))
-            logit_parts.append(self.logits_from_tokens([part_tokens[i] for i in ok], batch_size=batch_size))
-            ok_parts.append(ok + start)
-            tokens += part_tokens
-            statuses += part_statuses
-        ok_rows = np.concatenate(ok_parts) if ok_parts else np.zeros(0, dtype=np.int64)
-        logits = {h.name: np.concatenate([part[h.name] for part in logit_parts]) if logit_parts
-                  else np.zeros((0, len(h.classes)), dtype=np.float32) for h in self.heads_}
+        """Tokens, status and language of every post, the rows that could be scored, and their logits."""
+        tokens, statuses = self.tokenize_with_status(texts)
+        statuses, languages = self._check_languages(tokens, statuses, all_languages)
+        ok_rows = np.flatnonzero(np.fromiter((s == Status.OK for s in statuses), dtype=bool, count=len(statuses)))
+        logits = self.logits_from_tokens([tokens[i] for i in ok_rows], batch_size=batch_size)
         return tokens, statuses, languages, ok_rows, logits
 
     def _proba_and_status(self, texts: Iterable[Any], batch_size: int, all_languages: bool = False) -> _Scored:
@@ -400,7 +368,7 @@ class ToneModel:
     def __getstate__(self) -> dict[str, Any]:
         """Pickle support (e.g. shipping a model to Dask workers): the network travels as its
         numpy export, so unpickling needs neither Keras nor TensorFlow; caches are rebuilt."""
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_preprocessor", "_infer", "_background")}
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_preprocessor", "_infer")}
         if not isinstance(self.network_, InferenceNetwork):
             from tonecls.model.inference import from_keras
 
@@ -408,7 +376,7 @@ class ToneModel:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state, _preprocessor=None, _infer=None, _background=None)
+        self.__dict__.update(state, _preprocessor=None, _infer=None)
 
     def save(self, path: str | Path) -> Path:
         """Write the model bundle directory ``path`` atomically (see :mod:`tonecls.model.bundle`)."""
