@@ -346,32 +346,3 @@ def test_polar_sentence_after_a_long_neutral_preamble_is_read():
     assert model.predict(post)["sentiment_label"] == "negative"
     model.long_posts = "truncate"
     assert model.predict(post)["sentiment_label"] != "negative"  # what truncation did
-
-
-# --- tokenising in a second process ------------------------------------------------------------------
-
-
-def test_background_tokenizer_gives_the_same_predictions():
-    """Parts tokenised by the worker process score exactly as when tokenised in this process."""
-    import time
-
-    from tonecls.model import background
-
-    texts = [f"post {i}: {'love it' if i % 3 else 'worst day'} #{i % 7} @user{i}"
-             for i in range(3 * background.MIN_POSTS)]
-    texts[5] = None
-    model = load_model()
-    model.tokenize_in_background = True
-    model.predict(texts[: background.MIN_POSTS])  # starts the worker
-    deadline = time.monotonic() + 120
-    while not model._background._ready.done() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert model._background._ready.result() is True
-    in_background = model.predict(texts)
-    alone = load_model()
-    assert alone.tokenize_in_background is False  # the default
-    import pandas as pd
-
-    pd.testing.assert_frame_equal(in_background, alone.predict(texts))
-    assert not model._background._failed and model._background._pool is not None  # the worker did run
-    model._background.close()
