@@ -521,7 +521,7 @@ def test_workers_transform_in_other_processes_in_input_order(tmp_path, parallel_
     run_file(src, tmp_path / "out.csv", PidJob(), text_col="text", chunksize=64, workers=2)
     out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
     assert os.getpid() not in out["pid"].astype(int).tolist()
-    assert out["pid"].nunique() == 2
+    assert 1 <= out["pid"].nunique() <= 2  # which worker takes which part is up to the scheduler
     one = tmp_path / "one.csv"
     run_file(src, one, PidJob(), text_col="text", chunksize=64, workers=1)
     single = pd.read_csv(one, dtype=str, keep_default_na=False)
