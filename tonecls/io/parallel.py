@@ -27,7 +27,6 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -87,8 +87,8 @@ def score_file(
     workers : int, optional
         Processes scoring in parallel. Local engine: inputs of 20,000 rows or 4 MB or more
         are scored in ``workers`` worker processes while this one reads and writes (default:
-        one per core, at most 8; 1: this process only; each worker holds the model, about
-        250 MB). Dask engine: the LocalCluster's workers (default: one per core).
+        one per core, at most 8; 1: this process only; each worker holds the model and the
+        language identifiers, about 330 MB). Dask engine: the LocalCluster's workers (default: one per core).
     resume : bool
         Continue an interrupted job from its last completed chunk (``<output>.partial.json``
         manifest); refused if the input or the options changed.
