@@ -33,7 +33,7 @@ import pandas as pd
 
 from tonecls.io.job import ChunkJob
 
-__all__ = ["InProcessTransformer", "ProcessTransformer", "available_cores", "transformer_for",
+__all__ = ["InProcessTransformer", "ProcessTransformer", "ONE_THREAD", "available_cores", "transformer_for",
            "MIN_PARALLEL_BYTES", "MIN_PARALLEL_ROWS", "PART_ROWS", "MAX_DEFAULT_WORKERS"]
 
 PART_ROWS = 10_000  # rows per part sent to a worker
@@ -41,8 +41,14 @@ MIN_PARALLEL_ROWS = 20_000  # inputs smaller than this (and than MIN_PARALLEL_BY
 MIN_PARALLEL_BYTES = 4 * 2**20  # about 30,000 posts of CSV
 MAX_DEFAULT_WORKERS = 8  # each worker holds the job's model: memory grows with their number
 
-#: set in the workers before anything is imported: one process per core, one thread each
-ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+#: set in worker processes before anything is imported (these and the Dask engine's): the
+#: parallelism is the processes, one thread each (BLAS libraries, and TensorFlow for a bundle
+#: whose network only Keras can run), and no TensorFlow log lines on the terminal
+ONE_THREAD = {
+    **{name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                              "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")},
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
 
 Collect = Callable[[], pd.DataFrame]
 
@@ -63,7 +69,6 @@ def default_workers() -> int:
 class InProcessTransformer:
     """Transform each chunk in this process when it is submitted."""
 
-    workers = 1
     depth = 0  # chunks kept in flight beyond the one being collected
 
     def __init__(self, job: ChunkJob) -> None:
@@ -94,7 +99,6 @@ class ProcessTransformer:
     """Transform parts of chunks in ``workers`` processes; collect each chunk in order."""
 
     def __init__(self, job: ChunkJob, job_pickle: bytes, workers: int) -> None:
-        self.workers = workers
         self.depth = workers  # chunks queued behind the one being collected
         self._local = InProcessTransformer(job)
         self._collected = False  # a chunk came back from the workers

@@ -44,6 +44,7 @@ from tonecls.io.manifest import (
     input_identity,
     manifest_path,
 )
+from tonecls.io.parallel import ONE_THREAD, available_cores
 from tonecls.io.reading import (
     LINE_COLUMN,
     MARKER_COLUMNS,
@@ -65,11 +66,6 @@ from tonecls.score.core import (
 )
 
 PART_NAME = "part-{:05d}.parquet"
-# one TensorFlow thread per worker process: the cluster's parallelism is its processes
-WORKER_ENV = {
-    "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",
-    "TF_CPP_MIN_LOG_LEVEL": "2",
-}
 
 
 def score_file_dask(
@@ -252,8 +248,8 @@ def _connect(scheduler: str | None, workers: int | None):
                 "address (tcp://host:8786) and that the scheduler is running."
             ) from None
     cluster = LocalCluster(
-        n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-        dashboard_address=":0", env=WORKER_ENV,
+        n_workers=workers or available_cores(), threads_per_worker=1, processes=True,
+        dashboard_address=":0", env=ONE_THREAD,
     )
     return Client(cluster), cluster
 
