@@ -357,14 +357,66 @@ def test_cache_eviction_does_not_change_tokens(monkeypatch):
     posts = [f"word{i} Sooo #Tag{i} @u{i}" for i in range(50)]
     expected = Preprocessor().tokenize(posts)
     monkeypatch.setattr(preprocess, "_MAX_CACHE", 3)
+    monkeypatch.setattr(preprocess, "_MAX_PIECE_CACHE", 2)
     small = Preprocessor()
-    assert small.tokenize(posts) == expected and len(small._cache) <= 3
+    assert small.tokenize(posts) == expected
+    assert len(small._cache) <= 3 and len(small._piece_cache) <= 2
 
 
 def test_personal_data_is_not_cached():
     preprocessor = Preprocessor()
-    preprocessor.tokenize(["jo@example.com http://x.co/abc @bob 555-123-4567 hi"])
-    assert set(preprocessor._cache) == {"hi"}
+    preprocessor.tokenize(["jo@example.com http://x.co/abc @bob 555-123-4567 hi!",  # piece by piece
+                           "hi x.com (+44 20 7946 0958 u/jodoe jo.doe@x.org)"])  # whole (a spanning gap)
+    assert set(preprocessor._cache) == {"hi", "!", "(", ")"}
+    assert set(preprocessor._piece_cache) == {"hi!"}
+
+
+# --- pieces: tokenising a post piece by piece equals matching it whole --------------------
+
+
+def test_whitespace_is_the_same_for_str_split_and_the_token_patterns():
+    # the piece path splits with str.split(); the token patterns and the gap test use \s:
+    # they must agree on every character that survives cleaning
+    import regex
+
+    pattern_space = regex.compile(r"\s", preprocess._FLAGS)
+    gap_space = re.compile(r"\s")
+    for code in range(0x110000):
+        char = chr(code)
+        if 0xD800 <= code <= 0xDFFF or preprocess._CONTROL_RE.match(char):
+            continue  # never in a cleaned post
+        in_pattern = bool(pattern_space.match(char))
+        assert char.isspace() == in_pattern, hex(code)
+        assert bool(gap_space.match(char)) or not in_pattern, hex(code)
+
+
+def test_platform_hint_finds_every_platform_handle():
+    # the cheap hint must fire wherever the handle rule can match (any case, Kelvin sign too)
+    import regex
+
+    last_letters = regex.compile(r"(?i)[ptckgamhnld]")
+    hint_class = re.compile(preprocess._PLATFORM_HINT_RE.pattern.split("]")[0] + "]")
+    for code in range(0x110000):
+        char = chr(code)
+        if last_letters.fullmatch(char):
+            assert hint_class.fullmatch(char), hex(code)
+    for text in ["Snapchat: jodoe", "IG - jo.doe", "KIK:jodoe", "tiktok- x_y", "PSN\t: gamer1",
+                 "gamerTAG: abc", "discord:abc", "insta: jo", "INSTAGRAM - jo", "xbl: jo", "sc: jo"]:
+        assert preprocess._PLATFORM_HANDLE_RE.search(text), text
+        assert preprocess._PLATFORM_HINT_RE.search(text), text
+
+
+@pytest.mark.slow
+def test_pieces_give_the_tokens_of_the_whole_post_on_the_corpus():
+    if not (DATA_DIR / "tweeteval").is_dir():
+        pytest.skip(f"TweetEval not found in {DATA_DIR}")
+    from tokeniser_corpus import corpus_files, read_texts
+
+    preprocessor = Preprocessor()
+    for _, path in corpus_files(DATA_DIR):
+        for text in read_texts(path):
+            cleaned = preprocessor._clean(text)
+            assert preprocessor._tokenize_clean(cleaned) == preprocessor._tokenize_span(cleaned), text
 
 
 # --- equivalence with nltk's TweetTokenizer ----------------------------------------------
@@ -476,6 +528,21 @@ def test_kind_of_a_token_does_not_depend_on_its_context(text):
         match = preprocess._KIND_RE.fullmatch(token)
         alone = preprocess._KIND_OF_GROUP[match.lastindex] if match else "text"
         assert alone == kind or {alone, kind} <= {"text", "number"}, (token, kind, alone)
+
+
+_SPACED = st.text(alphabet="a.5-*()+ \t\n:@x#😀", max_size=40)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(max_size=120), _TRICKY, _SPACED))
+def test_pieces_give_the_tokens_of_the_whole_post(text):
+    preprocessor = Preprocessor()
+    cleaned = preprocessor._clean(text)
+    if cleaned is None:
+        return
+    whole = preprocessor._tokenize_span(cleaned)
+    assert preprocessor._tokenize_clean(cleaned) == whole
+    assert preprocessor._tokenize_clean(cleaned) == whole  # from the caches
 
 
 _label = st.from_regex(r"[a-z][a-z0-9]{1,10}", fullmatch=True)
