@@ -106,6 +106,26 @@ def test_skipping_langid_never_changes_a_status(rule, shared_data):
         assert not changed
 
 
+def test_pruned_fasttext_gives_the_languages_of_its_whole_distribution(shared_data):
+    """fastText asked only for the languages at the rule's bound: every post's language is
+    what the cascade over fastText's whole top-5 distribution gives."""
+    from tonecls.language import DEFAULT_RULE, fasttext_distribution, settled_by_fasttext
+
+    texts = POSTS["text"].tolist() + list(OTHER) + ENGLISH
+    for task in ("sentiment", "emotion", "hate"):
+        texts += (shared_data / "tweeteval" / task / "val_text.txt").read_text(encoding="utf-8").splitlines()[:2000]
+    tokens = tokenize(texts)
+
+    def whole_distribution_cascade(post_tokens):
+        text = words_for_identification(post_tokens)
+        if sum(map(str.isalpha, text)) < DEFAULT_RULE.min_letters:
+            return "und"
+        settled = settled_by_fasttext(fasttext_distribution(text), frozenset({"en"}))
+        return settled if settled is not None else identify([post_tokens], distribution=default_distribution)[0]
+
+    assert identify(tokens) == [whole_distribution_cascade(t) for t in tokens]
+
+
 def test_is_other_language():
     assert is_other_language("fr", ["en"]) and not is_other_language("en", ["en"])
     assert not is_other_language("und", ["en"]) and not is_other_language(None, ["en"])

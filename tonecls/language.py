@@ -86,19 +86,38 @@ class LanguageIdentifierError(ToneclsError):
     """The language identifier's model could not be found or loaded."""
 
 
+class _WordLetters(dict):
+    """token -> the letters it adds to the words that tell a post's language; 0 for tokens
+    that are not such words (markers, emoji, emoticons, numbers, punctuation). Filled as
+    tokens are first seen (at most :data:`_MAX_WORD_MEMO`, then cleared)."""
+
+    def __missing__(self, token: str) -> int:
+        letters = 0 if token.startswith("<") and token.endswith(">") else sum(map(str.isalpha, token))
+        if len(self) >= _MAX_WORD_MEMO:
+            self.clear()
+        self[token] = letters
+        return letters
+
+
+_MAX_WORD_MEMO = 200_000
+_WORD_LETTERS = _WordLetters()
+
+
+def _words_and_letters(tokens: Sequence[str]) -> tuple[str, int]:
+    """:func:`words_for_identification` of ``tokens`` and how many letters those words have."""
+    if "@" in tokens:
+        tokens = tokens[:list(tokens).index("@")]
+    letters_of = _WORD_LETTERS
+    words = [token for token in tokens if letters_of[token]]
+    return " ".join(words), sum(map(letters_of.__getitem__, words))
+
+
 def words_for_identification(tokens: Sequence[str]) -> str:
     """The words of a tokenised post that tell its language, joined by spaces: no markers
     (``<user>``, ``<url>``, ``<name>``...), emoji, emoticons, numbers or punctuation, and
     nothing after a lone ``@`` (the location suffix of posts shared from Instagram or
     Foursquare: ``Best night ever @ Lincoln Road``)."""
-    if "@" in tokens:
-        tokens = tokens[:list(tokens).index("@")]
-    return " ".join(t for t in tokens
-                    if not (t.startswith("<") and t.endswith(">")) and any(map(str.isalpha, t)))
-
-
-def _n_letters(text: str) -> int:
-    return sum(map(str.isalpha, text))
+    return _words_and_letters(tokens)[0]
 
 
 @functools.lru_cache(maxsize=1)
@@ -122,10 +141,12 @@ def _fasttext_model():
     return fasttext.load_model(str(path))
 
 
-def fasttext_distribution(text: str, k: int = _TOP_K) -> dict[str, float]:
-    """The ``k`` most probable languages of ``text`` (one line) and their probabilities."""
+def fasttext_distribution(text: str, k: int = _TOP_K, at_least: float = 0.0) -> dict[str, float]:
+    """The ``k`` most probable languages of ``text`` (one line) and their probabilities;
+    with ``at_least``, only languages of about that probability or more (fastText then
+    skips the other branches of its tree of languages: cheaper)."""
     # fasttext-predict's multilinePredict returns no probabilities: one call per text
-    return {label[9:]: prob for prob, label in _fasttext_model().f.predict(text + "\n", k, 0.0, "strict")}
+    return {label[9:]: prob for prob, label in _fasttext_model().f.predict(text + "\n", k, at_least, "strict")}
 
 
 @functools.lru_cache(maxsize=1)
@@ -176,17 +197,16 @@ def identify(token_lists: Iterable[Sequence[str]], languages: Sequence[str] = ("
     distribution = distribution or default_distribution
     out = []
     for tokens in token_lists:
-        text = words_for_identification(tokens)
-        if _n_letters(text) < rule.min_letters:
+        text, letters = _words_and_letters(tokens)
+        if letters < rule.min_letters:
             out.append(UNDETERMINED_LANGUAGE)
             continue
         if cascade:
-            first = fasttext_distribution(text)
-            settled = settled_by_fasttext(first, own, rule)
+            settled = _settled_by_fasttext_alone(text, own, rule)
             if settled is not None:
                 out.append(settled)
                 continue
-            probabilities = _mean(first, langid_distribution(text))
+            probabilities = _mean(fasttext_distribution(text), langid_distribution(text))
         else:
             probabilities = distribution(text)
         top, prob = max(probabilities.items(), key=lambda item: item[1], default=("", 0.0))
@@ -220,6 +240,23 @@ def settled_by_fasttext(probabilities: Mapping[str, float], languages: frozenset
         return None
     top = max(probabilities, key=probabilities.__getitem__)
     return top if top in languages and probabilities[top] >= rule.threshold else UNDETERMINED_LANGUAGE
+
+
+# fastText keeps a language only if log(p) >= log(at_least + 1e-5): asking for 1e-3 below
+# the bound returns every language at the bound or above (and a few just below it)
+_PRUNING_MARGIN = 1e-3
+
+
+def _settled_by_fasttext_alone(text: str, languages: frozenset[str], rule: LanguageRule) -> str | None:
+    """:func:`settled_by_fasttext` of ``text``'s fastText distribution, asking fastText only
+    for the languages at the rule's bound ``2t - 1`` or above: exactly those the decision
+    reads (the most probable language is one of them whenever it can reach ``t``; no
+    language at all means every one is below the bound: ``und``)."""
+    bound = 2.0 * rule.threshold - 1.0
+    if not languages or bound <= 0.0:
+        return None
+    probabilities = fasttext_distribution(text, at_least=max(0.0, bound - _PRUNING_MARGIN))
+    return settled_by_fasttext(probabilities, languages, rule) if probabilities else UNDETERMINED_LANGUAGE
 
 
 def _mean(*distributions: Mapping[str, float]) -> dict[str, float]:

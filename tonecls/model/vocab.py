@@ -6,6 +6,7 @@ at 2, most frequent first.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import Counter
@@ -81,14 +82,13 @@ class Vocabulary:
         The flat layout (``ids[offsets[i]:offsets[i] + lengths[i]]``) keeps memory linear in the
         number of tokens; :func:`pad_batch` builds padded matrices for any subset of posts.
         """
-        index = self.index_
-        lengths = np.fromiter((min(len(t), max_length) for t in token_lists), dtype=np.int64,
-                              count=len(token_lists))
-        ids = np.fromiter(
-            (index.get(token, OOV_ID) for tokens in token_lists for token in tokens[:max_length]),
-            dtype=np.int32,
-            count=int(lengths.sum()),
-        )
+        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+        if len(lengths) and lengths.max() > max_length:
+            np.minimum(lengths, max_length, out=lengths)
+            token_lists = [tokens[:max_length] for tokens in token_lists]
+        tokens = itertools.chain.from_iterable(token_lists)
+        ids = np.fromiter(map(self.index_.get, tokens, itertools.repeat(OOV_ID)), dtype=np.int32,
+                          count=int(lengths.sum()))
         return ids, lengths
 
     def save(self, path: str | Path) -> None:
