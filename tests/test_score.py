@@ -591,6 +591,31 @@ def test_small_inputs_and_unpicklable_jobs_stay_in_this_process():
     assert isinstance(transformer_for(job, MIN_PARALLEL_ROWS, 0, workers=4), InProcessTransformer)
 
 
+def test_scoring_workers_run_without_pandas_scipy_or_tensorflow():
+    """A worker process unpickles the scoring job's task (the model's score_posts) and runs it
+    importing none of the heavy libraries: that is what keeps each worker light."""
+    import pickle
+    import subprocess
+    import sys
+
+    from tonecls.io.parallel import job_for_workers
+    from tonecls.score.local import ScoreJob
+
+    job = ScoreJob(None, "text")
+    job.prepare()
+    payload, split = job_for_workers(job)
+    assert split
+    code = ("import pickle, sys; from tonecls.io import parallel; parallel._install_job(sys.stdin.buffer.read()); "
+            "scores = parallel._run_task(['I love this!', None, 'die Bahn hat schon wieder Verspätung']); "
+            "print([str(s) for s in scores.statuses], scores.languages); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'pyarrow', 'scipy', 'sklearn', "
+            "'tensorflow', 'keras', 'h5py', 'nltk'}))")
+    done = subprocess.run([sys.executable, "-c", code], input=payload, capture_output=True, check=True)
+    statuses, heavy = done.stdout.decode().splitlines()
+    assert statuses == "['ok', 'missing', 'other_language'] ['en', None, 'de']"
+    assert heavy == "[]"
+
+
 def test_bad_worker_counts_are_refused(tmp_path):
     src = write_csv(tmp_path / "posts.csv", n=10)
     for workers in (0, -1, 1.5, True):

@@ -6,6 +6,7 @@ light to import; :mod:`tonecls.io.runner` runs them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,24 @@ class ChunkJob:
         ``read_status`` holds per row ``"ok"`` or why the reader could not use it
         (``malformed_line``, ``invalid_encoding``); it must come out as the row's status.
         """
+        raise NotImplementedError
+
+    # Optional split of :meth:`transform` for worker processes (:mod:`tonecls.io.parallel`):
+    # the heavy per-row work runs there on plain Python / numpy values, without pandas (a
+    # lighter process, and less to send each way); this process builds the output rows.
+
+    def worker_task(self) -> Callable[[Any], Any] | None:
+        """A picklable function that worker processes apply to :meth:`worker_input`, whose
+        unpickling and running import no pandas; None (default): workers run :meth:`transform`."""
+        return None
+
+    def worker_input(self, chunk: Any, read_status: Any) -> Any:
+        """What :meth:`worker_task` needs of ``chunk`` (e.g. its texts as a list)."""
+        raise NotImplementedError
+
+    def combine(self, chunk: Any, read_status: Any, result: Any) -> Any:
+        """The output rows of ``chunk`` from :meth:`worker_task`'s ``result``: together the two
+        give exactly what :meth:`transform` gives."""
         raise NotImplementedError
 
     def tally(self, output: Any) -> dict[str, int]:

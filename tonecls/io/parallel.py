@@ -9,6 +9,12 @@ hands back each chunk's output, its parts concatenated in order, when the runner
 it; meanwhile the runner reads the next chunks and submits them, so the workers never wait
 for the writer. :class:`InProcessTransformer` is the same interface in this process.
 
+A job that splits its transform (:meth:`ChunkJob.worker_task`: scoring) sends its workers
+only the task and each part's :meth:`~ChunkJob.worker_input` (the texts), and gets back plain
+values from which this process builds the output rows (:meth:`~ChunkJob.combine`): the
+workers then never import pandas (about 100 MB less each) and less is pickled each way.
+This module imports pandas only where it builds rows, so that the workers can import it.
+
 :func:`transformer_for` picks one: worker processes only for inputs large enough to repay
 starting them (:data:`MIN_PARALLEL_ROWS`) and jobs that can be pickled; where processes cannot
 start (a daemonic process such as a Dask worker) it falls back to this process. Rows are
@@ -28,10 +34,14 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
-import pandas as pd
 
 from tonecls.io.job import ChunkJob
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["InProcessTransformer", "ProcessTransformer", "ONE_THREAD", "available_cores", "transformer_for",
            "MIN_PARALLEL_BYTES", "MIN_PARALLEL_ROWS", "PART_ROWS", "MAX_DEFAULT_WORKERS"]
@@ -50,7 +60,7 @@ ONE_THREAD = {
     "TF_CPP_MIN_LOG_LEVEL": "2",
 }
 
-Collect = Callable[[], pd.DataFrame]
+Collect = Callable[[], "pd.DataFrame"]
 
 
 def available_cores() -> int:
@@ -82,7 +92,7 @@ class InProcessTransformer:
         pass
 
 
-_worker_job: ChunkJob | None = None
+_worker_job: Any = None  # in a worker: the job, or its worker task
 
 
 def _install_job(job_pickle: bytes) -> None:
@@ -95,11 +105,27 @@ def _transform_part(chunk: pd.DataFrame, read_status: np.ndarray) -> pd.DataFram
     return _worker_job.transform(chunk, read_status)
 
 
-class ProcessTransformer:
-    """Transform parts of chunks in ``workers`` processes; collect each chunk in order."""
+def _run_task(task_input: Any) -> Any:
+    return _worker_job(task_input)
 
-    def __init__(self, job: ChunkJob, job_pickle: bytes, workers: int) -> None:
+
+def job_for_workers(job: ChunkJob) -> tuple[bytes, bool]:
+    """What the workers get, pickled: the job's worker task if it has one (True), else the job."""
+    task = job.worker_task()
+    return pickle.dumps(job if task is None else task, protocol=pickle.HIGHEST_PROTOCOL), task is not None
+
+
+class ProcessTransformer:
+    """Transform parts of chunks in ``workers`` processes; collect each chunk in order.
+
+    ``job_pickle`` is :func:`job_for_workers`'s: with ``split``, the workers run the job's
+    worker task on each part's worker input and this process combines the results into rows.
+    """
+
+    def __init__(self, job: ChunkJob, job_pickle: bytes, workers: int, split: bool = False) -> None:
         self.depth = workers  # chunks queued behind the one being collected
+        self._job = job
+        self._split = split
         self._local = InProcessTransformer(job)
         self._collected = False  # a chunk came back from the workers
         self._broken = False
@@ -111,19 +137,27 @@ class ProcessTransformer:
         self._pool = ProcessPoolExecutor(workers, initializer=_install_job, initargs=(job_pickle,),
                                          env=ONE_THREAD)
 
+    def _submit_part(self, chunk: pd.DataFrame, read_status: np.ndarray) -> Future:
+        if self._split:
+            return self._pool.submit(_run_task, self._job.worker_input(chunk, read_status))
+        return self._pool.submit(_transform_part, chunk, read_status)
+
+    def _part_output(self, chunk: pd.DataFrame, read_status: np.ndarray, result: Any) -> pd.DataFrame:
+        return self._job.combine(chunk, read_status, result) if self._split else result
+
     def submit(self, chunk: pd.DataFrame, read_status: np.ndarray) -> Collect:
         if self._broken:
             return self._local.submit(chunk, read_status)
         n_parts = max(1, math.ceil(len(chunk) / PART_ROWS))
         bounds = np.linspace(0, len(chunk), n_parts + 1).astype(int)
-        futures: list[Future] = [
-            self._pool.submit(_transform_part, chunk.iloc[start:stop], read_status[start:stop])
-            for start, stop in zip(bounds[:-1], bounds[1:])
-        ]
+        parts = [(chunk.iloc[start:stop], read_status[start:stop]) for start, stop in zip(bounds[:-1], bounds[1:])]
+        futures: list[Future] = [self._submit_part(part, status) for part, status in parts]
 
         def collect() -> pd.DataFrame:
+            import pandas as pd
+
             try:
-                parts = [future.result() for future in futures]
+                results = [future.result() for future in futures]
             except BrokenProcessPool:
                 if self._collected:  # a worker died mid-job (out of memory, killed)
                     raise RuntimeError(
@@ -133,7 +167,8 @@ class ProcessTransformer:
                 self._broken = True
                 return self._local.submit(chunk, read_status)()
             self._collected = True
-            return parts[0] if len(parts) == 1 else pd.concat(parts)
+            outputs = [self._part_output(part, status, result) for (part, status), result in zip(parts, results)]
+            return outputs[0] if len(outputs) == 1 else pd.concat(outputs)
 
         return collect
 
@@ -154,10 +189,10 @@ def transformer_for(job: ChunkJob, first_chunk_rows: int, input_bytes: int,
     if workers < 2 or not large or multiprocessing.current_process().daemon:
         return InProcessTransformer(job)
     try:
-        job_pickle = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+        job_pickle, split = job_for_workers(job)
     except (pickle.PicklingError, TypeError, AttributeError):  # e.g. a model defined in a notebook
         return InProcessTransformer(job)
     try:
-        return ProcessTransformer(job, job_pickle, workers)
+        return ProcessTransformer(job, job_pickle, workers, split)
     except (OSError, RuntimeError, ValueError):
         return InProcessTransformer(job)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from scipy.special import log_expit, log_softmax
-
 
 def negative_log_likelihood(logits: np.ndarray, targets: np.ndarray, multilabel: bool,
                             temperature: float = 1.0) -> float:
     """Mean NLL of ``targets`` (class ids, or a multi-hot matrix) under ``logits / temperature``,
     computed from the logits (scipy.special's log-softmax / log-sigmoid: no overflow, no clipping)."""
+    from scipy.special import log_expit, log_softmax
+
     scaled = np.asarray(logits, dtype=np.float64) / temperature
     if multilabel:
         return float(-np.mean(targets * log_expit(scaled) + (1 - targets) * log_expit(-scaled)))

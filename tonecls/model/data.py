@@ -10,14 +10,16 @@ import logging
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from tonecls.errors import InputError
 from tonecls.io.files import sha256_file
 from tonecls.model.config import DataSource, HeadConfig, HeadSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +138,8 @@ def _export_split(path: str, source: DataSource, spec: HeadSpec) -> LabelledSpli
 
 
 def _read_export_frame(path: str, source: DataSource) -> pd.DataFrame:
+    import pandas as pd
+
     from tonecls.io import read_export
 
     if not Path(path).is_file():

@@ -8,36 +8,36 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from tonecls.errors import InputError
 from tonecls.model.calibration import expected_calibration_error, reliability_bins
 from tonecls.model.config import HeadConfig, HeadSpec
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 METRICS = ("macro_f1", "macro_recall")
 
 # Published test-set figures (x100) of other systems, with their sources.
-PUBLISHED_RESULTS = pd.DataFrame(
-    [
-        # TweetEval paper, Barbieri et al., Findings of EMNLP 2020, Table 3 (test set).
-        ("emotion", "SVM", "macro_f1", 64.7, "Barbieri et al. 2020 (TweetEval), Table 3"),
-        ("emotion", "FastText", "macro_f1", 65.2, "Barbieri et al. 2020 (TweetEval), Table 3"),
-        ("emotion", "BLSTM", "macro_f1", 66.0, "Barbieri et al. 2020 (TweetEval), Table 3"),
-        ("emotion", "RoBERTa-Base", "macro_f1", 76.1, "Barbieri et al. 2020 (TweetEval), Table 3"),
-        ("emotion", "RoBERTa-Retrained", "macro_f1", 78.5, "TweetEval README leaderboard (github.com/cardiffnlp/tweeteval)"),
-        ("sentiment", "SVM", "macro_recall", 62.9, "Barbieri et al. 2020 (TweetEval), Table 3"),
-        ("sentiment", "FastText", "macro_recall", 62.9, "Barbieri et al. 2020 (TweetEval), Table 3"),
-        ("sentiment", "BLSTM", "macro_recall", 58.3, "Barbieri et al. 2020 (TweetEval), Table 3"),
-        ("sentiment", "RoBERTa-Base", "macro_recall", 71.3, "Barbieri et al. 2020 (TweetEval), Table 3"),
-        ("sentiment", "RoBERTa-Retrained", "macro_recall", 72.8, "TweetEval README leaderboard (github.com/cardiffnlp/tweeteval)"),
-        # GoEmotions paper, Demszky et al., ACL 2020, Table 5 (Ekman taxonomy, test set).
-        ("ekman", "BERT-base", "macro_f1", 64.0, "Demszky et al. 2020 (GoEmotions), Ekman taxonomy"),
-    ],
-    columns=["head", "system", "metric", "value", "source"],
+_PUBLISHED = (
+    # TweetEval paper, Barbieri et al., Findings of EMNLP 2020, Table 3 (test set).
+    ("emotion", "SVM", "macro_f1", 64.7, "Barbieri et al. 2020 (TweetEval), Table 3"),
+    ("emotion", "FastText", "macro_f1", 65.2, "Barbieri et al. 2020 (TweetEval), Table 3"),
+    ("emotion", "BLSTM", "macro_f1", 66.0, "Barbieri et al. 2020 (TweetEval), Table 3"),
+    ("emotion", "RoBERTa-Base", "macro_f1", 76.1, "Barbieri et al. 2020 (TweetEval), Table 3"),
+    ("emotion", "RoBERTa-Retrained", "macro_f1", 78.5, "TweetEval README leaderboard (github.com/cardiffnlp/tweeteval)"),
+    ("sentiment", "SVM", "macro_recall", 62.9, "Barbieri et al. 2020 (TweetEval), Table 3"),
+    ("sentiment", "FastText", "macro_recall", 62.9, "Barbieri et al. 2020 (TweetEval), Table 3"),
+    ("sentiment", "BLSTM", "macro_recall", 58.3, "Barbieri et al. 2020 (TweetEval), Table 3"),
+    ("sentiment", "RoBERTa-Base", "macro_recall", 71.3, "Barbieri et al. 2020 (TweetEval), Table 3"),
+    ("sentiment", "RoBERTa-Retrained", "macro_recall", 72.8, "TweetEval README leaderboard (github.com/cardiffnlp/tweeteval)"),
+    # GoEmotions paper, Demszky et al., ACL 2020, Table 5 (Ekman taxonomy, test set).
+    ("ekman", "BERT-base", "macro_f1", 64.0, "Demszky et al. 2020 (GoEmotions), Ekman taxonomy"),
 )
+_PUBLISHED_COLUMNS = ["head", "system", "metric", "value", "source"]
 # heads of the default model whose test split has published Twitter-RoBERTa predictions
 REFERENCE_PREDICTIONS = {"emotion": "emotion", "sentiment": "sentiment"}
 
@@ -140,6 +140,8 @@ def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
     epoch and the calibration, so the figure is optimistic); a head trained on in-memory
     data gets the validation figures recorded at training (``split``: ``val (recorded)``).
     """
+    import pandas as pd
+
     from tonecls.model.data import load_split
 
     configs = head_configs_of(model)
@@ -200,13 +202,15 @@ def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
 
 def reference_scores(data_dir: str | Path | None = None) -> pd.DataFrame:
     """Test scores of the published Twitter-RoBERTa predictions shipped with the shared data."""
+    import pandas as pd
+
     from tonecls import datasets
 
     rows = []
     try:
         root = datasets.resolve_data_dir(data_dir, "tweeteval") / "tweeteval"
     except Exception:  # the data is optional here
-        return pd.DataFrame(columns=PUBLISHED_RESULTS.columns)
+        return pd.DataFrame(columns=_PUBLISHED_COLUMNS)
     for head, task in REFERENCE_PREDICTIONS.items():
         path = root / "reference_predictions" / f"{task}.txt"
         if not path.is_file():
@@ -218,7 +222,7 @@ def reference_scores(data_dir: str | Path | None = None) -> pd.DataFrame:
         metric = "macro_recall" if task == "sentiment" else "macro_f1"
         rows.append((head, "Twitter-RoBERTa (published predictions, scored here)", metric,
                      100 * score(metric, truth, predicted, int(truth.max()) + 1), str(path)))
-    return pd.DataFrame(rows, columns=PUBLISHED_RESULTS.columns)
+    return pd.DataFrame(rows, columns=_PUBLISHED_COLUMNS)
 
 
 def comparison_table(results: pd.DataFrame, system: str = "this model",
@@ -229,6 +233,8 @@ def comparison_table(results: pd.DataFrame, system: str = "this model",
     figures, x100; empty for published ones, whose papers give none), ``ece`` (expected
     calibration error x100 of measured figures), source.
     """
+    import pandas as pd
+
     intervals = [f"[{100 * low:.1f}, {100 * high:.1f}]" if np.isfinite(low) else ""
                  for low, high in zip(results.get("ci_low", np.nan * results["value"]),
                                       results.get("ci_high", np.nan * results["value"]))]
@@ -238,7 +244,8 @@ def comparison_table(results: pd.DataFrame, system: str = "this model",
         "ece": (100 * results["ece"]).round(1) if "ece" in results else np.nan,
         "source": "measured (" + results["split"] + " split)",
     })
-    table = pd.concat([ours, reference_scores(data_dir), PUBLISHED_RESULTS], ignore_index=True)
+    published = pd.DataFrame(_PUBLISHED, columns=_PUBLISHED_COLUMNS)
+    table = pd.concat([ours, reference_scores(data_dir), published], ignore_index=True)
     table = table[table["head"].isin(set(results["head"]))]
     table["value"] = table["value"].round(1)
     table["ci95"] = table["ci95"].fillna("")

@@ -3,6 +3,10 @@
 It holds the Keras network (token ids -> logits per head), the vocabulary, the preprocessing
 configuration, the head specs, and the post-processing fitted on validation data: one
 temperature per head (calibration) and per-class decision thresholds of multi-label heads.
+
+Predicting is two steps: :meth:`ToneModel.score_posts` (posts -> statuses, languages and
+logits: the heavy work, with numpy and no pandas, so that worker processes stay light) and
+:meth:`ToneModel.predictions` (calibrated probabilities and the output columns, a DataFrame).
 """
 
 from __future__ import annotations
@@ -10,11 +14,9 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import pandas as pd
-import scipy.special
 
 from tonecls.model import bundle as _bundle
 from tonecls.model.config import HeadSpec
@@ -38,36 +40,63 @@ LONG_POST_MODES = ("full", "windows", "truncate")
 _NO_TEXT = frozenset({Status.MISSING, Status.NOT_TEXT, Status.INVALID_ENCODING, Status.MALFORMED_LINE})
 
 
-class _Scored(NamedTuple):
-    proba: dict[str, np.ndarray]
-    statuses: list[str]
-    languages: list[str | None]
-    n_tokens: list[int | None]
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class PostScores(NamedTuple):
+    """What :meth:`ToneModel.score_posts` finds for a batch of posts (plain lists and numpy
+    arrays: cheap to send between processes); :meth:`ToneModel.predictions` turns it into the
+    output columns."""
+
+    statuses: list[str]  # per post: ``ok`` or why it has no predictions
+    languages: list[str | None]  # per post: its language, None where it had no tokens to read
+    n_tokens: list[int | None]  # per post: its number of tokens, None where it had no text
+    ok_rows: np.ndarray  # the rows with predictions (status ok), increasing
+    logits: dict[str, np.ndarray]  # per head: uncalibrated logits of the ok rows, float32
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax (scipy.special; keeps float32)."""
+    import scipy.special
+
     return scipy.special.softmax(logits, axis=1)
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
     """Element-wise logistic function (scipy.special.expit; keeps float32)."""
+    import scipy.special
+
     return scipy.special.expit(logits)
 
 
 def _as_list(texts: Iterable[Any]) -> list[Any]:
     if _is_one_post(texts):
         raise TypeError("texts must be a sequence of posts, not a single string; wrap it in a list.")
-    if isinstance(texts, pd.Series):
-        return texts.tolist()
     if isinstance(texts, np.ndarray):
         return texts.ravel().tolist()
+    if hasattr(texts, "tolist"):  # pandas Series / Index
+        return list(texts.tolist())
     return list(texts)
 
 
 def _is_one_post(texts: Any) -> bool:
     """``predict("one post")``: a single string (or bytes) is one post, not a sequence."""
     return isinstance(texts, (str, bytes))
+
+
+def _joined_labels(chosen: np.ndarray, classes: Sequence[str]) -> np.ndarray:
+    """Per row of the boolean matrix ``chosen``, its classes joined by the label separator
+    (:func:`~tonecls.schema.join_labels`), through the row's bit pattern: one join per
+    distinct set of labels, not per row."""
+    if not len(chosen):
+        return np.empty(0, dtype=object)
+    codes = chosen.astype(np.int64) @ (1 << np.arange(len(classes), dtype=np.int64))
+    distinct, rows = np.unique(codes, return_inverse=True)
+    names = np.asarray(classes, dtype=object)
+    joined = np.empty(len(distinct), dtype=object)
+    joined[:] = [join_labels(names[(code >> np.arange(len(classes))) & 1 == 1]) for code in distinct]
+    return joined[rows]
 
 
 def split_windows(token_lists: Sequence[Sequence[str]], window: int,
@@ -278,25 +307,27 @@ class ToneModel:
                 statuses[row] = Status.OTHER_LANGUAGE
         return statuses, languages
 
-    def _tokens_and_logits(self, texts: list[Any], batch_size: int, all_languages: bool = False):
-        """Tokens, status and language of every post, the rows that could be scored, and their logits."""
+    def score_posts(self, texts: Iterable[Any], batch_size: int = DEFAULT_BATCH_SIZE, *,
+                    all_languages: bool = False) -> PostScores:
+        """Status, language, token count and (for ``ok`` posts) logits of every post: the
+        heavy part of :meth:`predict`, in numpy (no pandas, no TensorFlow for a loaded model).
+        Any iterable of posts; see :meth:`predict` for statuses and ``all_languages``."""
         tokens, statuses = self.tokenize_with_status(texts)
         statuses, languages = self._check_languages(tokens, statuses, all_languages)
         ok_rows = np.flatnonzero(np.fromiter((s == Status.OK for s in statuses), dtype=bool, count=len(statuses)))
         logits = self.logits_from_tokens([tokens[i] for i in ok_rows], batch_size=batch_size)
-        return tokens, statuses, languages, ok_rows, logits
+        n_tokens = [None if s in _NO_TEXT else len(t) for t, s in zip(tokens, statuses)]
+        return PostScores(statuses, languages, n_tokens, ok_rows, logits)
 
-    def _proba_and_status(self, texts: Iterable[Any], batch_size: int, all_languages: bool = False) -> _Scored:
-        """Probabilities per head, status, language and token count (None without text) per post."""
-        tokens, statuses, languages, ok_rows, logits = self._tokens_and_logits(
-            _as_list(texts), batch_size, all_languages)
+    def probabilities(self, scores: PostScores) -> dict[str, np.ndarray]:
+        """Calibrated probabilities per head of :meth:`score_posts`'s result, one row per
+        post (NaN where the post has no predictions)."""
         proba = {}
         for spec in self.heads_:
-            values = np.full((len(statuses), len(spec.classes)), np.nan)
-            values[ok_rows] = self.calibrated_proba(spec.name, logits[spec.name])
+            values = np.full((len(scores.statuses), len(spec.classes)), np.nan)
+            values[scores.ok_rows] = self.calibrated_proba(spec.name, scores.logits[spec.name])
             proba[spec.name] = values
-        n_tokens = [None if s in _NO_TEXT else len(t) for t, s in zip(tokens, statuses)]
-        return _Scored(proba, statuses, languages, n_tokens)
+        return proba
 
     def predict_proba(self, texts: Iterable[Any] | str, batch_size: int = DEFAULT_BATCH_SIZE, *,
                       all_languages: bool = False) -> dict[str, np.ndarray]:
@@ -309,7 +340,7 @@ class ToneModel:
         if _is_one_post(texts):
             proba = self.predict_proba([texts], batch_size, all_languages=all_languages)
             return {head: values[0] for head, values in proba.items()}
-        return self._proba_and_status(texts, batch_size, all_languages).proba
+        return self.probabilities(self.score_posts(texts, batch_size, all_languages=all_languages))
 
     def predict(self, texts: Iterable[Any] | str, batch_size: int = DEFAULT_BATCH_SIZE, *,
                 all_languages: bool = False) -> pd.DataFrame | dict[str, Any]:
@@ -330,18 +361,25 @@ class ToneModel:
         """
         if _is_one_post(texts):
             return self.predict([texts], batch_size, all_languages=all_languages).iloc[0].to_dict()
-        proba, statuses, languages, n_tokens = self._proba_and_status(texts, batch_size, all_languages)
-        ok = np.asarray([s == Status.OK for s in statuses], dtype=bool)
+        return self.predictions(self.score_posts(texts, batch_size, all_languages=all_languages))
+
+    def predictions(self, scores: PostScores) -> pd.DataFrame:
+        """The output columns of :meth:`predict` from :meth:`score_posts`'s result."""
+        import pandas as pd
+
+        proba = self.probabilities(scores)
+        statuses = scores.statuses
+        ok = np.zeros(len(statuses), dtype=bool)
+        ok[scores.ok_rows] = True
         columns: dict[str, Any] = {STATUS_COLUMN: pd.array(statuses, dtype=object),
-                                   LANGUAGE_COLUMN: pd.array(languages, dtype=object),
-                                   N_TOKENS_COLUMN: pd.array(n_tokens, dtype="Int32")}
+                                   LANGUAGE_COLUMN: pd.array(scores.languages, dtype=object),
+                                   N_TOKENS_COLUMN: pd.array(scores.n_tokens, dtype="Int32")}
         for spec, head in zip(self.heads_, self.output_schema.heads):
             p = proba[spec.name]
             classes = np.asarray(spec.classes, dtype=object)
             labels = np.full(len(p), None, dtype=object)
             if spec.multilabel:
-                chosen = p >= self.thresholds_[spec.name]
-                labels[ok] = [join_labels(classes[row]) for row in chosen[ok]]
+                labels[ok] = _joined_labels(p[ok] >= self.thresholds_[spec.name], spec.classes)
                 columns[head.label_column] = labels
             else:
                 labels[ok] = classes[p[ok].argmax(axis=1)]

@@ -130,20 +130,29 @@ def score_frame(
         )
     model = resolve_model(model)
     check_no_column_clash(df.columns, model)
-
-    texts = df[text_col].to_numpy(dtype=object, copy=True)
     if read_status is None and READ_STATUS_COLUMN in df.columns:
         read_status = df[READ_STATUS_COLUMN]
-    unreadable = None
+    texts = texts_to_score(df, text_col, read_status)
+    return scored_frame(df, model, model.predict(texts, all_languages=all_languages), read_status)
+
+
+def texts_to_score(df: pd.DataFrame, text_col: str, read_status: Sequence[str] | pd.Series | None) -> list:
+    """The posts of ``df`` as a list, None for rows the reader could not use: such a row is
+    scored as a missing text (so its predictions are empty in exactly the way the model leaves
+    them empty), then :func:`scored_frame` gives it its read status."""
+    texts = df[text_col].to_numpy(dtype=object, copy=True)
     if read_status is not None:
         read_status = np.asarray(read_status, dtype=object)
         if read_status.shape != (len(df),):
             raise ValueError("read_status must have one status per row of df")
-        unreadable = read_status != Status.OK
-        # an unreadable row is scored as a missing text (so its predictions are empty in
-        # exactly the way the model leaves them empty), then its status names the cause.
-        texts[unreadable] = None
-    predictions = model.predict(list(texts), all_languages=all_languages)
+        texts[read_status != Status.OK] = None
+    return texts.tolist()
+
+
+def scored_frame(df: pd.DataFrame, model: ScoringModel, predictions: pd.DataFrame,
+                 read_status: Sequence[str] | pd.Series | None) -> pd.DataFrame:
+    """``df``'s columns, then ``predictions`` (the model's output columns for its rows) with
+    the schema's dtypes, unreadable rows keeping their read status."""
     expected = model.output_columns()
     if len(predictions) != len(df) or list(predictions.columns) != expected:
         raise RuntimeError(
@@ -153,10 +162,13 @@ def score_frame(
         )
     predictions = _normalise_dtypes(predictions.reset_index(drop=True),
                                     OutputSchema.from_heads(model.heads_).dtypes())
-    if unreadable is not None and unreadable.any():
-        status = predictions[STATUS_COLUMN].to_numpy(dtype=object, copy=True)
-        status[unreadable] = read_status[unreadable]
-        predictions[STATUS_COLUMN] = pd.array(status, dtype="str")
+    if read_status is not None:
+        read_status = np.asarray(read_status, dtype=object)
+        unreadable = read_status != Status.OK
+        if unreadable.any():
+            status = predictions[STATUS_COLUMN].to_numpy(dtype=object, copy=True)
+            status[unreadable] = read_status[unreadable]
+            predictions[STATUS_COLUMN] = pd.array(status, dtype="str")
     scored = pd.concat([df.reset_index(drop=True), predictions], axis=1)
     scored.index = df.index
     return scored

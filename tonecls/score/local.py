@@ -8,8 +8,11 @@ scored and what identifies a scoring run for ``resume=True``.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +24,8 @@ from tonecls.score.core import (
     model_identity,
     resolve_model,
     score_frame,
+    scored_frame,
+    texts_to_score,
 )
 
 
@@ -51,6 +56,19 @@ class ScoreJob(ChunkJob):
     def transform(self, chunk: pd.DataFrame, read_status: np.ndarray) -> pd.DataFrame:
         return score_frame(chunk, self.model, self.text_col, read_status=read_status,
                            all_languages=self.all_languages)
+
+    def worker_task(self) -> Callable[[list], Any] | None:
+        """The model's :meth:`~tonecls.model.ToneModel.score_posts` (a model without it:
+        None, workers then run :meth:`transform`)."""
+        if not callable(getattr(self.model, "score_posts", None)):
+            return None
+        return functools.partial(self.model.score_posts, all_languages=self.all_languages)
+
+    def worker_input(self, chunk: pd.DataFrame, read_status: np.ndarray) -> list:
+        return texts_to_score(chunk, self.text_col, read_status)
+
+    def combine(self, chunk: pd.DataFrame, read_status: np.ndarray, result: Any) -> pd.DataFrame:
+        return scored_frame(chunk, self.model, self.model.predictions(result), read_status)
 
 
 def score_file_local(
