@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from tonecls._memo import BoundedMemo
 from tonecls.errors import ToneclsError
 from tonecls.schema import UNDETERMINED_LANGUAGE
 
@@ -86,21 +87,17 @@ class LanguageIdentifierError(ToneclsError):
     """The language identifier's model could not be found or loaded."""
 
 
-class _WordLetters(dict):
+class _WordLetters(BoundedMemo):
     """token -> the letters it adds to the words that tell a post's language; 0 for tokens
     that are not such words (markers, emoji, emoticons, numbers, punctuation). Filled as
-    tokens are first seen (at most :data:`_MAX_WORD_MEMO`, then cleared)."""
+    tokens are first seen."""
 
     def __missing__(self, token: str) -> int:
-        letters = 0 if token.startswith("<") and token.endswith(">") else sum(map(str.isalpha, token))
-        if len(self) >= _MAX_WORD_MEMO:
-            self.clear()
-        self[token] = letters
-        return letters
+        return self.remember(token, 0 if token.startswith("<") and token.endswith(">")
+                             else sum(map(str.isalpha, token)))
 
 
-_MAX_WORD_MEMO = 200_000
-_WORD_LETTERS = _WordLetters()
+_WORD_LETTERS = _WordLetters(200_000)
 
 
 def _words_and_letters(tokens: Sequence[str]) -> tuple[str, int]:

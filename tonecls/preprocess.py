@@ -64,6 +64,7 @@ from typing import Any
 import regex
 
 from tonecls import _nltk_casual as casual
+from tonecls._memo import BoundedMemo
 from tonecls.errors import InputError
 from tonecls.io.job import ChunkJob, RunSummary
 from tonecls.schema import STATUS_COLUMN, Status
@@ -330,8 +331,8 @@ def _nfkc_protected_chars() -> str:
 
 _NFKC_PROTECTED_RE = regex.compile("([" + regex.escape(_nfkc_protected_chars()) + "])")
 
-_MAX_CACHE = 200_000  # distinct raw tokens kept in a Preprocessor's cache (then cleared)
-_MAX_PIECE_CACHE = 200_000  # distinct whitespace-delimited pieces kept (then cleared)
+_MAX_CACHE = 200_000  # distinct raw tokens kept in a Preprocessor's cache (then the older half goes)
+_MAX_PIECE_CACHE = 200_000  # distinct whitespace-delimited pieces kept (likewise)
 
 # Two pieces of a post (split at whitespace) are tokenised independently unless a token can
 # span the whitespace between them: only phone numbers ("555 123 4567", separators " *-.)")
@@ -357,7 +358,7 @@ class Preprocessor:
     -----
     A post is split at whitespace and the tokens of each distinct piece (``"happy"``,
     ``"it!!!"``, ``"#tbt"``) are cached in the instance, as is the normalisation of each
-    distinct raw token (at most ``200,000`` entries each, personal data never): most pieces
+    distinct raw token (at most ``100,000`` entries each, personal data never): most pieces
     of a post were seen before, so most posts need no pattern matching at all. Posts where a
     token may span whitespace (phone numbers, spaced ellipses) are matched whole. The caches
     are not pickled, so a Preprocessor ships cheaply to worker processes. Instances are safe
@@ -381,8 +382,8 @@ class Preprocessor:
         elif not isinstance(config, PreprocessConfig):
             raise TypeError(f"config must be a PreprocessConfig or a dict, got {type(config).__name__}")
         self.config = config
-        self._cache: dict[str, tuple[str, ...]] = {}  # raw token -> model tokens
-        self._piece_cache: dict[str, tuple[str, ...]] = {}  # whitespace-free piece -> model tokens
+        self._cache = BoundedMemo(_MAX_CACHE)  # raw token -> model tokens
+        self._piece_cache = BoundedMemo(_MAX_PIECE_CACHE)  # whitespace-free piece -> model tokens
 
     def __repr__(self) -> str:
         return f"Preprocessor({self.config!r})"
@@ -488,9 +489,7 @@ class Preprocessor:
         """Model tokens of a piece without whitespace, cached unless it holds personal data."""
         normalised = tuple(self._tokenize_span(piece))
         if _PERSONAL_MARKERS.isdisjoint(normalised):
-            if len(self._piece_cache) >= _MAX_PIECE_CACHE:
-                self._piece_cache.clear()
-            self._piece_cache[piece] = normalised
+            self._piece_cache.remember(piece, normalised)
         return normalised
 
     def _tokenize_span(self, text: str) -> list[str]:
@@ -524,10 +523,7 @@ class Preprocessor:
             normalised = (token,)
         else:
             normalised = self._normalise_word(token)
-        if len(self._cache) >= _MAX_CACHE:
-            self._cache.clear()
-        self._cache[token] = normalised
-        return normalised
+        return self._cache.remember(token, normalised)
 
     def _normalise_word(self, token: str) -> tuple[str, ...]:
         """Tokens for a word / punctuation token: numbers, elongation, shouting, case."""

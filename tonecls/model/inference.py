@@ -11,10 +11,13 @@ same logits (to ~1e-6) and starts in a fraction of the time. Three pieces:
   holds it, with its shape and checksum. The weights are stored once, in ``model.keras``;
 - :func:`load_inference` reads that description and the weights back with h5py (no Keras).
 
-Speed: the first LSTM layer's input projection ``E @ W + b`` is precomputed per vocabulary word
-after loading, in blocks of words as they are first needed (a table lookup replaces a matrix
-product per step), and the recurrent step of
-every direction of every ensemble member runs as one batched matrix product.
+Speed: the first LSTM layer's input projection ``E @ W + b`` is precomputed per word for the
+:data:`TABLE_WORDS` most frequent words, in blocks of words as they are first needed (a table
+lookup replaces a matrix product per step; rarer words, about 5% of tokens, are projected per
+pass), the recurrent step of every direction of every ensemble member runs as one batched
+matrix product, and the sigmoid gates' pre-activations are halved in the weights (exactly: a
+power of two), so that one ``tanh`` per step serves all four gates
+(``sigmoid(x) = (1 + tanh(x / 2)) / 2``).
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ from tonecls.io.files import sha256_bytes
 INFERENCE_FORMAT = 1
 ROWS_PER_PASS = 256  # posts per forward pass: fastest per CPU-second of 128 / 256 / 1024 (measured)
 TABLE_BLOCK = 1024  # vocabulary rows per block of the per-word projection tables
+# words (vocabulary ids, most frequent first) with a per-word projection table: 95% of the
+# tokens of TweetEval posts; 8,192 x 4U floats per direction instead of the whole vocabulary's
+# (8 MB instead of 31 MB per direction for the default model)
+TABLE_WORDS = 8192
 POOLINGS = ("max", "attention", "max_attention")
 _NEG_INF = np.float32(-1e9)
 _WEIGHTS_MEMBER = "model.weights.h5"
@@ -100,10 +107,16 @@ class InferenceNetwork:
         u = self.units
         return np.concatenate([np.arange(0, 2 * u), np.arange(3 * u, 4 * u), np.arange(2 * u, 3 * u)])
 
+    def _gate_scale(self) -> np.ndarray:
+        """Per column (in :meth:`_gate_order`): 1/2 for the sigmoid gates' pre-activations,
+        1 for the candidate's; weights times a power of two give exactly halved products."""
+        u = self.units
+        return np.concatenate([np.full(3 * u, 0.5, dtype=np.float32), np.ones(u, dtype=np.float32)])
+
     def _prepare(self) -> dict[str, Any]:
         if self._tables is not None:
             return self._tables
-        order = self._gate_order()
+        order, scale = self._gate_order(), self._gate_scale()
         n = len(self.members)
         tables: dict[str, Any] = {"recurrent": [], "input": [], "bias": []}
         for layer in range(1, self.lstm_layers + 1):
@@ -111,16 +124,17 @@ class InferenceNetwork:
             for direction in ("forward", "backward"):
                 for m in range(n):
                     prefix = f"{m}/bilstm_{layer}/{direction}"
-                    recurrent.append(self.weights[f"{prefix}/recurrent_kernel"][:, order])
-                    kernels.append(self.weights[f"{prefix}/kernel"][:, order])
-                    biases.append(self.weights[f"{prefix}/bias"][order])
+                    recurrent.append(self.weights[f"{prefix}/recurrent_kernel"][:, order] * scale)
+                    kernels.append(self.weights[f"{prefix}/kernel"][:, order] * scale)
+                    biases.append(self.weights[f"{prefix}/bias"][order] * scale)
             tables["recurrent"].append(np.ascontiguousarray(np.stack(recurrent)))  # (D, U, 4U)
             if layer == 1:
-                # per-word input projection E @ W + b of each direction d: a (V, 4U) table, filled
-                # block by block as words are first seen (_fill_lookup); kept: each W and b
-                tables["lookup"] = [np.empty((self.vocab_size, 4 * self.units), dtype=np.float32)
-                                    for _ in range(2 * n)]
-                tables["filled"] = np.zeros(-(-self.vocab_size // TABLE_BLOCK), dtype=bool)
+                # per-word input projection E @ W + b of each direction d for the TABLE_WORDS
+                # most frequent words: a table filled block by block as words are first seen
+                # (_fill_lookup); kept: each W and b, for the rarer words
+                words = min(self.vocab_size, TABLE_WORDS)
+                tables["lookup"] = [np.empty((words, 4 * self.units), dtype=np.float32) for _ in range(2 * n)]
+                tables["filled"] = np.zeros(-(-words // TABLE_BLOCK), dtype=bool)
                 tables["first_kernels"], tables["first_biases"] = kernels, biases
                 tables["input"].append(None)
                 tables["bias"].append(None)
@@ -137,9 +151,10 @@ class InferenceNetwork:
         first needed it; a short job (a few posts) computes a fraction of the vocabulary.
         """
         n = len(self.members)
-        needed = np.unique(ids // TABLE_BLOCK)
+        words = len(tables["lookup"][0])
+        needed = np.unique(ids[ids < words] // TABLE_BLOCK)
         for block in needed[~tables["filled"][needed]]:
-            rows = slice(int(block) * TABLE_BLOCK, min(self.vocab_size, (int(block) + 1) * TABLE_BLOCK))
+            rows = slice(int(block) * TABLE_BLOCK, min(words, (int(block) + 1) * TABLE_BLOCK))
             for d in range(2 * n):
                 np.matmul(self.weights[f"{d % n}/embedding"][rows], tables["first_kernels"][d],
                           out=tables["lookup"][d][rows])
@@ -202,6 +217,7 @@ class InferenceNetwork:
         full = columns_full & columns_full[::-1]  # every post has a token at s and at T-1-s
         self._fill_lookup(tables, ids)
         ids_by_step = np.ascontiguousarray(ids.T)
+        table_ids, rare = self._rare_words(tables, ids_by_step)
         sequences = None
         z = np.empty((d, batch, 4 * u), dtype=np.float32)
         c_new = np.empty((d, batch, u), dtype=np.float32)
@@ -225,19 +241,21 @@ class InferenceNetwork:
                 for k in range(d):
                     step = s if k < n else back
                     if layer == 0:
-                        np.take(tables["lookup"][k], ids_by_step[step], axis=0, out=gathered)
+                        np.take(tables["lookup"][k], table_ids[step], axis=0, out=gathered)
+                        if rare is not None and rare.bounds[step + 1] > rare.bounds[step]:
+                            at = slice(rare.bounds[step], rare.bounds[step + 1])
+                            gathered[rare.rows[at]] = rare.projections[k][at]
                         z[k] += gathered
                     else:
                         z[k] += projected[k, :, step]
-                # gates (i, f, o) = sigmoid, candidate = tanh; sigmoid(x) = (1 + tanh(x / 2)) / 2
+                # gates (i, f, o) = sigmoid, candidate = tanh, in one tanh: the gates' halved
+                # pre-activations (see _gate_scale) give sigmoid(x) = (1 + tanh(x / 2)) / 2
                 # (numpy's vectorised tanh is ~10x faster than a float32 expit loop)
+                np.tanh(z, out=z)
                 gates = z[..., :3 * u]
-                np.multiply(gates, 0.5, out=gates)
-                np.tanh(gates, out=gates)
                 np.multiply(gates, 0.5, out=gates)
                 np.add(gates, 0.5, out=gates)
                 candidate = z[..., 3 * u:]
-                np.tanh(candidate, out=candidate)
                 np.multiply(z[..., u:2 * u], c, out=c_new)
                 np.multiply(z[..., :u], candidate, out=scratch)
                 np.add(c_new, scratch, out=c_new)
@@ -268,6 +286,21 @@ class InferenceNetwork:
             return [np.where(any_valid, np.concatenate([running[m], running[n + m]], axis=1), 0.0)
                     .astype(np.float32) for m in range(n)]
         return [sequences[m] for m in range(n)]
+
+    def _rare_words(self, tables: dict[str, Any], ids_by_step: np.ndarray) -> tuple[np.ndarray, _RareWords | None]:
+        """The ids to read from the per-word tables (0 where the word has no table row) and
+        the first layer's input projections of the rarer words, computed here per pass."""
+        words = len(tables["lookup"][0])
+        outside = ids_by_step >= words
+        if not outside.any():
+            return ids_by_step, None
+        steps, rows = np.nonzero(outside)  # by step, then row
+        rare_ids = ids_by_step[steps, rows]
+        n = len(self.members)
+        projections = [self.weights[f"{k % n}/embedding"][rare_ids] @ tables["first_kernels"][k]
+                       + tables["first_biases"][k] for k in range(2 * n)]
+        bounds = np.searchsorted(steps, np.arange(ids_by_step.shape[0] + 1))
+        return np.where(outside, 0, ids_by_step), _RareWords(rows, bounds, projections)
 
     def _attention(self, m: int, sequence: np.ndarray, mask: np.ndarray) -> np.ndarray:
         w = self.weights
@@ -307,6 +340,17 @@ class InferenceNetwork:
         return {"format": INFERENCE_FORMAT, "kind": "bilstm", "heads": list(self.heads),
                 "members": [dict(m) for m in self.members], "weights_file": Path(keras_file).name,
                 "weights": weights}
+
+
+@dataclass
+class _RareWords:
+    """Input projections of the words without a table row in one pass: ``rows[bounds[s]:
+    bounds[s + 1]]`` are the posts with such a word at step ``s``, ``projections[k]`` (one
+    per direction) the words' projections in the same order."""
+
+    rows: np.ndarray
+    bounds: np.ndarray
+    projections: list[np.ndarray]
 
 
 _BLAS_CONTROLLER = None
