@@ -12,6 +12,7 @@ Variants: the bundle's network in TensorFlow (Keras) and in numpy
     nice -n 10 .venv/bin/python benchmarks/bench_network.py                # default bundle
     nice -n 10 .venv/bin/python benchmarks/bench_network.py --model PATH --posts 20000 --rounds 3
     nice -n 10 .venv/bin/python benchmarks/bench_network.py --batch-sizes 256 512 1024
+    .venv/bin/python benchmarks/bench_network.py --compare-source /tmp/tonecls-before  # + an earlier kernel
 """
 
 from __future__ import annotations
@@ -62,12 +63,29 @@ def variants(model, bundle):
     return found
 
 
+def kernel_from(source: str, network):
+    """``network`` (a numpy InferenceNetwork) run by the numpy kernel of another source tree of
+    tonecls (``SOURCE/tonecls/model/inference.py``, e.g. a git worktree of an earlier commit)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(source) / "tonecls" / "model" / "inference.py"
+    spec = importlib.util.spec_from_file_location("inference_compared", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.InferenceNetwork(heads=list(network.heads), members=[dict(m) for m in network.members],
+                                   weights=dict(network.weights))
+
+
 def make_model(model, network):
     """A copy of ``model`` running ``network`` (Keras networks through tf.function)."""
     import copy
 
     clone = copy.copy(model)
-    clone.network_, clone._infer = network, None
+    numpy_kernel = hasattr(network, "export_spec")  # this checkout's or another tree's InferenceNetwork
+    clone.network_, clone._infer = network, network if numpy_kernel else None
     return clone
 
 
@@ -77,6 +95,8 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1024])
+    parser.add_argument("--compare-source", metavar="SOURCE",
+                        help="also time the numpy kernel of this source tree of tonecls on the same network")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message="The structure of `inputs`")
 
@@ -90,6 +110,10 @@ def main() -> None:
     tokens = [t for t, s in zip(tokens, statuses) if s == "ok"]
     ids, lengths = model.vocabulary_.encode(tokens, model.max_length)
     found = variants(model, Path(args.model) if args.model else None)
+    if args.compare_source:
+        kind = next(name for name in found if name.startswith("numpy")).split(", ", 1)[1]
+        found[f"numpy ({Path(args.compare_source).name}), {kind}"] = (kernel_from(args.compare_source, model.network_),
+                                                                     len(model.network_.members))
     models = {name: make_model(model, network) for name, (network, _) in found.items()}
     reference = {}
     for name, m in models.items():  # warm-up (tf.function tracing, numpy tables) + equality check
@@ -100,7 +124,7 @@ def main() -> None:
     worst = {}
     for name, m in models.items():
         if name.startswith("numpy"):
-            key = name.split(", ", 1)[1]
+            key = name.rsplit(", ", 1)[1]
             out = m.logits_from_ids(ids[: int(lengths[:2000].sum())], lengths[:2000])
             worst[name] = max(float(np.abs(out[h] - reference[key][h]).max()) for h in out)
     results = []
@@ -121,7 +145,7 @@ def main() -> None:
                             "max_abs_diff_vs_tf": worst.get(name, 0.0)})
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared); "
           f"{len(lengths)} posts, mean {lengths.mean():.1f} tokens; best of {args.rounds} rounds")
-    print("| variant | batch | posts / CPU-s | posts / s (wall) | CPU-s | vs TF ensemble | max abs diff vs TF |")
+    print("| variant | batch | posts / CPU-s | posts / s (wall) | CPU-s | vs TensorFlow (first row) | max abs diff vs TF |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         print(f"| {r['variant']} | {r['batch_size']} | {r['posts_per_cpu_s']:,.0f} | {r['posts_per_s']:,.0f} | "

@@ -12,6 +12,9 @@ is timed on the same posts, on one core, as the reference rate.
     nice -n 10 .venv/bin/python benchmarks/bench_scoring.py --engine dask --workers 2
     .venv/bin/python benchmarks/bench_scoring.py --variant one-process default 1 \
         --variant two-workers default 2                      # side by side, alternating
+    git worktree add /tmp/tonecls-before COMMIT            # the code before a change ...
+    .venv/bin/python benchmarks/bench_scoring.py --variant before default 0 /tmp/tonecls-before \
+        --variant after default 0                            # ... against the checkout
     nice -n 10 .venv/bin/python benchmarks/bench_scoring.py --untrained   # no default model yet
 """
 
@@ -120,6 +123,7 @@ def child_score(args: argparse.Namespace) -> dict:
         "rss_second_half_mb": max(rss[len(rss) // 2:] or [0]),
         "profile": _time_by_module(profiler) if profiler is not None else None,
         "tensorflow_imported": "tensorflow" in sys.modules,
+        "tonecls": str(Path(sys.modules["tonecls"].__file__).parent.parent),
     }
 
 
@@ -190,10 +194,12 @@ def child_vader(args: argparse.Namespace) -> dict:
     return {"posts": len(texts), "posts_per_s": len(texts) / (time.perf_counter() - started)}
 
 
-def run_child(kind: str, extra: list[str]) -> dict:
+def run_child(kind: str, extra: list[str], source: str | None = None) -> dict:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     if kind == "vader":  # one core, as the reference figure
         env.update(OMP_NUM_THREADS="1")
+    if source:  # import tonecls from that tree (it comes before the installed checkout)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(source).resolve()), env.get("PYTHONPATH")]))
     result = subprocess.run(
         [sys.executable, __file__, "--child", kind, *extra],
         env=env, check=True, capture_output=True, text=True,
@@ -210,9 +216,11 @@ def main() -> None:
     parser.add_argument("--engine", default="local", choices=["local", "dask"])
     parser.add_argument("--workers", type=int, default=None,
                         help="scoring processes (local engine; default: one per core) or dask LocalCluster workers")
-    parser.add_argument("--variant", nargs=3, action="append", metavar=("LABEL", "MODEL", "WORKERS"),
+    parser.add_argument("--variant", nargs="+", action="append", metavar="LABEL MODEL WORKERS [SOURCE]",
                         help="compare variants side by side, alternating per size: a label, a model "
-                             "bundle ('default': the default model) and a number of workers (repeat)")
+                             "bundle ('default': the default model), a number of workers (0: the "
+                             "default) and optionally a source tree of tonecls (e.g. a git worktree "
+                             "of an earlier commit) to run instead of this checkout (repeat)")
     parser.add_argument("--chunksize", type=int, default=20_000)
     parser.add_argument("--blocksize", default="16MB", help="dask partition size in bytes")
     parser.add_argument("--profile", action="store_true",
@@ -234,10 +242,14 @@ def main() -> None:
     common = ["--engine", args.engine, "--chunksize", str(args.chunksize)]
     common += ["--profile"] if args.profile else []
     common += ["--blocksize", args.blocksize]
-    variants = [(label, None if model == "default" else model, int(workers))
-                for label, model, workers in (args.variant or [])]
+    variants = []
+    for values in args.variant or []:
+        if len(values) not in (3, 4):
+            parser.error(f"--variant takes LABEL MODEL WORKERS [SOURCE], got {values}")
+        label, model, workers, source = (*values, None)[:4]
+        variants.append((label, None if model == "default" else model, int(workers) or None, source))
     if not variants:
-        variants = [("", args.model, args.workers)]
+        variants = [("", args.model, args.workers, None)]
 
     def variant_args(model: str | None, workers: int | None) -> list[str]:
         return (["--model", model] if model else []) + (["--workers", str(workers)] if workers else [])
@@ -251,17 +263,18 @@ def main() -> None:
           "| peak RSS, all processes (MB) | max RSS 1st / 2nd half (MB) |")
     print("| --- " * bool(args.variant) + "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     r: dict = {}
-    startups = {}
+    startups, sources = {}, {}
     for rows in args.sizes:
         export = build_export(rows, args.work_dir)
         if vader is None:
             vader = run_child("vader", ["--input", str(export), "--vader-posts",
                                         str(args.vader_posts)])
-        for label, model, workers in variants:
+        for label, model, workers, source in variants:
             output = args.work_dir / f"scored_{rows}_{args.engine}.parquet"
             r = run_child("score", [*common, *variant_args(model, workers), "--input", str(export),
-                                    "--output", str(output)])
+                                    "--output", str(output)], source)
             startups[label] = r["startup_s"]
+            sources[label] = r["tonecls"]
             rate = r["rows"] / r["scoring_s"]
             print(f"{f'| {label} ' if args.variant else ''}| {r['rows']:,} | {rate:,.0f} | "
                   f"{rate / vader['posts_per_s']:.2f} | "
@@ -276,6 +289,8 @@ def main() -> None:
           + ", ".join(f"{label or 'model'} {seconds:.1f} s" for label, seconds in startups.items())
           + f"; TensorFlow imported: {r['tensorflow_imported']}; "
           f"load average after: {os.getloadavg()[0]:.1f}")
+    if args.variant:
+        print("tonecls imported from: " + "; ".join(f"{label}: {path}" for label, path in sources.items()))
     print("posts/s (scoring): score_file from start to renamed output, model already loaded; "
           "end to end: including start-up. CPU s: the scoring process and its worker processes; "
           "RSS: sampled every 0.25 s over the scoring process and its children (workers).")

@@ -58,17 +58,16 @@ def keras_setup():
 @pytest.mark.parametrize("lstm_layers", [1, 2])
 @pytest.mark.parametrize("members", [1, 3])
 def test_numpy_network_equals_keras(keras_setup, pooling, lstm_layers, members, monkeypatch):
-    """Every network build_network makes (each pooling, stacked layers, ensembles): same logits;
-    with one member the words beyond the first 7 have no per-word table row (rare words)."""
+    """Every network build_network makes (each pooling, stacked layers, ensembles): same logits,
+    for words with a per-word table row and rare words without one (beyond the first 7)."""
     keras, heads, make_config = keras_setup
     from tonecls.model import inference
     from tonecls.model.inference import from_keras
     from tonecls.model.network import build_network
     from tonecls.model.train import ensemble_network
 
-    if members == 1:
-        monkeypatch.setattr(inference, "TABLE_WORDS", 7)
-        monkeypatch.setattr(inference, "TABLE_BLOCK", 3)
+    monkeypatch.setattr(inference, "TABLE_WORDS", 7)
+    monkeypatch.setattr(inference, "TABLE_BLOCK", 3)
 
     config = make_config(embedding_dim=6, lstm_units=5, lstm_layers=lstm_layers, pooling=pooling)
     networks = []

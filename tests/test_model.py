@@ -54,6 +54,47 @@ def test_vocabulary_orders_by_frequency_and_maps_unknown_tokens():
     assert batch.tolist() == [[2, 2], [0, 0], [3, 1]]
 
 
+@pytest.mark.parametrize("n_classes", [3, 64, 65, 130])
+def test_multilabel_label_strings_for_any_number_of_classes(n_classes):
+    from tonecls.model.tone_model import _joined_labels
+    from tonecls.schema import join_labels
+
+    classes = [f"c{i}" for i in range(n_classes)]
+    chosen = np.random.default_rng(n_classes).random((300, n_classes)) < 0.1
+    chosen[:3] = False  # rows without any label
+    expected = [join_labels(np.asarray(classes, dtype=object)[row]) for row in chosen]
+    assert _joined_labels(chosen, classes).tolist() == expected
+    assert _joined_labels(chosen[:0], classes).tolist() == []
+
+
+def test_bounded_memo_shared_by_threads_never_raises():
+    import sys
+    import threading
+
+    from tonecls._memo import BoundedMemo
+
+    memo, errors = BoundedMemo(50), []
+
+    def fill(thread: int) -> None:
+        try:
+            for i in range(20_000):
+                memo.remember((thread, i), i)
+        except Exception as error:  # noqa: BLE001 - the test reports any
+            errors.append(error)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=fill, args=(t,)) for t in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors and len(memo) <= 50 + 4
+
+
 def test_vocabulary_keeps_rare_tokens_with_pretrained_vectors(tmp_path):
     vocab = Vocabulary.fit([["a", "a", "rare", "other"]], min_count=2, keep={"rare"})
     assert "rare" in vocab.index_ and "other" not in vocab.index_

@@ -371,6 +371,13 @@ def test_personal_data_is_not_cached():
     assert set(preprocessor._piece_cache) == {"hi!"}
 
 
+def test_long_pieces_are_not_cached():
+    preprocessor = Preprocessor()
+    long_piece = "ab" * 60  # 120 characters without whitespace
+    assert preprocessor.tokenize([f"{long_piece} ok"]) == [[long_piece, "ok"]]
+    assert set(preprocessor._piece_cache) == {"ok"}
+
+
 # --- pieces: tokenising a post piece by piece equals matching it whole --------------------
 
 
@@ -395,7 +402,7 @@ def test_platform_hint_finds_every_platform_handle():
     import regex
 
     last_letters = regex.compile(r"(?i)[ptckgamhnld]")
-    hint_class = re.compile(preprocess._PLATFORM_HINT_RE.pattern.split("]")[0] + "]")
+    hint_class = re.compile(f"[{preprocess._PLATFORM_NAME_ENDS}]")
     for code in range(0x110000):
         char = chr(code)
         if last_letters.fullmatch(char):

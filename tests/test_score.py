@@ -616,6 +616,39 @@ def test_scoring_workers_run_without_pandas_scipy_or_tensorflow():
     assert heavy == "[]"
 
 
+def test_scoring_workers_check_every_chunk_for_clashing_columns():
+    """Workers score only the texts; this process still refuses a chunk (a JSONL key seen
+    late) holding a column scoring would write, as score_frame does."""
+    from tonecls.score.local import ScoreJob
+
+    job = ScoreJob(None, "text")
+    job.prepare()
+    chunk = pd.DataFrame({"text": ["hi", "yo"], "tonecls_status": ["ok", "ok"]})
+    with pytest.raises(InputError, match="already has column"):
+        job.worker_input(chunk, np.array(["ok", "ok"], dtype=object))
+    with pytest.raises(InputError, match="already has column"):
+        job.transform(chunk, np.array(["ok", "ok"], dtype=object))
+
+
+def test_workers_run_predict_itself_for_models_that_change_it():
+    from tonecls.model import ToneModel, load_model
+    from tonecls.score.local import ScoreJob
+
+    class Shouting(ToneModel):
+        def predict(self, texts, *args, **kwargs):
+            return super().predict([str(t).upper() for t in texts], *args, **kwargs)
+
+    job = ScoreJob(None, "text")
+    job.prepare()
+    assert job.worker_task() is not None
+    model = load_model()
+    model.__class__ = Shouting
+    job.model = model
+    assert job.worker_task() is None  # parts then go through transform -> score_frame -> predict
+    job.model = StandInModel()
+    assert job.worker_task() is None
+
+
 def test_bad_worker_counts_are_refused(tmp_path):
     src = write_csv(tmp_path / "posts.csv", n=10)
     for workers in (0, -1, 1.5, True):

@@ -16,9 +16,14 @@ class BoundedMemo(dict):
         self.limit = limit
 
     def remember(self, key: Any, value: Any) -> Any:
-        """Store ``key -> value`` (making room first if full) and return ``value``."""
+        """Store ``key -> value`` (making room first if full) and return ``value``. Safe when
+        threads share the memo: a key another thread dropped first is skipped."""
         if len(self) >= self.limit:
-            for old in list(itertools.islice(self, max(1, len(self) // 2))):
-                del self[old]
+            try:
+                older = list(itertools.islice(self, max(1, len(self) // 2)))
+            except RuntimeError:  # another thread changed the memo meanwhile
+                older = []
+            for old in older:
+                self.pop(old, None)
         self[key] = value
         return value

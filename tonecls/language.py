@@ -239,8 +239,10 @@ def settled_by_fasttext(probabilities: Mapping[str, float], languages: frozenset
     return top if top in languages and probabilities[top] >= rule.threshold else UNDETERMINED_LANGUAGE
 
 
-# fastText keeps a language only if log(p) >= log(at_least + 1e-5): asking for 1e-3 below
-# the bound returns every language at the bound or above (and a few just below it)
+# fastText's search of its tree of languages drops a branch whose path score (the log of the
+# probability so far, each step's log taken of p + 1e-5) is below log(at_least + 1e-5); a
+# language's path score exceeds its log-probability by at most depth x 1e-5 relative, so
+# asking for 1e-3 below the bound returns every language at the bound or above
 _PRUNING_MARGIN = 1e-3
 
 

@@ -282,7 +282,8 @@ _PLATFORM_HANDLE_RE = regex.compile(r"""
 _DISCORD_HINT_RE = re.compile(r"\w#\d{4}")
 # (a platform's name ends in one of these letters, or the Kelvin sign, which IGNORECASE
 # matches as "k"; a case-sensitive class is 7x cheaper than the names themselves)
-_PLATFORM_HINT_RE = re.compile("[ptckgamwhnldPTCKGAMWHNLD\u212a][ \t]?[:\\-]")
+_PLATFORM_NAME_ENDS = "ptckgamhnldPTCKGAMHNLD\u212a"
+_PLATFORM_HINT_RE = re.compile(f"[{_PLATFORM_NAME_ENDS}][ \t]?[:\\-]")
 
 _HANG_RE = casual.HANG_RE  # runs of 4+ identical non-alphanumerics -> 3 (as nltk)
 _HANG_CHECK_RE = re.compile(r"(\W|_)\1\1\1")  # cheap test: may _HANG_RE change anything?
@@ -333,6 +334,7 @@ _NFKC_PROTECTED_RE = regex.compile("([" + regex.escape(_nfkc_protected_chars()) 
 
 _MAX_CACHE = 200_000  # distinct raw tokens kept in a Preprocessor's cache (then the older half goes)
 _MAX_PIECE_CACHE = 200_000  # distinct whitespace-delimited pieces kept (likewise)
+_MAX_CACHED_PIECE = 100  # characters: longer pieces (URLs, text without spaces) are not cached
 
 # Two pieces of a post (split at whitespace) are tokenised independently unless a token can
 # span the whitespace between them: only phone numbers ("555 123 4567", separators " *-.)")
@@ -341,6 +343,9 @@ _MAX_PIECE_CACHE = 200_000  # distinct whitespace-delimited pieces kept (likewis
 # token patterns' look-arounds see whitespace and a string's edge alike.
 _SPANNING_GAP_RE = re.compile(r"[\d*\-.()]\s+[\d*\-.()]")
 _PERSONAL_MARKERS = frozenset({USER, URL, EMAIL, PHONE})
+# a piece that is one handle and nothing else (the "@user" of most TweetEval posts): <user>,
+# without matching the token pattern (no other alternative can match it first)
+_HANDLE_PIECE_RE = regex.compile(r"@\w+", _FLAGS)
 
 
 # --- the preprocessor --------------------------------------------------------------------
@@ -358,7 +363,7 @@ class Preprocessor:
     -----
     A post is split at whitespace and the tokens of each distinct piece (``"happy"``,
     ``"it!!!"``, ``"#tbt"``) are cached in the instance, as is the normalisation of each
-    distinct raw token (at most ``100,000`` entries each, personal data never): most pieces
+    distinct raw token (at most ``200,000`` entries each, personal data never): most pieces
     of a post were seen before, so most posts need no pattern matching at all. Posts where a
     token may span whitespace (phone numbers, spaced ellipses) are matched whole. The caches
     are not pickled, so a Preprocessor ships cheaply to worker processes. Instances are safe
@@ -486,9 +491,12 @@ class Preprocessor:
         return tokens
 
     def _tokenize_piece(self, piece: str) -> tuple[str, ...]:
-        """Model tokens of a piece without whitespace, cached unless it holds personal data."""
+        """Model tokens of a piece without whitespace, cached unless it holds personal data
+        or is long."""
+        if piece[0] == "@" and _HANDLE_PIECE_RE.fullmatch(piece):
+            return (USER,)
         normalised = tuple(self._tokenize_span(piece))
-        if _PERSONAL_MARKERS.isdisjoint(normalised):
+        if len(piece) <= _MAX_CACHED_PIECE and _PERSONAL_MARKERS.isdisjoint(normalised):
             self._piece_cache.remember(piece, normalised)
         return normalised
 

@@ -33,7 +33,6 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
-
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -124,7 +123,6 @@ class ProcessTransformer:
 
     def __init__(self, job: ChunkJob, job_pickle: bytes, workers: int, split: bool = False) -> None:
         self.depth = workers  # chunks queued behind the one being collected
-        self._job = job
         self._split = split
         self._local = InProcessTransformer(job)
         self._collected = False  # a chunk came back from the workers
@@ -139,11 +137,11 @@ class ProcessTransformer:
 
     def _submit_part(self, chunk: pd.DataFrame, read_status: np.ndarray) -> Future:
         if self._split:
-            return self._pool.submit(_run_task, self._job.worker_input(chunk, read_status))
+            return self._pool.submit(_run_task, self._local.job.worker_input(chunk, read_status))
         return self._pool.submit(_transform_part, chunk, read_status)
 
     def _part_output(self, chunk: pd.DataFrame, read_status: np.ndarray, result: Any) -> pd.DataFrame:
-        return self._job.combine(chunk, read_status, result) if self._split else result
+        return self._local.job.combine(chunk, read_status, result) if self._split else result
 
     def submit(self, chunk: pd.DataFrame, read_status: np.ndarray) -> Collect:
         if self._broken:

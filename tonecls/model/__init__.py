@@ -18,7 +18,7 @@ from typing import Any
 from tonecls.model.config import DataSource, HeadConfig, HeadSpec, TrainConfig
 from tonecls.model.data import LabelledSplit
 from tonecls.model.evaluate import comparison_table, evaluate
-from tonecls.model.tone_model import ToneModel, load_model
+from tonecls.model.tone_model import PostScores, ToneModel, load_model
 from tonecls.model.train import train
 
 _LAZY = {"ToneClassifier": "tonecls.model.estimator"}  # imports scikit-learn: on first use
@@ -35,6 +35,7 @@ __all__ = [
     "HeadConfig",
     "HeadSpec",
     "LabelledSplit",
+    "PostScores",
     "ToneClassifier",
     "ToneModel",
     "TrainConfig",

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 METRICS = ("macro_f1", "macro_recall")
 
-# Published test-set figures (x100) of other systems, with their sources.
-_PUBLISHED = (
+# Published test-set figures (x100) of other systems, with their sources (rows of PUBLISHED_COLUMNS).
+PUBLISHED_RESULTS = (
     # TweetEval paper, Barbieri et al., Findings of EMNLP 2020, Table 3 (test set).
     ("emotion", "SVM", "macro_f1", 64.7, "Barbieri et al. 2020 (TweetEval), Table 3"),
     ("emotion", "FastText", "macro_f1", 65.2, "Barbieri et al. 2020 (TweetEval), Table 3"),
@@ -37,7 +37,7 @@ _PUBLISHED = (
     # GoEmotions paper, Demszky et al., ACL 2020, Table 5 (Ekman taxonomy, test set).
     ("ekman", "BERT-base", "macro_f1", 64.0, "Demszky et al. 2020 (GoEmotions), Ekman taxonomy"),
 )
-_PUBLISHED_COLUMNS = ["head", "system", "metric", "value", "source"]
+PUBLISHED_COLUMNS = ["head", "system", "metric", "value", "source"]
 # heads of the default model whose test split has published Twitter-RoBERTa predictions
 REFERENCE_PREDICTIONS = {"emotion": "emotion", "sentiment": "sentiment"}
 
@@ -210,7 +210,7 @@ def reference_scores(data_dir: str | Path | None = None) -> pd.DataFrame:
     try:
         root = datasets.resolve_data_dir(data_dir, "tweeteval") / "tweeteval"
     except Exception:  # the data is optional here
-        return pd.DataFrame(columns=_PUBLISHED_COLUMNS)
+        return pd.DataFrame(columns=PUBLISHED_COLUMNS)
     for head, task in REFERENCE_PREDICTIONS.items():
         path = root / "reference_predictions" / f"{task}.txt"
         if not path.is_file():
@@ -222,7 +222,7 @@ def reference_scores(data_dir: str | Path | None = None) -> pd.DataFrame:
         metric = "macro_recall" if task == "sentiment" else "macro_f1"
         rows.append((head, "Twitter-RoBERTa (published predictions, scored here)", metric,
                      100 * score(metric, truth, predicted, int(truth.max()) + 1), str(path)))
-    return pd.DataFrame(rows, columns=_PUBLISHED_COLUMNS)
+    return pd.DataFrame(rows, columns=PUBLISHED_COLUMNS)
 
 
 def comparison_table(results: pd.DataFrame, system: str = "this model",
@@ -244,7 +244,7 @@ def comparison_table(results: pd.DataFrame, system: str = "this model",
         "ece": (100 * results["ece"]).round(1) if "ece" in results else np.nan,
         "source": "measured (" + results["split"] + " split)",
     })
-    published = pd.DataFrame(_PUBLISHED, columns=_PUBLISHED_COLUMNS)
+    published = pd.DataFrame(PUBLISHED_RESULTS, columns=PUBLISHED_COLUMNS)
     table = pd.concat([ours, reference_scores(data_dir), published], ignore_index=True)
     table = table[table["head"].isin(set(results["head"]))]
     table["value"] = table["value"].round(1)

@@ -147,8 +147,9 @@ class InferenceNetwork:
     def _fill_lookup(self, tables: dict[str, Any], ids: np.ndarray) -> None:
         """Compute the per-word tables' blocks holding ``ids`` that are not computed yet.
 
-        Blocks have a fixed size, so a word's projection is the same bits whichever batch
-        first needed it; a short job (a few posts) computes a fraction of the vocabulary.
+        Blocks have a fixed size, so a table word's projection is the same bits whichever
+        batch first needed it (a rare word's, computed per pass, may differ in the last bit
+        with the pass's other rare words); a short job computes a fraction of the tables.
         """
         n = len(self.members)
         words = len(tables["lookup"][0])

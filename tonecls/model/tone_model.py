@@ -87,16 +87,14 @@ def _is_one_post(texts: Any) -> bool:
 
 def _joined_labels(chosen: np.ndarray, classes: Sequence[str]) -> np.ndarray:
     """Per row of the boolean matrix ``chosen``, its classes joined by the label separator
-    (:func:`~tonecls.schema.join_labels`), through the row's bit pattern: one join per
-    distinct set of labels, not per row."""
+    (:func:`~tonecls.schema.join_labels`): one join per distinct set of labels, not per row."""
     if not len(chosen):
         return np.empty(0, dtype=object)
-    codes = chosen.astype(np.int64) @ (1 << np.arange(len(classes), dtype=np.int64))
-    distinct, rows = np.unique(codes, return_inverse=True)
+    distinct, rows = np.unique(chosen, axis=0, return_inverse=True)
     names = np.asarray(classes, dtype=object)
     joined = np.empty(len(distinct), dtype=object)
-    joined[:] = [join_labels(names[(code >> np.arange(len(classes))) & 1 == 1]) for code in distinct]
-    return joined[rows]
+    joined[:] = [join_labels(names[row]) for row in distinct]
+    return joined[rows.reshape(-1)]
 
 
 def split_windows(token_lists: Sequence[Sequence[str]], window: int,

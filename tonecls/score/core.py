@@ -141,6 +141,7 @@ def texts_to_score(df: pd.DataFrame, text_col: str, read_status: Sequence[str] |
     scored as a missing text (so its predictions are empty in exactly the way the model leaves
     them empty), then :func:`scored_frame` gives it its read status."""
     texts = df[text_col].to_numpy(dtype=object, copy=True)
+    texts[pd.isna(texts)] = None  # pandas' NA / NaT (missing either way) need no pandas to unpickle
     if read_status is not None:
         read_status = np.asarray(read_status, dtype=object)
         if read_status.shape != (len(df),):
@@ -156,7 +157,7 @@ def scored_frame(df: pd.DataFrame, model: ScoringModel, predictions: pd.DataFram
     expected = model.output_columns()
     if len(predictions) != len(df) or list(predictions.columns) != expected:
         raise RuntimeError(
-            f"{type(model).__name__}.predict broke the scoring contract: expected "
+            f"the predictions of {type(model).__name__} broke the scoring contract: expected "
             f"{len(df)} rows with columns {expected}, got {len(predictions)} rows with "
             f"columns {list(predictions.columns)}"
         )

@@ -58,13 +58,20 @@ class ScoreJob(ChunkJob):
                            all_languages=self.all_languages)
 
     def worker_task(self) -> Callable[[list], Any] | None:
-        """The model's :meth:`~tonecls.model.ToneModel.score_posts` (a model without it:
-        None, workers then run :meth:`transform`)."""
-        if not callable(getattr(self.model, "score_posts", None)):
+        """A ToneModel's :meth:`~tonecls.model.ToneModel.score_posts`, whose result
+        :meth:`~tonecls.model.ToneModel.predictions` turns into what ``predict`` gives; None
+        for other models, and for a subclass that changes ``predict`` or the output columns
+        (workers then run :meth:`transform`)."""
+        from tonecls.model.tone_model import ToneModel
+
+        model_type = type(self.model)
+        if not (isinstance(self.model, ToneModel) and model_type.predict is ToneModel.predict
+                and model_type.output_columns is ToneModel.output_columns):
             return None
         return functools.partial(self.model.score_posts, all_languages=self.all_languages)
 
     def worker_input(self, chunk: pd.DataFrame, read_status: np.ndarray) -> list:
+        check_no_column_clash(chunk.columns, self.model)  # as score_frame does (JSONL keys may come late)
         return texts_to_score(chunk, self.text_col, read_status)
 
     def combine(self, chunk: pd.DataFrame, read_status: np.ndarray, result: Any) -> pd.DataFrame:
