@@ -10,6 +10,11 @@ and prints posts/s of the best of ``--repeat`` runs, the share of posts whose ra
 (before normalisation) equal nltk's, and the time of pathological posts.
 
     nice -n 10 .venv/bin/python benchmarks/bench_preprocess.py
+    .venv/bin/python benchmarks/bench_preprocess.py --compare-source /tmp/tonecls-before   # + an earlier version
+
+``--compare-source`` also times the Preprocessor of another source tree of tonecls (e.g. a
+git worktree of an earlier commit), alternating with this checkout's, and counts the posts
+whose tokens differ.
 """
 
 from __future__ import annotations
@@ -46,10 +51,25 @@ def posts_per_second(func, texts: list[str], repeat: int, fresh=None) -> tuple[f
     return len(texts) / best_wall, len(texts) / best_cpu
 
 
+def preprocessor_from(source: str):
+    """The Preprocessor class of ``SOURCE/tonecls/preprocess.py`` (imported under another name)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("preprocess_compared", Path(source) / "tonecls" / "preprocess.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.Preprocessor
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="use only the first N posts")
     parser.add_argument("--repeat", type=int, default=3, help="runs per variant (best is kept)")
+    parser.add_argument("--compare-source", metavar="SOURCE",
+                        help="also time the Preprocessor of this source tree of tonecls")
     args = parser.parse_args()
 
     from nltk.tokenize import TweetTokenizer
@@ -70,6 +90,17 @@ def main() -> None:
     warm.tokenize(texts)
     results["tonecls Preprocessor (warm cache)"] = posts_per_second(
         warm.tokenize, texts, args.repeat)
+    if args.compare_source:
+        from pathlib import Path
+
+        other = preprocessor_from(args.compare_source)
+        name = Path(args.compare_source).name
+        results[f"{name} Preprocessor (cold cache)"] = posts_per_second(
+            None, texts, args.repeat, fresh=lambda: other().tokenize)
+        results["tonecls Preprocessor (cold cache), again"] = posts_per_second(
+            None, texts, args.repeat, fresh=lambda: Preprocessor().tokenize)
+        differ = sum(a != b for a, b in zip(other().tokenize(texts), Preprocessor().tokenize(texts)))
+        print(f"posts whose tokens differ between {name} and this checkout: {differ:,} of {len(texts):,}")
     print(f"{'':36s} {'wall-clock':>12s} {'CPU time':>12s}  (posts/s, best of {args.repeat})")
     for name, (wall, cpu) in results.items():
         print(f"{name:36s} {wall:12,.0f} {cpu:12,.0f}")
