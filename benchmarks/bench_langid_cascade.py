@@ -7,6 +7,11 @@ in rounds, on every TweetEval test post (all six tasks) and the posts of
 settles, and how the outputs differ: statuses (must not) and the language column.
 
     nice -n 10 .venv/bin/python benchmarks/bench_langid_cascade.py
+    .venv/bin/python benchmarks/bench_langid_cascade.py --compare-source /tmp/tonecls-before
+
+``--compare-source`` adds the default identification of another source tree of tonecls (e.g.
+a git worktree of an earlier commit) and counts the posts whose language differs from this
+checkout's.
 """
 
 from __future__ import annotations
@@ -29,9 +34,23 @@ def posts() -> list[str]:
     return texts + pd.read_csv(ROOT / "data" / "langid_posts.csv", dtype=str, keep_default_na=False)["text"].tolist()
 
 
+def language_module_from(source: str):
+    """``SOURCE/tonecls/language.py`` imported under another name."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("language_compared", Path(source) / "tonecls" / "language.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--compare-source", metavar="SOURCE",
+                        help="also time the default identification of this source tree of tonecls")
     args = parser.parse_args()
 
     from tonecls.language import (
@@ -47,17 +66,22 @@ def main() -> None:
 
     tokens = tokenize(posts())
     identify(tokens[:50], distribution=default_distribution)  # load both models first
-    variants = {"average of both (always ask langid.py)": default_distribution, "fastText shortcut (default)": None}
+    variants = {"average of both (always ask langid.py)": lambda t: identify(t, distribution=default_distribution),
+                "fastText shortcut (default)": identify}
+    if args.compare_source:
+        other = language_module_from(args.compare_source)
+        other.identify(tokens[:50], distribution=other.default_distribution)
+        variants[f"default of {Path(args.compare_source).name}"] = other.identify
     cpu = {name: 0.0 for name in variants}
     wall = dict(cpu)
     out = {}
     for _ in range(args.rounds):
-        for name, distribution in variants.items():
+        for name, run in variants.items():
             w, c = time.perf_counter(), time.process_time()
-            out[name] = identify(tokens, distribution=distribution)
+            out[name] = run(tokens)
             cpu[name] += time.process_time() - c
             wall[name] += time.perf_counter() - w
-    full, cascade = out.values()
+    full, cascade = list(out.values())[:2]
     settled = sum(settled_by_fasttext(fasttext_distribution(text), frozenset({"en"}), DEFAULT_RULE) is not None
                   for text in map(words_for_identification, tokens) if sum(ch.isalpha() for ch in text) >= 8)
     n = len(tokens) * args.rounds
@@ -73,6 +97,9 @@ def main() -> None:
         "language_column_changes": {f"{a} -> {b}": k for (a, b), k in
                                     Counter((a, b) for a, b in zip(full, cascade) if a != b).items()},
     }
+    if args.compare_source:
+        compared = list(out.values())[2]
+        result["languages_differing_from_compared_source"] = sum(a != b for a, b in zip(compared, cascade))
     print(json.dumps(result, indent=1))
 
 

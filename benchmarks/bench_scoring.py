@@ -124,6 +124,7 @@ def child_score(args: argparse.Namespace) -> dict:
         "profile": _time_by_module(profiler) if profiler is not None else None,
         "tensorflow_imported": "tensorflow" in sys.modules,
         "tonecls": str(Path(sys.modules["tonecls"].__file__).parent.parent),
+        "peak_rss_by_process_kind_mb": dict(PEAK_BY_PROCESS),
     }
 
 
@@ -154,9 +155,23 @@ def _time_by_module(profiler) -> dict[str, float]:
     return dict(sorted(totals.items(), key=lambda kv: -kv[1])[:10])
 
 
+PEAK_BY_PROCESS: dict[str, float] = {}  # peak RSS (MB) per process kind, filled by _sample_rss
+
+
+def _process_kind(process, root) -> str:
+    """"main", "worker" (loky / Dask worker processes) or "helper" (resource trackers...)."""
+    if process.pid == root.pid:
+        return "main"
+    try:
+        command = " ".join(process.cmdline())
+    except Exception:  # exited meanwhile
+        return "helper"
+    return "helper" if "resource_tracker" in command else "worker"
+
+
 def _sample_rss(interval: float = 0.25) -> list:
-    """Resident memory (MB) of this process and its child processes (dask workers),
-    sampled by a thread until None is appended."""
+    """Resident memory (MB) of this process and its child processes (workers), sampled by a
+    thread until None is appended; the peak of each process goes to PEAK_BY_PROCESS, per kind."""
     import threading
 
     import psutil  # installed with dask.distributed
@@ -164,12 +179,15 @@ def _sample_rss(interval: float = 0.25) -> list:
     process, samples = psutil.Process(), []
 
     def tree_rss() -> float:
-        total = process.memory_info().rss
-        for child in process.children(recursive=True):
+        total = 0
+        for member in [process, *process.children(recursive=True)]:
             try:
-                total += child.memory_info().rss
+                rss = member.memory_info().rss
             except psutil.Error:  # exited meanwhile
-                pass
+                continue
+            total += rss
+            kind = _process_kind(member, process)
+            PEAK_BY_PROCESS[kind] = max(PEAK_BY_PROCESS.get(kind, 0.0), rss / 2**20)
         return total / 2**20
 
     def sample():
@@ -263,7 +281,7 @@ def main() -> None:
           "| peak RSS, all processes (MB) | max RSS 1st / 2nd half (MB) |")
     print("| --- " * bool(args.variant) + "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     r: dict = {}
-    startups, sources = {}, {}
+    startups, sources, details = {}, {}, []
     for rows in args.sizes:
         export = build_export(rows, args.work_dir)
         if vader is None:
@@ -281,6 +299,10 @@ def main() -> None:
                   f"{r['rows'] / r['total_s']:,.0f} | {1000 * r['cpu_s'] / r['rows']:.2f} | "
                   f"{r['peak_tree_rss_mb']:,.0f} | {r['rss_first_half_mb']:,.0f} / "
                   f"{r['rss_second_half_mb']:,.0f} |", flush=True)
+            main_cpu = 1000 * (r["cpu_s"] - r["worker_cpu_s"]) / r["rows"]
+            peaks = ", ".join(f"{kind} {mb:,.0f}" for kind, mb in sorted(r["peak_rss_by_process_kind_mb"].items()))
+            details.append(f"{label or 'model'}, {r['rows']:,} rows: main process CPU {main_cpu:.3f} s / 1k posts; "
+                           f"peak RSS of one process by kind (MB): {peaks}")
             if r["profile"]:
                 for module, seconds in r["profile"].items():
                     print(f"    {seconds:7.2f} s  {module}")
@@ -289,6 +311,7 @@ def main() -> None:
           + ", ".join(f"{label or 'model'} {seconds:.1f} s" for label, seconds in startups.items())
           + f"; TensorFlow imported: {r['tensorflow_imported']}; "
           f"load average after: {os.getloadavg()[0]:.1f}")
+    print("\n".join(details))
     if args.variant:
         print("tonecls imported from: " + "; ".join(f"{label}: {path}" for label, path in sources.items()))
     print("posts/s (scoring): score_file from start to renamed output, model already loaded; "

@@ -281,7 +281,7 @@ _PLATFORM_HANDLE_RE = regex.compile(r"""
 # cheap tests (stdlib re) of whether the rules above may apply at all
 _DISCORD_HINT_RE = re.compile(r"\w#\d{4}")
 # (a platform's name ends in one of these letters, or the Kelvin sign, which IGNORECASE
-# matches as "k"; a case-sensitive class is 7x cheaper than the names themselves)
+# matches as "k"; a case-sensitive class is much cheaper than the names with IGNORECASE)
 _PLATFORM_NAME_ENDS = "ptckgamhnldPTCKGAMHNLD\u212a"
 _PLATFORM_HINT_RE = re.compile(f"[{_PLATFORM_NAME_ENDS}][ \t]?[:\\-]")
 
@@ -368,8 +368,9 @@ class Preprocessor:
     token may span whitespace (phone numbers, spaced ellipses) are matched whole. The caches
     are not pickled, so a Preprocessor ships cheaply to worker processes. Instances are safe
     to share between threads.
-    Parallelism is left to the caller (e.g. :func:`tonecls.score.score_file`'s Dask engine):
-    one process tokenises about 25,000 posts per second (see BENCHMARKS.md).
+    Parallelism is left to the caller (worker processes of :func:`tokenize_file` and
+    :func:`tonecls.score.score_file`): one process tokenises about 22,000 new TweetEval posts
+    per CPU-second (see BENCHMARKS.md).
 
     Examples
     --------
