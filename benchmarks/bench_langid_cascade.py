@@ -34,18 +34,6 @@ def posts() -> list[str]:
     return texts + pd.read_csv(ROOT / "data" / "langid_posts.csv", dtype=str, keep_default_na=False)["text"].tolist()
 
 
-def language_module_from(source: str):
-    """``SOURCE/tonecls/language.py`` imported under another name."""
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location("language_compared", Path(source) / "tonecls" / "language.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -69,7 +57,9 @@ def main() -> None:
     variants = {"average of both (always ask langid.py)": lambda t: identify(t, distribution=default_distribution),
                 "fastText shortcut (default)": identify}
     if args.compare_source:
-        other = language_module_from(args.compare_source)
+        from compare_source import module_from_source
+
+        other = module_from_source(args.compare_source, "tonecls/language.py", "language_compared")
         other.identify(tokens[:50], distribution=other.default_distribution)
         variants[f"default of {Path(args.compare_source).name}"] = other.identify
     cpu = {name: 0.0 for name in variants}

@@ -66,15 +66,9 @@ def variants(model, bundle):
 def kernel_from(source: str, network):
     """``network`` (a numpy InferenceNetwork) run by the numpy kernel of another source tree of
     tonecls (``SOURCE/tonecls/model/inference.py``, e.g. a git worktree of an earlier commit)."""
-    import importlib.util
-    import sys
-    from pathlib import Path
+    from compare_source import module_from_source
 
-    path = Path(source) / "tonecls" / "model" / "inference.py"
-    spec = importlib.util.spec_from_file_location("inference_compared", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = module_from_source(source, "tonecls/model/inference.py", "inference_compared")
     return module.InferenceNetwork(heads=list(network.heads), members=[dict(m) for m in network.members],
                                    weights=dict(network.weights))
 

@@ -53,15 +53,9 @@ def posts_per_second(func, texts: list[str], repeat: int, fresh=None) -> tuple[f
 
 def preprocessor_from(source: str):
     """The Preprocessor class of ``SOURCE/tonecls/preprocess.py`` (imported under another name)."""
-    import importlib.util
-    import sys
-    from pathlib import Path
+    from compare_source import module_from_source
 
-    spec = importlib.util.spec_from_file_location("preprocess_compared", Path(source) / "tonecls" / "preprocess.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module.Preprocessor
+    return module_from_source(source, "tonecls/preprocess.py", "preprocess_compared").Preprocessor
 
 
 def main() -> None:
