@@ -342,7 +342,7 @@ _MAX_CACHED_PIECE = 100  # characters: longer pieces (URLs, text without spaces)
 # starts with a digit or one of ".-*()". Every other token lies inside one piece, and the
 # token patterns' look-arounds see whitespace and a string's edge alike.
 _SPANNING_GAP_RE = re.compile(r"[\d*\-.()]\s+[\d*\-.()]")
-_PERSONAL_MARKERS = frozenset({USER, URL, EMAIL, PHONE})
+_PERSONAL_MARKERS = frozenset(_PERSONAL_KINDS.values())  # the tokens personal data becomes
 # a piece that is one handle and nothing else (the "@user" of most TweetEval posts): <user>,
 # without matching the token pattern (no other alternative can match it first)
 _HANDLE_PIECE_RE = regex.compile(r"@\w+", _FLAGS)
