@@ -68,14 +68,14 @@ def post_processing_effects(model, data_dir=None):
                "test NLL (T=1)": negative_log_likelihood(logits, targets, spec.multilabel),
                "test NLL (fitted T)": negative_log_likelihood(logits, targets, spec.multilabel, temperature)}
         if spec.multilabel:
-            proba = model.calibrated_proba(spec.name, logits)
+            proba = model.head_proba(spec.name, logits)
             row["macro-F1 @0.5"] = macro_f1(targets, decide(spec, proba))
             row["macro-F1 @tuned thresholds"] = macro_f1(targets, decide(spec, proba, model.thresholds_[spec.name]))
         else:
             row["ECE (T=1)"] = expected_calibration_error(
-                model.calibrated_proba(spec.name, logits * temperature), targets, multilabel=False)
+                model.head_proba(spec.name, logits * temperature), targets, multilabel=False)
             row["ECE (fitted T)"] = expected_calibration_error(
-                model.calibrated_proba(spec.name, logits), targets, multilabel=False)
+                model.head_proba(spec.name, logits), targets, multilabel=False)
             recalls = recall_score(targets, logits.argmax(axis=1), labels=range(len(spec.classes)), average=None)
             row["test recall per class"] = ", ".join(f"{c} {r:.2f}" for c, r in zip(spec.classes, recalls))
         rows.append(row)

@@ -135,7 +135,7 @@ def method_proba(model, method: str, texts: list[str]) -> dict[str, np.ndarray]:
     counts = np.bincount(owners, minlength=len(texts))[:, None]
     out = {}
     for spec in model.heads_:
-        proba = model.calibrated_proba(spec.name, logits[spec.name])
+        proba = model.head_proba(spec.name, logits[spec.name])
         total = np.zeros((len(texts), proba.shape[1]))
         np.add.at(total, owners, proba)
         out[spec.name] = total / counts

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create (or reuse) the project's virtual environment in .venv and install tonecls into it.
-#   bash scripts/setup.sh          runtime + test/notebook extras (requirements-dev.txt)
+#   bash scripts/setup.sh          runtime, every extra and the test tools (requirements-dev.txt)
 # Set TONECLS_VENV to use another location, or TONECLS_SKIP_SETUP=1 to use an environment you
 # prepared yourself (TONECLS_VENV then names it). Needs Python >= 3.10 and network access to PyPI.
 set -euo pipefail
@@ -15,7 +15,11 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 stamp="$venv/.tonecls-installed"
-if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.txt -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+stale=0
+for file in requirements*.txt pyproject.toml; do
+  [ "$file" -nt "$stamp" ] && stale=1
+done
+if [ ! -f "$stamp" ] || [ "$stale" = 1 ]; then
   echo "==> installing tonecls and its requirements into $venv (first time: a few minutes)"
   "$venv/bin/python" -m pip install --quiet --upgrade pip
   "$venv/bin/python" -m pip install --quiet -r requirements-dev.txt

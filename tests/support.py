@@ -104,8 +104,16 @@ def tiny_data(n: int = 240) -> dict:
     }
 
 
+def reseal_unchecked(bundle: Path) -> None:
+    """Rewrite a bundle's seal without validating it (what a forger would do), so that a test
+    reaches the checks behind the seal."""
+    from tonecls.model.bundle import _write_seal
+
+    _write_seal(Path(bundle))
+
+
 class StandInModel:
-    """Follows the ToneModel scoring protocol (heads_, output_columns, predict) without TensorFlow.
+    """Follows the scoring protocol (:class:`tonecls.score.ScoringModel`) without TensorFlow.
 
     Statuses come from the real preprocessing; probabilities are a deterministic function of
     the tokens. ``crash_on`` makes a call with that post raise (a crash in a given chunk).
@@ -119,17 +127,19 @@ class StandInModel:
             HeadSpec("topics", ["sport", "politics", "music"], multilabel=True),
         ]
         self.crash_on = crash_on
-        self.batches: list[int] = []  # sizes of the predict calls (list.append is thread-safe)
+        self.batches: list[int] = []  # sizes of the compute_logits calls (list.append is thread-safe)
 
     def output_columns(self) -> list[str]:
         from tonecls.schema import OutputSchema
 
         return OutputSchema.from_heads(self.heads_).columns  # the contract's column names
 
-    def predict(self, texts, *, all_languages: bool = False) -> pd.DataFrame:
+    def identity(self) -> dict:
+        return {"object": "StandInModel"}
+
+    def compute_logits(self, texts, *, all_languages: bool = False) -> dict:
         from tonecls.language import identify
         from tonecls.preprocess import tokenize_with_status
-        from tonecls.schema import LANGUAGE_COLUMN, N_TOKENS_COLUMN, STATUS_COLUMN
 
         self.batches.append(len(texts))
         if self.crash_on is not None and self.crash_on in list(texts):
@@ -139,17 +149,24 @@ class StandInModel:
         if not all_languages:  # an English model, like the default one
             statuses = ["other_language" if lang not in (None, "en", "und") else s
                         for s, lang in zip(statuses, languages)]
+        return {"statuses": statuses, "languages": languages, "n_tokens": [len(t) for t in tokens],
+                "hashes": [zlib.crc32(" ".join(t).encode()) for t in tokens]}
+
+    def predictions_from_logits(self, logits: dict) -> pd.DataFrame:
+        from tonecls.schema import LANGUAGE_COLUMN, N_TOKENS_COLUMN, STATUS_COLUMN
+
+        statuses = logits["statuses"]
         ok = np.array([s == "ok" for s in statuses], dtype=bool)
-        rng = np.array([zlib.crc32(" ".join(t).encode()) for t in tokens], dtype=np.uint64)
-        p3 = np.stack([(rng >> s) % 97 + 1 for s in (0, 8, 16)], axis=1).astype(float)
+        rng = np.array(logits["hashes"], dtype=np.uint64)
+        p3 = np.stack([(rng >> s) % 97 + 1 for s in (0, 8, 16)], axis=1).astype(float).reshape(len(rng), 3)
         p3 /= p3.sum(axis=1, keepdims=True)
-        multi = np.stack([((rng >> s) % 100) / 100 for s in (3, 11, 19)], axis=1)
+        multi = np.stack([((rng >> s) % 100) / 100 for s in (3, 11, 19)], axis=1).reshape(len(rng), 3)
         p3[~ok], multi[~ok] = np.nan, np.nan
-        out = {STATUS_COLUMN: statuses, LANGUAGE_COLUMN: languages, N_TOKENS_COLUMN: [len(t) for t in tokens]}
+        out = {STATUS_COLUMN: statuses, LANGUAGE_COLUMN: logits["languages"], N_TOKENS_COLUMN: logits["n_tokens"]}
         classes = np.array(self.heads_[0].classes, dtype=object)
         out["sentiment_label"] = np.where(ok, classes[np.nan_to_num(p3).argmax(1)], None)
         out["sentiment_confidence"] = np.where(ok, np.nan_to_num(p3).max(1), np.nan)
-        out["sentiment_score"] = p3[:, 2] - p3[:, 0]
+        out["sentiment_polarity"] = p3[:, 2] - p3[:, 0]
         for j, c in enumerate(self.heads_[0].classes):
             out[f"sentiment_p_{c}"] = p3[:, j]
         topic_classes = np.array(self.heads_[1].classes)
@@ -159,6 +176,9 @@ class StandInModel:
         for j, c in enumerate(self.heads_[1].classes):
             out[f"topics_p_{c}"] = multi[:, j]
         return pd.DataFrame(out)
+
+    def predict(self, texts, *, all_languages: bool = False) -> pd.DataFrame:
+        return self.predictions_from_logits(self.compute_logits(texts, all_languages=all_languages))
 
 
 # words of a fake TwitterAAE model and their counts in its (aa, hispanic, asian, white) topics

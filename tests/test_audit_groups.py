@@ -21,7 +21,7 @@ from tonecls.audit.groups import audit_groups, head_arrays
 from tonecls.audit.metrics import build_features, metrics_from_sums, weighted_sums
 from tonecls.cli import main
 from tonecls.errors import InputError
-from tonecls.report import write_report
+from tonecls.report import audit_report, write_report
 from tonecls.stats import stratified_weights
 
 from support import CLASSES, scored_frame  # noqa: E402
@@ -181,7 +181,7 @@ def test_undefined_metrics_are_explained_not_zero(tmp_path):
     assert np.isnan(gap.p_value) and not gap.flagged and gap.reason.startswith("undefined")
     # FPR of 'anger' is defined (the group has negatives)
     assert not _value(result, "dialect", "rare", "fpr", "anger").reason
-    data = json.loads(write_report(result.to_report(), tmp_path)["json"].read_text(encoding="utf-8"))
+    data = json.loads(write_report(audit_report(result), tmp_path)["json"].read_text(encoding="utf-8"))
     record = next(r for r in data["data"]["metrics"] if r["group"] == "rare"
                   and r["metric"] == "recall" and r["class"] == "anger")
     assert record["value"] is None and record["reason"].startswith("undefined: no posts labelled")
@@ -223,7 +223,7 @@ def test_prediction_only_audit_without_labels():
     assert any("cannot be audited without labels" in f for f in result.findings)
     expected = (frame[frame.dialect == "aa"].emotion_label == "joy").mean()
     assert _value(result, "dialect", "aa", "selection_rate", "joy").value == pytest.approx(expected)
-    report = result.to_report()
+    report = audit_report(result)
     assert report.sections and not result.confusion
 
 
@@ -309,21 +309,18 @@ def test_cli_records_model_provenance_and_unreadable_lines(tmp_path, capsys):
     lines = text.splitlines()
     lines.insert(5, '"unterminated,quote')  # a malformed record, kept and excluded
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    bundle = tmp_path / "bundle"
-    bundle.mkdir()
-    (bundle / "bundle.json").write_text(json.dumps({
-        "format": 1, "name": "tiny-model", "tonecls_version": "0.1.0",
-        "heads": [{"name": "emotion", "classes": CLASSES, "multilabel": False}],
-        "preprocess": {}, "max_length": 64, "temperatures": {"emotion": 1.0}, "thresholds": {},
-        "metrics": {"test": {"emotion": {"metric": "macro_f1", "value": 0.7}}}}), encoding="utf-8")
+    from tonecls.model import load_model
+    from tonecls.model.bundle import DEFAULT_BUNDLE
+
     status = main(["audit", str(source), "-o", str(tmp_path / "r"), "--head", "emotion",
                    "--label-col", "gold", "--group-col", "dialect", "--n-bootstrap", "0",
-                   "--model", str(bundle)])
+                   "--model", str(DEFAULT_BUNDLE)])
     assert status == 0, capsys.readouterr().err
     document = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     provenance = document["provenance"]
-    assert provenance["model name"] == "tiny-model"
-    assert provenance["model metrics"]["test"]["emotion"]["value"] == 0.7
+    recorded = load_model().metadata_
+    assert provenance["model name"] == recorded["name"] and provenance["model bundle"] == str(DEFAULT_BUNDLE)
+    assert provenance["model metrics"]["test"]["emotion"]["value"] == recorded["metrics"]["test"]["emotion"]["value"]
     assert provenance["rows read"] == 301 and provenance["rows audited"] == 300
     assert provenance["rows excluded by reason"] == {"malformed_line": 1}
     assert main(["audit", str(source), "-o", str(tmp_path / "r"), "--head", "emotion",
@@ -335,7 +332,7 @@ def test_cli_records_model_provenance_and_unreadable_lines(tmp_path, capsys):
 
 
 def test_load_scored_reads_only_the_audited_columns(tmp_path):
-    from tonecls.audit.groups import load_scored
+    from tonecls.jobs.audit import load_scored
 
     source = tmp_path / "scored.jsonl"
     scored_frame(50, seed=12).assign(text="a post").to_json(source, orient="records", lines=True)
@@ -451,7 +448,7 @@ def test_metrics_need_a_minimum_count_in_every_cell():
 
 def test_gap_records_carry_the_test_contract(injected, tmp_path):
     _, result = injected
-    data = json.loads(write_report(result.to_report(), tmp_path)["json"].read_text(encoding="utf-8"))
+    data = json.loads(write_report(audit_report(result), tmp_path)["json"].read_text(encoding="utf-8"))
     assert data["verdict"] == result.verdict and data["data"]["verdict"] == result.verdict
     records = data["data"]["gaps"]
     for record in records:

@@ -48,13 +48,13 @@ def test_library_errors_are_one_paragraph_and_exit_2(tmp_path, capsys):
 def test_an_interrupt_exits_130(monkeypatch, tmp_path, capsys):
     import functools
 
-    import tonecls.preprocess
+    import tonecls.jobs.tokenize
 
-    @functools.wraps(tonecls.preprocess.tokenize_file)  # keeps the signature the CLI's defaults read
+    @functools.wraps(tonecls.jobs.tokenize.tokenize_file)  # keeps the signature the CLI's defaults read
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(tonecls.preprocess, "tokenize_file", interrupted)
+    monkeypatch.setattr(tonecls.jobs.tokenize, "tokenize_file", interrupted)
     assert main(["preprocess", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv")]) == 130
     assert capsys.readouterr().err == "tonecls preprocess: interrupted\n"
     # with completed chunks on disk, a resumable command says how to continue

@@ -96,7 +96,7 @@ def test_resolve_data_dir_prefers_argument_then_env_then_cache(data_root, tmp_pa
 
     cache = tmp_path / "xdg" / "tonecls" / "data"
     _goemotions(cache)
-    assert datasets.default_cache_dir() == cache
+    assert datasets.default_data_dir() == cache
     # the env dir comes first; the cache is used for a dataset the env dir lacks
     assert resolve_data_dir(dataset="goemotions") == data_root
     monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path / "elsewhere"))

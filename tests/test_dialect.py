@@ -253,8 +253,8 @@ def test_cli_dialect_streams_every_row_in_order(tmp_path, capsys, monkeypatch, f
 
 
 def test_dialect_file_resumes_after_interruption(tmp_path, estimator, monkeypatch):
-    from tonecls.audit import dialect
-    from tonecls.audit.dialect import dialect_file
+    import tonecls.jobs.dialect as dialect
+    from tonecls.jobs import dialect_file
 
     source = tmp_path / "posts.csv"
     texts = ["he be trippin lol finna go", "hello there", "af af af", "", "lol ok", "What a day."]

@@ -24,7 +24,9 @@ from tonecls.model.bundle import (
     NETWORK_FILE,
     read_metadata,
 )
-from tonecls.model.inference import InferenceNetwork, probe_batch
+from tonecls.model.inference import InferenceNetwork
+from tonecls.model.keras_export import probe_batch
+from support import reseal_unchecked
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY_MODULES = ("tensorflow", "keras", "dask", "distributed")  # dask: the optional [dask] extra
@@ -62,9 +64,9 @@ def test_numpy_network_equals_keras(keras_setup, pooling, lstm_layers, members, 
     for words with a per-word table row and rare words without one (beyond the first 7)."""
     keras, heads, make_config = keras_setup
     from tonecls.model import inference
-    from tonecls.model.inference import from_keras
+    from tonecls.model.keras_export import from_keras
     from tonecls.model.network import build_network
-    from tonecls.model.train import ensemble_network
+    from tonecls.model.network import ensemble_network
 
     monkeypatch.setattr(inference, "TABLE_WORDS", 7)
     monkeypatch.setattr(inference, "TABLE_BLOCK", 3)
@@ -91,7 +93,7 @@ def test_numpy_network_equals_keras(keras_setup, pooling, lstm_layers, members, 
 
 def test_export_refuses_networks_it_cannot_run(keras_setup):
     keras, _, _ = keras_setup
-    from tonecls.model.inference import ExportError, from_keras
+    from tonecls.model.keras_export import ExportError, from_keras
 
     ids = keras.Input(shape=(None,), dtype="int32")
     x = keras.layers.Embedding(10, 4, mask_zero=True, name="embedding")(ids)
@@ -147,7 +149,7 @@ def test_scoring_paths_do_not_import_tensorflow(tmp_path):
     result = run_python(f"""
         import pickle, sys
         import tonecls
-        from tonecls.score import score_file
+        from tonecls.jobs import score_file
         model = tonecls.load_model()
         frame = model.predict(["so happy today", None])
         assert frame["tonecls_status"].tolist() == ["ok", "missing"], frame
@@ -187,9 +189,12 @@ def bundle_copy(tmp_path) -> Path:
 
 
 def edit_meta(bundle: Path, change) -> None:
+    """Change bundle.json and seal the bundle again without checking it (as a tampered bundle
+    with a forged seal): what loading checks beyond the seal."""
     meta = json.loads((bundle / META_FILE).read_text())
     change(meta)
     (bundle / META_FILE).write_text(json.dumps(meta))
+    reseal_unchecked(bundle)
 
 
 @pytest.mark.parametrize(("change", "field"), [
@@ -230,12 +235,14 @@ def test_class_count_and_vocabulary_size_must_match_the_network(bundle_copy, tmp
     shutil.copytree(DEFAULT_BUNDLE, other)
     tokens = json.loads((other / "vocab.json").read_text())
     (other / "vocab.json").write_text(json.dumps(tokens[:-5]))
+    reseal_unchecked(other)
     with pytest.raises(InputError, match="embedding has 30000 rows"):
         load_model(other)
 
 
+@pytest.mark.parametrize("resealed", [False, True])
 @pytest.mark.parametrize("damage", ["truncate_network", "bad_json", "bad_vocab", "bad_inference", "missing_vocab"])
-def test_damaged_bundles_are_input_errors(bundle_copy, damage):
+def test_damaged_bundles_are_input_errors(bundle_copy, damage, resealed):
     if damage == "truncate_network":
         data = (bundle_copy / NETWORK_FILE).read_bytes()
         (bundle_copy / NETWORK_FILE).write_bytes(data[: len(data) // 2])
@@ -247,6 +254,8 @@ def test_damaged_bundles_are_input_errors(bundle_copy, damage):
         (bundle_copy / INFERENCE_FILE).write_text("[]")
     else:
         (bundle_copy / "vocab.json").unlink()
+    if resealed:
+        reseal_unchecked(bundle_copy)
     with pytest.raises(InputError):
         load_model(bundle_copy)
 
@@ -256,6 +265,7 @@ def test_network_file_changed_after_export_is_detected(bundle_copy):
     first = min(spec["weights"])
     spec["weights"][first]["sha256"] = "0" * 64
     (bundle_copy / INFERENCE_FILE).write_text(json.dumps(spec))
+    reseal_unchecked(bundle_copy)
     with pytest.raises(InputError, match="checksum"):
         load_model(bundle_copy)
 

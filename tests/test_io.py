@@ -24,7 +24,6 @@ from tonecls.io import (
     ExportWriter,
     atomic_write,
     count_rows,
-    dask_read_options,
     detect_format,
     read_export,
 )
@@ -384,16 +383,6 @@ def test_empty_output_still_has_a_header(tmp_path):
     with ExportWriter(target) as writer:
         writer.write(POSTS.iloc[:0])
     assert target.read_text() == "id,text,platform\n"
-
-
-def test_dask_read_options_parse_like_read_export(tmp_path):
-    dd = pytest.importorskip("dask.dataframe")
-    path = _write(tmp_path / "posts.csv", POSTS)
-    reader, kwargs = dask_read_options(path, blocksize=None)
-    assert reader == "read_csv"
-    frame = dd.read_csv(str(path), **kwargs).compute()
-    assert frame["id"].tolist() == POSTS["id"].tolist()
-    assert frame["text"].tolist() == POSTS["text"].tolist()
 
 
 # --- the bundled sample export -------------------------------------------------------------

@@ -34,7 +34,6 @@ from tonecls.model import (  # noqa: E402
 from tonecls.model.bundle import DEFAULT_BUNDLE  # noqa: E402
 from tonecls.model.calibration import fit_temperature, negative_log_likelihood, tune_thresholds  # noqa: E402
 from tonecls.model.evaluate import comparison_table, macro_f1, macro_recall  # noqa: E402
-from tonecls.model.train import compile_network  # noqa: E402
 from tonecls.model.vocab import Vocabulary, looks_like_personal_data, offsets_of, pad_batch  # noqa: E402
 
 
@@ -233,7 +232,7 @@ def test_training_never_fails_on_batch_widths_or_sizes(seed, batch_size):
 
 @pytest.mark.slow
 def test_head_without_labels_in_batch_contributes_no_loss_or_update():
-    from tonecls.model.network import build_network  # Keras: imported by the tests that need it
+    from tonecls.model.network import build_network, compile_network  # Keras: imported by the tests that need it
 
     specs = [HeadSpec("a", ["x", "y", "z"]), HeadSpec("b", ["p", "q"], multilabel=True)]
     config = tiny_config()
@@ -270,7 +269,7 @@ def test_save_load_round_trip_predicts_the_same(tiny_model, tmp_path):
     expected = tiny_model.predict_proba(texts)
     path = tiny_model.save(tmp_path / "bundle")
     assert {p.name for p in path.iterdir()} == {"model.keras", "inference.json", "vocab.json", "bundle.json",
-                                             "MODEL_CARD.md"}
+                                             "MODEL_CARD.md", "SHA256SUMS"}
     assert not (tmp_path / "bundle.partial").exists()
     loaded = load_model(path)
     assert loaded.heads_ == tiny_model.heads_
@@ -369,20 +368,20 @@ def test_token_count_counts_every_token_even_past_the_model_length(tiny_model):
     assert out["tonecls_n_tokens"].iloc[5] == len(tiny_model.tokenize_with_status(["@bob love <3 https://x.org"])[0][0])
 
 
-def test_polarity_score_is_p_positive_minus_p_negative():
-    # a head with negative and positive classes gets H_score; others do not
+def test_polarity_is_p_positive_minus_p_negative():
+    # a head with negative and positive classes gets H_polarity; others do not
     model = ToneModel(network=None, vocabulary=Vocabulary(["love"]), heads=[
         HeadSpec("sentiment", ["negative", "neutral", "positive"]),
         HeadSpec("stance", ["against", "favor"]),
         HeadSpec("tags", ["negative", "positive"], multilabel=True)])
-    assert "sentiment_score" in model.output_columns()
-    assert not any(c.startswith(("stance_score", "tags_score")) for c in model.output_columns())
-    assert model.output_columns().index("sentiment_score") == model.output_columns().index("sentiment_confidence") + 1
+    assert "sentiment_polarity" in model.output_columns()
+    assert not any(c.startswith(("stance_polarity", "tags_polarity")) for c in model.output_columns())
+    assert model.output_columns().index("sentiment_polarity") == model.output_columns().index("sentiment_confidence") + 1
 
 
-def test_sentiment_score_of_a_trained_head(tiny_model):
+def test_sentiment_polarity_of_a_trained_head(tiny_model):
     out = tiny_model.predict(["love great wonderful", "awful hate terrible", "the table", None])
-    score = out["tone_score"].to_numpy(dtype=float)
+    score = out["tone_polarity"].to_numpy(dtype=float)
     expected = (out["tone_p_positive"] - out["tone_p_negative"]).to_numpy(dtype=float)
     np.testing.assert_allclose(score[:3], expected[:3])
     assert ((score[:3] >= -1) & (score[:3] <= 1)).all() and np.isnan(score[3])
@@ -464,7 +463,8 @@ def test_model_languages_come_from_its_training_data(tiny_model):
 
 
 def test_score_frame_and_score_file_flag_other_languages_unless_asked(english_model, tmp_path):
-    from tonecls.score import score_file, score_frame
+    from tonecls.jobs import score_file
+    from tonecls.score import score_frame
 
     posts = pd.DataFrame({"id": ["a", "b", "c"], "text": ["love it so much", list(OTHER_LANGUAGE_POSTS)[1], "hate this"]})
     scored = score_frame(posts, english_model)
@@ -692,14 +692,14 @@ def _distill_config(teacher, tmp_path, **overrides):
 def test_distillation_targets_are_the_teachers_tempered_probabilities(tiny_bundle, tmp_path):
     from scipy.special import expit, softmax
 
-    from tonecls.model.train import build_vocabulary, distillation_targets, load_training_data, _encode
+    from tonecls.model.data import load_training_data
+    from tonecls.model.distill import distillation_targets
+    from tonecls.model.train import build_vocabulary
 
     config = _distill_config(tiny_bundle, tmp_path)
     loaded = load_training_data(config, tiny_data())
     vocabulary, _, _ = build_vocabulary(config, (t for n in loaded.tokenised for t in loaded.tokenised[n]["train"][0]))
-    train_sets = {n: _encode(vocabulary, *loaded.tokenised[n]["train"], loaded.raw[n]["train"].targets, 64)
-                  for n in loaded.tokenised}
-    targets = distillation_targets(config, loaded, vocabulary, train_sets)
+    targets = distillation_targets(config, loaded, vocabulary)
     teacher = load_model(tiny_bundle)
     tokens = loaded.tokenised["tone"]["train"][0]
     logits = teacher.logits_from_tokens(tokens)

@@ -131,3 +131,24 @@ def test_committed_notebooks_are_small_and_error_free():
         assert not errors, f"{name} was saved with an error output: {errors[0].get('evalue')}"
         first = next(cell for cell in notebook.cells if cell.cell_type == "code")
         assert 'FAST = os.environ.get("TONECLS_NOTEBOOK_FAST") == "1"' in first.source
+
+
+@pytest.mark.slow
+def test_a_notebook_run_without_an_output_folder_changes_nothing_in_the_repository(notebook_env, monkeypatch):
+    """By default a notebook writes into a new temporary folder, never over tracked files."""
+    import subprocess
+
+    monkeypatch.delenv("TONECLS_OUTPUT_DIR")
+
+    def status() -> str:
+        return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout
+
+    if subprocess.run(["git", "rev-parse"], cwd=ROOT, capture_output=True).returncode != 0:
+        pytest.skip("not a git checkout")
+    skip_without_model("01_quickstart.ipynb")
+    before = status()
+    notebook = run_notebook("01_quickstart.ipynb")
+    assert status() == before
+    printed = "".join(out.get("text", "") for out in outputs_of(notebook, "stream"))
+    assert "tonecls-notebook-" in printed  # the summary names the output in the temporary folder

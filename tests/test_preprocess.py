@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from nltk.tokenize import TweetTokenizer
 
 from tonecls import preprocess
+from tonecls.jobs import tokenize_file
 from tonecls.errors import InputError
 from tonecls.preprocess import (
     PreprocessConfig,
@@ -611,7 +612,7 @@ def _write_csv(path: Path) -> None:
 def test_tokenize_file_keeps_every_row_in_order(tmp_path):
     source, target = tmp_path / "posts.csv", tmp_path / "tokens.parquet"
     _write_csv(source)
-    summary = preprocess.tokenize_file(source, target, chunksize=2)
+    summary = tokenize_file(source, target, chunksize=2)
     out = pd.read_parquet(target)
     assert out.columns.tolist() == ["id", "text", "tokens", "tonecls_status"]
     assert out["id"].tolist() == ["1", "2", "3", "4", "5"]  # a malformed row keeps its id and text
@@ -627,7 +628,7 @@ def test_tokenize_file_resumes_after_an_interruption(tmp_path, monkeypatch):
     source, target = tmp_path / "posts.jsonl", tmp_path / "tokens.csv"
     source.write_text("".join(json.dumps({"n": i, "text": f"post {i} :)"}) + "\n" for i in range(10)))
     expected_path = tmp_path / "expected.csv"
-    preprocess.tokenize_file(source, expected_path, chunksize=3)
+    tokenize_file(source, expected_path, chunksize=3)
 
     calls = {"n": 0}
     original = Preprocessor.tokenize_with_status
@@ -640,10 +641,10 @@ def test_tokenize_file_resumes_after_an_interruption(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Preprocessor, "tokenize_with_status", failing)
     with pytest.raises(KeyboardInterrupt):
-        preprocess.tokenize_file(source, target, chunksize=3)
+        tokenize_file(source, target, chunksize=3)
     assert not target.exists()
     monkeypatch.setattr(Preprocessor, "tokenize_with_status", original)
-    summary = preprocess.tokenize_file(source, target, chunksize=3, resume=True)
+    summary = tokenize_file(source, target, chunksize=3, resume=True)
     assert summary.resumed_from_row == 6 and summary.rows == 10
     assert target.read_text() == expected_path.read_text()
 
@@ -652,7 +653,7 @@ def test_tokenize_file_refuses_a_column_clash_before_writing(tmp_path):
     source = tmp_path / "posts.csv"
     _write_csv(source)
     with pytest.raises(InputError, match="already has a column 'id'"):
-        preprocess.tokenize_file(source, tmp_path / "out.csv", tokens_col="id")
+        tokenize_file(source, tmp_path / "out.csv", tokens_col="id")
     assert list(tmp_path.iterdir()) == [source]
 
 

@@ -102,9 +102,9 @@ def test_sentences_fill_subject_and_object_forms():
 
 
 def test_report_renders(biased_result, tmp_path):
-    from tonecls.report import write_report
+    from tonecls.report import probe_report, write_report
 
-    paths = write_report(biased_result.to_report(), tmp_path, "probes")
+    paths = write_report(probe_report(biased_result), tmp_path, "probes")
     document = json.loads(paths["json"].read_text())
     assert document["findings"] == biased_result.findings
     assert "Benjamini-Hochberg" in paths["md"].read_text()
@@ -246,7 +246,7 @@ def test_terms_the_model_cannot_tell_apart_are_reported(tmp_path):
     assert religion["n_terms"] == 6 and "Muslim" in religion["terms"]
     assert any("exactly the same predictions" in f and f.startswith("religion") for f in result.findings)
     assert (result.tests["mean_diff"] == 0).all() and not result.tests["significant"].any()
-    from tonecls.report import write_report
+    from tonecls.report import probe_report, write_report
 
-    markdown = write_report(result.to_report(), tmp_path, "blind")["md"].read_text()
+    markdown = write_report(probe_report(result), tmp_path, "blind")["md"].read_text()
     assert "Terms the model cannot tell apart" in markdown

@@ -16,7 +16,8 @@ from support import WORDS, StandInModel
 from tonecls.errors import InputError
 from tonecls.io.job import ChunkJob
 from tonecls.schema import LANGUAGE_COLUMN, N_TOKENS_COLUMN, STATUS_COLUMN
-from tonecls.score import score_file, score_frame
+from tonecls.jobs import score_file
+from tonecls.score import score_frame
 from tonecls.io.manifest import manifest_path
 
 
@@ -35,7 +36,7 @@ def test_score_frame_keeps_input_columns_and_adds_contract_columns():
     scored = score_frame(POSTS, model, text_col="text")
     assert list(scored.columns) == list(POSTS.columns) + model.output_columns()
     assert model.output_columns()[:7] == [STATUS_COLUMN, LANGUAGE_COLUMN, N_TOKENS_COLUMN, "sentiment_label",
-                                          "sentiment_confidence", "sentiment_score", "sentiment_p_negative"]
+                                          "sentiment_confidence", "sentiment_polarity", "sentiment_p_negative"]
     pd.testing.assert_frame_equal(scored[POSTS.columns], POSTS)
     assert scored[STATUS_COLUMN].tolist() == ["ok", "empty", "missing", "ok", "not_text", "empty"]
     ok = scored[STATUS_COLUMN] == "ok"
@@ -133,12 +134,15 @@ def test_chunk_boundaries_do_not_change_the_output(tmp_path, chunksize):
     pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(reference))
 
 
-def test_progress_bar_shows_rows_and_rate(tmp_path, capsys):
+def test_progress_bar_shows_rows_and_rate(tmp_path, capsys, monkeypatch):
+    import tonecls.io.runner
+
     src = write_csv(tmp_path / "posts.csv", n=50)
-    score_file(src, tmp_path / "scored.csv", model=StandInModel(), chunksize=10, progress=True)
+    monkeypatch.setattr(tonecls.io.runner, "interactive", lambda: True)  # as on a terminal
+    score_file(src, tmp_path / "scored.csv", model=StandInModel(), chunksize=10)
     err = capsys.readouterr().err
     assert "scoring: 100%" in err and "50.0/50.0" in err and "posts/s" in err
-    score_file(src, tmp_path / "quiet.csv", model=StandInModel(), chunksize=10, progress=False)
+    score_file(src, tmp_path / "quiet.csv", model=StandInModel(), chunksize=10, quiet=True)
     assert capsys.readouterr().err == ""
 
 
@@ -191,7 +195,7 @@ def test_resume_after_a_crash_gives_the_same_file(tmp_path, suffix):
         score_file(src, out, model=StandInModel(crash_on="boom"), chunksize=32)
     assert not out.exists() and manifest_path(out).exists()
     state = json.loads(manifest_path(out).read_text())
-    assert state["chunks_done"] == 3 and state["rows_done"] == 96
+    assert len(state["units"]) == 3 and sum(u["rows"] for u in state["units"].values()) == 96
 
     model = StandInModel()
     summary = score_file(src, out, model=model, chunksize=32, resume=True)
@@ -353,7 +357,7 @@ def test_dask_engine_resumes_only_missing_parts(tmp_path, dask_scheduler):
     with pytest.raises(RuntimeError, match="simulated crash"):
         score_file(src, out, model=StandInModel(crash_on="boom"), **options)
     assert not out.exists()
-    done = json.loads(manifest_path(out).read_text())["part_hashes"]
+    done = json.loads(manifest_path(out).read_text())["units"]
     assert done  # partitions finished before the crash are kept
 
     summary = score_file(src, out, model=StandInModel(), resume=True, **options)
@@ -465,28 +469,28 @@ def test_score_frame_with_the_default_model_in_a_notebook():
 
 
 def test_resume_after_a_crash_between_writing_a_chunk_and_recording_it(tmp_path, monkeypatch):
-    """The manifest records a chunk's counts before the writer appends it (two-phase):
-    a crash right after the append must neither lose nor double-count that chunk."""
+    """A chunk is recorded in the manifest after the writer appends it: a crash right after the
+    append must neither lose nor double-count that chunk (resume drops the unrecorded bytes)."""
     from tonecls.io.manifest import ResumeManifest
 
     src = write_csv(tmp_path / "posts.csv", n=100)
     reference = score_file(src, tmp_path / "reference.csv", model=StandInModel(), chunksize=32)
-    commit = ResumeManifest.commit_pending
+    record = ResumeManifest.record
     calls = []
 
-    def crash_on_second_commit(self):
+    def crash_on_second_record(self, index, unit):
         calls.append(1)
         if len(calls) == 2:
             raise KeyboardInterrupt  # chunk 2 is in the partial output, the manifest lags
-        commit(self)
+        record(self, index, unit)
 
     out = tmp_path / "scored.csv"
-    monkeypatch.setattr(ResumeManifest, "commit_pending", crash_on_second_commit)
+    monkeypatch.setattr(ResumeManifest, "record", crash_on_second_record)
     with pytest.raises(KeyboardInterrupt):
         score_file(src, out, model=StandInModel(), chunksize=32)
-    monkeypatch.setattr(ResumeManifest, "commit_pending", commit)
+    monkeypatch.setattr(ResumeManifest, "record", record)
     summary = score_file(src, out, model=StandInModel(), chunksize=32, resume=True)
-    assert summary.resumed_from_row == 64
+    assert summary.resumed_from_row == 32  # the unrecorded second chunk is written again
     assert summary.statuses == reference.statuses and summary.rows == 100
     assert out.read_bytes() == (tmp_path / "reference.csv").read_bytes()
 
@@ -549,7 +553,8 @@ def test_a_crash_in_a_worker_keeps_the_completed_chunks_for_resume(tmp_path, par
     with pytest.raises(RuntimeError, match="simulated crash"):
         score_file(src, out, model=StandInModel(crash_on="boom"), chunksize=32, workers=2)
     assert not out.exists()
-    assert json.loads(manifest_path(out).read_text())["rows_done"] == 96  # chunks before the crash
+    units = json.loads(manifest_path(out).read_text())["units"]
+    assert sum(u["rows"] for u in units.values()) == 96  # chunks before the crash
     summary = score_file(src, out, model=StandInModel(), chunksize=32, resume=True, workers=2)
     assert summary.resumed_from_row == 96
     assert out.read_bytes() == reference.read_bytes()
@@ -565,15 +570,15 @@ def test_a_script_without_a_main_guard_can_use_workers(tmp_path):
     script = tmp_path / "job.py"
     script.write_text(
         "import tonecls.io.parallel as parallel\n"
-        "from tonecls.preprocess import tokenize_file\n"
+        "from tonecls.jobs import tokenize_file\n"
         "parallel.MIN_PARALLEL_ROWS, parallel.PART_ROWS = 1, 25\n"
-        f"print(tokenize_file({str(src)!r}, {str(tmp_path / 'two.csv')!r}, workers=2, chunksize=50, progress=False).rows)\n",
+        f"print(tokenize_file({str(src)!r}, {str(tmp_path / 'two.csv')!r}, workers=2, chunksize=50, quiet=True).rows)\n",
         encoding="utf-8")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
                           cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["120"] and done.stderr == ""
-    from tonecls.preprocess import tokenize_file
+    from tonecls.jobs import tokenize_file
 
     tokenize_file(src, tmp_path / "one.csv", workers=1, chunksize=50)
     assert (tmp_path / "two.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
@@ -592,14 +597,14 @@ def test_small_inputs_and_unpicklable_jobs_stay_in_this_process():
 
 
 def test_scoring_workers_run_without_pandas_scipy_or_tensorflow():
-    """A worker process unpickles the scoring job's task (the model's score_posts) and runs it
+    """A worker process unpickles the scoring job's task (the model's compute_logits) and runs it
     importing none of the heavy libraries: that is what keeps each worker light."""
     import pickle
     import subprocess
     import sys
 
     from tonecls.io.parallel import job_for_workers
-    from tonecls.score.local import ScoreJob
+    from tonecls.jobs.score import ScoreJob
 
     job = ScoreJob(None, "text")
     job.prepare()
@@ -619,7 +624,7 @@ def test_scoring_workers_run_without_pandas_scipy_or_tensorflow():
 def test_scoring_workers_check_every_chunk_for_clashing_columns():
     """Workers score only the texts; this process still refuses a chunk (a JSONL key seen
     late) holding a column scoring would write, as score_frame does."""
-    from tonecls.score.local import ScoreJob
+    from tonecls.jobs.score import ScoreJob
 
     job = ScoreJob(None, "text")
     job.prepare()
@@ -630,23 +635,22 @@ def test_scoring_workers_check_every_chunk_for_clashing_columns():
         job.transform(chunk, np.array(["ok", "ok"], dtype=object))
 
 
-def test_workers_run_predict_itself_for_models_that_change_it():
-    from tonecls.model import ToneModel, load_model
-    from tonecls.score.local import ScoreJob
+@pytest.mark.slow
+def test_workers_use_the_models_own_protocol_methods(tmp_path, parallel_small):
+    """Scoring goes through the ScoringModel protocol, in workers as in this process: a model
+    that builds its rows its own way gets its own rows either way."""
+    class Marked(StandInModel):
+        def predictions_from_logits(self, logits):
+            rows = super().predictions_from_logits(logits)
+            rows["sentiment_label"] = "marked"
+            return rows
 
-    class Shouting(ToneModel):
-        def predict(self, texts, *args, **kwargs):
-            return super().predict([str(t).upper() for t in texts], *args, **kwargs)
-
-    job = ScoreJob(None, "text")
-    job.prepare()
-    assert job.worker_task() is not None
-    model = load_model()
-    model.__class__ = Shouting
-    job.model = model
-    assert job.worker_task() is None  # parts then go through transform -> score_frame -> predict
-    job.model = StandInModel()
-    assert job.worker_task() is None
+    src = write_csv(tmp_path / "posts.csv", n=120)
+    for workers in (1, 2):
+        out = tmp_path / f"scored{workers}.csv"
+        score_file(src, out, model=Marked(), chunksize=40, workers=workers)
+        labels = pd.read_csv(out, keep_default_na=False)["sentiment_label"]
+        assert set(labels) <= {"marked", ""}
 
 
 def test_bad_worker_counts_are_refused(tmp_path):

@@ -1,15 +1,17 @@
 """tonecls: sentiment and emotional-tone classification of social media posts.
 
-Data flows ``preprocess -> model -> score -> audit -> report``:
+Data flows ``io -> preprocess -> model -> score -> audit -> report``, with file jobs above:
 
+- :mod:`tonecls.io` reads and writes post exports (the one place files are read, written and
+  resumed); :mod:`tonecls.datasets` the benchmark data;
 - :mod:`tonecls.preprocess` turns raw posts into tokens (PII scrubbed);
-- :mod:`tonecls.datasets` and :mod:`tonecls.io` read benchmark data and post exports;
 - :mod:`tonecls.model` builds, trains, evaluates, saves and loads the BiLSTM tone model;
-- :mod:`tonecls.score` batch-scores exports, locally or on a Dask cluster;
+- :mod:`tonecls.score` appends the model's predictions to a frame of posts;
 - :mod:`tonecls.audit` computes group breakdowns, counterfactual probes and dialect groups;
-- :mod:`tonecls.report` renders HTML / Markdown / JSON reports.
+- :mod:`tonecls.report` renders HTML / Markdown / JSON reports;
+- :mod:`tonecls.jobs` runs each command over files (score, tokenise, audit, ...).
 
-Heavy modules (TensorFlow) are imported lazily: ``import tonecls`` is cheap.
+Heavy modules are imported lazily: ``import tonecls`` is cheap.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ _LAZY = {
     "load_model": "tonecls.model",
     "ToneModel": "tonecls.model",
     "score_frame": "tonecls.score",
-    "score_file": "tonecls.score",
+    "score_file": "tonecls.jobs.score",
 }
 
 

@@ -27,6 +27,7 @@ import typer
 
 from tonecls import __version__
 from tonecls.errors import InputError, ToneclsError
+from tonecls.io.options import Engine, OnBadLines
 
 app = typer.Typer(
     name="tonecls",
@@ -156,7 +157,6 @@ Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="no progress output")
 Workers = Annotated[int | None, typer.Option(
     help="processes working in parallel on inputs of 20,000+ rows or 4+ MB (default: one per core, "
     "at most 8; 1: this process only)")]
-OnBadLines = Literal["flag", "error"]
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -164,28 +164,30 @@ OnBadLines = Literal["flag", "error"]
 @command("score", "score every post of an export file (CSV/TSV/JSONL/Parquet) into a new file")
 def score(
     *,
-    input: Annotated[Path, typer.Argument(metavar="INPUT", help="export to score")],
+    input: Annotated[str, typer.Argument(
+        metavar="INPUT", help="export to score: a file, a folder of part files, or a pattern such as 'parts/*.csv'")],
     output: Output,
     text_col: Annotated[str, typer.Option(help="column holding the posts",
-                                          **_default("tonecls.score:score_file", "text_col"))],
+                                          **_default("tonecls.jobs.score:score_file", "text_col"))],
     id_col: Annotated[str | None, typer.Option(help="post id column (checked; repeated ids reported)")] = None,
     model: ModelBundle = None,
-    engine: Annotated[Literal["local", "dask"], typer.Option(
+    engine: Annotated[Engine, typer.Option(
         help="local: stream in this process; dask: a dask.distributed cluster",
-        **_default("tonecls.score:score_file", "engine"))],
+        **_default("tonecls.jobs.score:score_file", "engine"))],
     scheduler: Annotated[str | None, typer.Option(
         help="address of a running dask scheduler (default: start a local cluster)")] = None,
     workers: Annotated[int | None, typer.Option(
         help="processes scoring in parallel (local engine: on inputs of 20,000+ rows or 4+ MB; dask: "
         "workers of the local cluster); default: one per core, at most 8 locally; 1: this process only")] = None,
     resume: Resume = False,
-    chunksize: Annotated[int, typer.Option(help="rows per chunk (local engine)",
-                                           **_default("tonecls.score:score_file", "chunksize"))],
+    chunksize: Annotated[int, typer.Option(help="rows per chunk (the unit of resume on the local engine)",
+                                           **_default("tonecls.jobs.score:score_file", "chunksize"))],
     blocksize: Annotated[str, typer.Option(
-        help="bytes per partition of text inputs (dask engine); 'none': one partition per file",
-        **_default("tonecls.score:score_file", "blocksize"))],
-    on_bad_lines: Annotated[OnBadLines | None, typer.Option(
-        help="malformed lines: flag them as rows (local default) or stop with an error (dask)")] = None,
+        help="bytes per unit of a single input file (dask engine); 'none': the whole file",
+        **_default("tonecls.jobs.score:score_file", "blocksize"))],
+    on_bad_lines: Annotated[OnBadLines, typer.Option(
+        help="malformed lines: flag them as rows, or stop with an error",
+        **_default("tonecls.jobs.score:score_file", "on_bad_lines"))],
     all_languages: Annotated[bool, typer.Option(
         "--all-languages", help="score posts in every language (default: posts confidently not in "
         "the model's language get status other_language and no predictions)")] = False,
@@ -194,13 +196,13 @@ def score(
     """Score every post of INPUT with the tone model and write OUTPUT: every input column
     unchanged, then tonecls_status, tonecls_language, tonecls_n_tokens and the predictions of
     each head. Rows that cannot be scored are kept and flagged. Formats by extension: .csv .tsv
-    .jsonl .parquet (and .gz). With --engine dask, OUTPUT is a directory of Parquet parts."""
-    from tonecls.score import score_file
+    .jsonl .parquet (and .gz). With --engine dask, OUTPUT is a directory of Parquet parts, and
+    each file of a multi-file INPUT is read by a worker."""
+    from tonecls.jobs.score import score_file
 
     print(score_file(input, output, text_col=text_col, id_col=id_col, model=model, engine=engine,
                      scheduler=scheduler, workers=workers, resume=resume, chunksize=chunksize,
-                     blocksize=None if blocksize.lower() == "none" else blocksize,
-                     on_bad_lines=on_bad_lines, progress=False if quiet else None,
+                     blocksize=blocksize, on_bad_lines=on_bad_lines, quiet=quiet,
                      all_languages=all_languages))
 
 
@@ -211,7 +213,7 @@ def train(
     config: Annotated[Path, typer.Option(help="training config (JSON)")],
     output: Annotated[Path, typer.Option("-o", "--output", help="bundle directory to write")],
     data_dir: DataDir = None,
-    cache_dir: Annotated[Path | None, typer.Option(help="cache tokenised datasets here between runs")] = None,
+    token_cache: Annotated[Path | None, typer.Option(help="cache tokenised datasets in this folder between runs")] = None,
     no_test: Annotated[bool, typer.Option("--no-test", help="do not score the test splits")] = False,
     quiet: Quiet = False,
 ) -> None:
@@ -219,9 +221,9 @@ def train(
     epochs, seed; see configs/default_model.json), calibrate it on the validation splits, score
     it on the test splits, and write the bundle directory (model, vocabulary, metrics,
     provenance, MODEL_CARD.md) atomically."""
-    from tonecls.model.train import train_bundle
+    from tonecls.jobs.train import train_bundle
 
-    print(train_bundle(config, output, data_dir=data_dir, test=not no_test, cache_dir=cache_dir,
+    print(train_bundle(config, output, data_dir=data_dir, test=not no_test, token_cache=token_cache,
                        quiet=quiet, command=_command_line(ctx)))
 
 
@@ -237,11 +239,25 @@ def evaluate(
     """Score a model bundle on each head's benchmark split with the official metric (emotion:
     macro-F1; sentiment: macro-recall; GoEmotions: macro-F1 over labels) and print the figures
     beside published results of other systems."""
-    from tonecls.model.evaluate import compare_with_published
+    from tonecls.jobs.train import evaluate_bundle
 
     names = [h.strip() for h in heads.split(",") if h.strip()] if heads else None
-    table = compare_with_published(model, split, heads=names, data_dir=data_dir, json_path=json)
+    table = evaluate_bundle(model, split, heads=names, data_dir=data_dir, json_path=json)
     print(table.to_string(index=False) + (f"\nwrote {json}" if json else ""))
+
+
+@command("seal", "seal a model bundle you edited on purpose (after checking it in full)")
+def seal(
+    *,
+    bundle: Annotated[Path, typer.Argument(metavar="BUNDLE", help="model bundle directory")],
+) -> None:
+    """Write BUNDLE/SHA256SUMS anew: the SHA-256 of every file of the bundle. tonecls refuses to
+    load a bundle whose files differ from its seal (a copy gone wrong, a tampered file); after
+    editing a bundle on purpose, seal it again. The bundle is loaded and validated in full
+    first, so a bundle that is broken is not sealed."""
+    from tonecls.model import seal_bundle
+
+    print(f"sealed {bundle}: wrote {seal_bundle(bundle)}")
 
 
 @command("fetch", "download benchmark datasets (TweetEval, GoEmotions, TwitterAAE) with checksums")
@@ -267,17 +283,17 @@ def dialect(
     input: Annotated[Path, typer.Argument(metavar="INPUT", help="export to read (.csv .tsv .jsonl .parquet, optionally .gz)")],
     output: Output,
     text_col: Annotated[str, typer.Option(help="column holding the posts",
-                                          **_default("tonecls.audit.dialect:dialect_file", "text_col"))],
+                                          **_default("tonecls.jobs.dialect:dialect_file", "text_col"))],
     threshold: Annotated[float, typer.Option(
         help="proportion at or above which a post is aa_aligned / white_aligned (as in Blodgett "
-        "et al. 2016)", **_default("tonecls.audit.dialect:dialect_file", "threshold"))],
+        "et al. 2016)", **_default("tonecls.jobs.dialect:dialect_file", "threshold"))],
     min_tokens: Annotated[int, typer.Option(
         help="fewest in-vocabulary tokens for an estimate (as released)",
         **_default("tonecls.audit.dialect:DialectEstimator", "min_tokens"))],
     model_dir: Annotated[Path | None, typer.Option(
         help="TwitterAAE model directory (default: <data dir>/twitteraae)")] = None,
     chunksize: Annotated[int, typer.Option(help="rows per chunk",
-                                           **_default("tonecls.audit.dialect:dialect_file", "chunksize"))],
+                                           **_default("tonecls.jobs.dialect:dialect_file", "chunksize"))],
     workers: Workers = None,
     resume: Resume = False,
     quiet: Quiet = False,
@@ -289,7 +305,8 @@ def dialect(
     by --threshold). This is a proxy about the language of a post, not about its author; only
     the AA- and White-aligned topics were validated by the model's authors. Every input row is
     written once, in order."""
-    from tonecls.audit.dialect import DialectEstimator, dialect_file
+    from tonecls.audit.dialect import DialectEstimator
+    from tonecls.jobs.dialect import dialect_file
 
     print(dialect_file(input, output, text_col=text_col, threshold=threshold,
                        estimator=DialectEstimator(model_dir, min_tokens=min_tokens),
@@ -315,20 +332,18 @@ def probe(
     alpha: Annotated[float, typer.Option(help="significance level",
                                          **_default("tonecls.audit.probes:run_probes", "alpha"))],
     seed: Annotated[int, typer.Option(help="bootstrap seed",
-                                      **_default("tonecls.audit.probes:run_probes", "random_state"))],
+                                      **_default("tonecls.audit.probes:run_probes", "seed"))],
 ) -> None:
     """Score template sentences that differ only in an identity term (gender, first names,
     religion, nationality, sexuality, disability; editable lists in data/probe_terms),
     optionally the Equity Evaluation Corpus (--eec), and test the paired differences per head
     and class (Wilcoxon signed-rank and paired t-test, corrected for multiple comparisons).
     Writes NAME.html, NAME.md and NAME.json, and the scored sentences as NAME_scores.csv."""
-    from tonecls.audit.probes import run_probes
+    from tonecls.jobs.probe import probe_file
 
-    result = run_probes(model, terms_dir=terms, eec_path=eec, dimensions=dimension,
-                        include_templates=not no_templates, correction=correction, alpha=alpha,
-                        min_difference=min_difference,
-                        random_state=seed)
-    paths = result.save(output)
+    result, paths = probe_file(output, model, terms_dir=terms, eec_path=eec, dimensions=dimension,
+                               include_templates=not no_templates, correction=correction, alpha=alpha,
+                               min_difference=min_difference, seed=seed)
     wrote = f"wrote {paths['html']}, {paths['md']}, {paths['json']} and {paths['scores']}"
     print("\n".join([*result.findings[:4], wrote]))
 
@@ -386,7 +401,7 @@ def audit(
     (--min-difference, --ratio-bounds). Rows whose tonecls_status is not ok are excluded and
     counted. Without --label-col only prediction-based metrics are audited. Writes NAME.html
     (self-contained), NAME.md (+ NAME_figures/) and NAME.json."""
-    from tonecls.audit.groups import audit_file
+    from tonecls.jobs.audit import audit_file
 
     result, paths = audit_file(scored, output, head=head, group_cols=group_col, label_col=label_col,
                                model=model, command=_command_line(ctx), intersections=intersections,
@@ -405,17 +420,17 @@ def preprocess(
     output: Annotated[Path | None, typer.Option(
         "-o", "--output", help="export to write (required unless INPUT is -)")] = None,
     text_col: Annotated[str, typer.Option(help="column holding the posts",
-                                          **_default("tonecls.preprocess:tokenize_file", "text_col"))],
+                                          **_default("tonecls.jobs.tokenize:tokenize_file", "text_col"))],
     tokens_col: Annotated[str, typer.Option(help="output column of the tokens",
-                                            **_default("tonecls.preprocess:tokenize_file", "tokens_col"))],
+                                            **_default("tonecls.jobs.tokenize:tokenize_file", "tokens_col"))],
     config: Annotated[Path | None, typer.Option(
         help="JSON file of preprocessing options (PreprocessConfig fields), or a model bundle's "
         "bundle.json to tokenise as that model does; default: defaults")] = None,
     chunksize: Annotated[int, typer.Option(help="rows per chunk",
-                                           **_default("tonecls.preprocess:tokenize_file", "chunksize"))],
+                                           **_default("tonecls.jobs.tokenize:tokenize_file", "chunksize"))],
     on_bad_lines: Annotated[OnBadLines, typer.Option(
         help="malformed lines: flag them as rows or stop with an error",
-        **_default("tonecls.preprocess:tokenize_file", "on_bad_lines"))],
+        **_default("tonecls.jobs.tokenize:tokenize_file", "on_bad_lines"))],
     workers: Workers = None,
     resume: Resume = False,
     quiet: Quiet = False,
@@ -425,7 +440,8 @@ def preprocess(
     e-mails, phone numbers and numbers become <user>, <url>, <email>, <phone>, <number>. With
     INPUT '-', read one post per line from stdin and print its tokens (an empty line for a post
     without tokens)."""
-    from tonecls.preprocess import PreprocessConfig, tokenize_file, tokenize_lines
+    from tonecls.jobs.tokenize import tokenize_file
+    from tonecls.preprocess import PreprocessConfig, tokenize_lines
 
     options = PreprocessConfig.from_json(config) if config else None
     if input == "-":  # bytes: a line that is not UTF-8 is flagged, not fatal
@@ -436,7 +452,7 @@ def preprocess(
     else:
         print(tokenize_file(input, output, text_col=text_col, tokens_col=tokens_col, config=options,
                             chunksize=chunksize, on_bad_lines=on_bad_lines, resume=resume,
-                            progress=False if quiet else None, workers=workers))
+                            quiet=quiet, workers=workers))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -48,7 +48,7 @@ __all__ = [
     "MANIFEST",
     "ChecksumError",
     "DownloadError",
-    "default_cache_dir",
+    "default_data_dir",
     "resolve_data_dir",
     "tweeteval_mapping",
     "tweeteval_classes",
@@ -81,7 +81,7 @@ _SPLIT_ALIASES = {
 # --- locating the data ---------------------------------------------------------------------
 
 
-def default_cache_dir() -> Path:
+def default_data_dir() -> Path:
     """The per-user data cache: ``$XDG_CACHE_HOME/tonecls/data`` (``~/.cache/tonecls/data``)."""
     cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache_home).expanduser() / "tonecls" / "data"
@@ -97,7 +97,7 @@ def _candidate_dirs() -> list[tuple[str, Path]]:
     env = os.environ.get(DATA_DIR_ENV)
     if env:
         candidates.append((f"${DATA_DIR_ENV}", Path(env).expanduser()))
-    candidates.append(("cache", default_cache_dir()))
+    candidates.append(("cache", default_data_dir()))
     candidates.append(("source checkout", _checkout_data_dir()))
     return candidates
 
@@ -113,7 +113,7 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None, dataset: str | N
         When given, the search returns the first candidate that holds this dataset's folder.
 
     Without ``data_dir``, the candidates are ``$TONECLS_DATA_DIR``, the user cache
-    (:func:`default_cache_dir`) and ``../shared/data`` beside a source checkout, in that order.
+    (:func:`default_data_dir`) and ``../shared/data`` beside a source checkout, in that order.
 
     Raises
     ------
@@ -638,7 +638,7 @@ def _derive_goemotions(root: Path, taxonomy: str, force: bool) -> None:
 
 def fetch(
     dataset: str,
-    cache_dir: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
     force: bool = False,
     *,
     quiet: bool = False,
@@ -654,8 +654,8 @@ def fetch(
         ``ekman_mapping.json`` and ``sentiment_dict.json`` from which ``ekman/`` and
         ``group/`` are derived (same TSV format). TwitterAAE: the ``model/`` files and LICENSE
         of slanglab/twitteraae.
-    cache_dir : path, optional
-        Where to write; default ``$TONECLS_DATA_DIR`` if set, else :func:`default_cache_dir`.
+    data_dir : path, optional
+        Where to write; default ``$TONECLS_DATA_DIR`` if set, else :func:`default_data_dir`.
     force : bool
         Download again even if a file is present and matches its checksum.
     quiet : bool
@@ -678,9 +678,9 @@ def fetch(
         names = [dataset]
     else:
         raise InputError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)} or all")
-    if cache_dir is None:
-        cache_dir = os.environ.get(DATA_DIR_ENV) or default_cache_dir()
-    root = Path(cache_dir).expanduser()
+    if data_dir is None:
+        data_dir = os.environ.get(DATA_DIR_ENV) or default_data_dir()
+    root = Path(data_dir).expanduser()
     root.mkdir(parents=True, exist_ok=True)
     for name in names:
         for remote in _remote_files(name):

@@ -13,7 +13,7 @@ A scored row has, after the input's own columns:
   missing for rows with another status than ``ok`` or ``other_language``;
 - ``tonecls_n_tokens``: how many tokens the post had (all of them, however long the post;
   missing when there was no text to tokenise);
-- per single-label head ``H``: ``H_label``, ``H_confidence``, ``H_score`` if the head has
+- per single-label head ``H``: ``H_label``, ``H_confidence``, ``H_polarity`` if the head has
   both a ``negative`` and a ``positive`` class (the polarity ``p(positive) - p(negative)``,
   in [-1, 1]) and ``H_p_<class>`` per class;
 - per multi-label head ``H``: ``H_labels`` (predicted classes joined by
@@ -47,7 +47,7 @@ LANGUAGE_COLUMN = "tonecls_language"
 N_TOKENS_COLUMN = "tonecls_n_tokens"
 LABEL_SEPARATOR = ";"
 UNDETERMINED_LANGUAGE = "und"
-NEGATIVE_CLASS = "negative"  # a single-label head with both of these classes gets H_score
+NEGATIVE_CLASS = "negative"  # a single-label head with both of these classes gets H_polarity
 POSITIVE_CLASS = "positive"
 
 
@@ -106,11 +106,11 @@ class HeadColumns:
         return None if self.multilabel else f"{self.name}_confidence"
 
     @property
-    def score_column(self) -> str | None:
-        """``H_score``, the polarity ``p(positive) - p(negative)`` in [-1, 1], of a
+    def polarity_column(self) -> str | None:
+        """``H_polarity``, the polarity ``p(positive) - p(negative)`` in [-1, 1], of a
         single-label head with both a ``negative`` and a ``positive`` class; else None."""
         polar = NEGATIVE_CLASS in self.classes and POSITIVE_CLASS in self.classes
-        return f"{self.name}_score" if polar and not self.multilabel else None
+        return f"{self.name}_polarity" if polar and not self.multilabel else None
 
     def proba_column(self, cls: str) -> str:
         """``H_p_<class>``."""
@@ -126,7 +126,7 @@ class HeadColumns:
 
     @property
     def float_columns(self) -> list[str]:
-        return [c for c in (self.confidence_column, self.score_column) if c] + self.proba_columns
+        return [c for c in (self.confidence_column, self.polarity_column) if c] + self.proba_columns
 
     @property
     def columns(self) -> list[str]:

@@ -13,11 +13,8 @@ _LAZY = {
     "audit_groups": "tonecls.audit.groups",
     "AuditResult": "tonecls.audit.result",
     "GapCriteria": "tonecls.audit.gaps",
-    "load_scored": "tonecls.audit.groups",
-    "audit_file": "tonecls.audit.groups",
     "DialectEstimator": "tonecls.audit.dialect",
     "add_dialect_columns": "tonecls.audit.dialect",
-    "dialect_file": "tonecls.audit.dialect",
     "run_probes": "tonecls.audit.probes",
     "ProbeResult": "tonecls.audit.probes",
 }

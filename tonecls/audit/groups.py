@@ -14,7 +14,6 @@ the spirit of fairlearn's ``MetricFrame``::
     result.gaps            # every gap to its reference: CIs, raw / adjusted p, flagged
     result.between         # the largest between-group gap per metric and class (descriptive)
     result.findings        # plain-language sentences
-    result.to_report()     # a tonecls.report.Report (HTML / Markdown / JSON via write_report)
 
 One metric engine (:mod:`tonecls.audit.metrics`) computes every point estimate and every
 bootstrap replicate from weighted sums of per-row features; fairlearn and scikit-learn are its
@@ -27,10 +26,8 @@ size-matched nulls for calibration errors, then the gaps tested as one family
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -63,8 +60,7 @@ from tonecls.errors import InputError
 from tonecls.schema import STATUS_COLUMN, OutputSchema, Status, split_labels
 from tonecls.stats import percentile_interval, stratified_weights
 
-__all__ = ["AuditResult", "GapCriteria", "audit_file", "audit_groups", "audit_provenance",
-           "head_arrays", "load_scored", "model_provenance"]
+__all__ = ["AuditResult", "GapCriteria", "audit_groups", "head_arrays"]
 
 MISSING_GROUP = "(missing)"
 DEFAULT_MIN_GROUP_SIZE = 30
@@ -78,63 +74,7 @@ what the test uses; 300 draws estimate a standard deviation to about 4%)."""
 # --- input -------------------------------------------------------------------------------
 
 
-def load_scored(path: str | os.PathLike, head: str | None = None,
-                columns: Sequence[str] = ()) -> pd.DataFrame:
-    """Read a scored export (CSV/TSV/JSONL/Parquet, optionally .gz) into one DataFrame.
-
-    With ``head``, only what the audit of that head needs is read (``tonecls_status``, the
-    head's output columns and ``columns``, e.g. the label and group columns), which keeps the
-    post texts and other heads out of memory. Lines the reader could not parse are kept, with
-    their read status (e.g. ``malformed_line``) as ``tonecls_status``.
-    """
-    from tonecls.io import MARKER_COLUMNS, READ_STATUS_COLUMN, read_export
-
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"scored file {path} does not exist; pass the output of `tonecls score`.")
-    wanted = None
-    if head is not None:
-        header = list(next(iter(read_export(path, text_col=None, chunksize=1))).columns)
-        missing = [c for c in columns if c not in header]
-        if missing:
-            raise InputError(f"{path} has no column(s) {missing}; its columns are "
-                             f"{[c for c in header if c not in MARKER_COLUMNS]}.")
-        _head_columns(pd.DataFrame(columns=header), head)  # fails early, naming the heads found
-        wanted = [c for c in header if c == STATUS_COLUMN or c in columns
-                  or (str(c).startswith(f"{head}_") and c not in MARKER_COLUMNS)]
-    frames = list(read_export(path, text_col=None, columns=wanted, chunksize=200_000))
-    frame = pd.concat(frames) if frames else pd.DataFrame()
-    if READ_STATUS_COLUMN in frame.columns:
-        # a line the reader could not parse is excluded under its read status
-        unreadable = frame[READ_STATUS_COLUMN].ne("ok")
-        if unreadable.any():
-            if STATUS_COLUMN not in frame.columns:
-                frame[STATUS_COLUMN] = pd.NA
-            frame[STATUS_COLUMN] = frame[STATUS_COLUMN].astype(object)
-            frame.loc[unreadable, STATUS_COLUMN] = frame.loc[unreadable, READ_STATUS_COLUMN]
-        frame = frame.drop(columns=[c for c in MARKER_COLUMNS if c in frame.columns])
-    return frame
-
-
-def model_provenance(bundle: str | os.PathLike) -> dict[str, Any]:
-    """What a model bundle records about itself (read from ``bundle.json``, without loading
-    the network): name, versions, heads, metrics, training command."""
-    from tonecls.model.bundle import read_metadata
-
-    path = Path(bundle)
-    meta = read_metadata(path)
-    info: dict[str, Any] = {"model bundle": str(path), "model name": meta.get("name", path.name)}
-    for key in ("version", "created", "trained_at", "tonecls_version", "keras_version", "command"):
-        if key in meta:
-            info[f"model {key.replace('_', ' ')}"] = meta[key]
-    if "heads" in meta:
-        info["model heads"] = [h.get("name") if isinstance(h, dict) else h for h in meta["heads"]]
-    if "metrics" in meta:
-        info["model metrics"] = meta["metrics"]
-    return info
-
-
-def _head_columns(frame: pd.DataFrame, head: str) -> tuple[list[str], bool]:
+def head_classes(frame: pd.DataFrame, head: str) -> tuple[list[str], bool]:
     found = OutputSchema.from_columns(frame.columns)
     try:
         columns = found.head(head)
@@ -178,7 +118,7 @@ def head_arrays(
     are audited; ``excluded`` counts the others by reason (their ``tonecls_status``,
     ``"no_prediction"`` or ``"no_label"``).
     """
-    classes, multilabel = _head_columns(frame, head)
+    classes, multilabel = head_classes(frame, head)
     head_columns = OutputSchema.from_columns(frame.columns).head(head)
     proba_cols = head_columns.proba_columns
     excluded: dict[str, int] = {}
@@ -257,7 +197,8 @@ def _group_labels(groups: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:
 def _check_arguments(scored: Any, group_cols: Sequence[str], min_group_size: int,
                      min_cell_count: int, n_bootstrap: int, confidence_level: float) -> list[str]:
     if not isinstance(scored, pd.DataFrame):
-        raise InputError(f"scored must be a DataFrame or a file path, got {type(scored).__name__}")
+        raise InputError(f"scored must be a DataFrame (for a file: tonecls.jobs.audit_file), got "
+                         f"{type(scored).__name__}")
     group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
     if not group_cols:
         raise InputError("give at least one group column (--group-col COL).")
@@ -500,7 +441,7 @@ def _curves(arrays: HeadArrays, strata: _Strata, point_sums: list[np.ndarray], l
 
 
 def audit_groups(
-    scored: pd.DataFrame | str | os.PathLike,
+    scored: pd.DataFrame,
     *,
     head: str,
     group_cols: Sequence[str],
@@ -521,8 +462,8 @@ def audit_groups(
 
     Parameters
     ----------
-    scored : DataFrame or path
-        Scored rows: ``tonecls_status``, the head's output columns, the group columns and,
+    scored : DataFrame
+        Scored rows (a file: :func:`tonecls.jobs.audit.audit_file`): ``tonecls_status``, the head's output columns, the group columns and,
         optionally, a label column (class names; ``;``-joined for multi-label heads). Rows not
         ``ok`` (or without a prediction or label) are excluded and counted.
     head : name of the model head (e.g. ``"emotion"``).
@@ -554,8 +495,6 @@ def audit_groups(
     """
     criteria = GapCriteria(alpha=alpha, correction=correction, min_difference=min_difference,
                            ratio_bounds=ratio_bounds)
-    if isinstance(scored, (str, os.PathLike)):
-        scored = load_scored(scored)
     group_cols = _check_arguments(scored, group_cols, min_group_size, min_cell_count, n_bootstrap,
                                   confidence_level)
 
@@ -618,62 +557,3 @@ def audit_groups(
         metrics=metrics, gaps=gaps, between=between, group_sizes=group_sizes,
         confusion=confusion, calibration=calibration, excluded=excluded,
         n_rows=len(scored), n_audited=int(keep.sum()), settings=settings)
-
-
-def audit_provenance(scored: str | os.PathLike, *, model: str | os.PathLike | None = None,
-                     command: str | None = None, input_description: str | None = None) -> dict[str, Any]:
-    """The provenance block of an audit report of the file ``scored``: the input file (or
-    ``input_description``, e.g. when the file is temporary: a stable description of what was
-    audited, recorded with the file's name and SHA-256), the command, the date and what the
-    model bundle that scored it records (:func:`model_provenance`)."""
-    import datetime as dt
-
-    if input_description:
-        import shlex
-
-        from tonecls.io import sha256_file
-
-        source = {"input": input_description,
-                  "input file": f"{Path(scored).name} (sha256 {sha256_file(scored)[:16]}…)"}
-        if command:  # the command names the input by its file name only, as the report does
-            command = shlex.join(Path(word).name if word == str(scored) else word
-                                 for word in shlex.split(command))
-    else:
-        source = {"input file": str(Path(scored).resolve())}
-    return {
-        **source,
-        "command": command or "tonecls.audit.audit_file(...)",
-        "date": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
-        **(model_provenance(model) if model else
-           {"model": "not recorded (pass --model BUNDLE to record the bundle that scored the file)"}),
-    }
-
-
-def audit_file(
-    scored: str | os.PathLike,
-    output: str | os.PathLike,
-    *,
-    head: str,
-    group_cols: Sequence[str],
-    label_col: str | None = None,
-    model: str | os.PathLike | None = None,
-    command: str | None = None,
-    input_description: str | None = None,
-    **options: Any,
-) -> tuple[AuditResult, dict[str, Path]]:
-    """Audit a scored export and write the report ``output`` + ``.html`` / ``.md`` / ``.json``.
-
-    Reads only the columns the audit needs (:func:`load_scored`); ``options`` go to
-    :func:`audit_groups`; ``model`` (the bundle that scored the file) and ``command`` are
-    recorded in the provenance, with ``input_description`` in place of the input's path when
-    given. Returns the result and the paths written.
-    """
-    from tonecls.report import report_target, write_report
-
-    out_dir, name = report_target(output)
-    provenance = audit_provenance(scored, model=model, command=command,
-                                  input_description=input_description)
-    group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
-    frame = load_scored(scored, head=head, columns=[*filter(None, [label_col]), *group_cols])
-    result = audit_groups(frame, head=head, group_cols=group_cols, label_col=label_col, **options)
-    return result, write_report(result.to_report(provenance), out_dir, name)

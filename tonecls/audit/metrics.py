@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from tonecls.model.calibration import ECE_BINS
+
 __all__ = [
     "CLASS_METRICS",
     "HEAD_METRICS",
     "N_AUC_BINS",
-    "N_CALIBRATION_BINS",
     "HeadArrays",
     "FeatureLayout",
     "build_features",
@@ -34,9 +35,6 @@ __all__ = [
     "random_subset_sums",
     "weighted_sums",
 ]
-
-N_CALIBRATION_BINS = 15
-"""Equal-width probability bins of the expected calibration error (Guo et al. 2017)."""
 
 N_AUC_BINS = 200
 """Quantile bins of the scores for bootstrapped AUCs. Point estimates use a layout with one bin
@@ -141,7 +139,7 @@ def build_features(head: HeadArrays, auc_bins: int | None = N_AUC_BINS) -> tuple
         dense("pos", yt)
         dense("tp", yt & head.y_pred)
         dense("correct", np.all(yt == head.y_pred, axis=1))
-        nb = N_CALIBRATION_BINS
+        nb = ECE_BINS
         if head.confidence is not None:
             bins = _bin_index(head.confidence, nb)
             correct = np.all(yt == head.y_pred, axis=1).astype(float)
@@ -265,7 +263,7 @@ def calibration_errors(sums: np.ndarray, layout: FeatureLayout, n_classes: int) 
     if "cal_n" in layout:
         gap = np.abs(sums[:, s["cal_correct"]] - sums[:, s["cal_conf"]]).sum(axis=1)
         out["ece"] = _ratio(gap, n)
-    nb = N_CALIBRATION_BINS
+    nb = ECE_BINS
     class_gap = np.abs(_per_class(sums, layout, "ccal_pos", n_classes, nb)
                        - _per_class(sums, layout, "ccal_p", n_classes, nb))
     out["class_ece"] = _ratio(class_gap.sum(axis=2), n[:, None])
@@ -291,7 +289,7 @@ def calibration_curve_from_sums(sums: np.ndarray, layout: FeatureLayout, n_class
     probability pooled. ``sums`` must be a single row (unit weights).
     """
     s = layout.slices
-    nb = N_CALIBRATION_BINS
+    nb = ECE_BINS
     if "cal_n" in layout:
         count = sums[0, s["cal_n"]]
         return _ratio(sums[0, s["cal_conf"]], count), _ratio(sums[0, s["cal_correct"]], count), count

@@ -31,7 +31,7 @@ Example::
 
     result = run_probes(load_model())
     result.tests.query("significant")
-    write_report(result.to_report(), "reports", "probes")
+    tonecls.report.write_report(tonecls.report.probe_report(result), "reports", "probes")
 """
 
 from __future__ import annotations
@@ -334,7 +334,7 @@ def paired_tests(
     correction: str = "fdr_bh",
     alpha: float = 0.05,
     n_bootstrap: int = 2000,
-    random_state: int | None = 0,
+    seed: int | None = 0,
     min_difference: float = DEFAULT_MIN_DIFFERENCE,
 ) -> pd.DataFrame:
     """One row per (dimension, group pair, head, class): paired differences over units.
@@ -347,7 +347,7 @@ def paired_tests(
     """
     if correction not in CORRECTIONS:
         raise InputError(f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}")
-    rng = np.random.default_rng(random_state)
+    rng = np.random.default_rng(seed)
     cols = [c for c, _, _ in proba_columns]
     unit_means = scores.groupby(["dimension", "unit", "group"], sort=False)[cols].mean()
     rows = []
@@ -477,154 +477,6 @@ class ProbeResult:
     identical_terms: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["dimension", "terms", "groups", "n_terms"]))
 
-    def to_report(self):
-        """A :class:`tonecls.report.Report` (render with :func:`tonecls.report.write_report`)."""
-        from tonecls.report import Figure, Report, Section, Table
-
-        correction = CORRECTIONS[self.config.get("correction", "fdr_bh")]
-        alpha = self.config.get("alpha", 0.05)
-        min_difference = self.config.get("min_difference", DEFAULT_MIN_DIFFERENCE)
-        method = (
-            "Each probe sentence is a template with one identity term filled in; all templates are "
-            "combined with all terms of a dimension, so sentences differ only in that term "
-            "(Equity Evaluation Corpus design, Kiritchenko & Mohammad 2018).\n\n"
-            "For every pair of groups within a dimension, and every head and class of the model, the "
-            "difference is paired on the template: for each template, the mean predicted probability "
-            "over the terms of group A minus that over group B. 'difference (A − B)' is the average over "
-            "templates (positive: higher for group A), with a bootstrap 95% CI over templates; "
-            "'effect size d_z' is Cohen's d for paired samples (mean / standard deviation of the "
-            "per-template differences).\n\n"
-            f"'p (Wilcoxon)' is the Wilcoxon signed-rank test of the per-template differences, 'p (t-test)' "
-            f"the paired t-test. 'p adjusted' corrects the Wilcoxon p-values for the {len(self.tests)} "
-            f"comparisons of this run with {correction}. A comparison is a finding when the adjusted "
-            f"p-value is below {alpha} and the mean difference is at least {min_difference:g} "
-            "(the practical minimum, in probability); the heatmap stars findings only.\n\n"
-            "These are synthetic sentences: a difference shows that the model treats the terms "
-            "differently in otherwise identical text; it does not measure how often this happens on "
-            "real posts. Absence of significance is not evidence of absence of bias (the number of "
-            "templates limits the power)."
-        )
-        dimension_sections = []
-        for dimension, part in self.tests.groupby("dimension", sort=False):
-            ordered = part.assign(_abs=part["mean_diff"].abs()).sort_values(
-                ["finding", "_abs"], ascending=[False, False], kind="stable")
-            n_found = int(part["finding"].sum())
-            terms = self.scores.loc[self.scores["dimension"] == dimension].groupby("group", sort=False)["term"]
-            listing = "; ".join(f"{g}: {', '.join(pd.unique(t))}" for g, t in terms)
-            table = ordered[list(READABLE_COLUMNS)].rename(columns=READABLE_COLUMNS).reset_index(drop=True)
-            table["finding"] = table["finding"].map({True: "finding", False: ""})
-            dimension_sections.append(Section(
-                title=dimension,
-                text=f"{n_found} of {len(part)} comparisons are findings "
-                     f"({int(part['significant'].sum())} significant after correction). Terms: {listing}.",
-                tables=[Table(f"Paired comparisons, {dimension}", table, collapsed=True,
-                              note="Findings first, then by the size of the difference.")],
-            ))
-        sections = [
-            Section("Method", text=method),
-            Section("Results by dimension", subsections=dimension_sections),
-            Section(
-                "Largest sentence-pair differences",
-                text="Per dimension, the pairs of sentences (same template, different group) whose "
-                "predicted probability differs most; difference = p_a - p_b. Read them to judge "
-                "whether a difference is plausible or an artefact of a template.",
-                tables=[Table("Sentence pairs", self.top_pairs.rename(columns={
-                    "group_a": "group A", "sentence_a": "sentence A", "p_a": "p (A)",
-                    "group_b": "group B", "sentence_b": "sentence B", "p_b": "p (B)",
-                    "difference": "difference (A − B)"}))],
-            ),
-        ]
-        if not self.identical_terms.empty:
-            sections.insert(2, Section(
-                "Terms the model cannot tell apart",
-                text="Each row is a set of terms whose sentences get exactly the same predictions in "
-                "every template, usually because the terms are out of the model's vocabulary. "
-                "Comparisons between these terms are zero by construction and say nothing about bias.",
-                tables=[Table("Indistinguishable terms", self.identical_terms.rename(
-                    columns={"n_terms": "number of terms"}))],
-            ))
-        figure = self._heatmap()
-        if figure is not None:
-            sections.insert(2, Section("Overview", figures=[Figure(
-                "Mean paired difference (A - B) by comparison and class", figure,
-                caption=f"* finding: significant after {correction} at {alpha} and a mean "
-                        f"difference of at least {min_difference:g}.")]))
-        templates = self.scores.loc[self.scores["source"] == "tonecls", "template"].nunique()
-        provenance = {
-            **{k: v for k, v in self.config.items() if k not in ("alpha", "correction")},
-            "sentences": len(self.scores),
-            "distinct sentences": int(self.scores["sentence"].nunique()),
-            "templates (tonecls)": int(templates),
-            "dimensions": ", ".join(pd.unique(self.scores["dimension"])),
-            "multiple-comparison correction": correction,
-            "significance level": alpha,
-        }
-        checklist = [
-            "Do the word lists and names cover the identities that matter for your data and users?",
-            "Read the largest sentence pairs: is a difference driven by one odd template or term?",
-            "Is the practical minimum (a difference in probability) right for the decision at hand?",
-            "Check real posts too (tonecls audit by group, dialect groups): probes are synthetic.",
-            "Names carry perceived, dated associations (US, 1970s birth records); do not read them as facts about people.",
-        ]
-        n_found, n_tests = int(self.tests["finding"].sum()), len(self.tests)
-        verdict = (f"{n_found} of {n_tests} comparisons are findings (adjusted p < {alpha} with "
-                   f"{correction}, mean difference >= {min_difference:g})" if n_found else
-                   f"No comparison with a mean difference >= {min_difference:g} survives the "
-                   f"correction ({correction}, {n_tests} comparisons)")
-        if n_found:
-            top = self.tests.loc[self.tests["mean_diff"].where(self.tests["finding"]).abs().idxmax()]
-            verdict += (f"; largest: {top['dimension']}, {top['group_a']} vs {top['group_b']}, "
-                        f"{top['head']} = {top['class']}, {100 * top['mean_diff']:+.1f} points")
-        return Report(
-            title="Counterfactual identity probes",
-            verdict=verdict + ".",
-            findings=list(self.findings),
-            sections=sections,
-            provenance=provenance,
-            checklist=checklist,
-            data={"config": self.config},
-        )
-
-    def save(self, output: str | os.PathLike) -> dict[str, Path]:
-        """Write the report as ``output`` + ``.html`` / ``.md`` / ``.json`` and the scored
-        sentences as ``output`` + ``_scores.csv`` (see :func:`tonecls.report.report_target`)."""
-        from tonecls.io import atomic_write
-        from tonecls.report import report_target, write_report
-
-        out_dir, name = report_target(output)
-        paths = write_report(self.to_report(), out_dir, name)
-        paths["scores"] = out_dir / f"{name}_scores.csv"
-        with atomic_write(paths["scores"], newline="") as handle:
-            self.scores.to_csv(handle, index=False)
-        return paths
-
-    def _heatmap(self):
-        if self.tests.empty:
-            return None
-        from matplotlib.figure import Figure as MplFigure
-
-        tests = self.tests.assign(
-            row=self.tests["dimension"] + ": " + self.tests["group_a"] + " - " + self.tests["group_b"],
-            col=self.tests["head"] + ":" + self.tests["class"],
-        )
-        rows, cols = list(pd.unique(tests["row"])), list(pd.unique(tests["col"]))
-        values = tests.pivot(index="row", columns="col", values="mean_diff").loc[rows, cols]
-        marks = tests.pivot(index="row", columns="col", values="finding").loc[rows, cols]
-        limit = float(np.nanmax(np.abs(values.to_numpy()))) or 1.0
-        label_width = 0.065 * max(len(r) for r in rows)  # inches for the row labels
-        fig = MplFigure(figsize=(label_width + 2.0 + 0.45 * len(cols), 1.6 + 0.24 * len(rows)),
-                        layout="constrained")
-        ax = fig.subplots()
-        # RdBu is one of ColorBrewer's colour-blind-safe diverging schemes
-        image = ax.imshow(values.to_numpy(dtype=float), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
-        ax.set_xticks(range(len(cols)), cols, rotation=60, ha="right", fontsize=7)
-        ax.set_yticks(range(len(rows)), rows, fontsize=7)
-        for (i, j), flag in np.ndenumerate(marks.to_numpy()):
-            if flag is True or flag == 1:
-                ax.text(j, i, "*", ha="center", va="center", fontsize=9)
-        fig.colorbar(image, ax=ax, label="mean difference in probability", shrink=min(1.0, 12 / max(len(rows), 1)))
-        return fig
-
 
 def _findings(
     tests: pd.DataFrame, correction: str, alpha: float, n_sentences: int,
@@ -693,7 +545,7 @@ def run_probes(
     alpha: float = 0.05,
     n_bootstrap: int = 2000,
     top_n: int = 5,
-    random_state: int | None = 0,
+    seed: int | None = 0,
     min_difference: float = DEFAULT_MIN_DIFFERENCE,
 ) -> ProbeResult:
     """Score counterfactual identity probes with ``model`` and test the paired differences.
@@ -719,7 +571,7 @@ def run_probes(
         Bootstrap resamples (over templates) for the CI of the mean difference; 0 to skip.
     top_n : int
         Sentence pairs listed per dimension.
-    random_state : int or None
+    seed : int or None
         Seed of the bootstrap.
     min_difference : float
         Practical minimum of a finding: the smallest mean difference in probability (default
@@ -760,7 +612,7 @@ def run_probes(
     proba_columns = _proba_columns(model)
     scores = score_sentences(model, sentences)
     tests = paired_tests(scores, proba_columns, correction=correction, alpha=alpha,
-                         n_bootstrap=n_bootstrap, random_state=random_state,
+                         n_bootstrap=n_bootstrap, seed=seed,
                          min_difference=min_difference)
     top_pairs = top_sentence_pairs(scores, proba_columns, top_n=top_n)
     config = {
@@ -773,7 +625,7 @@ def run_probes(
         "alpha": alpha,
         "min_difference": min_difference,
         "n_bootstrap": n_bootstrap,
-        "random_state": random_state,
+        "seed": seed,
         "top_n": top_n,
     }
     same = identical_terms(scores, proba_columns)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from tonecls._json import to_jsonable
 from tonecls.audit import findings as _findings
 from tonecls.audit.gaps import OVERALL, GapCriteria
 from tonecls.audit.names import SHORT_NAMES, describe_group
@@ -90,8 +91,6 @@ class AuditResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data: every figure the report prints, undefined values as null."""
-        from tonecls.report import to_jsonable
-
         return to_jsonable({
             "head": self.head, "classes": self.classes, "multilabel": self.multilabel,
             "labelled": self.labelled, "group_cols": self.group_cols, "groupings": self.groupings,
@@ -100,12 +99,6 @@ class AuditResult:
             "metrics": self.metrics, "gaps": self.gaps, "between": self.between,
             "confusion_matrices": self.confusion, "calibration_curves": self.calibration,
         })
-
-    def to_report(self, provenance: dict[str, Any] | None = None, title: str | None = None):
-        """This audit as a :class:`tonecls.report.Report`."""
-        from tonecls.audit.audit_report import build_report
-
-        return build_report(self, provenance=provenance or {}, title=title)
 
     def _repr_html_(self) -> str:
         """Jupyter display: the verdict, the findings and the table of flagged gaps."""
@@ -124,5 +117,5 @@ class AuditResult:
             parts.append(table.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0))
         parts.append(f"<p>{html.escape(self.findings[0])}</p>")
         parts.append("<p style='color:#666'>.gaps, .metrics, .by_group: full tables; "
-                     ".to_report(): the full report.</p>")
+                     "tonecls.report.audit_report(result): the full report.</p>")
         return "\n".join(parts)

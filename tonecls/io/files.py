@@ -25,9 +25,11 @@ from tonecls.errors import InputError
 __all__ = [
     "ContentHash",
     "atomic_write",
+    "atomic_write_json",
     "check_input_file",
     "check_output_path",
     "partial_path",
+    "replace_dir",
     "sha256_bytes",
     "sha256_file",
 ]
@@ -66,6 +68,30 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs: Any) -
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def atomic_write_json(path: str | os.PathLike, data: Any, *, default: Any = None) -> None:
+    """Write ``data`` as indented UTF-8 JSON to ``path`` atomically (:func:`atomic_write`);
+    ``default`` converts values json cannot (as in :func:`json.dumps`)."""
+    with atomic_write(path) as handle:
+        handle.write(json.dumps(data, indent=2, ensure_ascii=False, default=default) + "\n")
+
+
+def replace_dir(new: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Put the directory ``new`` in place of ``target`` (a file or directory, if any): the old
+    target is moved aside, the new one renamed into place, then the old one deleted."""
+    import shutil
+
+    new, target = Path(new), Path(target)
+    old = None
+    if target.exists() or target.is_symlink():
+        old = target.with_name(f"{target.name}.old-{os.getpid()}")
+        if old.exists():
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+        os.replace(target, old)
+    os.replace(new, target)
+    if old is not None:
+        shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -11,12 +11,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tonecls.schema import Status
+from tonecls.schema import STATUS_COLUMN, Status
 
-__all__ = ["ChunkJob", "RunSummary"]
+__all__ = ["ChunkJob", "RunSummary", "status_counts"]
 
 
 # --- the job and its summary ----------------------------------------------------------------
+
+
+def status_counts(output: Any) -> dict[str, int]:
+    """Rows per ``tonecls_status`` value of a transformed chunk (a DataFrame)."""
+    counts = output[STATUS_COLUMN].value_counts(sort=False, dropna=False)
+    return {str(status): int(n) for status, n in counts.items()}
 
 
 class ChunkJob:
@@ -84,7 +90,7 @@ class RunSummary:
     rows: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
     tallies: dict[str, int] = field(default_factory=dict)
-    malformed_lines: list[int] = field(default_factory=list)
+    malformed_lines: list = field(default_factory=list)  # line numbers (``file:line`` with several files)
     duplicate_ids: int = 0
     seconds: float = 0.0
     resumed_from_row: int = 0

@@ -1,11 +1,14 @@
 """Resume state of a streaming job: a small JSON manifest beside the partial output.
 
-The manifest records what the job reads (the input's path and format), how it transforms
-(the options that change the output), how far it got (chunks and rows completed, status
-counts and tallies so far) and a content hash of the input rows read up to there
-(:class:`tonecls.io.files.ContentHash`). A job restarted with ``resume=True`` reads those
-rows again and continues after the last completed chunk only if their hash, the input and
-the options are unchanged; otherwise it refuses with a clear message.
+The manifest records what the job reads (the input's path and format), how it transforms (the
+options that change the output) and every completed unit of work (a chunk of the input, or one
+input file of a multi-file export): its rows, the digest of its input, its status counts,
+tallies and malformed lines, and what was written for it (the byte range and SHA-256 of its
+output, or its part file and that file's SHA-256). It is saved atomically after every unit.
+
+A job restarted with ``resume=True`` continues only if the input and options are unchanged,
+every completed unit reads the same again, and the partial output still holds exactly what
+the manifest says was written; otherwise it refuses with a clear message and keeps the partial.
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ from typing import Any
 from tonecls.errors import InputError
 from tonecls.io.files import atomic_write
 
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
+MAX_REPORTED_LINES = 1000  # malformed line numbers kept in the summary / manifest
 
-__all__ = ["ResumeManifest", "ResumeRefused", "input_identity", "manifest_path"]
+__all__ = ["MAX_REPORTED_LINES", "ResumeManifest", "ResumeRefused", "input_identity", "manifest_path"]
 
 
 class ResumeRefused(InputError):
-    """A resume was refused because the input changed; the partial output is kept (the
-    input can be restored and the job resumed, or run again without resume)."""
+    """A resume was refused because the input or the partial output changed; the partial output
+    is kept (the files can be restored and the job resumed, or run again without resume)."""
 
 
 def manifest_path(output: str | os.PathLike) -> Path:
@@ -34,40 +38,73 @@ def manifest_path(output: str | os.PathLike) -> Path:
     return Path(f"{os.fspath(output)}.partial.json")
 
 
-def input_identity(path: str | os.PathLike, fmt: str) -> dict[str, Any]:
-    """What names an input across runs: its absolute path and format (its content is
-    checked by the hash of what was read)."""
-    return {"path": str(Path(path).resolve()), "format": fmt}
+def input_identity(paths: list[Path], fmt: str) -> dict[str, Any]:
+    """What names an input across runs: its files' absolute paths and the format (their content
+    is checked unit by unit)."""
+    resolved = [str(Path(p).resolve()) for p in paths]
+    return {"path": resolved[0] if len(resolved) == 1 else resolved, "format": fmt}
+
+
+def _added(total: dict[str, int], counts: dict[str, int]) -> None:
+    for key, n in counts.items():
+        total[key] = total.get(key, 0) + int(n)
 
 
 @dataclass
 class ResumeManifest:
-    """Progress of one job; saved atomically after every completed chunk.
-
-    ``input_hash`` is the hex SHA-256 of the input rows of the completed chunks (local
-    runner); ``part_hashes`` and ``part_rows`` the hash and rows of each completed part (Dask
-    engine, by part number).
-    """
+    """Progress of one job: ``units`` maps a unit's index (as text) to its record,
+    ``{"rows", "input", "statuses", "tallies", "malformed_lines", "output"}``."""
 
     input: dict[str, Any]
     options: dict[str, Any]
-    chunks_done: int = 0
-    rows_done: int = 0
-    statuses: dict[str, int] = field(default_factory=dict)
-    tallies: dict[str, int] = field(default_factory=dict)
-    malformed_lines: list[int] = field(default_factory=list)
-    input_hash: str | None = None
-    part_hashes: dict[str, str] = field(default_factory=dict)
-    part_rows: dict[str, int] = field(default_factory=dict)
-    pending: dict[str, Any] | None = None
+    units: dict[str, dict[str, Any]] = field(default_factory=dict)
     version: int = MANIFEST_VERSION
 
-    def commit_pending(self) -> None:
-        """Apply the progress recorded in ``pending`` (the chunk it describes is written)."""
-        if self.pending:
-            for name, value in self.pending.items():
-                setattr(self, name, value)
-        self.pending = None
+    # --- progress -----------------------------------------------------------------------------
+
+    def record(self, index: int, unit: dict[str, Any]) -> None:
+        """Record a completed unit; its malformed lines are kept within the summary's cap."""
+        room = max(MAX_REPORTED_LINES - len(self.malformed_lines), 0)
+        self.units[str(index)] = {**unit, "malformed_lines": list(unit.get("malformed_lines", []))[:room]}
+
+    def done(self, index: int) -> dict[str, Any] | None:
+        """The record of unit ``index`` if it was completed."""
+        return self.units.get(str(index))
+
+    @property
+    def indices(self) -> list[int]:
+        return sorted(int(k) for k in self.units)
+
+    @property
+    def rows_done(self) -> int:
+        return sum(int(u["rows"]) for u in self.units.values())
+
+    @property
+    def statuses(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for unit in self.units.values():
+            _added(total, unit.get("statuses", {}))
+        return total
+
+    @property
+    def tallies(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for unit in self.units.values():
+            _added(total, unit.get("tallies", {}))
+        return total
+
+    @property
+    def malformed_lines(self) -> list:
+        lines: list = []
+        for index in self.indices:
+            lines += self.units[str(index)].get("malformed_lines", [])
+        return lines[:MAX_REPORTED_LINES]
+
+    def outputs(self) -> list[dict[str, Any]]:
+        """The output records of the completed units, in unit order."""
+        return [self.units[str(i)]["output"] for i in self.indices]
+
+    # --- persistence ----------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the manifest atomically."""
@@ -79,50 +116,55 @@ class ResumeManifest:
         """Read a manifest written by :meth:`save`."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-            if data.get("version") != MANIFEST_VERSION:
-                raise ValueError(f"manifest version {data.get('version')!r}, expected {MANIFEST_VERSION}")
-            return cls(**data)
+            if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+                raise ValueError(f"manifest version {data.get('version') if isinstance(data, dict) else None!r}, "
+                                 f"expected {MANIFEST_VERSION}")
+            manifest = cls(**data)
+            if not isinstance(manifest.units, dict) or not all(
+                    isinstance(u, dict) and isinstance(u.get("rows"), int) for u in manifest.units.values()):
+                raise ValueError("its units are not records of completed work")
+            return manifest
         except (OSError, ValueError, TypeError) as error:
             raise InputError(
                 f"cannot resume: the resume manifest {path} is unreadable ({error}). "
                 "Run again without --resume to start over."
             ) from None
 
-    @classmethod
-    def load_compatible(
-        cls, path: str | os.PathLike, input_: dict[str, Any], options: dict[str, Any]
-    ) -> ResumeManifest:
-        """The manifest at ``path``, checked against this run's input and options."""
-        manifest = cls.load(path)
-        manifest.check_compatible(input_, options)
-        return manifest
+    # --- checks ---------------------------------------------------------------------------------
 
     def check_compatible(self, input_: dict[str, Any], options: dict[str, Any]) -> None:
-        """Refuse to resume a job whose input file or options have changed."""
+        """Refuse to resume a job whose input files or options have changed."""
         if self.input != input_:
             raise InputError(
                 f"cannot resume: the input changed since the interrupted run (then "
                 f"{self.input}, now {input_}). Run again without --resume to start over."
             )
-        changed = sorted(
-            k for k in self.options.keys() | options.keys()
-            if self.options.get(k) != options.get(k)
-        )
+        changed = sorted(k for k in self.options.keys() | options.keys()
+                         if self.options.get(k) != options.get(k))
         if changed:
-            detail = "; ".join(
-                f"{k}: {self.options.get(k)!r} -> {options.get(k)!r}" for k in changed
-            )
+            detail = "; ".join(f"{k}: {self.options.get(k)!r} -> {options.get(k)!r}" for k in changed)
             raise InputError(
                 f"cannot resume: options differ from the interrupted run ({detail}). Resume "
                 "with the same options, or run again without --resume to start over."
             )
 
-    def check_content(self, rows: int, digest: str) -> None:
-        """Refuse to resume when the first ``rows`` input rows read now hash differently."""
-        if rows != self.rows_done or digest != self.input_hash:
-            found = f"{rows:,} rows" if rows != self.rows_done else "different values"
+    def check_input(self, index: int, rows: int, digest: Any) -> None:
+        """Refuse to resume when completed unit ``index`` reads differently now."""
+        unit = self.done(index)
+        if unit is not None and (unit["rows"] != rows or unit.get("input") != digest):
+            found = f"{rows:,} rows instead of {unit['rows']:,}" if unit["rows"] != rows else "different values"
             raise ResumeRefused(
-                f"cannot resume: the input file changed since the interrupted run (its first "
-                f"{self.rows_done:,} rows, already written, now read as {found}). Restore the "
-                "input and resume, or run again without --resume to start over."
+                f"cannot resume: the input file changed since the interrupted run (part {index + 1}, already "
+                f"written, now reads as {found}). Restore the input and resume, or run again without "
+                "--resume to start over."
+            )
+
+    def check_all_seen(self, seen: int) -> None:
+        """Refuse to resume when the input now has fewer units than were completed."""
+        beyond = [i for i in self.indices if i >= seen]
+        if beyond:
+            raise ResumeRefused(
+                f"cannot resume: the input file changed since the interrupted run (it now ends before part "
+                f"{beyond[0] + 1}, which was already written). Restore the input and resume, or run again "
+                "without --resume to start over."
             )

@@ -34,21 +34,22 @@ import zlib
 from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
 
 from tonecls.errors import InputError
 from tonecls.io.formats import check_format, detect_format, is_gzipped, separator
+from tonecls.io.options import ON_BAD_LINES, OnBadLines
 from tonecls.schema import Status
 
 __all__ = [
     "LINE_COLUMN",
     "MARKER_COLUMNS",
     "READ_STATUS_COLUMN",
+    "ReadFailed",
     "count_rows",
-    "dask_read_options",
     "parquet_schema",
     "read_export",
 ]
@@ -61,7 +62,10 @@ MARKER_COLUMNS = (READ_STATUS_COLUMN, LINE_COLUMN)
 # unterminated quote: its first line is flagged and parsing resumes on the next line.
 MAX_RECORD_LINES = 1000
 
-OnBadLines = Literal["flag", "error"]
+
+class ReadFailed(InputError):
+    """The input could not be read to its end (it vanished, or is truncated or corrupt); a job
+    keeps its completed chunks, to resume once the input is restored."""
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -600,7 +604,7 @@ def read_export(
     """
     path = Path(path)
     fmt = check_format(path, format)
-    if on_bad_lines not in ("flag", "error"):
+    if on_bad_lines not in ON_BAD_LINES:
         raise InputError(f"on_bad_lines must be 'flag' or 'error', not {on_bad_lines!r}")
     for name, value in (("chunksize", chunksize), ("chunk_bytes", chunk_bytes)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
@@ -630,8 +634,11 @@ def _read(path, fmt, check, wanted, limits, on_bad_lines, skip_rows, text_col, i
         chunks = _delimited_chunks(path, separator(fmt), limits, on_bad_lines, wanted, check, skip_rows, text_col)
     try:
         yield from chunks
+    except FileNotFoundError:
+        raise ReadFailed(f"cannot read {path}: it vanished while being read. Put it back, then run the same "
+                         "command with --resume to continue.") from None
     except (OSError, EOFError, zlib.error) as error:  # truncated or corrupt gzip, I/O errors
-        raise InputError(
+        raise ReadFailed(
             f"cannot read {path}: {error}. Is the file truncated or corrupt? Re-export it."
         ) from None
 
@@ -657,25 +664,3 @@ def count_rows(path: str | os.PathLike, *, exact: bool = False, format: str | No
             if data.strip():
                 lines += 1
     return max(lines - (fmt != "jsonl"), 0)
-
-
-def dask_read_options(path: str | os.PathLike, *, blocksize: int | str | None = "64MB") -> tuple[str, dict]:
-    """The ``dask.dataframe`` reader name and keyword arguments that parse an export as
-    :func:`read_export` does (strings kept as in the file). Malformed lines are not flagged:
-    Dask's readers fail on them. Gzipped text cannot be split into blocks (one partition)."""
-    path = Path(path)
-    fmt = detect_format(path)
-    compression = "gzip" if is_gzipped(path) else None
-    block = None if compression else blocksize
-    if fmt in ("csv", "tsv"):
-        return "read_csv", {
-            "sep": "," if fmt == "csv" else "\t",
-            "dtype": str,
-            "keep_default_na": False,
-            "na_filter": False,
-            "blocksize": block,
-            "compression": compression,
-        }
-    if fmt == "jsonl":
-        return "read_json", {"lines": True, "orient": "records", "blocksize": block, "compression": compression}
-    return "read_parquet", {}

@@ -1,24 +1,31 @@
-"""The streaming runner: read chunks (ahead, in a thread) -> transform -> atomic, resumable write.
+"""The streaming runner: every file job, on either engine, read -> transform -> atomic, resumable write.
 
-Every file command (``tokenize_file``, ``score_file``, ``dialect_file``) is a
-:class:`ChunkJob` (what to check, how to transform a chunk, what to count) run by
-:func:`run_file`, which owns everything else:
+Every file job (``tokenize_file``, ``score_file``, ``dialect_file``) is a :class:`ChunkJob`
+(what to check, how to transform a chunk, what to count) run by :func:`run_file`, which owns
+everything else, once for both engines:
 
-- checks the paths and options, then reads the first chunk (a missing text or id column fails
-  here), then lets the job check the columns, and only then lets it do its slow setup
-  (:meth:`ChunkJob.prepare`, e.g. loading a model);
-- reads the input with :func:`~tonecls.io.reading.read_export` one chunk ahead in a
-  background thread, so parsing overlaps with the transform;
-- transforms large inputs in worker processes, one per core (:mod:`tonecls.io.parallel`),
-  while this process reads and writes, keeping the input order;
-- appends each transformed chunk to ``<output>.partial`` with
-  :class:`~tonecls.io.writing.ExportWriter` and records the progress in the resume manifest
-  ``<output>.partial.json`` (:class:`~tonecls.io.manifest.ResumeManifest`, two-phase: the
-  manifest says what a chunk will add before the writer appends it);
-- ``resume=True`` reads the completed chunks again, checks their content hash against the
-  manifest (an input edited in place is refused, whatever its size and modification time) and
-  continues after them, so the output is byte for byte that of an uninterrupted run;
-- shows a tqdm progress bar and returns one :class:`RunSummary`.
+- checks the paths and options; takes the output's lock (:mod:`tonecls.io.lock`: one writer per
+  output) before anything is written; reads the first chunk (or, when workers read the files,
+  the first file's header: a missing text or id column fails here), lets the job check the
+  columns, and only then lets it do its slow setup (:meth:`ChunkJob.prepare`, e.g. a model);
+- splits the input into units (:mod:`tonecls.io.sources`): chunks read here, one chunk ahead in
+  a background thread, or whole files of a multi-file export read by workers;
+- hands the units to an engine (:mod:`tonecls.io.engines`): this process or local worker
+  processes, whose rows are appended to ``<output>.partial`` in input order
+  (:class:`~tonecls.io.sinks.FileSink`), or Dask workers, which write Parquet parts
+  (:class:`~tonecls.io.sinks.PartsSink`);
+- records every completed unit in the resume manifest ``<output>.partial.json`` (its rows,
+  input digest, status counts, tallies, malformed lines and what was written); with
+  ``resume=True`` the completed units are read again and checked, the partial output is
+  checked against what the manifest says was written, and the job continues after them, so
+  the output is byte for byte that of an uninterrupted run;
+- shows a progress bar and returns one :class:`RunSummary`.
+
+Failures: bad input (:class:`~tonecls.errors.InputError`, e.g. a missing column or, with
+``on_bad_lines="error"``, a malformed line) removes the partial output; a refused resume keeps
+it as it is; anything else (an interrupt, a worker's crash, a full disk, an input that vanished
+mid-run) keeps the completed units for ``resume=True``, and an operating-system error becomes
+a :class:`JobFailed` that says what failed.
 """
 
 from __future__ import annotations
@@ -29,46 +36,32 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from tonecls.errors import InputError
-from tonecls.io.files import (
-    ContentHash,
-    check_input_file,
-    check_output_path,
-    partial_path,
-)
+from tonecls.errors import InputError, ToneclsError
+from tonecls.io.engines import LocalEngine, Outcome
+from tonecls.io.files import check_output_path, partial_path
 from tonecls.io.formats import detect_format
 from tonecls.io.job import ChunkJob, RunSummary
-from tonecls.io.manifest import (
-    ResumeManifest,
-    ResumeRefused,
-    input_identity,
-    manifest_path,
-)
-from tonecls.io.parallel import transformer_for
-from tonecls.io.reading import (
-    LINE_COLUMN,
-    READ_STATUS_COLUMN,
-    count_rows,
-    parquet_schema,
-    read_export,
-)
-from tonecls.io.writing import ExportWriter
-from tonecls.schema import STATUS_COLUMN, Status
+from tonecls.io.lock import OutputLock
+from tonecls.io.manifest import ResumeManifest, ResumeRefused, input_identity, manifest_path
+from tonecls.io.options import ENGINES, ON_BAD_LINES
+from tonecls.io.sources import ChunkSource, FileSource, input_files
 
-__all__ = ["ChunkJob", "RunSummary", "check_run_options", "interactive", "resume_hint", "run_file"]
+__all__ = ["ChunkJob", "JobFailed", "RunSummary", "check_run_options", "interactive", "make_engine",
+           "resume_hint", "run_file"]
 
-ON_BAD_LINES = ("flag", "error")
-MAX_REPORTED_LINES = 1000  # malformed line numbers kept in the summary / manifest
 MAX_TRACKED_IDS = 10_000_000  # ids hashed for the duplicate check (8 bytes each: 80 MB)
+
+
+class JobFailed(ToneclsError):
+    """A job stopped on an operating-system error (a full disk, a permission, a file that
+    vanished); its completed units are kept for ``resume=True``."""
 
 
 # --- checks -----------------------------------------------------------------------------------
@@ -83,6 +76,22 @@ def check_run_options(chunksize: Any, on_bad_lines: Any, workers: Any = None) ->
         raise InputError(f"chunksize must be a positive number of rows, not {chunksize!r}")
     if on_bad_lines not in ON_BAD_LINES:
         raise InputError(f"on_bad_lines must be one of {ON_BAD_LINES}, not {on_bad_lines!r}")
+
+
+def make_engine(engine: str | Any = "local", *, workers: int | None = None, scheduler: str | None = None,
+                blocksize: int | str | None = None) -> Any:
+    """The engine called ``engine`` (``"local"`` or ``"dask"``), or ``engine`` itself."""
+    if not isinstance(engine, str):
+        return engine
+    if engine not in ENGINES:
+        raise InputError(f"engine must be one of {ENGINES}, not {engine!r}")
+    if engine == "local":
+        if scheduler:
+            raise InputError("a scheduler address needs engine='dask' (CLI: --engine dask).")
+        return LocalEngine(workers)
+    from tonecls.io.dask_engine import DEFAULT_BLOCKSIZE, DaskEngine
+
+    return DaskEngine(scheduler, workers, DEFAULT_BLOCKSIZE if blocksize is None else blocksize)
 
 
 def check_foreign_partial(output: Path) -> None:
@@ -112,6 +121,22 @@ def resume_hint(output: str | os.PathLike) -> str | None:
     return None
 
 
+def _check_output(input_paths: list[Path], output: Path, engine: Any) -> None:
+    out_format = detect_format(output)
+    if engine.writes_parts and out_format != "parquet":
+        raise InputError(
+            f"the {engine.name} engine writes a directory of Parquet part files; name the output "
+            f"*.parquet (got {output}), or use the local engine for {out_format} output.")
+    for path in input_paths:
+        check_output_path(path, output, directory=engine.writes_parts)
+    if engine.writes_parts:
+        if Path(f"{output}.partial").exists() and not manifest_path(output).exists():
+            raise InputError(f"{output}.partial exists and was not written by tonecls; move or rename it, "
+                             "then run again.")
+    else:
+        check_foreign_partial(output)
+
+
 # --- the runner -------------------------------------------------------------------------------
 
 
@@ -125,186 +150,188 @@ def run_file(
     chunksize: int = 50_000,
     on_bad_lines: str = "flag",
     resume: bool = False,
-    progress: bool | None = None,
+    quiet: bool = False,
+    engine: str | Any = "local",
     workers: int | None = None,
+    scheduler: str | None = None,
+    blocksize: int | str | None = None,
 ) -> RunSummary:
     """Stream ``input`` through ``job`` into ``output`` (see the module docstring).
 
-    ``workers``: processes transforming chunks (default: one per core, see
-    :mod:`tonecls.io.parallel`; 1: this process only).
+    ``input``: an export file, a directory of part files or a glob pattern. ``engine``:
+    ``"local"`` (``workers``: processes transforming chunks, default one per core, 1: this
+    process only) or ``"dask"`` (``scheduler``: a running scheduler's address, else a
+    LocalCluster of ``workers``; ``blocksize``: bytes per unit of a single input file; the
+    output is a directory of Parquet parts). ``quiet``: no progress bar (otherwise shown on a
+    terminal or in Jupyter).
 
     Every input row comes out exactly once, in order. Raises :class:`InputError` for bad
     paths, options, columns or (with ``on_bad_lines="error"``) a malformed line; then
-    nothing is kept. Any other failure keeps the completed chunks for ``resume=True``.
+    nothing is kept. Any other failure keeps the completed units for ``resume=True``.
     """
-    from tqdm.auto import tqdm
-
     started = time.perf_counter()
     check_run_options(chunksize, on_bad_lines, workers)
-    input = check_input_file(input)
+    engine = make_engine(engine, workers=workers, scheduler=scheduler, blocksize=blocksize)
+    files, in_format = input_files(input)
     output = Path(output)
-    in_format = detect_format(input)
-    detect_format(output)
-    check_output_path(input, output)
-    check_foreign_partial(output)
-    if progress is None:
-        progress = interactive()
+    _check_output(files, output, engine)
     options = {"chunksize": int(chunksize), "on_bad_lines": on_bad_lines, "text_col": text_col,
-               "id_col": id_col, "output_format": "".join(output.suffixes[-2:]).lower(), **job.options()}
-    identity = input_identity(input, in_format)
-    manifest_file = manifest_path(output)
-    previous = (ResumeManifest.load_compatible(manifest_file, identity, options)
-                if resume and manifest_file.exists() else None)
-
-    chunks = read_export(input, text_col=text_col, id_col=id_col, chunksize=chunksize,
-                         on_bad_lines=on_bad_lines)  # reads the first chunk: columns checked
-    first = next(chunks, None)
-    columns = [] if first is None else [c for c in first.columns if c not in (READ_STATUS_COLUMN, LINE_COLUMN)]
-    job.check_columns(columns)
-    job.prepare()
-
-    declared = parquet_schema(input) if in_format == "parquet" else None
-    writer = ExportWriter(output, resume=previous is not None, schema=declared)
-    manifest = _reconcile(previous, writer.rows_written, identity, options)
-    manifest.save(manifest_file)
-    summary = RunSummary(output=output, verb=job.verb, rows=manifest.rows_done,
-                         statuses=dict(manifest.statuses), tallies=dict(manifest.tallies),
-                         malformed_lines=list(manifest.malformed_lines),
-                         resumed_from_row=manifest.rows_done)
-    content = ContentHash()
-    ids = _DuplicateIds()
-    bar = tqdm(total=None, initial=manifest.rows_done, unit=" posts", unit_scale=True,
-               disable=not progress, desc=job.description, smoothing=0.1)
-    counter = ThreadPoolExecutor(max_workers=1) if progress else None
-    total: Future | None = counter.submit(_count_rows, input) if counter else None
-    source = prefetched(chain_first(first, chunks))
-    transformer = transformer_for(job, 0 if first is None else len(first), input.stat().st_size, workers)
-    in_flight: deque[_Submitted] = deque()
-
-    def finish(submitted: _Submitted) -> None:
-        """Write one transformed chunk (in input order) and record it."""
-        result = submitted.collect()
-        if len(result) != submitted.rows:
-            raise RuntimeError(f"{type(job).__name__}.transform returned {len(result)} "
-                               f"rows for a chunk of {submitted.rows}")
-        statuses = _status_counts(result) if job.writes_status else {}
-        manifest.pending = _progress(manifest, len(result), statuses, job.tally(result),
-                                     submitted.bad_lines, submitted.digest)
-        manifest.save(manifest_file)
-        writer.write(result)
-        manifest.commit_pending()
-        manifest.save(manifest_file)
-        summary.add(statuses, rows=len(result))
-        summary.tallies = dict(manifest.tallies)
-        summary.malformed_lines = list(manifest.malformed_lines)
-        if total is not None and total.done() and bar.total is None:
-            bar.total = max(total.result() or 0, summary.rows)
-        bar.update(len(result))
-
-    try:
-        with writer, bar:
-            for chunk in source:
-                content.update(chunk)
-                if manifest.rows_done and content.rows <= manifest.rows_done:  # already written
-                    if id_col is not None:
-                        ids.add(chunk[id_col])
-                    if content.rows == manifest.rows_done:
-                        manifest.check_content(content.rows, content.hexdigest())
-                    continue
-                if content.rows - len(chunk) < manifest.rows_done:
-                    manifest.check_content(content.rows - len(chunk), "")  # boundaries moved
-                read_status = chunk.pop(READ_STATUS_COLUMN).to_numpy(dtype=object)
-                lines = chunk.pop(LINE_COLUMN)
-                bad = lines[read_status == Status.MALFORMED_LINE].dropna().astype(int).tolist()
-                in_flight.append(_Submitted(transformer.submit(chunk, read_status), len(chunk), bad,
-                                            content.hexdigest()))
-                if id_col is not None:
-                    ids.add(chunk[id_col])
-                while len(in_flight) > transformer.depth:
-                    finish(in_flight.popleft())
-            while in_flight:
-                finish(in_flight.popleft())
-            if content.rows < manifest.rows_done:  # the input lost rows that were written
-                manifest.check_content(content.rows, content.hexdigest())
-            bar.total = bar.n  # the line count over-counts posts with line breaks
-            bar.refresh()
-        manifest_file.unlink(missing_ok=True)
-    except ResumeRefused:  # the input changed: keep the partial output as it is
-        raise
-    except InputError:  # bad input: resuming would meet it again, so keep nothing
-        writer.abort()
-        manifest_file.unlink(missing_ok=True)
-        raise
-    finally:
-        transformer.close()
-        source.close()
-        if counter is not None:
-            counter.shutdown(wait=False, cancel_futures=True)
-    summary.duplicate_ids = ids.duplicates()
-    summary.notes = job.notes(summary)
+               "id_col": id_col, "output_format": "".join(output.suffixes[-2:]).lower(),
+               **engine.options(), **job.options()}
+    identity = input_identity(files, in_format)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with OutputLock(output):
+        manifest_file = manifest_path(output)
+        manifest = ResumeManifest(input=identity, options=options)
+        if resume and manifest_file.exists():
+            manifest = ResumeManifest.load(manifest_file)
+            manifest.check_compatible(identity, options)
+        run = _Run(job, engine, manifest, manifest_file, output, quiet)
+        summary = run.execute(files, in_format, text_col=text_col, id_col=id_col, chunksize=int(chunksize),
+                              on_bad_lines=on_bad_lines)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-@dataclass
-class _Submitted:
-    """A chunk handed to the transformer, with what recording it needs once written."""
+class _Run:
+    """One run of :func:`run_file`: the units, the engine, the sink and the manifest."""
 
-    collect: Callable[[], pd.DataFrame]
-    rows: int
-    bad_lines: list[int]
-    digest: str  # content hash of the input up to and including this chunk
+    def __init__(self, job: ChunkJob, engine: Any, manifest: ResumeManifest, manifest_file: Path,
+                 output: Path, quiet: bool) -> None:
+        self.job, self.engine, self.manifest, self.manifest_file = job, engine, manifest, manifest_file
+        self.output, self.quiet = output, quiet
+        self.summary = RunSummary(output=output, verb=job.verb, rows=manifest.rows_done,
+                                  statuses=manifest.statuses, tallies=manifest.tallies,
+                                  malformed_lines=manifest.malformed_lines,
+                                  resumed_from_row=manifest.rows_done)
+        self.ids = _DuplicateIds()
+
+    def execute(self, files: list[Path], in_format: str, *, text_col: str | None, id_col: str | None,
+                chunksize: int, on_bad_lines: str) -> RunSummary:
+        from tonecls.io.sinks import FileSink, PartsSink
+
+        read_options = {"text_col": text_col, "id_col": id_col, "chunksize": chunksize,
+                        "on_bad_lines": on_bad_lines}
+        if self.engine.writes_parts:  # one unit per file of a multi-file input, else blocks of bytes
+            read_options.update(chunksize=None, chunk_bytes=self.engine.blocksize)
+        many = len(files) > 1 and self.engine.writes_parts
+        source = (FileSource if many else ChunkSource)(files, **read_options)
+        self.job.check_columns(source.columns())
+        self.job.prepare()
+        declared = sink_schema(in_format, files)
+        records = self.manifest.outputs()
+        sink = (PartsSink(self.output, resumed=bool(records)) if self.engine.writes_parts
+                else FileSink(self.output, records, schema=declared))
+        try:
+            self.engine.start(self.job, source.first_rows, sum(f.stat().st_size for f in files), parts=sink,
+                              declared=declared, read_options={**read_options, "chunksize": chunksize,
+                                                               "chunk_bytes": None})
+            sink.verify(records, getattr(self.engine, "hash_files", None))
+            self._verify_done_files(source, files)
+            self._loop(source, sink, id_col, files)
+            sink.close()
+            self.manifest_file.unlink(missing_ok=True)
+        except ResumeRefused:
+            raise
+        except BaseException as error:
+            self._fail(error, sink)
+            raise
+        finally:
+            self.engine.close()
+        self.summary.duplicate_ids = self.ids.duplicates()
+        self.summary.notes = self.job.notes(self.summary)
+        return self.summary
+
+    def _verify_done_files(self, source: Any, files: list[Path]) -> None:
+        """Workers read the files: the completed ones are hashed (by the workers) and checked."""
+        if source.reads_here or not self.manifest.units:
+            return
+        done = [i for i in self.manifest.indices if i < len(files)]
+        for index, digest in zip(done, self.engine.hash_files([files[i] for i in done])):
+            self.manifest.check_input(index, self.manifest.done(index)["rows"], digest)
+        self.manifest.check_all_seen(len(files))
+
+    def _loop(self, source: Any, sink: Any, id_col: str | None, files: list[Path]) -> None:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=None, initial=self.manifest.rows_done, unit=" posts", unit_scale=True,
+                   disable=self.quiet or not interactive(), desc=self.job.description, smoothing=0.1)
+        counter = ThreadPoolExecutor(max_workers=1) if not bar.disable else None
+        total = counter.submit(_count_rows, files) if counter else None
+        units = prefetched(source.units()) if source.reads_here else source.units()
+        pending: deque = deque()
+        seen = 0
+        try:
+            with bar:
+                for unit in units:
+                    seen += 1
+                    if id_col is not None and unit.frame is not None:
+                        self.ids.add(unit.frame[id_col])
+                    if self.manifest.done(unit.index) is not None:
+                        if unit.frame is not None:
+                            self.manifest.check_input(unit.index, len(unit.frame), unit.digest)
+                        continue
+                    pending.append(self.engine.submit(unit))
+                    while len(pending) > self.engine.depth:
+                        self._commit(self.engine.next_outcome(pending), sink, bar, total)
+                while pending:
+                    self._commit(self.engine.next_outcome(pending), sink, bar, total)
+                self.manifest.check_all_seen(seen)
+                bar.total = bar.n  # the line count over-counts posts with line breaks
+                bar.refresh()
+        except BaseException:
+            if hasattr(self.engine, "cancel"):
+                self.engine.cancel(pending)
+            raise
+        finally:
+            if hasattr(units, "close"):
+                units.close()
+            if counter is not None:
+                counter.shutdown(wait=False, cancel_futures=True)
+
+    def _commit(self, outcome: Outcome, sink: Any, bar: Any, total: Any) -> None:
+        """Write (or take) one unit's output and record it in the manifest."""
+        record = sink.write(outcome.frame) if outcome.frame is not None else outcome.part
+        self.manifest.record(outcome.index, {"rows": outcome.rows, "input": outcome.digest,
+                                             "statuses": outcome.statuses, "tallies": outcome.tallies,
+                                             "malformed_lines": outcome.bad_lines, "output": record})
+        self.manifest.save(self.manifest_file)
+        self.summary.add(outcome.statuses, rows=outcome.rows)
+        self.summary.tallies = self.manifest.tallies
+        self.summary.malformed_lines = self.manifest.malformed_lines
+        if total is not None and total.done() and bar.total is None:
+            bar.total = max(total.result() or 0, self.summary.rows)
+        bar.update(outcome.rows)
+
+    def _fail(self, error: BaseException, sink: Any) -> None:
+        """Bad input: nothing is kept. Anything else: the completed units stay for resume, and
+        an operating-system error becomes a :class:`JobFailed` naming what failed."""
+        from tonecls.io.reading import ReadFailed
+
+        if isinstance(error, InputError) and not isinstance(error, ReadFailed):
+            sink.abort()
+            self.manifest_file.unlink(missing_ok=True)
+        elif isinstance(error, OSError):
+            where = f" ({error.filename})" if getattr(error, "filename", None) else ""
+            raise JobFailed(f"stopped writing {self.output}: {error.strerror or error}{where}. Fix the cause "
+                            "(free disk space, permissions, a missing file), then run the same command with "
+                            "--resume to continue.") from None
 
 
-def chain_first(first: pd.DataFrame | None, rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    if first is not None:
-        yield first
-    yield from rest
+def sink_schema(in_format: str, files: list[Path]) -> Any:
+    """The Arrow schema a Parquet input declares (its columns keep their types), else None."""
+    if in_format != "parquet":
+        return None
+    from tonecls.io.reading import parquet_schema
+
+    return parquet_schema(files[0])
 
 
-def _status_counts(output: pd.DataFrame) -> dict[str, int]:
-    counts = output[STATUS_COLUMN].value_counts(sort=False, dropna=False)
-    return {str(status): int(n) for status, n in counts.items()}
+def _count_rows(files: list[Path]) -> int | None:
+    from tonecls.io.reading import count_rows
 
-
-def _reconcile(previous: ResumeManifest | None, rows_written: int, identity: dict,
-               options: dict) -> ResumeManifest:
-    """The manifest to continue from, agreeing with the rows the writer kept."""
-    if previous is None or rows_written == 0:
-        return ResumeManifest(input=identity, options=options)
-    if previous.pending and previous.pending["rows_done"] == rows_written:
-        previous.commit_pending()  # the crash came after the chunk was written
-    previous.pending = None
-    if previous.rows_done != rows_written:
-        raise InputError(
-            f"cannot resume: the partial output has {rows_written:,} rows but the resume "
-            f"manifest records {previous.rows_done:,}. Run again without --resume to start over."
-        )
-    return previous
-
-
-def _progress(manifest: ResumeManifest, rows: int, statuses: dict, tallies: dict,
-              bad_lines: list[int], digest: str) -> dict:
-    def added(before: dict, new: dict) -> dict:
-        total = dict(before)
-        for key, n in new.items():
-            total[key] = total.get(key, 0) + int(n)
-        return total
-
-    room = MAX_REPORTED_LINES - len(manifest.malformed_lines)
-    return {
-        "chunks_done": manifest.chunks_done + 1,
-        "rows_done": manifest.rows_done + rows,
-        "statuses": added(manifest.statuses, statuses),
-        "tallies": added(manifest.tallies, tallies),
-        "malformed_lines": manifest.malformed_lines + bad_lines[:max(room, 0)],
-        "input_hash": digest,
-    }
-
-
-def _count_rows(path: Path) -> int | None:
     try:
-        return count_rows(path)
+        return sum(count_rows(f) for f in files)
     except Exception:  # only the progress bar's total; never fail the job for it
         return None
 
@@ -313,15 +340,15 @@ _END = object()
 
 
 class prefetched:
-    """Iterate ``chunks`` with the next ``depth`` chunks read ahead in a background thread.
+    """Iterate ``items`` with the next ``depth`` read ahead in a background thread.
 
     Parsing (I/O, decoding) then overlaps with the transform (in worker processes, or in
-    numpy, which releases the GIL).
-    Exceptions of the reader are re-raised in the caller's thread; :meth:`close` stops it.
+    numpy, which releases the GIL). Exceptions of the reader are re-raised in the caller's
+    thread; :meth:`close` stops it.
     """
 
-    def __init__(self, chunks: Iterator[pd.DataFrame], depth: int = 1) -> None:
-        self._chunks = chunks
+    def __init__(self, items: Iterator[Any], depth: int = 1) -> None:
+        self._items = items
         self._buffer: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read, name="tonecls-read-ahead", daemon=True)
@@ -338,21 +365,21 @@ class prefetched:
 
     def _read(self) -> None:
         try:
-            for chunk in self._chunks:
-                if not self._put(chunk):
+            for item in self._items:
+                if not self._put(item):
                     return
             self._put(_END)
         except BaseException as error:  # handed to the consumer
             self._put(error)
         finally:
-            close = getattr(self._chunks, "close", None)
+            close = getattr(self._items, "close", None)
             if close is not None:
                 close()
 
     def __iter__(self) -> prefetched:
         return self
 
-    def __next__(self) -> pd.DataFrame:
+    def __next__(self) -> Any:
         item = self._buffer.get()
         if item is _END:
             self._buffer.put(_END)
@@ -378,7 +405,9 @@ class _DuplicateIds:
         self.hashes: list[np.ndarray] = []
         self.tracked = 0
 
-    def add(self, ids: pd.Series) -> None:
+    def add(self, ids: Any) -> None:
+        import pandas as pd
+
         if self.tracked >= MAX_TRACKED_IDS:
             return
         ids = ids.iloc[: MAX_TRACKED_IDS - self.tracked]

@@ -26,6 +26,7 @@ import csv
 import datetime
 import decimal
 import gzip
+import hashlib
 import io
 import json
 import math
@@ -39,8 +40,9 @@ import numpy as np
 import pandas as pd
 
 from tonecls.errors import InputError
-from tonecls.io.files import atomic_write, partial_path
+from tonecls.io.files import atomic_write, partial_path, sha256_file
 from tonecls.io.formats import check_format, is_gzipped, separator
+from tonecls.io.manifest import ResumeRefused
 from tonecls.io.reading import MARKER_COLUMNS
 
 __all__ = [
@@ -329,11 +331,13 @@ class ExportWriter:
         The target file; its extension gives the format (``.gz`` compresses CSV/TSV/JSONL).
     format : str, optional
         Override the format detected from the extension.
-    resume : bool
+    resume : bool or dict
         Continue an interrupted writer: keep what a previous writer of the same ``path``
-        completed (``rows_written`` rows, whole chunks only) and append after it. Without a
-        previous partial this starts from scratch. Without ``resume`` a partial left by an
-        earlier writer is discarded; a ``<path>.partial`` that no writer left is refused.
+        completed (``rows_written`` rows, whole chunks only) and append after it: from its
+        state file (True), or from a :attr:`state` the caller recorded (a dict: anything
+        written after that state is dropped). With True and no previous partial this starts
+        from scratch. Without ``resume`` a partial left by an earlier writer is discarded; a
+        ``<path>.partial`` that no writer left is refused.
     schema : pyarrow.Schema, optional
         Declared types of (some) columns for Parquet output, e.g. the schema of a Parquet
         input (:func:`~tonecls.io.reading.parquet_schema`), so that its columns keep their types.
@@ -354,8 +358,8 @@ class ExportWriter:
     ...         writer.write(score(chunk))
     """
 
-    def __init__(self, path: str | os.PathLike, format: str | None = None, *, resume: bool = False,
-                 schema=None):
+    def __init__(self, path: str | os.PathLike, format: str | None = None, *,
+                 resume: bool | dict[str, Any] = False, schema=None):
         self.path = Path(path)
         self.format = check_format(self.path, format)
         self.gzip = is_gzipped(self.path)
@@ -368,37 +372,46 @@ class ExportWriter:
         self._header_columns: list[str] | None = None  # CSV/TSV: the columns of the header line
         self._segments: list[list] = []  # CSV/TSV: [first row, columns] each time the columns grow
         self._parts = 0
+        self._bytes = 0
         self._closed = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if resume and self.state_file.exists():
-            self._restore()
+        if isinstance(resume, dict):
+            self._restore(resume)
+        elif resume and self.state_file.exists():
+            self._restore(self._read_state())
         else:
             self._discard()
             if self.format == "parquet":
                 self.parts_dir.mkdir()
             else:
                 self.partial.write_bytes(b"")
-            self._save_state(0)
+            self._save_state()
 
     # state -------------------------------------------------------------------------------
 
-    def _save_state(self, size: int) -> None:
-        state = {
-            "format": self.format,
-            "gzip": self.gzip,
-            "rows": self.rows_written,
-            "columns": self.columns,
-            "header_columns": self._header_columns,
-            "segments": self._segments,
-            "bytes": size,
-            "parts": self._parts,
-        }
-        with atomic_write(self.state_file) as out:
-            json.dump(state, out)
+    @property
+    def state(self) -> dict[str, Any]:
+        """What the writer has written so far, as plain data: with it, a later writer of the
+        same path continues exactly here (``ExportWriter(path, resume=state)``)."""
+        return {"format": self.format, "gzip": self.gzip, "rows": self.rows_written,
+                "columns": self.columns, "header_columns": self._header_columns,
+                "segments": self._segments, "bytes": self._bytes, "parts": self._parts}
 
-    def _restore(self) -> None:
+    def _save_state(self) -> None:
+        with atomic_write(self.state_file) as out:
+            json.dump(self.state, out)
+
+    def _read_state(self) -> dict[str, Any]:
         try:
-            state = json.loads(self.state_file.read_text(encoding="utf-8"))
+            return json.loads(self.state_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise InputError(f"cannot resume writing {self.path}: its state file is unreadable ({error}). "
+                             "Run again without resume to start over.") from None
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        """Continue after ``state``: anything written after it (a chunk whose completion was
+        not recorded) is dropped; a partial output holding less than ``state`` is refused."""
+        try:
             if state["format"] != self.format or state["gzip"] != self.gzip:
                 raise ValueError(f"it was written as {state['format']}")
             self.rows_written = int(state["rows"])
@@ -406,19 +419,58 @@ class ExportWriter:
             self._header_columns = state.get("header_columns")
             self._segments = state.get("segments") or []
             self._parts = int(state["parts"])
-            if self.format == "parquet":
-                self.parts_dir.mkdir(exist_ok=True)
-                for stray in self.parts_dir.glob("part-*.parquet*"):
-                    if int(stray.name.split("-")[1].split(".")[0]) >= self._parts:
-                        stray.unlink()
-            else:
-                with open(self.partial, "r+b") as handle:  # drop a half-written chunk
-                    handle.truncate(int(state["bytes"]))
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise InputError(
-                f"cannot resume writing {self.path}: the partial output is unusable ({error}). "
-                "Run again without resume to start over."
-            ) from None
+            self._bytes = int(state["bytes"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise InputError(f"cannot resume writing {self.path}: the partial output is unusable ({error}). "
+                             "Run again without resume to start over.") from None
+        if self.format == "parquet":
+            missing = [p.name for p in self._part_files() if not p.is_file()]
+            if missing or not self.parts_dir.is_dir():
+                raise ResumeRefused(f"cannot resume: part files {missing[:3]} of the partial output "
+                                    f"{self.parts_dir} are missing. Run again without --resume to start over.")
+            for stray in self.parts_dir.glob("part-*.parquet*"):
+                if stray not in self._part_files():
+                    stray.unlink()
+        else:
+            size = self.partial.stat().st_size if self.partial.is_file() else -1
+            if size < self._bytes:
+                raise ResumeRefused(
+                    f"cannot resume: the partial output {self.partial} holds {max(size, 0):,} bytes, less than "
+                    f"the {self._bytes:,} recorded as written (it was truncated or replaced). Run again "
+                    "without --resume to start over.")
+            with open(self.partial, "r+b") as handle:  # drop a chunk whose completion was not recorded
+                handle.truncate(self._bytes)
+        self._save_state()
+
+    def _part_files(self) -> list[Path]:
+        return [self.parts_dir / f"part-{i:06d}.parquet" for i in range(self._parts)]
+
+    def verify(self, records: Sequence[dict[str, Any]]) -> None:
+        """Check that the partial output holds exactly what ``records`` (the write records of
+        :meth:`write`, in order) say was written; :class:`ResumeRefused` naming the first
+        difference, the partial kept as it is."""
+        if self.format == "parquet":
+            for record in records:
+                if sha256_file(self.parts_dir / record["part"]) != record["sha256"]:
+                    raise ResumeRefused(f"cannot resume: {self.parts_dir / record['part']} differs from what was "
+                                        "written (its SHA-256 changed). Run again without --resume to start over.")
+            return
+        start = 0
+        with open(self.partial, "rb") as handle:
+            for number, record in enumerate(records, start=1):
+                digest, left = hashlib.sha256(), record["end"] - start
+                while left > 0:
+                    block = handle.read(min(left, 1 << 20))
+                    if not block:
+                        break
+                    digest.update(block)
+                    left -= len(block)
+                if left or digest.hexdigest() != record["sha256"]:
+                    raise ResumeRefused(
+                        f"cannot resume: the partial output {self.partial} differs from what was written "
+                        f"(chunk {number}, bytes {start:,} to {record['end']:,}, has another SHA-256: it was "
+                        "damaged or edited). Run again without --resume to start over.")
+                start = record["end"]
 
     def _discard(self) -> None:
         if (self.partial.exists() or self.partial.is_symlink()) and not self.state_file.exists():
@@ -444,14 +496,16 @@ class ExportWriter:
         self.columns = columns if self.columns is None else _merge_columns(self.columns, columns)
         return chunk.reindex(columns=self.columns)
 
-    def write(self, chunk: pd.DataFrame) -> None:
-        """Append one chunk (its index is not written)."""
+    def write(self, chunk: pd.DataFrame) -> dict[str, Any]:
+        """Append one chunk (its index is not written). Returns what was written: the end offset
+        and SHA-256 of its bytes (text formats) or its part file and that file's SHA-256
+        (Parquet), with the writer's :attr:`state` after it."""
         if self._closed:
             raise ValueError("write to a closed ExportWriter")
         chunk = self._conform(chunk)
         if self.format == "parquet":
-            self._write_parquet_part(chunk)
-            size = 0
+            part = self._write_parquet_part(chunk)
+            record = {"part": part.name, "sha256": sha256_file(part)}
         else:
             if self.format == "jsonl":
                 data = _encode_jsonl(chunk)
@@ -466,11 +520,13 @@ class ExportWriter:
                 data = gzip.compress(data, compresslevel=6, mtime=0)  # one gzip member per chunk
             with open(self.partial, "ab") as handle:
                 handle.write(data)
-                size = handle.tell()
+                self._bytes = handle.tell()
+            record = {"end": self._bytes, "sha256": hashlib.sha256(data).hexdigest()}
         self.rows_written += len(chunk)
-        self._save_state(size)
+        self._save_state()
+        return {**record, "writer": self.state}
 
-    def _write_parquet_part(self, chunk: pd.DataFrame) -> None:
+    def _write_parquet_part(self, chunk: pd.DataFrame) -> Path:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -485,6 +541,7 @@ class ExportWriter:
         pq.write_table(table, part.with_name(part.name + ".partial"))
         os.replace(part.with_name(part.name + ".partial"), part)
         self._parts += 1
+        return part
 
     def close(self) -> Path:
         """Finish the file and move it to the target path; returns the path."""

@@ -1,4 +1,4 @@
-"""The model bundle: a directory holding everything a :class:`ToneModel` needs, and a model card.
+"""The model bundle: a sealed directory holding everything a :class:`ToneModel` needs.
 
 Layout::
 
@@ -6,17 +6,19 @@ Layout::
                              keras.saving.load_model(..., safe_mode=True) once
                              tonecls.model.network is imported (it registers the custom layers)
     <bundle>/inference.json  the same network for inference without TensorFlow
-                             (:mod:`tonecls.model.inference`): architecture plus, per weight,
-                             the HDF5 dataset of model.keras holding it and its checksum
+                             (:mod:`tonecls.model.inference_spec`)
     <bundle>/vocab.json      the vocabulary (token list; ids 0 and 1 are padding and OOV)
     <bundle>/bundle.json     heads, preprocessing config, max length, temperatures, thresholds,
                              metrics, data provenance, training config and command
     <bundle>/MODEL_CARD.md   intended use, data, metrics per head, limitations, ethics
+    <bundle>/SHA256SUMS      the seal: the SHA-256 of every other file (``sha256sum -c`` reads it)
 
-This module is the only reader and writer of these files. Bundles are written atomically: into
-``<bundle>.partial`` first, then renamed into place. Loading validates ``bundle.json`` against
-the bundle schema and the network against it (heads, classes, vocabulary size); every problem
-is an :class:`~tonecls.errors.InputError` that names the file and field.
+This module is the only reader and writer of these files. Bundles are written atomically (into
+``<bundle>.partial``, then renamed into place) and sealed. Loading checks the seal first (a file
+changed, added to the seal's list or missing is refused, naming the file; :func:`seal_bundle`
+re-seals a bundle edited on purpose), then validates ``bundle.json`` and the vocabulary, and the
+network description before any weight is read; every problem is an
+:class:`~tonecls.errors.InputError` that names the file and field.
 """
 
 from __future__ import annotations
@@ -31,8 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from tonecls.errors import DataNotFoundError, InputError
+from tonecls.io.files import atomic_write, atomic_write_json, replace_dir, sha256_bytes, sha256_file
+from tonecls.model.card import model_card
 from tonecls.model.config import HeadSpec
 from tonecls.model.vocab import Vocabulary
+
+__all__ = ["BundleNotFoundError", "DEFAULT_BUNDLE", "bundle_digest", "read_bundle", "read_metadata",
+           "save_bundle", "seal_bundle", "validate_metadata"]
 
 BUNDLE_FORMAT = 1
 NETWORK_FILE = "model.keras"
@@ -40,7 +47,9 @@ INFERENCE_FILE = "inference.json"
 VOCAB_FILE = "vocab.json"
 META_FILE = "bundle.json"
 CARD_FILE = "MODEL_CARD.md"
+SEAL_FILE = "SHA256SUMS"
 DEFAULT_BUNDLE = Path(__file__).resolve().parents[1] / "resources" / "default_model"
+MAX_VOCABULARY = 10_000_000
 
 
 class BundleNotFoundError(InputError, DataNotFoundError):
@@ -51,14 +60,15 @@ class BundleNotFoundError(InputError, DataNotFoundError):
 
 
 def save_bundle(model: Any, path: str | os.PathLike) -> Path:
-    """Write ``model`` (a :class:`~tonecls.model.ToneModel`) as a bundle directory at ``path``
-    (replacing an existing bundle there).
+    """Write ``model`` (a :class:`~tonecls.model.ToneModel`) as a sealed bundle directory at
+    ``path`` (replacing an existing bundle there).
 
     A model holding a Keras network is saved with Keras and exported for inference without
     TensorFlow (the export is checked against Keras on a probe batch); a model loaded from a
     bundle (numpy network) is saved by copying its network file.
     """
     from tonecls.model.inference import InferenceNetwork
+    from tonecls.model.inference_spec import network_spec
 
     target = Path(path)
     if target.exists() and not (target / META_FILE).is_file():
@@ -81,7 +91,7 @@ def save_bundle(model: Any, path: str | os.PathLike) -> Path:
         keras.saving.save_model(network, partial / NETWORK_FILE)
         inference = _export_keras(network, [h.name for h in model.heads_])
     if inference is not None:
-        _write_json(partial / INFERENCE_FILE, inference.export_spec(partial / NETWORK_FILE))
+        atomic_write_json(partial / INFERENCE_FILE, network_spec(inference, partial / NETWORK_FILE))
     model.vocabulary_.save(partial / VOCAB_FILE)
     meta = {
         "format": BUNDLE_FORMAT,
@@ -94,16 +104,18 @@ def save_bundle(model: Any, path: str | os.PathLike) -> Path:
         "thresholds": {name: values.tolist() for name, values in model.thresholds_.items()},
         **{k: v for k, v in model.metadata_.items() if k not in _RESERVED},
     }
-    _write_json(partial / META_FILE, meta)
-    (partial / CARD_FILE).write_text(model_card(model), encoding="utf-8")
-    _replace_dir(partial, target)
+    atomic_write_json(partial / META_FILE, meta, default=_jsonable)
+    with atomic_write(partial / CARD_FILE) as card:
+        card.write(model_card(model))
+    _write_seal(partial)
+    replace_dir(partial, target)
     return target
 
 
 def _export_keras(network: Any, heads: list[str]):
     """The numpy export of a Keras network, checked against it; None (with a warning) for a
     network the numpy kernel does not implement (then loading it needs TensorFlow)."""
-    from tonecls.model.inference import ExportError, check_against_keras, from_keras
+    from tonecls.model.keras_export import ExportError, check_against_keras, from_keras
 
     try:
         inference = from_keras(network, heads)
@@ -113,47 +125,6 @@ def _export_keras(network: Any, heads: list[str]):
         return None
     check_against_keras(inference, network)
     return inference
-
-
-def export_inference(path: str | os.PathLike) -> Path:
-    """Add (or refresh) ``inference.json`` in an existing bundle from its ``model.keras``.
-
-    A maintenance step for bundles written before the numpy export existed (needs Keras);
-    the export is checked against Keras before it is written. Returns the file written.
-    """
-    import keras
-
-    import tonecls.model.network  # noqa: F401  (registers the custom layers)
-
-    bundle = _bundle_dir(path)
-    meta = read_metadata(bundle)
-    heads = [h["name"] for h in meta["heads"]]
-    network = keras.saving.load_model(bundle / NETWORK_FILE, compile=False, safe_mode=True)
-    inference = _export_keras(network, heads)
-    if inference is None:
-        raise InputError(f"the network of {bundle} cannot be exported for inference without TensorFlow.")
-    target = bundle / INFERENCE_FILE
-    _write_json(target, inference.export_spec(bundle / NETWORK_FILE))
-    return target
-
-
-def _write_json(path: Path, data: Any) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=_jsonable) + "\n",
-                       encoding="utf-8")
-    os.replace(partial, path)
-
-
-def _replace_dir(partial: Path, target: Path) -> None:
-    if target.exists():
-        old = target.with_name(target.name + ".old")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(target, old)
-        os.replace(partial, target)
-        shutil.rmtree(old)
-    else:
-        os.replace(partial, target)
 
 
 def _keras_file_version(path: Path) -> str | None:
@@ -167,6 +138,97 @@ def _keras_file_version(path: Path) -> str | None:
 
 _RESERVED = {"format", "tonecls_version", "keras_version", "heads", "preprocess", "max_length",
              "temperatures", "thresholds"}
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    raise TypeError(f"cannot store {type(value).__name__} in bundle.json")
+
+
+def _tonecls_version() -> str:
+    from tonecls import __version__
+
+    return __version__
+
+
+# --- the seal --------------------------------------------------------------------------------------
+
+
+def _sealed_files(bundle: Path) -> list[str]:
+    """The files of a bundle the seal covers: every regular file but the seal itself."""
+    names = []
+    for entry in sorted(bundle.iterdir()):
+        if entry.name == SEAL_FILE:
+            continue
+        if entry.is_symlink() or not entry.is_file():
+            raise InputError(f"{entry} is a link or a folder; a model bundle holds plain files only. "
+                             "Replace it by the file itself (or remove it), then seal the bundle again.")
+        names.append(entry.name)
+    return names
+
+
+def _write_seal(bundle: Path) -> None:
+    lines = [f"{sha256_file(bundle / name)}  {name}\n" for name in _sealed_files(bundle)]
+    with atomic_write(bundle / SEAL_FILE) as seal:
+        seal.write("".join(lines))
+
+
+def _read_seal(bundle: Path) -> dict[str, str]:
+    path = bundle / SEAL_FILE
+    if not path.is_file():
+        raise InputError(f"{bundle} has no {SEAL_FILE}: the bundle is not sealed, so tonecls cannot tell "
+                         "whether its files are the ones it was saved with. If you trust it (e.g. you edited "
+                         f"it on purpose), seal it with `tonecls seal {bundle}`.")
+    recorded: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        digest, _, name = line.partition("  ")
+        if len(digest) != 64 or not name or Path(name).name != name or name in recorded:
+            raise InputError(f"{path}, line {number}, is not '<sha256>  <file name>'; the seal is damaged: "
+                             "copy the bundle again, or re-seal it with `tonecls seal` if you trust it.")
+        recorded[name] = digest
+    return recorded
+
+
+def check_seal(bundle: Path) -> str:
+    """Verify every file of ``bundle`` against its seal; returns the seal's own SHA-256 (the
+    bundle's digest). A file changed, missing, or present but not sealed is refused by name."""
+    recorded = _read_seal(bundle)
+    present = set(_sealed_files(bundle))
+    for name in sorted(present | set(recorded)):
+        if name not in recorded:
+            problem = "is not in the bundle's seal (added after the bundle was saved)"
+        elif name not in present:
+            problem = "is missing"
+        elif sha256_file(bundle / name) != recorded[name]:
+            problem = "was changed after the bundle was saved (its SHA-256 differs from the seal)"
+        else:
+            continue
+        raise InputError(f"{bundle / name} {problem}. Copy the whole bundle again or re-train it; if the "
+                         f"change is yours and intended, re-seal the bundle with `tonecls seal {bundle}`.")
+    return sha256_bytes((bundle / SEAL_FILE).read_bytes())
+
+
+def seal_bundle(path: str | os.PathLike) -> Path:
+    """Seal the bundle at ``path`` as it is now (after editing it on purpose): it is loaded and
+    validated in full first, then ``SHA256SUMS`` is rewritten. Returns the seal's path."""
+    bundle = _bundle_dir(path)
+    read_bundle(bundle, verify_seal=False)
+    _write_seal(bundle)
+    return bundle / SEAL_FILE
+
+
+def bundle_digest(path: str | os.PathLike | None = None) -> str:
+    """The digest that identifies the bundle at ``path`` (None: the default bundle): the SHA-256
+    of its seal, which holds the SHA-256 of every file. Reads the seal only."""
+    seal = _bundle_dir(path) / SEAL_FILE
+    try:
+        return sha256_bytes(seal.read_bytes())
+    except OSError:
+        _read_seal(seal.parent)  # says what is wrong
+        raise
 
 
 # --- reading and validation -------------------------------------------------------------------------
@@ -288,61 +350,90 @@ _OPTIONAL_TYPES: dict[str, Any] = {
 }
 
 
-def read_bundle(path: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Read and validate a bundle: the keyword arguments of :class:`~tonecls.model.ToneModel`.
 
+
+def _read_vocabulary(bundle: Path) -> Vocabulary:
+    """The vocabulary of ``vocab.json``: unique token strings (ids 2, 3, ... in order)."""
+    from tonecls.model.vocab import OOV_TOKEN, PAD_TOKEN
+
+    where = bundle / VOCAB_FILE
+    tokens = _read_json(where, "its vocabulary")
+    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens) \
+            or len(tokens) > MAX_VOCABULARY:
+        raise InputError(f"{where} must hold a JSON list of at most {MAX_VOCABULARY:,} token strings; the "
+                         "bundle is damaged.")
+    seen: set[str] = {PAD_TOKEN, OOV_TOKEN}
+    for token in tokens:
+        if token in seen:
+            raise InputError(f"{where} lists the token {token!r} more than once (or a reserved token), which "
+                             "would shift the ids of the tokens after it; the bundle is damaged.")
+        seen.add(token)
+    return Vocabulary(tokens)
+
+
+def read_bundle(path: str | os.PathLike | None = None, *, verify_seal: bool = True) -> dict[str, Any]:
+    """Read and validate a bundle: the keyword arguments of :class:`~tonecls.model.ToneModel`
+    and, under ``"source"``, the bundle's path and digest.
+
+    The seal is checked first (``verify_seal=False`` only to re-seal, :func:`seal_bundle`).
     The network is the numpy export (``inference.json``, no TensorFlow) when the bundle has
-    one, else the Keras network (with a warning: run :func:`export_inference` on the bundle).
+    one, else the Keras network (with a warning).
     """
     bundle = _bundle_dir(path)
+    digest = check_seal(bundle) if verify_seal else None
     meta = read_metadata(bundle)
     heads = [HeadSpec.from_dict(h) for h in meta["heads"]]
-    tokens = _read_json(bundle / VOCAB_FILE, "its vocabulary")
-    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-        raise InputError(f"{bundle / VOCAB_FILE} must hold a JSON list of token strings; the bundle is damaged.")
-    vocabulary = Vocabulary(tokens)
+    vocabulary = _read_vocabulary(bundle)
     if (bundle / INFERENCE_FILE).is_file():
         network = _load_numpy_network(bundle, heads, len(vocabulary))
     else:
-        warnings.warn(f"{bundle} has no {INFERENCE_FILE}: loading its network with Keras (slow start). "
-                      "Add the export once with tonecls.model.bundle.export_inference(path).", stacklevel=3)
+        warnings.warn(f"{bundle} has no {INFERENCE_FILE}: loading its network with Keras (slow start, "
+                      "and TensorFlow must be installed).", stacklevel=3)
         network = _load_keras_network(bundle, heads, len(vocabulary))
     return {
         "network": network, "vocabulary": vocabulary, "heads": heads, "preprocess_config": meta["preprocess"],
         "max_length": meta["max_length"], "temperatures": meta["temperatures"], "thresholds": meta["thresholds"],
         "metadata": {k: v for k, v in meta.items() if k not in _RESERVED},
+        "source": {"bundle": str(bundle.resolve()), "digest": digest},
     }
 
 
 def _load_numpy_network(bundle: Path, heads: list[HeadSpec], vocab_size: int):
-    from tonecls.model.inference import ExportError, load_inference
+    from tonecls.model.inference import ExportError
+    from tonecls.model.inference_spec import check_spec, load_network
 
     where = bundle / INFERENCE_FILE
     spec = _read_json(where, "its inference export")
-    if not isinstance(spec, dict) or not isinstance(spec.get("weights"), dict) or \
-            not isinstance(spec.get("members"), list) or not isinstance(spec.get("weights_file"), str):
-        raise InputError(f"{where} is not a tonecls inference export (weights, members, weights_file); "
-                         "re-create it with tonecls.model.bundle.export_inference(path).")
+    try:
+        check_spec(spec, bundle)
+    except ValueError as error:
+        raise InputError(f"{where}: {error}. The bundle is damaged or was edited by hand: copy it again or "
+                         "re-train it.") from None
     if spec.get("heads") != [h.name for h in heads]:
         raise InputError(f"{where} has heads {spec.get('heads')}, but {META_FILE} lists "
                          f"{[h.name for h in heads]}: the files come from different models.")
+    for head in heads:
+        declared = spec["weights"][f"0/heads/{head.name}/bias"]["shape"][0]
+        if declared != len(head.classes):
+            raise InputError(f"{bundle}: head {head.name!r} has {len(head.classes)} classes in {META_FILE} "
+                             f"but the network outputs {declared} logits.")
+    rows = spec["weights"]["0/embedding"]["shape"][0]
+    if rows != vocab_size:
+        raise InputError(f"{bundle}: {VOCAB_FILE} has {vocab_size} tokens (with padding and unknown) but the "
+                         f"network's embedding has {rows} rows: the files come from different models.")
     try:
-        network = load_inference(spec, bundle)
+        return load_network(spec, bundle)
     except (ValueError, KeyError, TypeError, ExportError) as error:
         raise InputError(f"cannot load the network of {bundle}: {error}. Copy the bundle again or re-train it.") \
             from None
-    for head in heads:
-        if network.head_units(head.name) != len(head.classes):
-            raise InputError(f"{bundle}: head {head.name!r} has {len(head.classes)} classes in {META_FILE} "
-                             f"but the network outputs {network.head_units(head.name)} logits.")
-    if network.vocab_size != vocab_size:
-        raise InputError(f"{bundle}: {VOCAB_FILE} has {vocab_size} tokens (with padding and unknown) but the "
-                         f"network's embedding has {network.vocab_size} rows: the files come from different models.")
-    return network
 
 
 def _load_keras_network(bundle: Path, heads: list[HeadSpec], vocab_size: int):
-    import keras
+    try:
+        import keras
+    except ImportError:
+        raise InputError(f"{bundle} holds a network that only Keras can run, and Keras is not installed: "
+                         "pip install 'tonecls[train]'.") from None
 
     import tonecls.model.network  # noqa: F401  (registers the custom layers)
 
@@ -360,118 +451,3 @@ def _load_keras_network(bundle: Path, heads: list[HeadSpec], vocab_size: int):
     if rows is not None and rows != vocab_size:
         raise InputError(f"{bundle}: {VOCAB_FILE} has {vocab_size} tokens but the embedding has {rows} rows.")
     return network
-
-
-def _tonecls_version() -> str:
-    from tonecls import __version__
-
-    return __version__
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    raise TypeError(f"cannot store {type(value).__name__} in bundle.json")
-
-
-# --- model card ---------------------------------------------------------------------------------
-
-
-_TEMPLATES = Path(__file__).resolve().parents[1] / "resources" / "templates"
-_DATASET_NOTES = {
-    "tweeteval": "TweetEval (Barbieri et al., 2020) is English tweets from SemEval tasks (2013-2018). "
-                 "The sentiment training split used here is a reconstruction from the same SemEval "
-                 "source pool (the official TweetEval file was unavailable); its validation and test "
-                 "splits are the official ones.",
-    "goemotions": "GoEmotions (Demszky et al., 2020) is English Reddit comments (2005-2019) labelled "
-                  "by crowd workers; the splits are the official ones.",
-}
-
-
-_LONG_POSTS = {"full": "longer posts are scored over all their tokens",
-               "windows": "longer posts are scored in overlapping windows, averaged",
-               "truncate": "longer posts are cut"}
-
-
-def _metric_cell(measured: dict | None) -> str:
-    """``0.636 [0.628, 0.645] (n=12284)``: value, 95% bootstrap interval when recorded, size."""
-    if not measured:
-        return "not measured"
-    interval = " [{:.3f}, {:.3f}]".format(*measured["ci95"]) if measured.get("ci95") else ""
-    return f"{measured['value']:.3f}{interval} (n={measured['n']})"
-
-
-def _ece_cell(measured: dict | None) -> str:
-    if not measured or measured.get("ece") is None:
-        return "not measured"
-    return f"{measured['ece']:.3f}"
-
-
-def _display_path(path: str) -> str:
-    """A benchmark file as ``tweeteval/<task>/<file>`` (not the training machine's folders); a
-    user's export as recorded."""
-    parts = Path(path).parts
-    for root in ("tweeteval", "goemotions"):
-        if root in parts:
-            return "/".join(parts[len(parts) - 1 - parts[::-1].index(root):])
-    return str(path)
-
-
-def model_card_context(model: Any) -> dict[str, Any]:
-    """What the model card says, from the model's own metadata (config, sources, files, metrics)."""
-    from tonecls.model.config import HeadConfig
-
-    meta = model.metadata_
-    config = meta.get("config", {}) or {}
-    head_configs = {h["name"]: HeadConfig.from_dict(h) for h in config.get("heads", [])}
-    sources = meta.get("sources", {})
-    metrics = meta.get("metrics", {})
-    heads = []
-    for spec in model.heads_:
-        validation = metrics.get("validation", {}).get(spec.name)
-        test = metrics.get("test", {}).get(spec.name)
-        metric_name = (validation or {}).get("metric") or (test or {}).get("metric") or "-"
-        heads.append({"name": spec.name, "classes": spec.classes, "multilabel": spec.multilabel,
-                      "source": sources.get(spec.name, "data that was not recorded"),
-                      "metric_name": metric_name, "validation": validation, "test": test})
-    kinds = {h.source.kind for h in head_configs.values()}
-    files = [{**item, "file": _display_path(item["file"])} for item in meta.get("provenance", {}).get("files", [])]
-    network = (f"{config.get('lstm_layers', '?')} x BiLSTM({config.get('lstm_units', '?')} units per direction), "
-               f"{config.get('embedding_dim', '?')}-d embeddings "
-               f"({config.get('pretrained_embeddings') or 'randomly initialised'}), "
-               f"{config.get('pooling', '?')} pooling")
-    size = int(config.get("ensemble_size", 1) or 1)
-    network += f", ensemble of {size} networks (averaged logits)" if size > 1 else ", one network"
-    test_values = metrics.get("test", {}).get("sentiment", {}).get("value")
-    val_values = metrics.get("validation", {}).get("sentiment", {}).get("value")
-    seconds = meta.get("training_seconds")
-    return {
-        "name": meta.get("name") or "tonecls tone model", "version": meta.get("version"),
-        "heads": heads, "any_multilabel": any(h.multilabel for h in model.heads_),
-        "network": network, "vocabulary_size": len(model.vocabulary_), "max_length": model.max_length,
-        "long_posts": _LONG_POSTS.get(getattr(model, "long_posts", "full"), "longer posts: see the README"),
-        "auxiliary": [h.name for h in head_configs.values() if h.auxiliary],
-        "distillation": meta.get("provenance", {}).get("distillation"),
-        "distill_config": config.get("distill") or {},
-        "trained_at": meta.get("trained_at"), "command": meta.get("command", "not recorded"),
-        "tonecls_version": _tonecls_version(),
-        "training_minutes": seconds / 60 if isinstance(seconds, (int, float)) else None,
-        "data_sha256": meta.get("data_sha256"), "files": files,
-        "dataset_notes": [_DATASET_NOTES[k] for k in ("tweeteval", "goemotions") if k in kinds],
-        "has_test": bool(metrics.get("test")),
-        "sentiment_gap": test_values is not None and val_values is not None and val_values - test_values > 0.05,
-        "benchmark_only": bool(kinds) and kinds <= {"tweeteval", "goemotions"},
-    }
-
-
-def model_card(model: Any) -> str:
-    """The ``MODEL_CARD.md`` text of ``model``, rendered from ``model_card.md.j2`` with
-    :func:`model_card_context`."""
-    import jinja2
-
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=False, trim_blocks=True,
-                             lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-    env.filters.update(metric_cell=_metric_cell, ece_cell=_ece_cell, tick=lambda value: f"`{value}`")
-    return env.get_template("model_card.md.j2").render(**model_card_context(model))

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+ECE_BINS = 15
+"""Equal-width confidence bins of the expected calibration error (Guo et al. 2017), wherever
+tonecls measures it (evaluation, model cards, the audits)."""
+
 
 def negative_log_likelihood(logits: np.ndarray, targets: np.ndarray, multilabel: bool,
                             temperature: float = 1.0) -> float:
@@ -50,7 +54,6 @@ def tune_thresholds(proba: np.ndarray, targets: np.ndarray,
     return thresholds
 
 
-ECE_BINS = 15  # equal-width probability bins (as the audit's ECE, tonecls.audit.metrics)
 
 
 def reliability_bins(proba: np.ndarray, targets: np.ndarray, multilabel: bool,

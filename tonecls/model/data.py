@@ -6,8 +6,9 @@ matrix (``float32``, shape ``(n, n_classes)``) for multi-label heads.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ import numpy as np
 
 from tonecls.errors import InputError
 from tonecls.io.files import sha256_file
-from tonecls.model.config import DataSource, HeadConfig, HeadSpec
+from tonecls.model.config import DataSource, HeadConfig, HeadSpec, TrainConfig
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -188,3 +189,60 @@ def _class_ids(labels: pd.Series, spec: HeadSpec, where: str = "") -> np.ndarray
         raise InputError(f"{where or spec.name}: labels {unknown[:5]} are not classes of head "
                          f"{spec.name!r} ({spec.classes}); fix the labels or the head's 'classes'.")
     return np.fromiter((index[v] for v in values), dtype=np.int64, count=len(values))
+
+
+# --- the training data of a config ------------------------------------------------------------
+
+
+@dataclass
+class TrainingData:
+    """What :func:`load_training_data` returns: heads, tokenised splits and their provenance."""
+
+    specs: list[HeadSpec]
+    kept: list[HeadSpec]
+    raw: dict[str, dict[str, LabelledSplit]]
+    tokenised: dict[str, dict[str, tuple[list, list]]]
+    files: list[dict[str, Any]]
+    sources: dict[str, str]
+
+
+def load_training_data(config: TrainConfig, data: Mapping[str, Mapping[str, LabelledSplit]] | None = None,
+                       data_dir: str | Path | None = None, token_cache: str | Path | None = None) -> TrainingData:
+    """Load every head's train / val split (from ``data`` or its source) and tokenise it
+    (cached in ``token_cache`` between runs when given)."""
+    from tonecls.model.token_cache import tokenize_cached
+    from tonecls.preprocess import Preprocessor
+
+    data = dict(data or {})
+    unknown = sorted(set(data) - {head.name for head in config.heads})
+    if unknown:
+        raise InputError(f"data given for heads {unknown} that the config does not have.")
+    specs = [resolve_head_spec(head, data_dir) for head in config.heads]
+    kept = [spec for head, spec in zip(config.heads, specs) if not head.auxiliary]
+    preprocessor = Preprocessor(config.preprocess)
+    raw: dict[str, dict[str, LabelledSplit]] = {}
+    tokenised: dict[str, dict[str, tuple[list, list]]] = {}
+    files = []
+    for head, spec in zip(config.heads, specs):
+        raw[spec.name], tokenised[spec.name] = {}, {}
+        for split in ("train", "val"):
+            part = data[head.name].get(split) if head.name in data else \
+                load_split(head, spec, split, data_dir, seed=config.seed)
+            if part is None or len(part) == 0:
+                raise InputError(f"head {head.name!r} has no {split} data; give its source a {split} split.")
+            raw[spec.name][split] = part
+            tokenised[spec.name][split] = tokenize_cached(preprocessor, part.texts, token_cache)
+            files += [{"head": spec.name, "split": split, **record} for record in part.files]
+            logger.info("loaded %s/%s: %d posts", spec.name, split, len(part))
+    sources = {head.name: ("in-memory data passed to train(data=...)" if head.name in data
+                           else head.source.describe()) for head in config.heads}
+    return TrainingData(specs, kept, raw, tokenised, files, sources)
+
+
+def data_digest(files: Sequence[Mapping[str, Any]]) -> str:
+    """One SHA-256 over the SHA-256 of every file a model was trained from (in a fixed order),
+    so that two bundles trained on the same data have the same ``data_sha256``."""
+    digest = hashlib.sha256()
+    for item in sorted({f["sha256"] for f in files}):
+        digest.update(item.encode("ascii"))
+    return digest.hexdigest()

@@ -40,7 +40,7 @@ class ToneClassifier(ClassifierMixin, BaseEstimator):
                  pretrained_embeddings: str | None = None, epochs: int = 5, batch_size: int = 64,
                  learning_rate: float = 2e-3, patience: int = 2, class_weight: str | None = "balanced",
                  validation_fraction: float = 0.1, preprocess: dict[str, Any] | None = None,
-                 random_state: int = 0, verbose: bool = False) -> None:
+                 seed: int = 0, verbose: bool = False) -> None:
         self.embedding_dim = embedding_dim
         self.lstm_units = lstm_units
         self.pooling = pooling
@@ -56,7 +56,7 @@ class ToneClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.validation_fraction = validation_fraction
         self.preprocess = preprocess
-        self.random_state = random_state
+        self.seed = seed
         self.verbose = verbose
 
     def _train_config(self, classes: list[str]) -> TrainConfig:
@@ -68,7 +68,7 @@ class ToneClassifier(ClassifierMixin, BaseEstimator):
             pretrained_embeddings=self.pretrained_embeddings, lstm_units=self.lstm_units,
             pooling=self.pooling, dropout=self.dropout, batch_size=self.batch_size, epochs=self.epochs,
             learning_rate=self.learning_rate, patience=self.patience, class_weight=self.class_weight,
-            seed=int(self.random_state),
+            seed=int(self.seed),
         )
 
     def fit(self, X, y) -> ToneClassifier:
@@ -83,7 +83,7 @@ class ToneClassifier(ClassifierMixin, BaseEstimator):
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise InputError("y has a single class; a classifier needs at least two.")
-        rng = np.random.default_rng(self.random_state)
+        rng = np.random.default_rng(self.seed)
         order = rng.permutation(len(texts))
         n_val = max(len(self.classes_), int(round(self.validation_fraction * len(texts))))
         if n_val >= len(texts):

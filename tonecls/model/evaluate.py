@@ -102,7 +102,7 @@ def official_metric_name(head: HeadConfig) -> str:
     return "macro_f1"
 
 
-def score(metric: str, y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
+def metric_value(metric: str, y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
     if metric == "macro_f1":
         return macro_f1(y_true, y_pred, n_classes)
     if metric == "macro_recall":
@@ -187,7 +187,7 @@ def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
                                           "count": count})
         rows.append({
             "head": name, "dataset": configs[name].source.describe(), "split": used_split, "metric": metric,
-            "value": score(metric, data.targets, predicted, len(spec.classes)),
+            "value": metric_value(metric, data.targets, predicted, len(spec.classes)),
             "ci_low": low, "ci_high": high,
             "ece": expected_calibration_error(proba[scored], np.asarray(data.targets)[scored], spec.multilabel),
             "n": len(data), "n_unscorable": int(unscorable.sum()),
@@ -221,7 +221,7 @@ def reference_scores(data_dir: str | Path | None = None) -> pd.DataFrame:
             continue
         metric = "macro_recall" if task == "sentiment" else "macro_f1"
         rows.append((head, "Twitter-RoBERTa (published predictions, scored here)", metric,
-                     100 * score(metric, truth, predicted, int(truth.max()) + 1), str(path)))
+                     100 * metric_value(metric, truth, predicted, int(truth.max()) + 1), str(path)))
     return pd.DataFrame(rows, columns=PUBLISHED_COLUMNS)
 
 
@@ -269,17 +269,10 @@ def record_test_metrics(model, data_dir: str | Path | None = None) -> pd.DataFra
 
 
 def compare_with_published(model: str | Path | None = None, split: str = "test",
-                           heads: Sequence[str] | None = None, data_dir: str | Path | None = None,
-                           json_path: str | Path | None = None) -> pd.DataFrame:
+                           heads: Sequence[str] | None = None, data_dir: str | Path | None = None) -> pd.DataFrame:
     """Load a bundle (default: the bundled model), :func:`evaluate` it and return the
-    :func:`comparison_table`; also written as JSON records to ``json_path`` if given."""
+    :func:`comparison_table`."""
     from tonecls.model.tone_model import load_model
 
     results = evaluate(load_model(model), split, heads=heads, data_dir=data_dir)
-    table = comparison_table(results, system=f"tonecls ({model or 'bundled model'})", data_dir=data_dir)
-    if json_path:
-        from tonecls.io import atomic_write
-
-        with atomic_write(json_path) as handle:
-            handle.write(table.to_json(orient="records", indent=2))
-    return table
+    return comparison_table(results, system=f"tonecls ({model or 'bundled model'})", data_dir=data_dir)

@@ -1,49 +1,33 @@
-"""Inference without TensorFlow: the BiLSTM network of :mod:`tonecls.model.network` in numpy.
+"""The BiLSTM network of :mod:`tonecls.model.network` in numpy: scoring without TensorFlow.
 
-Keras and TensorFlow are the training stack; scoring runs this kernel instead, which gives the
-same logits (to ~1e-6) and starts in a fraction of the time. Three pieces:
+Keras and TensorFlow are the training stack; scoring runs this kernel, which gives Keras'
+logits to within 1e-5 (checked at export by :func:`tonecls.model.keras_export.check_against_keras`)
+and starts in a fraction of the time. :mod:`tonecls.model.keras_export` reads a Keras network
+into an :class:`InferenceNetwork`; :mod:`tonecls.model.inference_spec` stores it in a bundle
+(``inference.json``) and reads it back.
 
-- :func:`from_keras` reads the weights of a network built by
-  :func:`~tonecls.model.network.build_network` (or an ensemble of them,
-  :func:`~tonecls.model.train.ensemble_network`) into an :class:`InferenceNetwork`;
-- :meth:`InferenceNetwork.export_spec` describes it as plain data (``inference.json`` in a
-  bundle): the architecture, and for every weight the HDF5 dataset inside ``model.keras`` that
-  holds it, with its shape and checksum. The weights are stored once, in ``model.keras``;
-- :func:`load_inference` reads that description and the weights back with h5py (no Keras).
-
-Speed: the first LSTM layer's input projection ``E @ W + b`` is precomputed per word for the
-:data:`TABLE_WORDS` most frequent words, in blocks of words as they are first needed (a table
-lookup replaces a matrix product per step; rarer words, about 5% of tokens, are projected per
-pass), the recurrent step of every direction of every ensemble member runs as one batched
-matrix product, and the sigmoid gates' pre-activations are halved in the weights (exactly: a
-power of two), so that one ``tanh`` per step serves all four gates
-(``sigmoid(x) = (1 + tanh(x / 2)) / 2``).
+How it is fast: the first LSTM layer's input projection ``E @ W + b`` is precomputed per word
+for the :data:`TABLE_WORDS` most frequent words, in blocks as they are first needed (a table
+lookup replaces a matrix product per step; rarer words are projected per pass); the recurrent
+step of every direction of every ensemble member is one batched matrix product; and the
+sigmoid gates' pre-activations are halved in the weights (exactly: a power of two), so that
+one ``tanh`` per step serves all four gates (``sigmoid(x) = (1 + tanh(x / 2)) / 2``).
 """
 
 from __future__ import annotations
 
-import io
-import warnings
-import zipfile
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tonecls.io.files import sha256_bytes
+from tonecls.model.config import POOLINGS
 
-INFERENCE_FORMAT = 1
-ROWS_PER_PASS = 256  # posts per forward pass: fastest per CPU-second of 128 / 256 / 1024 (measured)
+ROWS_PER_PASS = 256  # posts per forward pass (memory stays bounded for long posts)
 TABLE_BLOCK = 1024  # vocabulary rows per block of the per-word projection tables
-# words (vocabulary ids, most frequent first) with a per-word projection table: 95% of the
-# tokens of TweetEval posts; 8,192 x 4U floats per direction instead of the whole vocabulary's
-# (8 MB instead of 31 MB per direction for the default model)
-TABLE_WORDS = 8192
-POOLINGS = ("max", "attention", "max_attention")
+TABLE_WORDS = 8192  # words (most frequent first) with a per-word projection table
 _NEG_INF = np.float32(-1e9)
-_WEIGHTS_MEMBER = "model.weights.h5"
 
 
 class ExportError(ValueError):
@@ -313,35 +297,6 @@ class InferenceNetwork:
         weights /= weights.sum(axis=1, keepdims=True)
         return np.einsum("btf,bt->bf", sequence, weights).astype(np.float32)
 
-    # --- persistence ------------------------------------------------------------------------
-
-    def export_spec(self, keras_file: str | Path) -> dict[str, Any]:
-        """Plain-data description of this network whose weights are read from ``keras_file``
-        (a ``.keras`` archive holding these exact weights), for ``inference.json``.
-
-        Each weight is located in the archive's HDF5 file by its content, so the mapping does
-        not depend on Keras' internal naming; a weight missing from the file is an error.
-        """
-        import h5py
-
-        with _open_weights(keras_file) as handle, h5py.File(handle, "r") as h5:
-            located: dict[tuple, str] = {}
-
-            def visit(name: str, obj: Any) -> None:
-                if isinstance(obj, h5py.Dataset):
-                    located.setdefault(_fingerprint(np.asarray(obj[()], dtype=np.float32)), name)
-
-            h5.visititems(visit)
-        weights = {}
-        for name, array in sorted(self.weights.items()):
-            key = _fingerprint(array)
-            if key not in located:
-                raise ExportError(f"weight {name} {array.shape} is not stored in {keras_file}")
-            weights[name] = {"dataset": located[key], "shape": list(array.shape), "sha256": key[2]}
-        return {"format": INFERENCE_FORMAT, "kind": "bilstm", "heads": list(self.heads),
-                "members": [dict(m) for m in self.members], "weights_file": Path(keras_file).name,
-                "weights": weights}
-
 
 @dataclass
 class _RareWords:
@@ -378,157 +333,3 @@ def _trim(ids: np.ndarray) -> np.ndarray:
 def _masked_max(sequence: np.ndarray, mask: np.ndarray) -> np.ndarray:
     pooled = np.where(mask[:, :, None], sequence, _NEG_INF).max(axis=1)
     return np.where(mask.any(axis=1)[:, None], pooled, 0.0).astype(np.float32)
-
-
-def _fingerprint(array: np.ndarray) -> tuple:
-    array = np.ascontiguousarray(array, dtype=np.float32)
-    return tuple(array.shape), "float32", sha256_bytes(array.tobytes())
-
-
-class _open_weights:
-    """Context manager: a seekable binary handle on the HDF5 weights inside a ``.keras`` zip."""
-
-    def __init__(self, keras_file: str | Path) -> None:
-        self.path = Path(keras_file)
-
-    def __enter__(self):
-        self.archive = zipfile.ZipFile(self.path)
-        info = self.archive.getinfo(_WEIGHTS_MEMBER)
-        if info.compress_type == zipfile.ZIP_STORED:
-            self.handle = self.archive.open(info)  # seekable, read in place
-        else:
-            self.handle = io.BytesIO(self.archive.read(info))
-        return self.handle
-
-    def __exit__(self, *exc) -> None:
-        self.handle.close()
-        self.archive.close()
-
-
-# --- from Keras (training stack only) --------------------------------------------------------
-
-
-def from_keras(network: Any, heads: Sequence[str]) -> InferenceNetwork:
-    """The :class:`InferenceNetwork` of a Keras network built by ``build_network`` (any pooling,
-    any number of BiLSTM layers) or an ensemble of them averaged per head.
-
-    Raises :class:`ExportError` if the network has another structure; the result is checked
-    against Keras on a probe batch by :func:`check_against_keras`.
-    """
-    import keras
-
-    nested = [layer for layer in network.layers if isinstance(layer, keras.Model)]
-    if nested:
-        for head in heads:
-            if not isinstance(network.get_layer(head), keras.layers.Average):
-                raise ExportError(f"ensemble output {head!r} is not an average of its members' logits")
-    members_keras = nested or [network]
-    members, weights = [], {}
-    for m, member in enumerate(members_keras):
-        names = {layer.name: layer for layer in member.layers}
-        embedding = names.get("embedding")
-        if not isinstance(embedding, keras.layers.Embedding) or not embedding.mask_zero:
-            raise ExportError(f"member {member.name!r} has no masked 'embedding' layer")
-        weights[f"{m}/embedding"] = keras.ops.convert_to_numpy(embedding.embeddings)
-        layer_count, units = 0, None
-        while f"bilstm_{layer_count + 1}" in names:
-            layer_count += 1
-            bidirectional = names[f"bilstm_{layer_count}"]
-            if getattr(bidirectional, "merge_mode", None) != "concat":
-                raise ExportError(f"{bidirectional.name} must be a Bidirectional layer merging by concat")
-            for direction, lstm in (("forward", bidirectional.forward_layer),
-                                    ("backward", bidirectional.backward_layer)):
-                _check_lstm(lstm, backwards=direction == "backward")
-                kernel, recurrent, bias = (keras.ops.convert_to_numpy(v) for v in
-                                           (lstm.cell.kernel, lstm.cell.recurrent_kernel, lstm.cell.bias))
-                units = lstm.units
-                prefix = f"{m}/bilstm_{layer_count}/{direction}"
-                weights[f"{prefix}/kernel"] = kernel
-                weights[f"{prefix}/recurrent_kernel"] = recurrent
-                weights[f"{prefix}/bias"] = bias
-        if layer_count == 0:
-            raise ExportError(f"member {member.name!r} has no 'bilstm_1' layer")
-        has_max, has_attention = "max_pool" in names, "attention_pool" in names
-        pooling = "max_attention" if has_max and has_attention else "attention" if has_attention else "max"
-        if not (has_max or has_attention):
-            raise ExportError(f"member {member.name!r} has no 'max_pool' or 'attention_pool' layer")
-        if has_attention:
-            attention = names["attention_pool"]
-            for part in ("projection", "bias", "context"):
-                weights[f"{m}/attention/{part}"] = keras.ops.convert_to_numpy(getattr(attention, part))
-        for head in heads:
-            dense = names.get(head)
-            if not isinstance(dense, keras.layers.Dense) or dense.get_config().get("activation") != "linear":
-                raise ExportError(f"member {member.name!r} has no linear Dense head {head!r}")
-            weights[f"{m}/heads/{head}/kernel"] = keras.ops.convert_to_numpy(dense.kernel)
-            weights[f"{m}/heads/{head}/bias"] = keras.ops.convert_to_numpy(dense.bias)
-        members.append({"pooling": pooling, "lstm_layers": layer_count, "units": int(units)})
-    return InferenceNetwork(heads=list(heads), members=members, weights=weights)
-
-
-def _check_lstm(lstm: Any, backwards: bool) -> None:
-    config = lstm.get_config()
-    expected = {"activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True,
-                "return_sequences": True, "go_backwards": backwards, "stateful": False}
-    wrong = {k: config.get(k) for k, v in expected.items() if config.get(k) != v}
-    if wrong:
-        raise ExportError(f"LSTM {lstm.name} has settings the numpy kernel does not implement: {wrong}")
-
-
-def probe_batch(vocab_size: int, seed: int = 0) -> np.ndarray:
-    """Padded ids of posts of many lengths (1..40), used to check an export against Keras."""
-    rng = np.random.default_rng(seed)
-    lengths = np.concatenate([np.arange(1, 41), rng.integers(1, 41, 24)])
-    ids = np.zeros((len(lengths), int(lengths.max())), dtype=np.int32)
-    for row, length in enumerate(lengths):
-        ids[row, :length] = rng.integers(1, vocab_size, length)
-    return ids
-
-
-def check_against_keras(inference: InferenceNetwork, network: Any, atol: float = 1e-4) -> float:
-    """Largest absolute logit difference between ``inference`` and the Keras ``network`` on
-    :func:`probe_batch`; raises :class:`ExportError` above ``atol``."""
-    ids = probe_batch(inference.vocab_size)
-    with warnings.catch_warnings():  # Keras' note that a bare array is not its [token_ids] list
-        warnings.filterwarnings("ignore", message="The structure of `inputs`", category=UserWarning)
-        expected = network(ids, training=False)
-    got = inference(ids)
-    worst = max(float(np.max(np.abs(np.asarray(expected[h]) - got[h]))) for h in inference.heads)
-    if not worst <= atol:
-        raise ExportError(f"the numpy network differs from Keras by {worst:.2e} (> {atol}) on a probe batch")
-    return worst
-
-
-# --- loading (no Keras) ----------------------------------------------------------------------
-
-
-def load_inference(spec: Mapping[str, Any], folder: str | Path) -> InferenceNetwork:
-    """The network described by ``spec`` (an ``inference.json``), weights read from the
-    ``.keras`` file it names in ``folder``. Shapes and checksums are verified.
-
-    Raises ``ValueError`` with the reason when the spec or the weights do not match.
-    """
-    import h5py
-
-    if spec.get("format") != INFERENCE_FORMAT or spec.get("kind") != "bilstm":
-        raise ValueError(f"inference format {spec.get('format')!r} / kind {spec.get('kind')!r} is not "
-                         f"{INFERENCE_FORMAT} / 'bilstm'")
-    source = Path(folder) / spec["weights_file"]
-    weights = {}
-    try:
-        with _open_weights(source) as handle, h5py.File(handle, "r") as h5:
-            for name, entry in spec["weights"].items():
-                if entry["dataset"] not in h5:
-                    raise ValueError(f"weight {name}: dataset {entry['dataset']} is missing from {source.name}")
-                array = np.asarray(h5[entry["dataset"]][()], dtype=np.float32)
-                if list(array.shape) != list(entry["shape"]):
-                    raise ValueError(f"weight {name} has shape {list(array.shape)} in {source.name}, "
-                                     f"expected {entry['shape']}")
-                if _fingerprint(array)[2] != entry["sha256"]:
-                    raise ValueError(f"weight {name} in {source.name} does not match inference.json (checksum); "
-                                     "the network file was changed after export")
-                weights[name] = array
-    except (OSError, KeyError, zipfile.BadZipFile, EOFError) as error:
-        raise ValueError(f"cannot read the weights in {source}: {error}") from error
-    return InferenceNetwork(heads=list(spec["heads"]), members=[dict(m) for m in spec["members"]],
-                            weights=weights, source=source)

@@ -1,4 +1,5 @@
-"""The network: token embedding -> BiLSTM encoder -> pooled post vector -> one logit head per task.
+"""The Keras network: token embedding -> BiLSTM encoder -> pooled post vector -> one logit head
+per task; ensembles, distillation outputs and compiling for multi-task training.
 
 Heads output *logits* (no activation): calibration (temperature) and the softmax / sigmoid are
 applied by :class:`~tonecls.model.ToneModel`, so a saved ``.keras`` file holds no Python code
@@ -8,11 +9,13 @@ beyond the two registered pooling layers below and loads with ``safe_mode=True``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
 from keras import ops
 
+from tonecls.model.batches import soft_output_name
 from tonecls.model.config import HeadSpec, TrainConfig
 
 _NEG_INF = -1e9
@@ -120,3 +123,53 @@ def select_heads(model: keras.Model, names: Sequence[str]) -> keras.Model:
     """A model sharing ``model``'s layers that outputs only the heads ``names`` (drops auxiliaries)."""
     outputs = {name: model.get_layer(name).output for name in names}
     return keras.Model(model.inputs, outputs, name=model.name)
+
+
+# --- ensembles, distillation outputs, compiling ---------------------------------------------
+
+
+def ensemble_network(networks: Sequence[Any], head_names: Sequence[str]):
+    """One Keras model averaging the logits of ``networks`` per head (the network itself if one)."""
+    if len(networks) == 1:
+        return networks[0]
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    member_outputs = [network(token_ids) for network in networks]
+    outputs = {name: keras.layers.Average(name=name)([out[name] for out in member_outputs]) for name in head_names}
+    return keras.Model(token_ids, outputs, name="tonecls_ensemble")
+
+
+def with_soft_outputs(network, heads: Sequence[str], specs: Sequence[HeadSpec], temperature: float):
+    """``network`` (outputs ``heads``) plus, per head of ``specs``, an output ``logits /
+    temperature`` (for the distillation loss; training only, the saved network has the plain
+    heads)."""
+    outputs = {name: network.get_layer(name).output for name in heads}
+    for spec in specs:
+        outputs[soft_output_name(spec.name)] = keras.layers.Rescaling(
+            1.0 / temperature, name=soft_output_name(spec.name))(network.get_layer(spec.name).output)
+    return keras.Model(network.inputs, outputs, name=network.name)
+
+
+def compile_network(network, specs: Sequence[HeadSpec], config: TrainConfig,
+                    soft_specs: Sequence[HeadSpec] = ()) -> None:
+    """Compile for multi-task training: a cross-entropy on logits per head, weighted per row.
+
+    Rows carry sample weight 0 in the heads they are not labelled for, so those heads' losses
+    (and gradients) ignore them. With ``soft_specs`` (distillation), the outputs
+    :func:`soft_output_name` of these heads get a cross-entropy against the teacher's soft
+    targets, weighted ``distill.weight * temperature**2 * loss_weight``.
+    """
+    def cross_entropy(multilabel: bool, soft: bool = False):
+        if multilabel:
+            return keras.losses.BinaryCrossentropy(from_logits=True)
+        return (keras.losses.CategoricalCrossentropy(from_logits=True) if soft
+                else keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    losses = {spec.name: cross_entropy(spec.multilabel) for spec in specs}
+    weights = {head.name: head.loss_weight for head in config.heads}
+    head_weight = {head.name: head.loss_weight for head in config.heads}
+    for spec in soft_specs:
+        losses[soft_output_name(spec.name)] = cross_entropy(spec.multilabel, soft=True)
+        weights[soft_output_name(spec.name)] = (config.distill.weight * config.distill.temperature ** 2
+                                                * head_weight[spec.name])
+    network.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0), loss=losses,
+                    loss_weights=weights)

@@ -4,9 +4,11 @@ It holds the Keras network (token ids -> logits per head), the vocabulary, the p
 configuration, the head specs, and the post-processing fitted on validation data: one
 temperature per head (calibration) and per-class decision thresholds of multi-label heads.
 
-Predicting is two steps: :meth:`ToneModel.score_posts` (posts -> statuses, languages and
-logits: the heavy work, with numpy and no pandas, so that worker processes stay light) and
-:meth:`ToneModel.predictions` (calibrated probabilities and the output columns, a DataFrame).
+Predicting is two steps, which together are the scoring protocol
+(:class:`tonecls.score.ScoringModel`): :meth:`ToneModel.compute_logits` (posts -> statuses,
+languages and logits: the heavy work, with numpy and no pandas, so that worker processes stay
+light) and :meth:`ToneModel.predictions_from_logits` (calibrated probabilities and the output
+columns, a DataFrame); :meth:`ToneModel.predict` is the two in a row.
 """
 
 from __future__ import annotations
@@ -44,10 +46,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-class PostScores(NamedTuple):
-    """What :meth:`ToneModel.score_posts` finds for a batch of posts (plain lists and numpy
-    arrays: cheap to send between processes); :meth:`ToneModel.predictions` turns it into the
-    output columns."""
+class PostLogits(NamedTuple):
+    """What :meth:`ToneModel.compute_logits` finds for a batch of posts (plain lists and numpy
+    arrays: cheap to send between processes); :meth:`ToneModel.predictions_from_logits` turns
+    it into the output columns."""
 
     statuses: list[str]  # per post: ``ok`` or why it has no predictions
     languages: list[str | None]  # per post: its language, None where it had no tokens to read
@@ -142,6 +144,9 @@ class ToneModel:
         Per-class probability thresholds of the multi-label heads (0.5 by default).
     metadata_ : dict
         Metrics, data provenance, training config and command (saved in the bundle).
+    source_ : dict
+        The bundle the model was loaded from: ``{"bundle": path, "digest": SHA-256 of its
+        seal}``; empty for a model trained in this process.
     long_posts : {"full", "windows", "truncate"}
         How posts longer than ``max_length`` tokens are scored: ``"full"`` (default) runs the
         network over every token; ``"windows"`` scores overlapping windows of ``max_length``
@@ -162,6 +167,7 @@ class ToneModel:
         thresholds: Mapping[str, Sequence[float]] | None = None,
         metadata: Mapping[str, Any] | None = None,
         long_posts: str = "full",
+        source: Mapping[str, Any] | None = None,
     ) -> None:
         if long_posts not in LONG_POST_MODES:
             raise ValueError(f"long_posts must be one of {LONG_POST_MODES}, got {long_posts!r}")
@@ -177,6 +183,7 @@ class ToneModel:
             for h in self.heads_ if h.multilabel
         }
         self.metadata_ = dict(metadata or {})
+        self.source_ = dict(source or {})
         self._preprocessor = None
         self._infer = None
 
@@ -269,7 +276,7 @@ class ToneModel:
 
     # --- public prediction API ------------------------------------------------------------
 
-    def calibrated_proba(self, head: str, logits: np.ndarray) -> np.ndarray:
+    def head_proba(self, head: str, logits: np.ndarray) -> np.ndarray:
         """Probabilities of ``head`` from its logits, with the fitted temperature applied."""
         scaled = np.asarray(logits, dtype=np.float64) / self.temperatures_[head]
         return sigmoid(scaled) if self.head(head).multilabel else softmax(scaled)
@@ -305,8 +312,8 @@ class ToneModel:
                 statuses[row] = Status.OTHER_LANGUAGE
         return statuses, languages
 
-    def score_posts(self, texts: Iterable[Any], batch_size: int = DEFAULT_BATCH_SIZE, *,
-                    all_languages: bool = False) -> PostScores:
+    def compute_logits(self, texts: Iterable[Any], batch_size: int = DEFAULT_BATCH_SIZE, *,
+                       all_languages: bool = False) -> PostLogits:
         """Status, language, token count and (for ``ok`` posts) logits of every post: the
         heavy part of :meth:`predict`, in numpy (no pandas, no TensorFlow for a loaded model).
         Any iterable of posts; see :meth:`predict` for statuses and ``all_languages``."""
@@ -315,15 +322,15 @@ class ToneModel:
         ok_rows = np.flatnonzero(np.fromiter((s == Status.OK for s in statuses), dtype=bool, count=len(statuses)))
         logits = self.logits_from_tokens([tokens[i] for i in ok_rows], batch_size=batch_size)
         n_tokens = [None if s in _NO_TEXT else len(t) for t, s in zip(tokens, statuses)]
-        return PostScores(statuses, languages, n_tokens, ok_rows, logits)
+        return PostLogits(statuses, languages, n_tokens, ok_rows, logits)
 
-    def probabilities(self, scores: PostScores) -> dict[str, np.ndarray]:
-        """Calibrated probabilities per head of :meth:`score_posts`'s result, one row per
+    def proba_from_logits(self, post_logits: PostLogits) -> dict[str, np.ndarray]:
+        """Calibrated probabilities per head of :meth:`compute_logits`'s result, one row per
         post (NaN where the post has no predictions)."""
         proba = {}
         for spec in self.heads_:
-            values = np.full((len(scores.statuses), len(spec.classes)), np.nan)
-            values[scores.ok_rows] = self.calibrated_proba(spec.name, scores.logits[spec.name])
+            values = np.full((len(post_logits.statuses), len(spec.classes)), np.nan)
+            values[post_logits.ok_rows] = self.head_proba(spec.name, post_logits.logits[spec.name])
             proba[spec.name] = values
         return proba
 
@@ -338,7 +345,7 @@ class ToneModel:
         if _is_one_post(texts):
             proba = self.predict_proba([texts], batch_size, all_languages=all_languages)
             return {head: values[0] for head, values in proba.items()}
-        return self.probabilities(self.score_posts(texts, batch_size, all_languages=all_languages))
+        return self.proba_from_logits(self.compute_logits(texts, batch_size, all_languages=all_languages))
 
     def predict(self, texts: Iterable[Any] | str, batch_size: int = DEFAULT_BATCH_SIZE, *,
                 all_languages: bool = False) -> pd.DataFrame | dict[str, Any]:
@@ -348,7 +355,7 @@ class ToneModel:
         post's language (:mod:`tonecls.language`: an ISO 639-1 code, or ``und`` when not
         determined: very short, emoji-only or mixed posts); ``tonecls_n_tokens`` the
         number of tokens of the post; then per single-label head ``H_label``,
-        ``H_confidence``, ``H_score`` (polarity ``p(positive) - p(negative)``, heads with
+        ``H_confidence``, ``H_polarity`` (polarity ``p(positive) - p(negative)``, heads with
         both classes) and ``H_p_<class>``, per multi-label head ``H_labels`` (predicted
         classes joined by ``;``, empty if none) and ``H_p_<class>``. Rows that are not
         ``ok`` have None labels and NaN probabilities.
@@ -359,19 +366,19 @@ class ToneModel:
         """
         if _is_one_post(texts):
             return self.predict([texts], batch_size, all_languages=all_languages).iloc[0].to_dict()
-        return self.predictions(self.score_posts(texts, batch_size, all_languages=all_languages))
+        return self.predictions_from_logits(self.compute_logits(texts, batch_size, all_languages=all_languages))
 
-    def predictions(self, scores: PostScores) -> pd.DataFrame:
-        """The output columns of :meth:`predict` from :meth:`score_posts`'s result."""
+    def predictions_from_logits(self, post_logits: PostLogits) -> pd.DataFrame:
+        """The output columns of :meth:`predict` from :meth:`compute_logits`'s result."""
         import pandas as pd
 
-        proba = self.probabilities(scores)
-        statuses = scores.statuses
+        proba = self.proba_from_logits(post_logits)
+        statuses = post_logits.statuses
         ok = np.zeros(len(statuses), dtype=bool)
-        ok[scores.ok_rows] = True
+        ok[post_logits.ok_rows] = True
         columns: dict[str, Any] = {STATUS_COLUMN: pd.array(statuses, dtype=object),
-                                   LANGUAGE_COLUMN: pd.array(scores.languages, dtype=object),
-                                   N_TOKENS_COLUMN: pd.array(scores.n_tokens, dtype="Int32")}
+                                   LANGUAGE_COLUMN: pd.array(post_logits.languages, dtype=object),
+                                   N_TOKENS_COLUMN: pd.array(post_logits.n_tokens, dtype="Int32")}
         for spec, head in zip(self.heads_, self.output_schema.heads):
             p = proba[spec.name]
             classes = np.asarray(spec.classes, dtype=object)
@@ -383,9 +390,9 @@ class ToneModel:
                 labels[ok] = classes[p[ok].argmax(axis=1)]
                 columns[head.label_column] = labels
                 columns[head.confidence_column] = np.where(ok, np.nan_to_num(p).max(axis=1), np.nan)
-            if head.score_column:
+            if head.polarity_column:
                 index = list(spec.classes)
-                columns[head.score_column] = p[:, index.index(POSITIVE_CLASS)] - p[:, index.index(NEGATIVE_CLASS)]
+                columns[head.polarity_column] = p[:, index.index(POSITIVE_CLASS)] - p[:, index.index(NEGATIVE_CLASS)]
             for j, name in enumerate(spec.classes):
                 columns[head.proba_column(name)] = p[:, j]
         return pd.DataFrame(columns, index=pd.RangeIndex(len(statuses)))
@@ -399,6 +406,40 @@ class ToneModel:
         """Names of the columns :meth:`predict` returns, in order."""
         return self.output_schema.columns
 
+    # --- what the model is -------------------------------------------------------------
+
+    def provenance(self) -> dict[str, Any]:
+        """What the model records about itself, for reports: the bundle it was loaded from (None
+        if not saved), name, version, dates, versions, training command, heads and metrics."""
+        meta = self.metadata_
+        recorded = {key: meta.get(key) for key in
+                    ("name", "version", "created", "trained_at", "tonecls_version", "keras_version",
+                     "command", "metrics")}
+        return {"bundle": self.source_.get("bundle"), "digest": self.source_.get("digest"),
+                **recorded, "heads": [h.name for h in self.heads_]}
+
+    def identity(self) -> dict[str, Any]:
+        """What identifies this model across runs (a resumed job must use the same one): the
+        digest of the bundle it was loaded from, else a digest of its weights, vocabulary,
+        heads and calibration."""
+        if self.source_.get("digest"):
+            return {"bundle_digest": self.source_["digest"]}
+        import hashlib
+        import json
+
+        digest = hashlib.sha256()
+        network = self.network_ if isinstance(self.network_, InferenceNetwork) else None
+        weights = network.weights if network is not None else {
+            f"{i}": np.asarray(w) for i, w in enumerate(self.network_.get_weights())}
+        for name in sorted(weights):
+            digest.update(name.encode() + np.ascontiguousarray(weights[name], dtype=np.float32).tobytes())
+        described = {"heads": [h.to_dict() for h in self.heads_], "tokens": self.vocabulary_.tokens_,
+                     "temperatures": self.temperatures_, "long_posts": self.long_posts,
+                     "thresholds": {k: v.tolist() for k, v in self.thresholds_.items()},
+                     "preprocess": self.preprocess_config_, "max_length": self.max_length}
+        digest.update(json.dumps(described, sort_keys=True, default=str).encode())
+        return {"model_digest": digest.hexdigest()}
+
     # --- persistence ---------------------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
@@ -406,7 +447,7 @@ class ToneModel:
         numpy export, so unpickling needs neither Keras nor TensorFlow; caches are rebuilt."""
         state = {k: v for k, v in self.__dict__.items() if k not in ("_preprocessor", "_infer")}
         if not isinstance(self.network_, InferenceNetwork):
-            from tonecls.model.inference import from_keras
+            from tonecls.model.keras_export import from_keras
 
             state["network_"] = from_keras(self.network_, [h.name for h in self.heads_])
         return state

@@ -12,30 +12,25 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import hashlib
-import json
 import logging
-import pickle
 import sys
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tonecls.errors import InputError
+from tonecls.model.batches import EncodedSplit, LengthBucketedBatches, encode_split, training_arrays
 from tonecls.model.calibration import expected_calibration_error, fit_temperature, tune_thresholds
-from tonecls.model.config import DataSource, HeadConfig, HeadSpec, TrainConfig, UnlabelledSource
-from tonecls.model.data import LabelledSplit, load_split, resolve_head_spec
-from tonecls.model.evaluate import decide, official_metric_name, score
+from tonecls.model.config import HeadConfig, HeadSpec, TrainConfig
+from tonecls.model.data import LabelledSplit, data_digest, load_training_data
+from tonecls.model.evaluate import decide, metric_value, official_metric_name
 from tonecls.model.tone_model import ToneModel
+from tonecls.model.vocab import Vocabulary
 from tonecls.preprocess import PreprocessConfig
-from tonecls.model.vocab import Vocabulary, offsets_of, pad_batch
-
-SORT_WINDOW = 50  # batches whose posts are sorted together by length (bucketing window)
 
 logger = logging.getLogger(__name__)
 _KERAS_NOISE = ("The structure of `inputs` doesn't match", "__array__ implementation doesn't accept a copy")
@@ -61,303 +56,6 @@ def progress_logging(quiet: bool) -> Iterator[None]:
         package.setLevel(level)
 
 
-@dataclass
-class EncodedSplit:
-    """A split as flat token ids + lengths, with its targets (only posts that could be scored)."""
-
-    ids: np.ndarray
-    lengths: np.ndarray
-    targets: np.ndarray
-    n_unscorable: int
-
-    def __len__(self) -> int:
-        return len(self.lengths)
-
-
-# --- tokenising, with an optional on-disk cache ----------------------------------------------
-
-
-def _tokenize(preprocessor, texts: Sequence[Any], cache_dir: Path | None) -> tuple[list, list]:
-    if cache_dir is None:
-        return preprocessor.tokenize_with_status(texts)
-    from tonecls import preprocess
-
-    digest = hashlib.sha256()
-    digest.update(json.dumps([preprocessor.config.to_dict(), preprocess.TOKENIZER_VERSION], sort_keys=True,
-                             default=str).encode())
-    for text in texts:
-        digest.update(repr(text).encode("utf-8", "surrogatepass") + b"\x00")
-    path = Path(cache_dir) / f"tokens-{digest.hexdigest()[:24]}.pkl"
-    if path.is_file():
-        with open(path, "rb") as handle:
-            return pickle.load(handle)
-    result = preprocessor.tokenize_with_status(texts)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    with open(partial, "wb") as handle:
-        pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    partial.replace(path)
-    return result
-
-
-# --- batches ---------------------------------------------------------------------------------
-
-
-def _class_weights(targets: np.ndarray) -> np.ndarray:
-    """Per-row weights n / (k * n_class) of a single-label head (scikit-learn's "balanced";
-    k counts the classes present in ``targets``)."""
-    from sklearn.utils.class_weight import compute_sample_weight
-
-    return compute_sample_weight("balanced", targets)
-
-
-def _training_arrays(config: TrainConfig, specs: list[HeadSpec], train: dict[str, EncodedSplit],
-                     distilled: DistillationTargets | None = None):
-    """Pool every head's training posts: flat ids, lengths, and per-head targets / sample weights.
-
-    With ``distilled``, its unlabelled posts are appended (weight 0 in every gold loss) and
-    every row gets the teacher's soft targets under :func:`soft_output_name` (weight 1).
-    """
-    parts, lengths, owners, soft_rows = [], [], [], []
-    for h, (head, spec) in enumerate(zip(config.heads, specs)):
-        split = train[spec.name]
-        for _ in range(int(head.oversample)):
-            parts.append(split.ids)
-            lengths.append(split.lengths)
-            owners.append(np.full(len(split), h, dtype=np.int32))
-            if distilled:
-                soft_rows.append(distilled.train_rows[spec.name])
-    if distilled:
-        parts.append(distilled.extra.ids)
-        lengths.append(distilled.extra.lengths)
-        owners.append(np.full(len(distilled.extra), -1, dtype=np.int32))
-        soft_rows.append(distilled.extra_rows)
-    ids, lengths, owners = np.concatenate(parts), np.concatenate(lengths), np.concatenate(owners)
-    n = len(lengths)
-    targets, weights = {}, {}
-    for h, (head, spec) in enumerate(zip(config.heads, specs)):
-        mine = owners == h
-        split = train[spec.name]
-        repeated = np.concatenate([split.targets] * int(head.oversample))
-        if spec.multilabel:
-            y = np.zeros((n, len(spec.classes)), dtype=np.float32)
-            row_weight = np.ones(len(repeated))
-        else:
-            y = np.zeros(n, dtype=np.int32)
-            row_weight = (_class_weights(repeated) if config.class_weight == "balanced"
-                          else np.ones(len(repeated)))
-        y[mine] = repeated
-        w = np.zeros(n, dtype=np.float32)
-        w[mine] = row_weight
-        targets[spec.name], weights[spec.name] = y, w
-    if distilled:
-        rows = np.concatenate(soft_rows)
-        for name, proba in distilled.proba.items():
-            targets[soft_output_name(name)] = proba[rows]
-            weights[soft_output_name(name)] = np.ones(n, dtype=np.float32)
-    return ids, lengths, targets, weights
-
-
-# --- distillation ------------------------------------------------------------------------------
-
-
-@dataclass
-class DistillationTargets:
-    """The teacher's soft targets: ``proba[head]`` has one row per distinct post (token list);
-    ``train_rows[head]`` maps each head's encoded training posts, ``extra_rows`` the posts of
-    ``extra`` (unlabelled and augmented, with no gold label), to those rows."""
-
-    proba: dict[str, np.ndarray]
-    train_rows: dict[str, np.ndarray]
-    extra: EncodedSplit
-    extra_rows: np.ndarray
-    provenance: dict[str, Any]
-
-    def source_files(self) -> list[dict[str, Any]]:
-        """Records of the files the teacher and the unlabelled posts came from."""
-        teacher = [{"file": f"{self.provenance['teacher']['path']}/{name}", "sha256": digest}
-                   for name, digest in self.provenance["teacher"]["files_sha256"].items()]
-        return teacher + [f for source in self.provenance["unlabelled"] for f in source.get("files", [])]
-
-
-def data_digest(files: Sequence[Mapping[str, Any]]) -> str:
-    """One SHA-256 over the SHA-256 of every file a model was trained from (in a fixed order),
-    so that two bundles trained on the same data have the same ``data_sha256``."""
-    digest = hashlib.sha256()
-    for item in sorted({f["sha256"] for f in files}):
-        digest.update(item.encode("ascii"))
-    return digest.hexdigest()
-
-
-def _unlabelled_texts(source: UnlabelledSource, data_dir) -> tuple[list[Any], list[dict[str, Any]]]:
-    """Texts of an unlabelled source and the records of the files they came from."""
-    if source.kind == "export":
-        from tonecls.io import read_export
-        from tonecls.io.files import sha256_file
-
-        if not Path(source.path).is_file():
-            raise InputError(f"unlabelled export {source.path} does not exist; check distill.unlabelled.")
-        texts = [text for chunk in read_export(source.path, text_col=source.text_column)
-                 for text in chunk[source.text_column].tolist()]
-        return texts, [{"file": str(source.path), "rows": len(texts), "sha256": sha256_file(source.path)}]
-    head = HeadConfig("unlabelled", DataSource(kind=source.kind, task=source.task, taxonomy=source.taxonomy))
-    spec = resolve_head_spec(head, data_dir)
-    texts, files = [], []
-    for split in source.splits:
-        part = load_split(head, spec, split, data_dir)
-        texts += list(part.texts)
-        files += [{"split": split, **record} for record in part.files if "text" in record["file"]
-                  or source.kind == "goemotions"]
-    return texts, files
-
-
-def _token_dropout(token_lists: Sequence[Sequence[str]], copies: int, rate: float, seed: int) -> list[list[str]]:
-    """``copies`` variants of each post with every token dropped with probability ``rate``
-    (at least one token kept)."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(copies):
-        for tokens in token_lists:
-            keep = rng.random(len(tokens)) >= rate
-            if not keep.any():
-                keep[rng.integers(len(tokens))] = True
-            out.append([t for t, k in zip(tokens, keep) if k])
-    return out
-
-
-def _bundle_checksums(path: Path) -> dict[str, str]:
-    from tonecls.io.files import sha256_file
-
-    return {item.name: sha256_file(item) for item in sorted(path.iterdir()) if item.is_file()}
-
-
-def distillation_targets(config: TrainConfig, loaded: TrainingData, vocabulary: Vocabulary,
-                         train_sets: Mapping[str, EncodedSplit], data_dir=None, cache_dir=None) -> DistillationTargets:
-    """The teacher's soft targets (probabilities at ``distill.temperature``) of every training
-    post, every unlabelled post and the augmented variants, for each kept head."""
-    from scipy.special import expit, softmax
-
-    from tonecls.model.tone_model import load_model
-    from tonecls.preprocess import Preprocessor
-    from tonecls.schema import Status
-
-    distill = config.distill
-    teacher_path = Path(distill.teacher)
-    if not (teacher_path / "bundle.json").is_file():
-        raise InputError(f"distill.teacher {distill.teacher} is not a model bundle (no bundle.json); "
-                         "train the teacher first (BENCHMARKS.md, \"Distilled single network\", gives the command).")
-    teacher = load_model(teacher_path)
-    for spec in loaded.kept:
-        try:
-            classes = teacher.head(spec.name).classes
-        except KeyError:
-            raise InputError(f"the teacher {distill.teacher} has no head {spec.name!r}; it has "
-                             f"{[h.name for h in teacher.heads_]}.") from None
-        if list(classes) != list(spec.classes) or teacher.head(spec.name).multilabel != spec.multilabel:
-            raise InputError(f"the teacher's head {spec.name!r} has classes {classes}, the student's "
-                             f"{spec.classes}; distillation needs the same classes in the same order.")
-    # every distinct post, as the student sees it (cut to max_length)
-    index: dict[tuple[str, ...], int] = {}
-
-    def rows_of(token_lists) -> np.ndarray:
-        return np.fromiter((index.setdefault(tuple(t[:config.max_length]), len(index)) for t in token_lists),
-                           dtype=np.int64, count=len(token_lists))
-
-    train_rows, train_tokens = {}, []
-    for spec in loaded.specs:
-        tokens, statuses = loaded.tokenised[spec.name]["train"]
-        ok_tokens = [t for t, s in zip(tokens, statuses) if s == Status.OK]
-        train_rows[spec.name] = rows_of(ok_tokens)
-        train_tokens += ok_tokens
-    preprocessor = Preprocessor(config.preprocess)
-    extra_tokens, sources = [], []
-    for source in distill.unlabelled:
-        texts, files = _unlabelled_texts(source, data_dir)
-        tokens, statuses = _tokenize(preprocessor, texts, Path(cache_dir) if cache_dir else None)
-        ok_tokens = [t for t, s in zip(tokens, statuses) if s == Status.OK]
-        extra_tokens += ok_tokens
-        sources.append({"source": source.describe(), "posts": len(ok_tokens), "files": files})
-        logger.info("distillation: %s: %d posts", source.describe(), len(ok_tokens))
-    if distill.augment_copies:
-        distinct = list({tuple(t): None for t in train_tokens})
-        augmented = _token_dropout(distinct, distill.augment_copies, distill.augment_token_dropout, config.seed)
-        extra_tokens += augmented
-        sources.append({"source": f"{distill.augment_copies} token-dropout variant(s) "
-                                  f"(p={distill.augment_token_dropout}) of every distinct training post",
-                        "posts": len(augmented)})
-    extra_rows = rows_of(extra_tokens)
-    ids, lengths = vocabulary.encode(extra_tokens, config.max_length)
-    extra = EncodedSplit(ids, lengths, np.zeros(len(lengths), dtype=np.int32), 0)
-    distinct_posts = [list(key) for key in index]
-    logger.info("distillation: the teacher labels %d distinct posts", len(distinct_posts))
-    logits = teacher.logits_from_tokens(distinct_posts)
-    proba = {}
-    for spec in loaded.kept:
-        scaled = logits[spec.name].astype(np.float64) / distill.temperature
-        proba[spec.name] = (expit(scaled) if spec.multilabel else softmax(scaled, axis=1)).astype(np.float32)
-    meta = teacher.metadata_
-    provenance = {
-        "teacher": {"path": distill.teacher, "files_sha256": _bundle_checksums(teacher_path),
-                    "command": meta.get("command"), "name": meta.get("name"), "version": meta.get("version"),
-                    "metrics": meta.get("metrics", {})},
-        "unlabelled": sources,
-        "distinct_posts": len(distinct_posts),
-    }
-    return DistillationTargets(proba, train_rows, extra, extra_rows, provenance)
-
-
-class LengthBucketedBatches:
-    """Mixed-head batches of posts of similar length, reshuffled every epoch (seeded).
-
-    Iterating gives one epoch of ``(token ids, targets, sample weights)`` batches; batches
-    differ in width (their longest post) and the last ones in size.
-    """
-
-    def __init__(self, ids, lengths, targets, weights, batch_size: int, seed: int) -> None:
-        self.ids, self.lengths, self.targets, self.weights = ids, lengths, targets, weights
-        self.offsets = offsets_of(lengths)
-        self.batch_size = batch_size
-        self.rng = np.random.default_rng(seed)
-
-    def epoch(self) -> list[np.ndarray]:
-        """The row indices of each batch of a new epoch."""
-        order = self.rng.permutation(len(self.lengths))
-        window = self.batch_size * SORT_WINDOW
-        batches = []
-        for start in range(0, len(order), window):
-            chunk = order[start:start + window]
-            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-            batches += [chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
-        return [batches[i] for i in self.rng.permutation(len(batches))]
-
-    def __len__(self) -> int:
-        """Batches per epoch (each window of ``batch_size * SORT_WINDOW`` rows is cut separately)."""
-        n, window = len(self.lengths), self.batch_size * SORT_WINDOW
-        full, rest = divmod(n, window)
-        return full * SORT_WINDOW + -(-rest // self.batch_size)
-
-    def __iter__(self):
-        for rows in self.epoch():
-            yield (pad_batch(self.ids, self.offsets, self.lengths, rows),
-                   {k: v[rows] for k, v in self.targets.items()},
-                   {k: v[rows] for k, v in self.weights.items()})
-
-    def dataset(self):
-        """A ``tf.data.Dataset`` of one epoch per iteration, with the batch and time dimensions
-        declared variable: Keras would otherwise fix them from the first batches it peeks at
-        and fail on the first batch of another width or size."""
-        import tensorflow as tf
-
-        def spec(array):
-            return tf.TensorSpec((None, *array.shape[1:]), tf.as_dtype(array.dtype))
-
-        signature = (tf.TensorSpec((None, None), tf.int32),
-                     {k: spec(v) for k, v in self.targets.items()},
-                     {k: spec(v) for k, v in self.weights.items()})
-        dataset = tf.data.Dataset.from_generator(self.__iter__, output_signature=signature)
-        return dataset.apply(tf.data.experimental.assert_cardinality(len(self))).prefetch(2)
-
-
 # --- validation metrics, early stopping --------------------------------------------------------
 
 
@@ -368,11 +66,11 @@ def _head_metrics(model: ToneModel, configs: Mapping[str, HeadConfig], val: Mapp
     for spec in model.heads_:
         split = val[spec.name]
         logits = model.logits_from_ids(split.ids, split.lengths)[spec.name]
-        proba = model.calibrated_proba(spec.name, logits)
+        proba = model.head_proba(spec.name, logits)
         thresholds = tune_thresholds(proba, split.targets) if (spec.multilabel and tune) else \
             model.thresholds_.get(spec.name)
         metric = official_metric_name(configs[spec.name])
-        value = score(metric, split.targets, decide(spec, proba, thresholds), len(spec.classes))
+        value = metric_value(metric, split.targets, decide(spec, proba, thresholds), len(spec.classes))
         results[spec.name] = {"metric": metric, "value": value, "n": len(split) + split.n_unscorable,
                               "n_unscorable": split.n_unscorable}
         if not tune:  # (the final figures: also the calibration error of the calibrated probabilities)
@@ -433,117 +131,6 @@ def _as_config(config: TrainConfig | Mapping[str, Any] | str | Path) -> TrainCon
     raise InputError(f"config must be a TrainConfig, a dict or a JSON file path, got {type(config).__name__}.")
 
 
-def _encode(vocabulary: Vocabulary, tokens: list, statuses: list, targets: np.ndarray | None,
-            max_length: int) -> EncodedSplit:
-    from tonecls.schema import Status
-
-    ok = np.fromiter((s == Status.OK for s in statuses), dtype=bool, count=len(statuses))
-    ids, lengths = vocabulary.encode([tokens[i] for i in np.flatnonzero(ok)], max_length)
-    targets = np.zeros(int(ok.sum()), dtype=np.int32) if targets is None else np.asarray(targets)[ok]
-    return EncodedSplit(ids, lengths, targets, int((~ok).sum()))
-
-
-def ensemble_network(networks: Sequence[Any], head_names: Sequence[str]):
-    """One Keras model averaging the logits of ``networks`` per head (the network itself if one)."""
-    import keras
-
-    if len(networks) == 1:
-        return networks[0]
-    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    member_outputs = [network(token_ids) for network in networks]
-    outputs = {name: keras.layers.Average(name=name)([out[name] for out in member_outputs]) for name in head_names}
-    return keras.Model(token_ids, outputs, name="tonecls_ensemble")
-
-
-def soft_output_name(head: str) -> str:
-    """Name of the training-only output trained towards the teacher's soft targets of ``head``."""
-    return f"{head}__teacher"
-
-
-def with_soft_outputs(network, heads: Sequence[str], specs: Sequence[HeadSpec], temperature: float):
-    """``network`` (outputs ``heads``) plus, per head of ``specs``, an output ``logits /
-    temperature`` (for the distillation loss; training only, the saved network has the plain
-    heads)."""
-    import keras
-
-    outputs = {name: network.get_layer(name).output for name in heads}
-    for spec in specs:
-        outputs[soft_output_name(spec.name)] = keras.layers.Rescaling(
-            1.0 / temperature, name=soft_output_name(spec.name))(network.get_layer(spec.name).output)
-    return keras.Model(network.inputs, outputs, name=network.name)
-
-
-def compile_network(network, specs: Sequence[HeadSpec], config: TrainConfig,
-                    soft_specs: Sequence[HeadSpec] = ()) -> None:
-    """Compile for multi-task training: a cross-entropy on logits per head, weighted per row.
-
-    Rows carry sample weight 0 in the heads they are not labelled for, so those heads' losses
-    (and gradients) ignore them. With ``soft_specs`` (distillation), the outputs
-    :func:`soft_output_name` of these heads get a cross-entropy against the teacher's soft
-    targets, weighted ``distill.weight * temperature**2 * loss_weight``.
-    """
-    import keras
-
-    def cross_entropy(multilabel: bool, soft: bool = False):
-        if multilabel:
-            return keras.losses.BinaryCrossentropy(from_logits=True)
-        return (keras.losses.CategoricalCrossentropy(from_logits=True) if soft
-                else keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-
-    losses = {spec.name: cross_entropy(spec.multilabel) for spec in specs}
-    weights = {head.name: head.loss_weight for head in config.heads}
-    head_weight = {head.name: head.loss_weight for head in config.heads}
-    for spec in soft_specs:
-        losses[soft_output_name(spec.name)] = cross_entropy(spec.multilabel, soft=True)
-        weights[soft_output_name(spec.name)] = (config.distill.weight * config.distill.temperature ** 2
-                                                * head_weight[spec.name])
-    network.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0), loss=losses,
-                    loss_weights=weights)
-
-
-@dataclass
-class TrainingData:
-    """What :func:`load_training_data` returns: heads, tokenised splits and their provenance."""
-
-    specs: list[HeadSpec]
-    kept: list[HeadSpec]
-    raw: dict[str, dict[str, LabelledSplit]]
-    tokenised: dict[str, dict[str, tuple[list, list]]]
-    files: list[dict[str, Any]]
-    sources: dict[str, str]
-
-
-def load_training_data(config: TrainConfig, data: Mapping[str, Mapping[str, LabelledSplit]] | None = None,
-                       data_dir: str | Path | None = None, cache_dir: str | Path | None = None) -> TrainingData:
-    """Step 1: load every head's train / val split (from ``data`` or its source) and tokenise it."""
-    from tonecls.preprocess import Preprocessor
-
-    data = dict(data or {})
-    unknown = sorted(set(data) - {head.name for head in config.heads})
-    if unknown:
-        raise InputError(f"data given for heads {unknown} that the config does not have.")
-    specs = [resolve_head_spec(head, data_dir) for head in config.heads]
-    kept = [spec for head, spec in zip(config.heads, specs) if not head.auxiliary]
-    preprocessor = Preprocessor(config.preprocess)
-    raw: dict[str, dict[str, LabelledSplit]] = {}
-    tokenised: dict[str, dict[str, tuple[list, list]]] = {}
-    files = []
-    for head, spec in zip(config.heads, specs):
-        raw[spec.name], tokenised[spec.name] = {}, {}
-        for split in ("train", "val"):
-            part = data[head.name].get(split) if head.name in data else \
-                load_split(head, spec, split, data_dir, seed=config.seed)
-            if part is None or len(part) == 0:
-                raise InputError(f"head {head.name!r} has no {split} data; give its source a {split} split.")
-            raw[spec.name][split] = part
-            tokenised[spec.name][split] = _tokenize(preprocessor, part.texts, Path(cache_dir) if cache_dir else None)
-            files += [{"head": spec.name, "split": split, **record} for record in part.files]
-            logger.info("loaded %s/%s: %d posts", spec.name, split, len(part))
-    sources = {head.name: ("in-memory data passed to train(data=...)" if head.name in data
-                           else head.source.describe()) for head in config.heads}
-    return TrainingData(specs, kept, raw, tokenised, files, sources)
-
-
 def build_vocabulary(config: TrainConfig, token_lists: Iterable[Sequence[str]]):
     """Step 2: the vocabulary of the training tokens and its initial embedding matrix
     (pretrained vectors where there are some) -> (vocabulary, matrix or None, coverage or None)."""
@@ -578,7 +165,7 @@ def fit_member(config: TrainConfig, specs: list[HeadSpec], kept: list[HeadSpec],
     stopping on the kept heads' validation metrics -> (network of the kept heads, history)."""
     import keras
 
-    from tonecls.model.network import build_network, select_heads
+    from tonecls.model.network import build_network, compile_network, select_heads, with_soft_outputs
 
     seed = config.seed + member
     keras.utils.set_random_seed(seed)
@@ -607,7 +194,7 @@ def calibrate(model: ToneModel, config: TrainConfig, val_sets: Mapping[str, Enco
         if config.calibrate:
             model.temperatures_[spec.name] = fit_temperature(logits, split.targets, spec.multilabel)
         if spec.multilabel and config.tune_thresholds:
-            model.thresholds_[spec.name] = tune_thresholds(model.calibrated_proba(spec.name, logits), split.targets)
+            model.thresholds_[spec.name] = tune_thresholds(model.head_proba(spec.name, logits), split.targets)
 
 
 def train(
@@ -615,7 +202,7 @@ def train(
     *,
     data: Mapping[str, Mapping[str, LabelledSplit]] | None = None,
     data_dir: str | Path | None = None,
-    cache_dir: str | Path | None = None,
+    token_cache: str | Path | None = None,
     quiet: bool = False,
     command: str | None = None,
 ) -> ToneModel:
@@ -631,7 +218,7 @@ def train(
         must then list its ``classes``); used by :class:`~tonecls.model.ToneClassifier`.
     data_dir : path, optional
         Where the benchmark datasets are (see :func:`tonecls.datasets.resolve_data_dir`).
-    cache_dir : path, optional
+    token_cache : path, optional
         Directory caching tokenised datasets between runs (keyed by texts and preprocessing).
     quiet : bool
         No progress output (progress goes to the ``tonecls`` logger, shown on stderr unless
@@ -640,6 +227,7 @@ def train(
         The command line that started the run, recorded in the bundle's provenance.
     """
     from tonecls.model.keras_env import import_keras
+    from tonecls.model.network import ensemble_network
 
     config = _as_config(config)
     started = time.perf_counter()
@@ -647,19 +235,21 @@ def train(
     with progress_logging(quiet), warnings.catch_warnings():
         for message in _KERAS_NOISE:  # Keras' own, not the user's to act on
             warnings.filterwarnings("ignore", message=message)
-        loaded = load_training_data(config, data, data_dir, cache_dir)
+        loaded = load_training_data(config, data, data_dir, token_cache)
         specs, kept = loaded.specs, loaded.kept
         vocabulary, embedding_init, coverage = build_vocabulary(
             config, (t for name in loaded.tokenised for t in loaded.tokenised[name]["train"][0]))
-        encoded = {name: {split: _encode(vocabulary, *loaded.tokenised[name][split],
+        encoded = {name: {split: encode_split(vocabulary, *loaded.tokenised[name][split],
                                          loaded.raw[name][split].targets, config.max_length)
                           for split in ("train", "val")} for name in loaded.tokenised}
         train_sets = {name: encoded[name]["train"] for name in encoded}
         val_sets = {spec.name: encoded[spec.name]["val"] for spec in kept}
         distilled = None
         if config.distill:
-            distilled = distillation_targets(config, loaded, vocabulary, train_sets, data_dir, cache_dir)
-        arrays = _training_arrays(config, specs, train_sets, distilled)
+            from tonecls.model.distill import distillation_targets
+
+            distilled = distillation_targets(config, loaded, vocabulary, data_dir, token_cache)
+        arrays = training_arrays(config, specs, train_sets, distilled)
         logger.info("%d training posts an epoch", len(arrays[1]))
         networks, histories = [], []
         for member in range(config.ensemble_size):
@@ -689,31 +279,3 @@ def train(
     return model
 
 
-@dataclass
-class TrainSummary:
-    """What :func:`train_bundle` did: the bundle written and its validation / test figures."""
-
-    path: Path
-    model: ToneModel
-
-    def __str__(self) -> str:
-        meta = self.model.metadata_
-        lines = [f"wrote {self.path} ({meta['training_seconds'] / 60:.1f} min of training)"]
-        for split in ("validation", "test"):
-            for head, m in meta["metrics"].get(split, {}).items():
-                interval = " 95% CI [{:.4f}, {:.4f}]".format(*m["ci95"]) if m.get("ci95") else ""
-                lines.append(f"  {split:<10} {head:<12} {m['metric']:<13} {m['value']:.4f}{interval}"
-                             f"  (n={m['n']})")
-        return "\n".join(lines)
-
-
-def train_bundle(config: TrainConfig | Mapping[str, Any] | str | Path, output: str | Path, *,
-                 data_dir: str | Path | None = None, test: bool = True, **options: Any) -> TrainSummary:
-    """:func:`train` a model, score it on the test splits (unless ``test=False``) and save the
-    bundle to ``output``. ``options`` go to :func:`train` (``cache_dir``, ``quiet``, ``command``)."""
-    from tonecls.model.evaluate import record_test_metrics
-
-    model = train(config, data_dir=data_dir, **options)
-    if test:
-        record_test_metrics(model, data_dir=data_dir)
-    return TrainSummary(model.save(output), model)

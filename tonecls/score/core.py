@@ -1,9 +1,10 @@
-"""Scoring one in-memory frame: the per-chunk function every engine runs.
+"""Scoring one in-memory frame: the model's output columns appended to every row.
 
-:func:`score_frame` appends the model's output columns (see ARCHITECTURE.md) to a DataFrame of
-posts. The streaming engine (:mod:`tonecls.score.local`) and the Dask engine
-(:mod:`tonecls.score.dask_engine`) call it chunk by chunk / partition by partition, so a
-notebook, a batch job and a cluster produce the same values.
+:func:`score_frame` is what every engine runs per chunk (:mod:`tonecls.jobs.score`), so a
+notebook, a batch job and a cluster produce the same values. A model takes part through the
+:class:`ScoringModel` protocol, which splits predicting in two: the heavy part
+(``compute_logits``: plain values, no pandas, run in worker processes) and building the rows
+(``predictions_from_logits``, run where the rows are written).
 """
 
 from __future__ import annotations
@@ -12,25 +13,38 @@ import functools
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
 from tonecls.errors import InputError
-from tonecls.io import READ_STATUS_COLUMN
-from tonecls.io.runner import RunSummary
+from tonecls.io.reading import READ_STATUS_COLUMN
 from tonecls.schema import STATUS_COLUMN, OutputSchema, Status
 
+__all__ = ["ScoringModel", "check_no_column_clash", "resolve_model", "score_frame", "texts_to_score",
+           "with_predictions"]
 
+
+@runtime_checkable
 class ScoringModel(Protocol):
-    """What scoring needs from a model: :class:`tonecls.model.ToneModel` satisfies it."""
+    """What scoring needs from a model (:class:`tonecls.model.ToneModel` is one).
+
+    ``predictions_from_logits(compute_logits(texts))`` are the output columns of
+    :mod:`tonecls.schema` for ``texts``, one row each, in order; ``compute_logits`` returns
+    plain, picklable values and imports no pandas (it runs in worker processes).
+    ``identity()`` tells one model from another across runs (a resumed job must use the same).
+    """
 
     heads_: Sequence[Any]
 
-    def predict(self, texts: Sequence[Any], *, all_languages: bool = False) -> pd.DataFrame: ...
-
     def output_columns(self) -> list[str]: ...
+
+    def compute_logits(self, texts: Sequence[Any], *, all_languages: bool = False) -> Any: ...
+
+    def predictions_from_logits(self, logits: Any) -> pd.DataFrame: ...
+
+    def identity(self) -> dict[str, Any]: ...
 
 
 def check_no_column_clash(input_columns: Iterable[str], model: ScoringModel) -> None:
@@ -53,8 +67,8 @@ def check_no_column_clash(input_columns: Iterable[str], model: ScoringModel) -> 
 
 
 @functools.lru_cache(maxsize=4)
-def _load_model_cached(path: str | None, version: int) -> ScoringModel:
-    from tonecls.model import load_model  # TensorFlow: import only when scoring
+def _load_model_cached(path: str | None, digest: str) -> ScoringModel:
+    from tonecls.model import load_model
 
     return load_model(path)
 
@@ -62,17 +76,18 @@ def _load_model_cached(path: str | None, version: int) -> ScoringModel:
 def resolve_model(model: ScoringModel | str | os.PathLike | None) -> ScoringModel:
     """A model object from ``model``: a loaded model, a bundle path, or None (the default model).
 
-    Bundles are loaded once per process and cached by path, so that repeated calls in a
-    notebook and every task a Dask worker runs reuse the same loaded model.
+    Bundles are loaded once per process and cached by path and digest, so that repeated calls
+    in a notebook reuse the loaded model, and a bundle written again in place is loaded again.
     """
     if model is None or isinstance(model, (str, os.PathLike)):
+        from tonecls.model import bundle_digest
+
         path = None if model is None else str(Path(model).expanduser().resolve())
-        # a bundle rewritten in place (retrained) is loaded again
-        return _load_model_cached(path, model_identity(model)["mtime_ns"])
-    if not all(hasattr(model, name) for name in ("predict", "heads_", "output_columns")):
+        return _load_model_cached(path, bundle_digest(path))
+    if not isinstance(model, ScoringModel):
         raise InputError(
-            f"model must be a tonecls ToneModel, a model bundle path or None, "
-            f"not {type(model).__name__}"
+            f"model must be a tonecls ToneModel (or follow tonecls.score.ScoringModel), a model bundle "
+            f"path or None, not {type(model).__name__}"
         )
     return model
 
@@ -132,14 +147,14 @@ def score_frame(
     check_no_column_clash(df.columns, model)
     if read_status is None and READ_STATUS_COLUMN in df.columns:
         read_status = df[READ_STATUS_COLUMN]
-    texts = texts_to_score(df, text_col, read_status)
-    return scored_frame(df, model, model.predict(texts, all_languages=all_languages), read_status)
+    logits = model.compute_logits(texts_to_score(df, text_col, read_status), all_languages=all_languages)
+    return with_predictions(df, model, model.predictions_from_logits(logits), read_status)
 
 
 def texts_to_score(df: pd.DataFrame, text_col: str, read_status: Sequence[str] | pd.Series | None) -> list:
     """The posts of ``df`` as a list, None for rows the reader could not use: such a row is
     scored as a missing text (so its predictions are empty in exactly the way the model leaves
-    them empty), then :func:`scored_frame` gives it its read status."""
+    them empty), then :func:`with_predictions` gives it its read status."""
     texts = df[text_col].to_numpy(dtype=object, copy=True)
     texts[pd.isna(texts)] = None  # pandas' NA / NaT (missing either way) need no pandas to unpickle
     if read_status is not None:
@@ -150,8 +165,8 @@ def texts_to_score(df: pd.DataFrame, text_col: str, read_status: Sequence[str] |
     return texts.tolist()
 
 
-def scored_frame(df: pd.DataFrame, model: ScoringModel, predictions: pd.DataFrame,
-                 read_status: Sequence[str] | pd.Series | None) -> pd.DataFrame:
+def with_predictions(df: pd.DataFrame, model: ScoringModel, predictions: pd.DataFrame,
+                     read_status: Sequence[str] | pd.Series | None) -> pd.DataFrame:
     """``df``'s columns, then ``predictions`` (the model's output columns for its rows) with
     the schema's dtypes, unreadable rows keeping their read status."""
     expected = model.output_columns()
@@ -184,33 +199,3 @@ def _normalise_dtypes(predictions: pd.DataFrame, dtypes: dict[str, str]) -> pd.D
     """
     out = {column: predictions[column].astype(dtypes[column]) for column in predictions.columns}
     return pd.DataFrame(out, index=predictions.index)
-
-
-# --- summary ------------------------------------------------------------------------------
-
-
-#: What a scoring job did: the runner's one summary type (``tonecls score`` prints it).
-ScoreSummary = RunSummary
-
-
-def status_counts(scored: pd.DataFrame) -> dict[str, int]:
-    """Rows per ``tonecls_status`` value of a scored frame."""
-    counts = scored[STATUS_COLUMN].value_counts(sort=False, dropna=False)
-    return {str(status): int(n) for status, n in counts.items()}
-
-
-def model_identity(model: ScoringModel | str | os.PathLike | None) -> dict[str, Any]:
-    """What identifies a model across runs (a resumed job must use the same one).
-
-    A bundle path (None: the default bundle) is identified by its path and its files' latest
-    modification time; a model object by its class and heads.
-    """
-    if model is None or isinstance(model, (str, os.PathLike)):
-        from tonecls.model.bundle import DEFAULT_BUNDLE
-
-        path = Path(DEFAULT_BUNDLE if model is None else model).expanduser().resolve()
-        files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
-        mtime = max((p.stat().st_mtime_ns for p in files if p.exists()), default=0)
-        return {"bundle": str(path), "mtime_ns": mtime}
-    heads = [[h.name, list(h.classes), bool(h.multilabel)] for h in model.heads_]
-    return {"object": type(model).__qualname__, "heads": heads}

@@ -1,8 +1,4 @@
-"""The report of a group audit: verdict and findings first, tables folded, method last.
-
-Works on an :class:`~tonecls.audit.result.AuditResult` through its attributes (this module does
-not import the result, so there is no import cycle).
-"""
+"""The report of a group audit: verdict and findings first, tables folded, method last."""
 
 from __future__ import annotations
 
@@ -14,9 +10,11 @@ import pandas as pd
 from tonecls import __version__
 from tonecls.audit.findings import ranked_findings
 from tonecls.audit.names import SHORT_NAMES, describe_group
-from tonecls.report import Figure, Report, Section, Table
+from tonecls.audit.result import AuditResult
+from tonecls.report import plots
+from tonecls.report.document import Figure, Report, Section, Table
 
-__all__ = ["REVIEW_CHECKLIST", "build_report"]
+__all__ = ["REVIEW_CHECKLIST", "audit_report"]
 
 REVIEW_CHECKLIST = [
     "Representativeness: do the audited posts resemble the population the model will be used "
@@ -73,7 +71,7 @@ def _gap_frame(gaps: pd.DataFrame, level: int, with_group: bool = True) -> pd.Da
     return frame.reset_index(drop=True)
 
 
-def _findings_section(result: Any) -> Section | None:
+def _findings_section(result: AuditResult) -> Section | None:
     s = result.settings
     if not s.get("n_bootstrap"):
         return None
@@ -95,7 +93,7 @@ def _findings_section(result: Any) -> Section | None:
               note=note, collapsed=True)])
 
 
-def _summary_table(result: Any, grouping: str) -> Table:
+def _summary_table(result: AuditResult, grouping: str) -> Table:
     rows = result.metrics
     head_metrics = [m for m in ("accuracy", "macro_f1", "ece", "mean_confidence")
                     if (rows.metric == m).any()]
@@ -120,7 +118,7 @@ def _summary_table(result: Any, grouping: str) -> Table:
                       "random groups of the same size.")
 
 
-def _distribution_table(result: Any, grouping: str) -> Table:
+def _distribution_table(result: AuditResult, grouping: str) -> Table:
     rows = result.metrics[result.metrics.grouping.isin([grouping, "overall"])
                           & result.metrics.metric.isin(["label_rate", "selection_rate"])]
     wide = rows.pivot_table(index="group", columns=["class", "metric"], values="value",
@@ -137,7 +135,7 @@ def _distribution_table(result: Any, grouping: str) -> Table:
                       "across groups).", collapsed=True)
 
 
-def _class_tables(result: Any, grouping: str) -> list[Table]:
+def _class_tables(result: AuditResult, grouping: str) -> list[Table]:
     rows = result.metrics[result.metrics.grouping.isin([grouping, "overall"])
                           & (result.metrics["class"] != "")
                           & ~result.metrics.metric.isin(["label_rate"])]
@@ -155,7 +153,7 @@ def _class_tables(result: Any, grouping: str) -> list[Table]:
     return tables
 
 
-def _undefined_table(result: Any, grouping: str) -> Table | None:
+def _undefined_table(result: AuditResult, grouping: str) -> Table | None:
     rows = result.undefined
     rows = rows[rows.grouping.isin([grouping, "overall"])]
     if not len(rows):
@@ -167,7 +165,7 @@ def _undefined_table(result: Any, grouping: str) -> Table | None:
                  collapsed=True)
 
 
-def _gap_table(result: Any, grouping: str) -> Table:
+def _gap_table(result: AuditResult, grouping: str) -> Table:
     gaps = result.gaps[result.gaps.grouping == grouping]
     # findings first, then by adjusted p-value, then untested
     order = pd.DataFrame({"flagged": gaps.flagged.astype(bool),
@@ -183,7 +181,7 @@ def _gap_table(result: Any, grouping: str) -> Table:
                       "findings first, then by adjusted p-value.", collapsed=True)
 
 
-def _between_table(result: Any, grouping: str) -> Table | None:
+def _between_table(result: AuditResult, grouping: str) -> Table | None:
     rows = result.between[result.between.grouping == grouping]
     if not len(rows):
         return None
@@ -203,8 +201,7 @@ def _between_table(result: Any, grouping: str) -> Table | None:
                       "data, so these are not tested; the tests are the gaps to the reference.")
 
 
-def _grouping_section(result: Any, grouping: str) -> Section:
-    from tonecls.audit import plots
+def _grouping_section(result: AuditResult, grouping: str) -> Section:
 
     sizes = result.group_sizes[result.group_sizes.grouping == grouping]
     gaps = result.gaps[result.gaps.grouping == grouping]
@@ -262,7 +259,7 @@ def _grouping_section(result: Any, grouping: str) -> Section:
                    tables=[_summary_table(result, grouping), *tables], figures=figures)
 
 
-def _method_text(result: Any) -> str:
+def _method_text(result: AuditResult) -> str:
     s = result.settings
     level = round(100 * s["confidence_level"])
     return "\n\n".join([
@@ -302,8 +299,14 @@ def _method_text(result: Any) -> str:
     ])
 
 
-def build_report(result: Any, provenance: dict[str, Any], title: str | None = None) -> Report:
-    """The full audit report: verdict, findings, data, one section per grouping, method."""
+def audit_report(result: AuditResult, provenance: dict[str, Any] | None = None,
+                 title: str | None = None) -> Report:
+    """The full report of an audit: verdict, findings, data, one section per grouping, method.
+
+    ``provenance``: what the report records about its input (file, command, model); see
+    :func:`tonecls.jobs.audit.audit_provenance`.
+    """
+    provenance = provenance or {}
     scope = Section("Data and groups", text=(
         f"Head '{result.head}' ({'multi-label' if result.multilabel else 'single-label'}; classes: "
         f"{', '.join(result.classes)}). "

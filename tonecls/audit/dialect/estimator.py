@@ -55,7 +55,6 @@ Example::
 from __future__ import annotations
 
 import functools
-import html
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -64,14 +63,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from nltk.tokenize import TweetTokenizer
-from nltk.tokenize.casual import EMOTICON_RE, HANG_RE, URLS, remove_handles
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from tonecls.audit.dialect.cvb0 import cvb0_proportions
+from tonecls.audit.dialect.tokens import tokenize_for_dialect
 from tonecls.errors import DataNotFoundError, InputError
-from tonecls.io.job import ChunkJob, RunSummary
 
 __all__ = [
     "DIALECT_TOPICS",
@@ -86,12 +84,9 @@ __all__ = [
     "DialectEstimator",
     "GroupSizeTally",
     "add_dialect_columns",
-    "cvb0_proportions",
-    "dialect_file",
     "groups_from_proportions",
     "load_twitteraae",
     "resolve_model_dir",
-    "tokenize_for_dialect",
 ]
 
 DIALECT_TOPICS = ("aa", "hispanic", "asian", "white")  # column order of model_count_table.txt
@@ -173,200 +168,6 @@ def load_twitteraae(model_dir: str | os.PathLike | None = None) -> tuple[dict[st
     return _load_cached(str(directory), mtimes)
 
 
-# --- tokenisation ------------------------------------------------------------------------
-
-# Handles are removed (NLTK's remove_handles) and HTML entities unescaped before tokenising, so
-# that every token can be located in the text that was tokenised.
-_TWEET_TOKENIZER = TweetTokenizer(preserve_case=True, match_phone_numbers=False)
-# twokenize's punctSeq: a run of one of these classes is one token ("!!!", "?!", "...", "''").
-_PUNCT_CLASSES = (frozenset("'\"“”‘’"), frozenset(".?!,…"), frozenset(":;"))
-_CHAR_CLASS = {ch: index for index, chars in enumerate(_PUNCT_CLASSES) for ch in chars}
-# twokenize also cuts at separators and its "decorations"; edge punctuation (brackets, "*", "&")
-# and typographic apostrophes only at the edge of a word ("p*ssy", "don’t" stay whole). Anything
-# else glued without whitespace stays one token ("emily4", "w/", "40%", "lol😂").
-_CUTTING_CHARS = frozenset(_CHAR_CLASS) | frozenset("=~—–―♫♪★☆♥❤♡☹☺☻")
-_INFIX_CHARS = frozenset("’′()[]{}*&«»")
-_URL_RE = None
-
-
-def _is_url(token: str) -> bool:
-    global _URL_RE
-    if "." not in token and "/" not in token:
-        return False
-    if _URL_RE is None:
-        import regex
-
-        _URL_RE = regex.compile(URLS, regex.VERBOSE | regex.I | regex.UNICODE)
-    return _URL_RE.fullmatch(token) is not None
-
-
-def _punct_class(token: str) -> int:
-    """Index of the twokenize punctuation class all of ``token``'s characters belong to, or -1."""
-    cls = _CHAR_CLASS.get(token[0], -1)
-    if cls >= 0 and len(token) > 1 and any(_CHAR_CLASS.get(ch, -1) != cls for ch in token):
-        return -1
-    return cls
-
-
-def _cuts(token: str) -> bool:
-    """Whether twokenize keeps ``token`` apart from text glued to it."""
-    if token.isalnum():  # fast path: most tokens are plain words
-        return False
-    return (
-        all(ch in _CUTTING_CHARS or ch in _INFIX_CHARS or "\ue001" <= ch <= "\uebbb" for ch in token)
-        or token[0] == "#"
-        or EMOTICON_RE.fullmatch(token) is not None
-    )
-
-
-def _aligned_tokens(text: str) -> list[tuple[str | None, int, int]]:
-    """NLTK's tokens of ``text`` with their start and end offsets; a run of one twokenize
-    punctuation class becomes one token taken whole from ``text`` (NLTK splits "!!!" and
-    shortens runs of 4+); URLs become ``None``."""
-    aligned: list[tuple[str | None, int, int]] = []
-    position = skip = 0
-    run_class = -1
-    for token in _TWEET_TOKENIZER.tokenize(text):
-        if skip and len(token) <= skip and _punct_class(token) == run_class:
-            skip -= len(token)  # the rest of a punctuation run already taken whole
-            continue
-        skip = 0
-        start = text.find(token, position)
-        if start < 0:  # not found verbatim (NLTK normalised it): keep it, glued to nothing
-            aligned.append((token, -1, -1))
-            continue
-        end = start + len(token)
-        if token[0] == "." and any(ch.isspace() for ch in token):  # NLTK's ". . .": separate dots
-            aligned.extend((part, start + offset, start + offset + 1) for offset, part in enumerate(token)
-                           if not part.isspace())
-            position, run_class = end, -1
-            continue
-        run_class = _punct_class(token) if token[0] in _CHAR_CLASS else -1
-        if run_class >= 0:
-            while end < len(text) and _CHAR_CLASS.get(text[end]) == run_class:
-                end += 1
-            run = text[start:end]
-            shortened = HANG_RE.sub(r"\1\1\1", run) if len(run) > 3 else run  # as NLTK saw it
-            skip = len(shortened) - len(token)
-            token = run
-        position = end
-        aligned.append((None if _is_url(token) else token, start, end))
-    return aligned
-
-
-def tokenize_for_dialect(text: str) -> list[str]:
-    """Lowercased Twitter tokens matching the TwitterAAE vocabulary (handles and URLs removed).
-
-    NLTK's ``TweetTokenizer`` tokens, re-joined where ``twokenize`` (the tokenizer the model
-    was trained with) keeps text together: punctuation runs, text glued without whitespace
-    ("emily4", "w/", "40%") and words with a typographic apostrophe ("don’t").
-
-    >>> tokenize_for_dialect("@bob Wow!!!! he don’t know... http://t.co/x :) emily4 w/")
-    ['wow', '!!!!', 'he', 'don’t', 'know', '...', ':)', 'emily4', 'w/']
-    """
-    # as twokenize's normalizeTextForTagger: "&amp;" first (double-escaped text), then entities
-    text = remove_handles(html.unescape(text.replace("&amp;", "&")))
-    aligned = _aligned_tokens(text)
-    merged: list[str] = []
-    previous_end, previous_cuts = -1, True
-    index, n_tokens = 0, len(aligned)
-    while index < n_tokens:
-        token, start, end = aligned[index]
-        index += 1
-        if token is None:  # a URL: dropped, and nothing is glued across it
-            previous_end = -1
-            continue
-        cuts = _cuts(token)
-        glued = start >= 0 and start == previous_end
-        if (glued and not previous_cuts and index < n_tokens and token[0] in _INFIX_CHARS
-                and all(ch in _INFIX_CHARS for ch in token)):
-            following, following_start, following_end = aligned[index]
-            if following is not None and following_start == end and not _cuts(following):
-                merged[-1] += token + following  # inside a word: "don’t", "p*ssy"
-                previous_end = following_end
-                index += 1
-                continue
-        if glued and not cuts and not previous_cuts:
-            merged[-1] += token
-            previous_end = end
-            continue
-        merged.append(token)
-        previous_end, previous_cuts = end, cuts
-    return [token.lower() for token in merged]
-
-
-# --- inference ---------------------------------------------------------------------------
-
-
-def cvb0_proportions(
-    likelihoods: np.ndarray, lengths: Sequence[int], alpha: float = 1.0, n_passes: int = 5
-) -> np.ndarray:
-    """Topic proportions of many documents by CVB0, exactly as the released ``infer_cvb0``.
-
-    Parameters
-    ----------
-    likelihoods : array of shape (n_tokens_total, K)
-        Per-token likelihood vectors ``p(w_i | k)`` (normalised or not), documents concatenated
-        in order.
-    lengths : sequence of int, shape (n_docs,)
-        Number of tokens of each document; every length must be >= 1.
-    alpha : float
-        Symmetric Dirichlet prior on a document's topic proportions.
-    n_passes : int
-        As in the released code: the first pass initialises the responsibilities to the
-        normalised likelihoods, each further pass is one sequential CVB0 sweep.
-
-    Returns
-    -------
-    ndarray of shape (n_docs, K): each row sums to 1.
-    """
-    lik = np.asarray(likelihoods, dtype=np.float64)
-    lengths = np.asarray(lengths, dtype=np.int64)
-    if lik.ndim != 2 or lengths.ndim != 1 or lengths.sum() != lik.shape[0]:
-        raise ValueError("likelihoods must be (sum(lengths), K) and lengths one-dimensional")
-    if lengths.size and lengths.min() < 1:
-        raise ValueError("every document needs at least one token")
-    if n_passes < 1:
-        raise ValueError(f"n_passes must be >= 1, got {n_passes}")
-    n_docs, n_topics = lengths.size, lik.shape[1]
-    if n_docs == 0:
-        return np.zeros((0, n_topics))
-    lik = lik / lik.sum(axis=1, keepdims=True)
-
-    # Lay tokens out position-major over documents sorted by decreasing length, so that the
-    # i-th tokens of all documents that have one form a contiguous block whose document rows
-    # are a prefix 0..n_active[i]-1 of the sorted order.
-    order = np.argsort(-lengths, kind="stable")
-    sorted_lengths = lengths[order]
-    max_len = int(sorted_lengths[0])
-    n_active = np.searchsorted(-sorted_lengths, -np.arange(max_len), side="left")
-    block_start = np.concatenate([[0], np.cumsum(n_active)])
-    doc_start = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    sorted_doc = np.repeat(np.arange(n_docs), sorted_lengths)
-    position = np.arange(lik.shape[0]) - np.repeat(
-        np.concatenate([[0], np.cumsum(sorted_lengths)[:-1]]), sorted_lengths
-    )
-    source_row = doc_start[order][sorted_doc] + position
-    lik_pm = np.empty_like(lik)
-    lik_pm[block_start[position] + sorted_doc] = lik[source_row]
-
-    q = lik_pm.copy()
-    totals = np.zeros((n_docs, n_topics))
-    np.add.at(totals, sorted_doc, lik[source_row])
-    for _ in range(1, n_passes):
-        for pos in range(max_len):
-            m = n_active[pos]
-            block = slice(block_start[pos], block_start[pos + 1])
-            totals[:m] -= q[block]
-            updated = lik_pm[block] * (totals[:m] + alpha)
-            updated /= updated.sum(axis=1, keepdims=True)
-            q[block] = updated
-            totals[:m] += updated
-    proportions = np.empty_like(totals)
-    proportions[order] = totals / totals.sum(axis=1, keepdims=True)
-    return proportions
-
-
 def groups_from_proportions(
     proportions: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD
 ) -> pd.Series:
@@ -376,7 +177,7 @@ def groups_from_proportions(
     ``dialect_white >= threshold`` (both cannot hold for ``threshold > 0.5``), otherwise and
     where there is no estimate ``undetermined``.
     """
-    threshold = _check_threshold(threshold)
+    threshold = check_threshold(threshold)
     aa = proportions["dialect_aa"].to_numpy(dtype=float)
     white = proportions["dialect_white"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
@@ -384,7 +185,7 @@ def groups_from_proportions(
     return pd.Series(groups, index=proportions.index, name=GROUP_COLUMN, dtype=object)
 
 
-def _check_threshold(threshold: float) -> float:
+def check_threshold(threshold: float) -> float:
     try:
         value = float(threshold)
     except (TypeError, ValueError):
@@ -522,7 +323,7 @@ class DialectEstimator(BaseEstimator):
 
     def assign_groups(self, texts: Iterable[Any], threshold: float = DEFAULT_THRESHOLD) -> pd.Series:
         """``dialect_group`` per text: ``aa_aligned``, ``white_aligned`` or ``undetermined``."""
-        threshold = _check_threshold(threshold)
+        threshold = check_threshold(threshold)
         return groups_from_proportions(self.predict_proportions(texts), threshold)
 
 
@@ -632,81 +433,3 @@ class GroupSizeTally:
         return out
 
 
-class DialectJob(ChunkJob):
-    """Append the dialect columns to each chunk: the streaming runner's job for
-    :func:`dialect_file`. Rows the reader could not parse get no estimate."""
-
-    description = "dialect"
-    verb = "added dialect columns to"
-    writes_status = False
-
-    def __init__(self, estimator: DialectEstimator | None, text_col: str, threshold: float) -> None:
-        self.estimator, self.text_col, self.threshold = estimator, text_col, threshold
-
-        self.columns: list[str] = []
-
-    def options(self) -> dict[str, Any]:
-        estimator = self.estimator if self.estimator is not None else DialectEstimator()
-        params = {name: str(value) for name, value in sorted(estimator.get_params().items())}
-        return {"threshold": self.threshold, "estimator": params}
-
-    def check_columns(self, columns: list[str]) -> None:
-        self.columns = columns
-
-    def prepare(self) -> None:  # load the TwitterAAE model, then refuse column clashes
-        self.estimator = fitted(self.estimator)
-        add_dialect_columns(pd.DataFrame(columns=self.columns), self.estimator, self.text_col, self.threshold)
-
-    def transform(self, chunk: pd.DataFrame, read_status: np.ndarray) -> pd.DataFrame:
-        readable = pd.Series(read_status == "ok", index=chunk.index)
-        texts = chunk[self.text_col]
-        masked = chunk.assign(**{self.text_col: texts.astype(object).where(readable, None)})
-        result = add_dialect_columns(masked, self.estimator, text_col=self.text_col, threshold=self.threshold)
-        result[self.text_col] = texts
-        return result
-
-    def tally(self, output: pd.DataFrame) -> dict[str, int]:
-        counts = {GROUP_AA: 0, GROUP_WHITE: 0, GROUP_UNDETERMINED: 0}
-        counts.update({str(g): int(n) for g, n in output[GROUP_COLUMN].value_counts().items()})
-        sizes = GroupSizeTally(self.threshold)
-        sizes.update(output)
-        grid = {f"grid:{key}": n for key, n in sizes.counts().items()}
-        return {**counts, "estimated": int(output["dialect_aa"].notna().sum()), **grid}
-
-    def notes(self, summary: RunSummary) -> list[str]:
-        tallies = summary.tallies
-        groups = ", ".join(f"{group} {tallies.get(group, 0):,}"
-                           for group in (GROUP_AA, GROUP_WHITE, GROUP_UNDETERMINED))
-        grid = {key[len("grid:"):]: n for key, n in tallies.items() if key.startswith("grid:")}
-        warnings = GroupSizeTally.from_counts(self.threshold, grid).warnings()
-        return [f"{tallies.get('estimated', 0):,} rows with an estimate; groups at threshold "
-                f"{self.threshold}: {groups}", *(f"warning: {w}" for w in warnings),
-                f"note: {PROXY_NOTE}"]
-
-
-def dialect_file(
-    input_path: str | os.PathLike,
-    output_path: str | os.PathLike,
-    *,
-    text_col: str = "text",
-    threshold: float = DEFAULT_THRESHOLD,
-    estimator: DialectEstimator | None = None,
-    chunksize: int = 50_000,
-    resume: bool = False,
-    quiet: bool = False,
-    workers: int | None = None,
-) -> RunSummary:
-    """Stream an export chunk by chunk and write it with the dialect columns appended.
-
-    A thin adapter over :func:`tonecls.io.runner.run_file` (format from the extension,
-    atomic; ``resume=True`` continues an interrupted run after its last complete chunk).
-    Every input row comes out exactly once, in order, with all its columns unchanged (a
-    malformed or empty row gets no estimate and the group ``undetermined``). The
-    summary's ``tallies`` hold the rows per group and ``estimated``. ``workers``: processes
-    estimating large inputs (default: one per core; see :mod:`tonecls.io.parallel`).
-    """
-    from tonecls.io.runner import run_file
-
-    threshold = _check_threshold(threshold)
-    return run_file(input_path, output_path, DialectJob(estimator, text_col, threshold), text_col=text_col,
-                    chunksize=chunksize, resume=resume, progress=False if quiet else None, workers=workers)

@@ -31,7 +31,6 @@ import base64
 import datetime as _dt
 import io
 import json
-import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -42,12 +41,13 @@ import numpy as np
 import pandas as pd
 
 from tonecls import __version__
+from tonecls._json import flat_frame, frame_records, to_jsonable
 from tonecls.errors import InputError
 
 __all__ = ["Figure", "Report", "Section", "Table", "report_target", "to_jsonable", "write_report"]
 
 _FIGURE_DPI = 110
-_TEMPLATES = Path(__file__).resolve().parent / "resources" / "templates"
+_TEMPLATES = Path(__file__).resolve().parents[1] / "resources" / "templates"
 
 
 @dataclass
@@ -114,64 +114,6 @@ class Report:
     verdict: str = ""
 
 
-# --- value conversion --------------------------------------------------------------------
-
-
-def to_jsonable(value: Any) -> Any:
-    """``value`` as plain JSON data: numpy scalars to Python, NaN/inf/NA to ``None``,
-    DataFrames to records, paths and dates to strings, dataclass-like objects via ``to_dict``."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if isinstance(value, pd.DataFrame):
-        return _frame_records(value)
-    if isinstance(value, pd.Series):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return [to_jsonable(v) for v in value.tolist()]
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, (Path, _dt.date, _dt.datetime)):
-        return str(value)
-    if hasattr(value, "to_dict"):
-        return to_jsonable(value.to_dict())
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return str(value)
-
-
-def _flat_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with a meaningful index moved into columns and column labels as strings."""
-    index_is_meaningful = not (
-        isinstance(frame.index, pd.RangeIndex) and frame.index.name is None
-    )
-    flat = frame.reset_index() if index_is_meaningful else frame.copy()
-    if isinstance(flat.columns, pd.MultiIndex):
-        flat.columns = [
-            " ".join(str(part) for part in col if str(part) != "") for col in flat.columns
-        ]
-    else:
-        flat.columns = [str(col) for col in flat.columns]
-    return flat
-
-
-def _frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    flat = _flat_frame(frame)
-    columns = list(flat.columns)
-    return [
-        {col: to_jsonable(val) for col, val in zip(columns, row)}
-        for row in flat.itertuples(index=False, name=None)
-    ]
-
-
 def _format_cell(value: Any) -> str:
     """A cell as display text: floats to 3 decimals, missing values as an en dash."""
     value = to_jsonable(value)
@@ -191,7 +133,7 @@ def _format_cell(value: Any) -> str:
 
 
 def _table_view(table: Table) -> dict[str, Any]:
-    flat = _flat_frame(table.frame)
+    flat = flat_frame(table.frame)
     rows = [[_format_cell(v) for v in row] for row in flat.itertuples(index=False, name=None)]
     # per cell: numbers right-aligned; short text kept on one line
     classes = [[("num" if _is_number(v) else "nw" if len(text) <= 24 else "")
@@ -264,8 +206,8 @@ def _section_views(sections: list[Section], figures_dir: str, counter: list[int]
             "text": section.text,
             "tables": [_table_view(t) for t in section.tables],
             "table_records": [
-                {"title": t.title, "note": t.note, "columns": list(_flat_frame(t.frame).columns),
-                 "records": _frame_records(t.frame)} for t in section.tables
+                {"title": t.title, "note": t.note, "columns": list(flat_frame(t.frame).columns),
+                 "records": frame_records(t.frame)} for t in section.tables
             ],
             "figures": rendered,
             "subsections": _section_views(section.subsections, figures_dir, counter, label + "."),

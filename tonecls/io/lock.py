@@ -1,0 +1,147 @@
+"""One writer per output: an exclusive lock file beside the output, taken before anything is written.
+
+``<output>.lock`` is created atomically (``O_CREAT | O_EXCL``) and holds its owner: process id,
+host, the process's start time and the command. A second run on the same output fails at once
+with a message naming the holder. A lock whose owner is gone (same host, no process with that id
+and start time) is stale: it is moved aside and taken over, and of several runs taking over at
+once only one succeeds (the exclusive create decides). A lock held on another host cannot be
+checked from here: the message says how to remove it once that run is known to be over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tonecls.errors import InputError
+
+__all__ = ["OutputLock", "lock_path"]
+
+STALE_GUARD_SECONDS = 30  # a takeover guard older than this was left by a run that died
+
+
+def lock_path(output: str | os.PathLike) -> Path:
+    """Where the lock of a job writing ``output`` lives: ``<output>.lock``."""
+    return Path(f"{os.fspath(output)}.lock")
+
+
+def _start_time(pid: int) -> str | None:
+    """A process's start time in clock ticks since boot (Linux ``/proc``), None where unknown;
+    with the pid it tells a process from a later one that reused its pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _alive(owner: dict[str, Any]) -> bool:
+    """Whether the process that wrote ``owner`` (on this host) still runs."""
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user holds that pid
+        pass
+    started = owner.get("started_ticks")
+    return started is None or _start_time(pid) in (None, started)
+
+
+class OutputLock:
+    """Context manager holding the lock of ``output`` (see the module docstring).
+
+    >>> with OutputLock("scored.csv"):        # doctest: +SKIP
+    ...     run_the_job()
+    """
+
+    def __init__(self, output: str | os.PathLike) -> None:
+        self.output = Path(output)
+        self.path = lock_path(output)
+        self.owner = {"pid": os.getpid(), "host": socket.gethostname(),
+                      "started_ticks": _start_time(os.getpid()),
+                      "since": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+                      "command": " ".join(sys.argv)[:500]}
+        self.held = False
+
+    def acquire(self) -> None:
+        """Take the lock, taking over a stale one; :class:`InputError` if another run holds it."""
+        for _ in range(20):
+            if self._create():
+                self.held = True
+                return
+            holder = self._read()
+            if holder is None:  # being written or removed just now: look again
+                continue
+            if holder.get("host") != self.owner["host"] or _alive(holder):
+                raise InputError(self._held_message(holder))
+            self._set_aside(holder)
+        raise InputError(f"cannot take the lock {self.path}: other runs keep replacing it. Make sure only "
+                         f"one tonecls run writes {self.output}, then run again.")
+
+    def _create(self) -> bool:
+        try:
+            descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(self.owner, handle)
+        return True
+
+    def _read(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            data = {}
+        return data if isinstance(data, dict) else {}
+
+    def _set_aside(self, stale: dict[str, Any]) -> None:
+        """Remove the stale lock ``stale``. Runs taking over at once are serialised by a guard
+        file, and the lock is removed only if it is still the stale one (not a new owner's)."""
+        guard = self.path.with_name(f"{self.path.name}.takeover")
+        try:
+            descriptor = os.open(guard, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:  # a guard left by a run that died while taking over
+                if time.time() - guard.stat().st_mtime > STALE_GUARD_SECONDS:
+                    guard.unlink(missing_ok=True)
+            except FileNotFoundError:
+                pass
+            time.sleep(0.05)
+            return
+        os.close(descriptor)
+        try:
+            if self._read() == stale:
+                self.path.unlink(missing_ok=True)
+        finally:
+            guard.unlink(missing_ok=True)
+
+    def _held_message(self, holder: dict[str, Any]) -> str:
+        who = (f"process {holder.get('pid', '?')} on host {holder.get('host', '?')}, since "
+               f"{holder.get('since', '?')}" + (f" ({holder['command']})" if holder.get("command") else ""))
+        return (f"another run is writing {self.output}: {who} holds {self.path}. Wait for it to finish, or "
+                f"choose another output. If that run is over (e.g. its machine went down), delete {self.path} "
+                "and run again (with --resume to keep its completed chunks).")
+
+    def release(self) -> None:
+        """Remove the lock if this run holds it."""
+        if self.held and (self._read() or {}).get("pid") == self.owner["pid"]:
+            self.path.unlink(missing_ok=True)
+        self.held = False
+
+    def __enter__(self) -> OutputLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()

@@ -1,0 +1,96 @@
+"""Where a file job's output goes: one file written here, or a directory of Parquet parts.
+
+A sink records what each unit wrote (its write record, kept in the resume manifest), checks on
+resume that the partial output still holds exactly that, and on success puts the output in
+place in one rename; on failure the partial output stays for resume (or :meth:`abort` removes it).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tonecls.io.files import replace_dir, sha256_file
+from tonecls.io.manifest import ResumeRefused
+
+__all__ = ["FileSink", "PartsSink"]
+
+
+class FileSink:
+    """One output file, written here in unit order by :class:`~tonecls.io.writing.ExportWriter`."""
+
+    def __init__(self, output: Path, records: Sequence[dict[str, Any]], schema: Any = None) -> None:
+        from tonecls.io.writing import ExportWriter
+
+        # resumed: continue after the last recorded unit (anything written after it is dropped)
+        self.writer = ExportWriter(output, resume=dict(records[-1]["writer"]) if records else False, schema=schema)
+
+    def verify(self, records: Sequence[dict[str, Any]], hash_files: Any = None) -> None:
+        """Refuse to resume unless the partial output holds exactly what ``records`` say."""
+        if records:
+            self.writer.verify(records)
+
+    def write(self, frame: Any) -> dict[str, Any]:
+        """Append the rows of one unit; returns the write record."""
+        return self.writer.write(frame)
+
+    def close(self) -> Path:
+        return self.writer.close()
+
+    def abort(self) -> None:
+        self.writer.abort()
+
+
+class PartsSink:
+    """A directory of Parquet parts written by workers into ``<output>.partial/``; on success
+    the parts get one schema and the directory replaces ``output``."""
+
+    def __init__(self, output: Path, resumed: bool = False) -> None:
+        self.output = output
+        self.partial = Path(f"{output}.partial")
+        if not resumed:
+            if self.partial.exists():
+                shutil.rmtree(self.partial)
+            self.partial.mkdir(parents=True)
+
+    def verify(self, records: Sequence[dict[str, Any]],
+               hash_files: Callable[[list[Path]], list[str]] | None = None) -> None:
+        """Refuse to resume unless every part ``records`` name is there with its SHA-256
+        (``hash_files`` computes them, e.g. on the workers; default: here)."""
+        if not records:
+            return
+        hash_files = hash_files or (lambda paths: [sha256_file(p) for p in paths])
+        paths = [self.partial / r["part"] for r in records]
+        missing = [p.name for p in paths if not p.is_file()]
+        if missing:
+            raise ResumeRefused(f"cannot resume: part files {missing[:5]} recorded as done are missing from "
+                                f"{self.partial}. Run again without --resume to start over.")
+        for path, record, digest in zip(paths, records, hash_files(paths)):
+            if digest != record["sha256"]:
+                raise ResumeRefused(f"cannot resume: {path} differs from what was written (its SHA-256 "
+                                    "changed). Run again without --resume to start over.")
+
+    def part_path(self, index: int) -> Path:
+        from tonecls.io.dask_engine import PART_NAME
+
+        return self.partial / PART_NAME.format(index)
+
+    def write(self, frame: Any) -> dict[str, Any]:
+        raise RuntimeError("a directory of parts is written by its workers, not row by row")
+
+    def close(self) -> Path:
+        """Give the parts one schema (late JSONL keys, widening types), then move the directory
+        into place."""
+        import pyarrow.parquet as pq
+
+        from tonecls.io.writing import merged_columns, write_unified
+
+        parts = sorted(self.partial.glob("part-*.parquet"))
+        write_unified(parts, merged_columns(pq.read_schema(p).names for p in parts))
+        replace_dir(self.partial, self.output)
+        return self.output
+
+    def abort(self) -> None:
+        shutil.rmtree(self.partial, ignore_errors=True)

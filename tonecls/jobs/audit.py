@@ -1,0 +1,85 @@
+"""The ``audit`` file job: read a scored export, audit one head by group, write the report."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tonecls.audit.groups import audit_groups, head_classes
+from tonecls.audit.result import AuditResult
+from tonecls.errors import InputError
+from tonecls.io import MARKER_COLUMNS, READ_STATUS_COLUMN, read_export
+from tonecls.jobs.provenance import job_provenance
+from tonecls.schema import STATUS_COLUMN
+
+__all__ = ["audit_file", "load_scored"]
+
+
+def load_scored(path: str | os.PathLike, head: str | None = None,
+                columns: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a scored export (CSV/TSV/JSONL/Parquet, optionally .gz) into one DataFrame.
+
+    With ``head``, only what the audit of that head needs is read (``tonecls_status``, the
+    head's output columns and ``columns``, e.g. the label and group columns), which keeps the
+    post texts and other heads out of memory. Lines the reader could not parse are kept, with
+    their read status (e.g. ``malformed_line``) as ``tonecls_status``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"scored file {path} does not exist; pass the output of `tonecls score`.")
+    wanted = None
+    if head is not None:
+        header = list(next(iter(read_export(path, text_col=None, chunksize=1))).columns)
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise InputError(f"{path} has no column(s) {missing}; its columns are "
+                             f"{[c for c in header if c not in MARKER_COLUMNS]}.")
+        head_classes(pd.DataFrame(columns=header), head)  # fails early, naming the heads found
+        wanted = [c for c in header if c == STATUS_COLUMN or c in columns
+                  or (str(c).startswith(f"{head}_") and c not in MARKER_COLUMNS)]
+    frames = list(read_export(path, text_col=None, columns=wanted, chunksize=200_000))
+    frame = pd.concat(frames) if frames else pd.DataFrame()
+    if READ_STATUS_COLUMN in frame.columns:
+        # a line the reader could not parse is excluded under its read status
+        unreadable = frame[READ_STATUS_COLUMN].ne("ok")
+        if unreadable.any():
+            if STATUS_COLUMN not in frame.columns:
+                frame[STATUS_COLUMN] = pd.NA
+            frame[STATUS_COLUMN] = frame[STATUS_COLUMN].astype(object)
+            frame.loc[unreadable, STATUS_COLUMN] = frame.loc[unreadable, READ_STATUS_COLUMN]
+        frame = frame.drop(columns=[c for c in MARKER_COLUMNS if c in frame.columns])
+    return frame
+
+
+def audit_file(
+    scored: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    head: str,
+    group_cols: Sequence[str],
+    label_col: str | None = None,
+    model: str | os.PathLike | None = None,
+    command: str | None = None,
+    input_description: str | None = None,
+    **options: Any,
+) -> tuple[AuditResult, dict[str, Path]]:
+    """Audit a scored export and write the report ``output`` + ``.html`` / ``.md`` / ``.json``.
+
+    Reads only the columns the audit needs (:func:`load_scored`); ``options`` go to
+    :func:`~tonecls.audit.audit_groups`; ``model`` (the bundle that scored the file) and
+    ``command`` are recorded in the provenance, with ``input_description`` in place of the
+    input's path when given. Returns the result and the paths written.
+    """
+    from tonecls.report import audit_report, report_target, write_report
+
+    out_dir, name = report_target(output)
+    group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
+    provenance = job_provenance(scored, model=model, command=command or "tonecls.jobs.audit_file(...)",
+                                input_description=input_description)
+    frame = load_scored(scored, head=head, columns=[*filter(None, [label_col]), *group_cols])
+    result = audit_groups(frame, head=head, group_cols=group_cols, label_col=label_col, **options)
+    return result, write_report(audit_report(result, provenance), out_dir, name)
