@@ -18,6 +18,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -39,7 +41,7 @@ def speed(rows: int, n_bootstrap: int, repeat: int) -> harness.Table:
     audit_groups(frame.head(500), head="emotion", label_col="gold", group_cols=["dialect"],
                  n_bootstrap=10, quiet=True)  # warm up imports
 
-    def audit(intersections: bool, resamples: int):
+    def audit(intersections: bool, resamples: int) -> Callable[[], object]:
         return lambda: audit_groups(frame, head="emotion", label_col="gold", group_cols=["dialect", "gender"],
                                     intersections=intersections, n_bootstrap=resamples, seed=0, quiet=True)
 

@@ -28,6 +28,7 @@ bundle changes), with the gold labels.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -88,7 +89,7 @@ def counts(gaps: pd.DataFrame) -> dict[str, int]:
     return out
 
 
-def audit(frame: pd.DataFrame, task: str, n_bootstrap: int, seed: int):
+def audit(frame: pd.DataFrame, task: str, n_bootstrap: int, seed: int) -> tuple[Any, harness.Sample]:
     """The audit of ``frame`` over the random groupings, and its :class:`harness.Sample`."""
     return harness.timed(lambda: audit_groups(frame, head=task, label_col="gold", group_cols=["g3", "g2"],
                                               n_bootstrap=n_bootstrap, seed=seed, quiet=True))

@@ -51,7 +51,7 @@ def _filler(pool: list[str], lengths: np.ndarray, rng: np.random.Generator, min_
     return _join(picked)
 
 
-def build_sets(model, split: str, n: int, seed: int = 0) -> dict[str, dict]:
+def build_sets(model: Any, split: str, n: int, seed: int = 0) -> dict[str, dict]:
     """name -> {"head", "texts", "targets", "kind"} of long posts built from ``split``."""
     from tonecls.datasets import load_goemotions, load_tweeteval
 
@@ -67,7 +67,7 @@ def build_sets(model, split: str, n: int, seed: int = 0) -> dict[str, dict]:
     polar_targets = np.array([label_of[v if isinstance(v, str) else classes[int(v)]] for v in polar["label"]])
     sets: dict[str, dict] = {}
 
-    def wrap(texts, position, pool, pool_lengths, tokens):
+    def wrap(texts: list[str], position: str, pool: list[str], pool_lengths: np.ndarray, tokens: int) -> list[str]:
         out = []
         for text in texts:
             if position == "before":
@@ -120,7 +120,7 @@ def build_sets(model, split: str, n: int, seed: int = 0) -> dict[str, dict]:
     return sets
 
 
-def method_proba(model, method: str, texts: list[str]) -> dict[str, np.ndarray]:
+def method_proba(model: Any, method: str, texts: list[str]) -> dict[str, np.ndarray]:
     """Calibrated probabilities per head of ``texts`` under ``method``."""
     if method != "windows_mean_proba":
         variant = copy.copy(model)
@@ -143,7 +143,7 @@ def method_proba(model, method: str, texts: list[str]) -> dict[str, np.ndarray]:
     return out
 
 
-def evaluate_set(model, data: dict, proba: np.ndarray) -> float:
+def evaluate_set(model: Any, data: dict, proba: np.ndarray) -> float:
     from tonecls.model.evaluate import macro_f1
 
     spec = model.head(data["head"])
