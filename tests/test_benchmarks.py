@@ -23,6 +23,12 @@ def test_every_script_is_named_for_its_capability() -> None:
     assert SCRIPTS and all(name.startswith("bench_") for name in SCRIPTS), SCRIPTS
 
 
+def test_no_script_edits_sys_path() -> None:
+    """Scripts import tonecls as installed and helpers as ``benchmarks.*`` / ``tests.support``."""
+    edits = re.compile(r"sys\.path\.(insert|append|extend)|sys\.path\s*[+]?=")
+    assert not [p.name for p in BENCHMARKS.glob("*.py") if edits.search(p.read_text(encoding="utf-8"))]
+
+
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_smoke(name: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "TONECLS_DATA_DIR"}  # --smoke brings its own
