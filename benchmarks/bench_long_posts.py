@@ -1,10 +1,10 @@
-"""Long posts: how to score posts longer than the model's max_length (64 tokens).
+"""Long posts: how to score posts longer than the model's max_length (64 tokens), method by method.
 
 Builds long posts from the labelled data, for one split at a time (choose on ``val``; the test
 split is scored once, for the chosen method and today's truncation):
 
 - TweetEval sentiment: each polar (negative / positive) post with neutral text *before* it
-  (>= 96 tokens of other posts labelled neutral, as in issue 11), *after* it, and *around* it
+  (>= 96 tokens of other posts labelled neutral), *after* it, and *around* it
   (>= 48 tokens each side); and neutral-only posts (>= 128 tokens of neutral posts, label
   neutral) so that a method which always finds polarity is not rewarded. Metric: accuracy per
   construction and macro-recall over the three classes (the official metric).
@@ -14,24 +14,25 @@ split is scored once, for the chosen method and today's truncation):
   post (GoEmotions comments are short; this stands in for naturally long Reddit posts whose
   tone is spread over the whole text). Metric: macro-F1 over labels (official).
 
-Methods (``ToneModel.long_posts``): ``truncate`` (first 64 tokens, before), ``full`` (the
+Methods (``ToneModel.long_posts``): ``truncate`` (the first 64 tokens), ``full`` (the
 network over every token), ``windows`` (overlapping windows of 64 tokens, stride 32, mean of
 logits), and ``windows_mean_proba`` (same windows, mean of calibrated probabilities; computed
 here from the per-window logits). Posts of <= 64 tokens are scored identically by all
 methods (checked on the original posts).
 
-    nice -n 10 .venv/bin/python benchmarks/bench_long_posts.py --split val
-    nice -n 10 .venv/bin/python benchmarks/bench_long_posts.py --split test --methods truncate windows
+    nice -n 10 .venv/bin/python -m benchmarks.bench_long_posts --split val --posts 400
+    nice -n 10 .venv/bin/python -m benchmarks.bench_long_posts --split test --posts 400 --methods truncate full
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
-import time
+from typing import Any
 
 import numpy as np
+
+from benchmarks import harness
+from benchmarks.workloads import tweeteval_texts
 
 METHODS = ("truncate", "full", "windows", "windows_mean_proba")
 
@@ -50,7 +51,7 @@ def _filler(pool: list[str], lengths: np.ndarray, rng: np.random.Generator, min_
     return _join(picked)
 
 
-def build_sets(model, split: str, n: int, seed: int = 0) -> dict[str, dict]:
+def build_sets(model: Any, split: str, n: int, seed: int = 0) -> dict[str, dict]:
     """name -> {"head", "texts", "targets", "kind"} of long posts built from ``split``."""
     from tonecls.datasets import load_goemotions, load_tweeteval
 
@@ -66,7 +67,7 @@ def build_sets(model, split: str, n: int, seed: int = 0) -> dict[str, dict]:
     polar_targets = np.array([label_of[v if isinstance(v, str) else classes[int(v)]] for v in polar["label"]])
     sets: dict[str, dict] = {}
 
-    def wrap(texts, position, pool, pool_lengths, tokens):
+    def wrap(texts: list[str], position: str, pool: list[str], pool_lengths: np.ndarray, tokens: int) -> list[str]:
         out = []
         for text in texts:
             if position == "before":
@@ -119,7 +120,7 @@ def build_sets(model, split: str, n: int, seed: int = 0) -> dict[str, dict]:
     return sets
 
 
-def method_proba(model, method: str, texts: list[str]) -> dict[str, np.ndarray]:
+def method_proba(model: Any, method: str, texts: list[str]) -> dict[str, np.ndarray]:
     """Calibrated probabilities per head of ``texts`` under ``method``."""
     if method != "windows_mean_proba":
         variant = copy.copy(model)
@@ -142,7 +143,7 @@ def method_proba(model, method: str, texts: list[str]) -> dict[str, np.ndarray]:
     return out
 
 
-def evaluate_set(model, data: dict, proba: np.ndarray) -> float:
+def evaluate_set(model: Any, data: dict, proba: np.ndarray) -> float:
     from tonecls.model.evaluate import macro_f1
 
     spec = model.head(data["head"])
@@ -155,70 +156,76 @@ def evaluate_set(model, data: dict, proba: np.ndarray) -> float:
     return macro_f1(data["targets"], predicted, len(spec.classes))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="val", choices=["val", "test"])
-    parser.add_argument("--posts", type=int, default=600, help="long posts per construction")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    parser.add_argument("--model", default=None)
-    args = parser.parse_args()
-
-    from tonecls.model import load_model
+def score_sets(model: Any, sets: dict[str, dict], methods: list[str]) -> tuple[dict, dict]:
+    """Per set and method the metric, and per method the summary (with its CPU seconds)."""
     from tonecls.model.evaluate import macro_recall
 
-    model = load_model(args.model)
-    sets = build_sets(model, args.split, args.posts)
-    rows = {name: {} for name in sets}
-    seconds = {}
-    sentiment_all = {}
-    for method in args.methods:
-        started = time.process_time()
-        for name, data in sets.items():
-            proba = method_proba(model, method, data["texts"])[data["head"]]
-            rows[name][method] = evaluate_set(model, data, proba)
-            if data["head"] == "sentiment":
-                sentiment_all.setdefault(method, ([], []))
-                sentiment_all[method][0].append(data["targets"])
-                sentiment_all[method][1].append(proba.argmax(axis=1))
-        seconds[method] = time.process_time() - started
+    rows: dict[str, dict[str, float]] = {name: {} for name in sets}
     summary = {}
-    for method in args.methods:
-        targets, predicted = (np.concatenate(x) for x in sentiment_all[method])
-        recall = macro_recall(targets, predicted, 3)
+    for method in methods:
+        sentiment: tuple[list, list] = ([], [])
+
+        def run() -> None:
+            for name, data in sets.items():
+                proba = method_proba(model, method, data["texts"])[data["head"]]
+                rows[name][method] = evaluate_set(model, data, proba)
+                if data["head"] == "sentiment":
+                    sentiment[0].append(data["targets"])
+                    sentiment[1].append(proba.argmax(axis=1))
+
+        _, sample = harness.timed(run)
+        recall = macro_recall(np.concatenate(sentiment[0]), np.concatenate(sentiment[1]), 3)
         emotion = np.mean([rows[n][method] for n in sets if sets[n]["head"] == "emotion"])
         ekman = np.mean([rows[n][method] for n in sets if sets[n]["head"] == "ekman"])
         summary[method] = {"sentiment macro-recall": recall, "emotion macro-F1 (mean of 3)": emotion,
                            "ekman macro-F1": ekman, "mean": float(np.mean([recall, emotion, ekman])),
-                           "cpu_s": seconds[method]}
-    lengths = {name: np.mean([len(t) for t in model.tokenize_with_status(d["texts"])[0]]) for name, d in sets.items()}
-    print(f"split: {args.split}; {args.posts} posts per construction; model: {args.model or 'default bundle'}")
-    print("| long posts (" + args.split + ") | mean tokens | " + " | ".join(args.methods) + " |")
-    print("| --- | ---: | " + " | ".join("---:" for _ in args.methods) + " |")
-    for name in sets:
-        metric = "accuracy" if sets[name]["kind"] == "accuracy" else "macro-F1"
-        print(f"| {name} ({metric}) | {lengths[name]:.0f} | "
-              + " | ".join(f"{100 * rows[name][m]:.1f}" for m in args.methods) + " |")
+                           "cpu_s": sample.cpu_s}
+    return rows, summary
+
+
+def results_table(model: Any, sets: dict[str, dict], methods: list[str], split: str) -> harness.Table:
+    rows, summary = score_sets(model, sets, methods)
+    table = harness.Table([f"long posts ({split})", "mean tokens", *methods])
+    for name, data in sets.items():
+        metric = "accuracy" if data["kind"] == "accuracy" else "macro-F1"
+        tokens = np.mean([len(t) for t in model.tokenize_with_status(data["texts"])[0]])
+        table.add(f"{name} ({metric})", f"{tokens:.0f}", *(f"{100 * rows[name][m]:.1f}" for m in methods))
     for key in ("sentiment macro-recall", "emotion macro-F1 (mean of 3)", "ekman macro-F1", "mean"):
-        print(f"| **{key}** | | " + " | ".join(f"**{100 * summary[m][key]:.1f}**" for m in args.methods) + " |")
-    print("| CPU-s (all sets) | | " + " | ".join(f"{summary[m]['cpu_s']:.0f}" for m in args.methods) + " |")
-
-    # posts of <= max_length tokens: identical under every method
-    originals = load_short_posts(args.split)
-    reference = None
-    for method in args.methods:
-        proba = method_proba(model, method, originals)
-        if reference is None:
-            reference = proba
-        elif not all(np.array_equal(proba[h], reference[h], equal_nan=True) for h in proba):
-            print(f"WARNING: short posts differ under {method}")
-    print(f"short posts ({len(originals)}): identical under every method" if reference is not None else "")
-    print(json.dumps({"split": args.split, "rows": rows, "summary": summary}))
+        table.add(f"**{key}**", "", *(f"**{100 * summary[m][key]:.1f}**" for m in methods))
+    table.add("CPU s (all sets)", "", *(harness.number(summary[m]["cpu_s"], 1) for m in methods))
+    return table
 
 
-def load_short_posts(split: str) -> list[str]:
-    from tonecls.datasets import load_tweeteval
+def short_posts_identical(model: Any, methods: list[str], split: str) -> bool:
+    """Whether posts of <= max_length tokens get the same probabilities under every method."""
+    originals = tweeteval_texts((split,), ("sentiment",))[:2000]
+    originals = [t for t, tokens in zip(originals, model.tokenize_with_status(originals)[0])
+                 if len(tokens) <= model.max_length]
+    reference = method_proba(model, methods[0], originals)
+    return all(np.array_equal(method_proba(model, m, originals)[h], reference[h], equal_nan=True)
+               for m in methods[1:] for h in reference)
 
-    return load_tweeteval("sentiment", split)["text"].tolist()[:2000]
+
+def main(argv: list[str] | None = None) -> None:
+    parser = harness.parser(__doc__)
+    parser.add_argument("--split", default="val", choices=["val", "test"])
+    parser.add_argument("--posts", type=int, default=600, help="long posts per construction")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--model", default=None)
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.posts = 12
+    with harness.Report(args, "Long posts") as report:
+        from tonecls.model import load_model
+
+        model = load_model(args.model)
+        sets = build_sets(model, args.split, args.posts)
+        report.table(results_table(model, sets, args.methods, args.split),
+                     f"{args.split} split, {args.posts} long posts per construction, model: "
+                     f"{args.model or 'the default bundle'}; x100:")
+        report.note(f"\nposts of <= {model.max_length} tokens (of the first 2,000 originals): "
+                    + ("identical under every method" if short_posts_identical(model, args.methods, args.split)
+                       else "NOT identical under every method"))
 
 
 if __name__ == "__main__":

@@ -1,150 +1,123 @@
-"""Network-only scoring speed: TensorFlow vs the numpy kernel, ensemble vs one member.
+"""Network only: tokens -> logits, TensorFlow against the numpy kernel, side by side in one process.
 
-Tokenises 20,000 TweetEval posts once (test splits of every task, then validation), then times
-only tokens -> logits through ``ToneModel.logits_from_ids`` (length-bucketed batches) for each
-variant, side by side in one process, in interleaved rounds (the machine is shared: the best
-round of each variant is reported, with CPU-seconds beside wall-clock). Checks that every
-variant's logits equal the TensorFlow network's within 1e-5.
+Tokenises 20,000 TweetEval posts once (the test splits of every task, then validation), then
+times only ``ToneModel.logits_from_ids`` (length-bucketed batches) for each variant, rounds
+alternating, best round by CPU time. Variants: the bundle's network in TensorFlow (Keras, if
+installed) and in numpy (``tonecls.model.inference``); for an ensemble bundle, its first
+member alone in both; with ``--compare-source``, the numpy kernel of another source tree of
+tonecls on the same weights. Every variant's logits are compared with the first variant's
+(TensorFlow where it is installed).
 
-Variants: the bundle's network in TensorFlow (Keras) and in numpy
-(:mod:`tonecls.model.inference`), and, for an ensemble bundle, its first member alone in both.
-
-    nice -n 10 .venv/bin/python benchmarks/bench_network.py                # default bundle
-    nice -n 10 .venv/bin/python benchmarks/bench_network.py --model PATH --posts 20000 --rounds 3
-    nice -n 10 .venv/bin/python benchmarks/bench_network.py --batch-sizes 256 512 1024
-    .venv/bin/python benchmarks/bench_network.py --compare-source /tmp/tonecls-before  # + an earlier kernel
+    nice -n 10 .venv/bin/python -m benchmarks.bench_network --rounds 3
+    nice -n 10 .venv/bin/python -m benchmarks.bench_network --model PATH --batch-sizes 256 1024
+    .venv/bin/python -m benchmarks.bench_network --rounds 3 --compare-source /tmp/tonecls-before
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
-import time
+import copy
+import importlib.util
 import warnings
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from benchmarks import harness
+from benchmarks.workloads import tweeteval_texts
 
 
-def benchmark_posts(n: int) -> list[str]:
-    from tonecls.datasets import TWEETEVAL_TASKS, load_tweeteval
-
-    texts: list[str] = []
-    for split in ("test", "val"):
-        for task in TWEETEVAL_TASKS:
-            texts += load_tweeteval(task, split)["text"].tolist()
-    return texts[:n]
-
-
-def variants(model, bundle):
-    """name -> (network callable, n_members) for the model's network and its first member."""
-    import keras
-
-    import tonecls.model.network  # noqa: F401  (registers the custom layers)
-    from tonecls.model.bundle import DEFAULT_BUNDLE, NETWORK_FILE
+def networks(model: Any, bundle: Path | None, with_tensorflow: bool) -> dict[str, Any]:
+    """label -> network: the model's (and, for an ensemble, its first member's) in TensorFlow
+    and in numpy."""
     from tonecls.model.inference import InferenceNetwork
 
-    path = (bundle or DEFAULT_BUNDLE) / NETWORK_FILE if bundle is None or not str(bundle).endswith(".keras") \
-        else bundle
-    keras_network = keras.saving.load_model(path, compile=False, safe_mode=True)
     numpy_network = model.network_
-    heads = [h.name for h in model.heads_]
     n = len(numpy_network.members)
     kind = f"ensemble of {n}" if n > 1 else "one network"
-    found = {f"TensorFlow, {kind}": (keras_network, n), f"numpy, {kind}": (numpy_network, n)}
+    found: dict[str, Any] = {}
+    if with_tensorflow:
+        import keras
+
+        import tonecls.model.network  # noqa: F401  (registers the custom layers)
+        from tonecls.model.bundle import DEFAULT_BUNDLE, NETWORK_FILE
+
+        path = bundle if bundle is not None and bundle.suffix == ".keras" else (bundle or DEFAULT_BUNDLE) / NETWORK_FILE
+        keras_network = keras.saving.load_model(path, compile=False, safe_mode=True)
+        found[f"TensorFlow, {kind}"] = keras_network
+        if n > 1:
+            found["TensorFlow, one member"] = next(layer for layer in keras_network.layers
+                                                   if isinstance(layer, keras.Model))
+    found[f"numpy, {kind}"] = numpy_network
     if n > 1:
-        member = next(layer for layer in keras_network.layers if isinstance(layer, keras.Model))
-        found["TensorFlow, one member"] = (member, 1)
         weights = {k: v for k, v in numpy_network.weights.items() if k.startswith("0/")}
-        found["numpy, one member"] = (InferenceNetwork(heads, numpy_network.members[:1], weights), 1)
+        found["numpy, one member"] = InferenceNetwork([h.name for h in model.heads_], numpy_network.members[:1], weights)
     return found
 
 
-def kernel_from(source: str, network):
-    """``network`` (a numpy InferenceNetwork) run by the numpy kernel of another source tree of
-    tonecls (``SOURCE/tonecls/model/inference.py``, e.g. a git worktree of an earlier commit)."""
-    from compare_source import module_from_source
-
-    module = module_from_source(source, "tonecls/model/inference.py", "inference_compared")
+def kernel_from(source: str, network: Any) -> Any:
+    """``network`` (a numpy InferenceNetwork) run by the kernel of ``SOURCE/tonecls/model/inference.py``."""
+    module = harness.module_from_source(source, "tonecls/model/inference.py", "inference_compared")
     return module.InferenceNetwork(heads=list(network.heads), members=[dict(m) for m in network.members],
                                    weights=dict(network.weights))
 
 
-def make_model(model, network):
-    """A copy of ``model`` running ``network`` (Keras networks through tf.function)."""
-    import copy
-
+def running(model: Any, network: Any) -> Any:
+    """A copy of ``model`` that runs ``network`` (Keras networks through tf.function)."""
     clone = copy.copy(model)
     numpy_kernel = hasattr(network, "export_spec")  # this checkout's or another tree's InferenceNetwork
     clone.network_, clone._infer = network, network if numpy_kernel else None
     return clone
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def worst_difference(models: dict[str, Any], ids: np.ndarray, lengths: np.ndarray) -> dict[str, float]:
+    """Max absolute logit difference of each variant against the first variant of the same
+    network kind (whole network, one member), on the first 2,000 posts (also the warm-up)."""
+    head = (ids[: int(lengths[:2000].sum())], lengths[:2000])
+    outputs = {label: m.logits_from_ids(*head) for label, m in models.items()}
+    reference: dict[str, dict] = {}
+    for label, out in outputs.items():
+        reference.setdefault(label.rsplit(", ", 1)[1], out)
+    return {label: max(float(np.abs(out[h] - reference[label.rsplit(", ", 1)[1]][h]).max()) for h in out)
+            for label, out in outputs.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = harness.parser(__doc__)
     parser.add_argument("--model", default=None, help="model bundle (default: the default model)")
     parser.add_argument("--posts", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1024])
     parser.add_argument("--compare-source", metavar="SOURCE",
                         help="also time the numpy kernel of this source tree of tonecls on the same network")
-    args = parser.parse_args()
+    parser.add_argument("--no-tensorflow", action="store_true",
+                        help="numpy variants only (implied by --smoke: importing TensorFlow takes 5 s)")
+    args = parser.parse_args(argv)
+    if args.smoke:  # without TensorFlow; this checkout's kernel loaded as another tree's stands beside it
+        args.posts, args.no_tensorflow = 2_000, True
+        args.compare_source = args.compare_source or str(harness.ROOT)
     warnings.filterwarnings("ignore", message="The structure of `inputs`")
+    with harness.Report(args, "Network only: tokens -> logits") as report:
+        from tonecls.model import load_model
 
-    from pathlib import Path
-
-    from tonecls.model import load_model
-
-    model = load_model(args.model)
-    texts = benchmark_posts(args.posts)
-    tokens, statuses = model.tokenize_with_status(texts)
-    tokens = [t for t, s in zip(tokens, statuses) if s == "ok"]
-    ids, lengths = model.vocabulary_.encode(tokens, model.max_length)
-    found = variants(model, Path(args.model) if args.model else None)
-    if args.compare_source:
-        kind = next(name for name in found if name.startswith("numpy")).split(", ", 1)[1]
-        found[f"numpy ({Path(args.compare_source).name}), {kind}"] = (kernel_from(args.compare_source, model.network_),
-                                                                     len(model.network_.members))
-    models = {name: make_model(model, network) for name, (network, _) in found.items()}
-    reference = {}
-    for name, m in models.items():  # warm-up (tf.function tracing, numpy tables) + equality check
-        out = m.logits_from_ids(ids[: int(lengths[:2000].sum())], lengths[:2000])
-        key = name.split(", ", 1)[1]
-        if name.startswith("TensorFlow"):
-            reference[key] = out
-    worst = {}
-    for name, m in models.items():
-        if name.startswith("numpy"):
-            key = name.rsplit(", ", 1)[1]
-            out = m.logits_from_ids(ids[: int(lengths[:2000].sum())], lengths[:2000])
-            worst[name] = max(float(np.abs(out[h] - reference[key][h]).max()) for h in out)
-    results = []
-    for batch_size in args.batch_sizes:
-        best: dict[str, dict] = {}
-        for _ in range(args.rounds):
-            for name, m in models.items():
-                wall, cpu = time.perf_counter(), time.process_time()
-                m.logits_from_ids(ids, lengths, batch_size=batch_size)
-                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-                if name not in best or cpu < best[name]["cpu_s"]:
-                    best[name] = {"wall_s": wall, "cpu_s": cpu}
-        base = best[next(iter(models))]["cpu_s"]
-        for name, b in best.items():
-            results.append({"variant": name, "batch_size": batch_size, "posts": len(lengths),
-                            "posts_per_cpu_s": len(lengths) / b["cpu_s"], "posts_per_s": len(lengths) / b["wall_s"],
-                            "cpu_s": b["cpu_s"], "wall_s": b["wall_s"], "vs_tf_ensemble": base / b["cpu_s"],
-                            "max_abs_diff_vs_tf": worst.get(name, 0.0)})
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared); "
-          f"{len(lengths)} posts, mean {lengths.mean():.1f} tokens; best of {args.rounds} rounds")
-    print("| variant | batch | posts / CPU-s | posts / s (wall) | CPU-s | vs TensorFlow (first row) | max abs diff vs TF |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r in results:
-        print(f"| {r['variant']} | {r['batch_size']} | {r['posts_per_cpu_s']:,.0f} | {r['posts_per_s']:,.0f} | "
-              f"{r['cpu_s']:.2f} | {r['vs_tf_ensemble']:.1f}x | {r['max_abs_diff_vs_tf']:.1e} |")
-    print(json.dumps(results))
+        model = load_model(args.model)
+        tokens, statuses = model.tokenize_with_status(tweeteval_texts(("test", "val"), split_major=True)[: args.posts])
+        ids, lengths = model.vocabulary_.encode([t for t, s in zip(tokens, statuses) if s == "ok"], model.max_length)
+        found = networks(model, Path(args.model) if args.model else None,
+                         with_tensorflow=not args.no_tensorflow and importlib.util.find_spec("keras") is not None)
+        if args.compare_source:
+            kind = next(label for label in found if label.startswith("numpy")).split(", ", 1)[1]
+            found[f"numpy ({Path(args.compare_source).name}), {kind}"] = kernel_from(args.compare_source, model.network_)
+        models = {label: running(model, network) for label, network in found.items()}
+        differences = worst_difference(models, ids, lengths)
+        rounds = 1 if args.smoke else args.rounds
+        for batch_size in args.batch_sizes:
+            timings = harness.alternate({label: (lambda m=m: m.logits_from_ids(ids, lengths, batch_size=batch_size))
+                                         for label, m in models.items()}, rounds, keep_results=False)
+            extra = {label: {"max abs logit diff vs the first": f"{differences[label]:.1e}"} for label in models}
+            report.table(harness.rate_table(timings, len(lengths), extra=extra),
+                         f"{len(lengths):,} posts (mean {lengths.mean():.1f} tokens), batches of {batch_size}, "
+                         f"best of {rounds} alternating rounds (TensorFlow's CPU counts its intra-op threads):")
 
 
 if __name__ == "__main__":

@@ -1,69 +1,48 @@
-"""End-to-end batch scoring throughput and peak memory, against VADER in the same run.
+"""Scoring end to end: throughput, CPU and peak memory of ``score_file``, against VADER in the same run.
 
-Builds CSV exports of 10k / 200k / 1M rows (``id,text,group``) from the TweetEval texts
-(all tasks and splits, repeated to size) under ``benchmarks/_work/`` (gitignored), then, for
-each size, runs ``tonecls.score.score_file(export.csv, scored.parquet)`` in a fresh child
-process (read CSV -> preprocess -> model -> write Parquet) and reports posts/s and the
-child's peak resident memory (``ru_maxrss``). VADER's ``polarity_scores`` (a lexicon scorer)
-is timed on the same posts, on one core, as the reference rate.
+Builds CSV exports of 10k / 200k / 1M rows (``id,text,group``) from the TweetEval texts (all
+tasks and splits, repeated to size) under ``benchmarks/_work/`` (gitignored), then, for each
+size, runs ``score_file(export.csv, scored.parquet)`` (read CSV -> preprocess -> language check
+-> network -> write Parquet) in a fresh child process per variant, variants alternating, and
+reports posts/s, CPU-seconds per 1,000 posts (the scoring process and its workers) and peak
+resident memory (sampled every 0.25 s over the process and its children; the peak of one
+process of each kind below). VADER's ``polarity_scores`` (a lexicon scorer) is timed on the
+same posts, on one core, as the reference rate.
 
-    nice -n 10 .venv/bin/python benchmarks/bench_scoring.py                  # default model
-    nice -n 10 .venv/bin/python benchmarks/bench_scoring.py --sizes 10000 --model PATH
-    nice -n 10 .venv/bin/python benchmarks/bench_scoring.py --engine dask --workers 2
-    .venv/bin/python benchmarks/bench_scoring.py --variant one-process default 1 \
-        --variant two-workers default 2                      # side by side, alternating
-    git worktree add /tmp/tonecls-before COMMIT            # the code before a change ...
-    .venv/bin/python benchmarks/bench_scoring.py --variant before default 0 /tmp/tonecls-before \
-        --variant after default 0                            # ... against the checkout
-    nice -n 10 .venv/bin/python benchmarks/bench_scoring.py --untrained   # no default model yet
+    nice -n 10 .venv/bin/python -m benchmarks.bench_scoring                  # default model
+    nice -n 10 .venv/bin/python -m benchmarks.bench_scoring --sizes 10000 --model PATH
+    nice -n 10 .venv/bin/python -m benchmarks.bench_scoring --sizes 200000 --engine local dask --workers 2
+    .venv/bin/python -m benchmarks.bench_scoring --variant one-process default 1 \\
+        --variant two-workers default 2                                   # side by side, alternating
+    git archive COMMIT tonecls | tar -x -C /tmp/tonecls-before          # the code before a change ...
+    .venv/bin/python -m benchmarks.bench_scoring --variant before default 0 /tmp/tonecls-before \\
+        --variant after default 0                                         # ... against this checkout
+    nice -n 10 .venv/bin/python -m benchmarks.bench_scoring --untrained     # no default model yet
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import resource
-import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-WORK_DIR = Path(__file__).resolve().parent / "_work"
+from benchmarks import harness, workloads
 
 
-def build_export(rows: int, work_dir: Path) -> Path:
-    """A CSV export of ``rows`` TweetEval posts (id, text, group = source task), cached."""
-    import pandas as pd
-
-    from tonecls.datasets import TWEETEVAL_TASKS, load_tweeteval
-
-    path = work_dir / f"posts_{rows}.csv"
-    if path.exists():
-        return path
-    parts = []
-    for task in TWEETEVAL_TASKS:
-        for split in ("train", "val", "test"):
-            parts.append(pd.DataFrame({"text": load_tweeteval(task, split)["text"], "group": task}))
-    pool = pd.concat(parts, ignore_index=True)
-    repeats = -(-rows // len(pool))
-    export = pd.concat([pool] * repeats, ignore_index=True).iloc[:rows]
-    export.insert(0, "id", [f"p{i:09d}" for i in range(rows)])
-    work_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    export.to_csv(tmp, index=False)
-    os.replace(tmp, path)
-    return path
+@dataclass(frozen=True)
+class Variant:
+    label: str
+    model: str | None  # bundle path; None: the default model
+    workers: int | None  # None: the engine's default
+    source: str | None  # another source tree of tonecls to import
+    engine: str
 
 
 def untrained_default_model(work_dir: Path) -> Path:
-    """A bundle with the default model's architecture and heads but untrained weights.
-
-    Scoring speed does not depend on the weights, so this stands in for the default model
-    where it is not available (its figures are labelled as such).
-    """
-    from tonecls.datasets import load_tweeteval
+    """A bundle with the default model's architecture and heads but untrained weights (scoring
+    speed does not depend on the weights; its figures are labelled as such)."""
     from tonecls.model import ToneModel, TrainConfig
     from tonecls.model.data import resolve_head_spec
     from tonecls.model.network import build_network
@@ -73,250 +52,137 @@ def untrained_default_model(work_dir: Path) -> Path:
     path = work_dir / "untrained_default_model"
     if path.exists():
         return path
-    config_file = Path(__file__).resolve().parents[1] / "configs" / "default_model.json"
-    config = TrainConfig.from_file(config_file)
+    config = TrainConfig.from_file(harness.ROOT / "configs" / "default_model.json")
     heads = [resolve_head_spec(head) for head in config.heads if not head.auxiliary]
-    tokens = Preprocessor(config.preprocess).tokenize(load_tweeteval("sentiment", "train")["text"])
+    tokens = Preprocessor(config.preprocess).tokenize(workloads.tweeteval_texts(("train",), ("sentiment",)))
     vocabulary = Vocabulary.fit(tokens, max_size=config.vocab_size, min_count=config.min_count)
     network = build_network(heads, len(vocabulary), config)
-    model = ToneModel(network, vocabulary, heads, config.preprocess, max_length=config.max_length)
-    return model.save(path)
+    return ToneModel(network, vocabulary, heads, config.preprocess, max_length=config.max_length).save(path)
 
 
 def child_score(args: argparse.Namespace) -> dict:
-    """Runs in the child process: score one export, return timing and peak memory."""
-    started = time.perf_counter()
-    from tonecls.score import score_file
-    from tonecls.score.core import resolve_model
-
-    resolve_model(args.model)  # load the model (numpy network; cached for score_file)
+    """In the child: load the model, score one export, report timing and memory."""
+    started, engine = time.perf_counter(), args.engine[0]
+    workloads.load_scoring_model(args.model)  # numpy network, cached for score_file
     startup = time.perf_counter() - started
-    samples = _sample_rss()
-    cpu_started = time.process_time()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    profiler = None
-    if args.profile:
-        import cProfile
-
-        profiler = cProfile.Profile()
-        profiler.enable()
-    summary = score_file(
-        args.input, args.output, model=args.model, engine=args.engine, workers=args.workers,
-        chunksize=args.chunksize, blocksize=args.blocksize,
-        on_bad_lines="error" if args.engine == "dask" else "flag", progress=False,
-    )
-    if profiler is not None:
-        profiler.disable()
-    samples.append(None)  # stops the sampler
-    rss = [mb for mb in samples if mb is not None]
-    done = resource.getrusage(resource.RUSAGE_CHILDREN)  # worker processes, once they exited
-    worker_cpu = done.ru_utime + done.ru_stime - children.ru_utime - children.ru_stime
-    return {
-        "rows": summary.rows, "ok": summary.ok, "startup_s": startup,
-        "scoring_s": summary.seconds, "cpu_s": time.process_time() - cpu_started + worker_cpu,
-        "worker_cpu_s": worker_cpu,
-        "total_s": time.perf_counter() - started,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "peak_tree_rss_mb": max(rss or [0]),
-        # is memory flat? the highest RSS (with child processes) in each half of the job
-        "rss_first_half_mb": max(rss[: len(rss) // 2] or [0]),
-        "rss_second_half_mb": max(rss[len(rss) // 2:] or [0]),
-        "profile": _time_by_module(profiler) if profiler is not None else None,
-        "tensorflow_imported": "tensorflow" in sys.modules,
-        "tonecls": str(Path(sys.modules["tonecls"].__file__).parent.parent),
-        "peak_rss_by_process_kind_mb": dict(PEAK_BY_PROCESS),
-    }
-
-
-def _time_by_module(profiler) -> dict[str, float]:
-    """Own time (tottime) of the profiled functions, summed by module; the time of built-in
-    functions (regex matching, dict lookups, TensorFlow's C++ calls) goes to their callers."""
-    import pstats
-
-    def module_of(filename: str) -> str | None:
-        if filename == "~":
-            return None
-        if "site-packages/" in filename:
-            return filename.split("site-packages/")[1].split("/")[0]
-        if "/tonecls/" in filename:
-            module = filename.split("/tonecls/")[-1].removesuffix(".py")
-            return "tonecls." + module.replace("/", ".")
-        return "python stdlib"
-
-    totals: dict[str, float] = {}
-    for (filename, _, _), (_, _, tottime, _, callers) in pstats.Stats(profiler).stats.items():
-        module = module_of(filename)
-        if module is not None:
-            totals[module] = totals.get(module, 0.0) + tottime
-            continue
-        for (caller_file, _, _), caller_stats in callers.items():
-            caller = module_of(caller_file) or "built-in"
-            totals[caller] = totals.get(caller, 0.0) + caller_stats[2]
-    return dict(sorted(totals.items(), key=lambda kv: -kv[1])[:10])
-
-
-PEAK_BY_PROCESS: dict[str, float] = {}  # peak RSS (MB) per process kind, filled by _sample_rss
-
-
-def _process_kind(process, root) -> str:
-    """"main", "worker" (loky / Dask worker processes) or "helper" (resource trackers...)."""
-    if process.pid == root.pid:
-        return "main"
-    try:
-        command = " ".join(process.cmdline())
-    except Exception:  # exited meanwhile
-        return "helper"
-    return "helper" if "resource_tracker" in command else "worker"
-
-
-def _sample_rss(interval: float = 0.25) -> list:
-    """Resident memory (MB) of this process and its child processes (workers), sampled by a
-    thread until None is appended; the peak of each process goes to PEAK_BY_PROCESS, per kind."""
-    import threading
-
-    import psutil  # installed with dask.distributed
-
-    process, samples = psutil.Process(), []
-
-    def tree_rss() -> float:
-        total = 0
-        for member in [process, *process.children(recursive=True)]:
-            try:
-                rss = member.memory_info().rss
-            except psutil.Error:  # exited meanwhile
-                continue
-            total += rss
-            kind = _process_kind(member, process)
-            PEAK_BY_PROCESS[kind] = max(PEAK_BY_PROCESS.get(kind, 0.0), rss / 2**20)
-        return total / 2**20
-
-    def sample():
-        while not samples or samples[-1] is not None:
-            samples.append(tree_rss())
-            time.sleep(interval)
-
-    threading.Thread(target=sample, daemon=True).start()
-    return samples
+    with harness.RssSampler() as memory:
+        summary, sample = harness.timed(lambda: workloads.score_file(
+            args.input, args.output, model=args.model, engine=engine, workers=args.workers,
+            chunksize=args.chunksize, blocksize=args.blocksize, on_bad_lines="error" if engine == "dask" else "flag"))
+    halves = memory.halves_mb() or (None, None)
+    return {"rows": summary.rows, "startup_s": startup, "scoring_s": summary.seconds,
+            "total_s": time.perf_counter() - started, "cpu_s": sample.total_cpu_s, "main_cpu_s": sample.cpu_s,
+            "peak_total_mb": memory.peak_total_mb, "first_half_mb": halves[0], "second_half_mb": halves[1],
+            "peaks_mb": memory.peaks, "tensorflow_imported": "tensorflow" in sys.modules,
+            "tonecls": str(Path(sys.modules["tonecls"].__file__).parent.parent)}
 
 
 def child_vader(args: argparse.Namespace) -> dict:
-    """Runs in the child process: VADER polarity scores of the export's first posts."""
+    """In the child: VADER polarity scores of the export's first posts, one core."""
     import pandas as pd
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     texts = pd.read_csv(args.input, nrows=args.vader_posts)["text"].astype(str).tolist()
     analyzer = SentimentIntensityAnalyzer()
-    started = time.perf_counter()
-    for text in texts:
-        analyzer.polarity_scores(text)
-    return {"posts": len(texts), "posts_per_s": len(texts) / (time.perf_counter() - started)}
+    _, sample = harness.timed(lambda: [analyzer.polarity_scores(text) for text in texts])
+    return {"posts": len(texts), "posts_per_s": len(texts) / sample.wall_s}
 
 
-def run_child(kind: str, extra: list[str], source: str | None = None) -> dict:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    if kind == "vader":  # one core, as the reference figure
-        env.update(OMP_NUM_THREADS="1")
-    if source:  # import tonecls from that tree (it comes before the installed checkout)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(source).resolve()), env.get("PYTHONPATH")]))
-    result = subprocess.run(
-        [sys.executable, __file__, "--child", kind, *extra],
-        env=env, check=True, capture_output=True, text=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 200_000, 1_000_000])
-    parser.add_argument("--model", default=None, help="model bundle (default: the default model)")
-    parser.add_argument("--untrained", action="store_true",
-                        help="use an untrained model of the default architecture (same speed)")
-    parser.add_argument("--engine", default="local", choices=["local", "dask"])
-    parser.add_argument("--workers", type=int, default=None,
-                        help="scoring processes (local engine; default: one per core) or dask LocalCluster workers")
-    parser.add_argument("--variant", nargs="+", action="append", metavar="LABEL MODEL WORKERS [SOURCE]",
-                        help="compare variants side by side, alternating per size: a label, a model "
-                             "bundle ('default': the default model), a number of workers (0: the "
-                             "default) and optionally a source tree of tonecls (e.g. a git worktree "
-                             "of an earlier commit) to run instead of this checkout (repeat)")
-    parser.add_argument("--chunksize", type=int, default=20_000)
-    parser.add_argument("--blocksize", default="16MB", help="dask partition size in bytes")
-    parser.add_argument("--profile", action="store_true",
-                        help="profile the scoring: own time by module")
-    parser.add_argument("--vader-posts", type=int, default=20_000)
-    parser.add_argument("--work-dir", type=Path, default=WORK_DIR)
-    parser.add_argument("--child", choices=["score", "vader"], help=argparse.SUPPRESS)
-    parser.add_argument("--input", help=argparse.SUPPRESS)
-    parser.add_argument("--output", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-
-    if args.child:
-        result = (child_score if args.child == "score" else child_vader)(args)
-        print(json.dumps(result))
-        return
-
-    if args.untrained:
-        args.model = str(untrained_default_model(args.work_dir))
-    common = ["--engine", args.engine, "--chunksize", str(args.chunksize)]
-    common += ["--profile"] if args.profile else []
-    common += ["--blocksize", args.blocksize]
-    variants = []
+def variants(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[Variant]:
+    """The ``--variant`` options (or one variant of ``--model``/``--workers``) x ``--engine``."""
+    given = []
     for values in args.variant or []:
         if len(values) not in (3, 4):
             parser.error(f"--variant takes LABEL MODEL WORKERS [SOURCE], got {values}")
         label, model, workers, source = (*values, None)[:4]
-        variants.append((label, None if model == "default" else model, int(workers) or None, source))
-    if not variants:
-        variants = [("", args.model, args.workers, None)]
+        given.append((label, None if model == "default" else model, int(workers) or None, source))
+    given = given or [("model", args.model, args.workers, None)]
+    return [Variant(f"{label}, {engine}" if len(args.engine) > 1 else label, model, workers, source, engine)
+            for label, model, workers, source in given for engine in args.engine]
 
-    def variant_args(model: str | None, workers: int | None) -> list[str]:
-        return (["--model", model] if model else []) + (["--workers", str(workers)] if workers else [])
 
-    print(f"Python {platform.python_version()}, {os.cpu_count()} cores, engine={args.engine}, "
-          f"chunksize={args.chunksize}, variants={variants}, "
-          f"load average before: {os.getloadavg()[0]:.1f}")
-    vader = None
-    label_column = "| variant " if args.variant else ""
-    print(f"{label_column}| rows | posts/s (scoring) | vs VADER | posts/s (end to end) | CPU s / 1k posts "
-          "| peak RSS, all processes (MB) | max RSS 1st / 2nd half (MB) |")
-    print("| --- " * bool(args.variant) + "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    r: dict = {}
-    startups, sources, details = {}, {}, []
-    for rows in args.sizes:
-        export = build_export(rows, args.work_dir)
-        if vader is None:
-            vader = run_child("vader", ["--input", str(export), "--vader-posts",
-                                        str(args.vader_posts)])
-        for label, model, workers, source in variants:
-            output = args.work_dir / f"scored_{rows}_{args.engine}.parquet"
-            r = run_child("score", [*common, *variant_args(model, workers), "--input", str(export),
-                                    "--output", str(output)], source)
-            startups[label] = r["startup_s"]
-            sources[label] = r["tonecls"]
-            rate = r["rows"] / r["scoring_s"]
-            print(f"{f'| {label} ' if args.variant else ''}| {r['rows']:,} | {rate:,.0f} | "
-                  f"{rate / vader['posts_per_s']:.2f} | "
-                  f"{r['rows'] / r['total_s']:,.0f} | {1000 * r['cpu_s'] / r['rows']:.2f} | "
-                  f"{r['peak_tree_rss_mb']:,.0f} | {r['rss_first_half_mb']:,.0f} / "
-                  f"{r['rss_second_half_mb']:,.0f} |", flush=True)
-            main_cpu = 1000 * (r["cpu_s"] - r["worker_cpu_s"]) / r["rows"]
-            peaks = ", ".join(f"{kind} {mb:,.0f}" for kind, mb in sorted(r["peak_rss_by_process_kind_mb"].items()))
-            details.append(f"{label or 'model'}, {r['rows']:,} rows: main process CPU {main_cpu:.3f} s / 1k posts; "
-                           f"peak RSS of one process by kind (MB): {peaks}")
-            if r["profile"]:
-                for module, seconds in r["profile"].items():
-                    print(f"    {seconds:7.2f} s  {module}")
-    print(f"VADER polarity_scores, one core: {vader['posts_per_s']:,.0f} posts/s "
-          f"({vader['posts']:,} posts); start-up (imports, load model): "
-          + ", ".join(f"{label or 'model'} {seconds:.1f} s" for label, seconds in startups.items())
-          + f"; TensorFlow imported: {r['tensorflow_imported']}; "
-          f"load average after: {os.getloadavg()[0]:.1f}")
-    print("\n".join(details))
-    if args.variant:
-        print("tonecls imported from: " + "; ".join(f"{label}: {path}" for label, path in sources.items()))
-    print("posts/s (scoring): score_file from start to renamed output, model already loaded; "
-          "end to end: including start-up. CPU s: the scoring process and its worker processes; "
-          "RSS: sampled every 0.25 s over the scoring process and its children (workers).")
+def score_in_child(variant: Variant, export: Path, args: argparse.Namespace, work_dir: Path) -> dict:
+    options = ["--engine", variant.engine, "--chunksize", str(args.chunksize), "--blocksize", args.blocksize,
+               "--input", str(export), "--output", str(work_dir / f"scored_{export.stem}_{variant.engine}.parquet")]
+    options += ["--model", variant.model] if variant.model else []
+    options += ["--workers", str(variant.workers)] if variant.workers else []
+    run = harness.run_child(["-m", "benchmarks.bench_scoring", "--child", "score", *options], source=variant.source)
+    return run.output
+
+
+def tables(results: list[tuple[Variant, dict]], vader: dict) -> tuple[harness.Table, harness.Table]:
+    """The throughput table and the per-process table of the best run of each variant and size."""
+    main = harness.Table(["variant", "rows", "posts/s (scoring)", "vs VADER", "posts/s (end to end)",
+                          "end to end vs first", "CPU s / 1k posts", "peak RSS, all processes (MB)",
+                          "max RSS 1st / 2nd half (MB)"])
+    kinds = harness.Table(["variant", "rows", "start-up s", "main process CPU s / 1k posts",
+                           "peak RSS of one process by kind (MB)", "TensorFlow imported"])
+    best: dict[tuple[str, int], dict] = {}
+    for variant, r in results:
+        key = (variant.label, r["rows"])
+        if key not in best or r["total_s"] < best[key]["total_s"]:
+            best[key] = r
+    first: dict[int, float] = {}
+    for (label, rows), r in best.items():
+        rate, end_to_end = rows / r["scoring_s"], rows / r["total_s"]
+        first.setdefault(rows, end_to_end)
+        halves = f"{harness.number(r['first_half_mb'])} / {harness.number(r['second_half_mb'])}"
+        main.add(label, f"{rows:,}", harness.number(rate), harness.ratio(rate, vader["posts_per_s"]),
+                 harness.number(end_to_end), harness.ratio(end_to_end, first[rows]),
+                 harness.number(1000 * r["cpu_s"] / rows, 3), harness.number(r["peak_total_mb"]), halves)
+        peaks = ", ".join(f"{kind} {mb:,.0f}" for kind, mb in sorted(r["peaks_mb"].items()))
+        kinds.add(label, f"{rows:,}", harness.number(r["startup_s"], 2), harness.number(1000 * r["main_cpu_s"] / rows, 3),
+                  peaks, "yes" if r["tensorflow_imported"] else "no")
+    return main, kinds
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = harness.parser(__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 200_000, 1_000_000])
+    parser.add_argument("--model", default=None, help="model bundle (default: the default model)")
+    parser.add_argument("--untrained", action="store_true",
+                        help="use an untrained model of the default architecture (same speed)")
+    parser.add_argument("--engine", nargs="+", default=["local"], choices=["local", "dask"],
+                        help="one or more engines (each variant runs on each, alternating)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="scoring processes (local engine; default: one per core) or Dask LocalCluster workers")
+    parser.add_argument("--variant", nargs="+", action="append", metavar="LABEL MODEL WORKERS [SOURCE]",
+                        help="a variant to compare side by side: a label, a model bundle ('default': the "
+                             "default model), a number of workers (0: the default) and optionally a source "
+                             "tree of tonecls to run instead of this checkout (repeat)")
+    parser.add_argument("--repeats", type=int, default=1, help="alternating runs per variant and size (best counts)")
+    parser.add_argument("--chunksize", type=int, default=20_000)
+    parser.add_argument("--blocksize", default="16MB", help="Dask partition size in bytes")
+    parser.add_argument("--vader-posts", type=int, default=20_000)
+    parser.add_argument("--child", choices=["score", "vader"], help=argparse.SUPPRESS)
+    parser.add_argument("--input", help=argparse.SUPPRESS)
+    parser.add_argument("--output", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        harness.emit((child_score if args.child == "score" else child_vader)(args))
+        return
+    if args.smoke:
+        args.sizes, args.vader_posts = [1_000], 200
+    with harness.Report(args, "Scoring end to end") as report:
+        if args.untrained:
+            args.model = str(untrained_default_model(report.work_dir))
+        chosen, results, vader = variants(args, parser), [], None
+        for rows in args.sizes:
+            export = workloads.build_export(rows, report.work_dir)
+            if vader is None:
+                vader = harness.run_child(["-m", "benchmarks.bench_scoring", "--child", "vader", "--input",
+                                           str(export), "--vader-posts", str(args.vader_posts)],
+                                          env={"OMP_NUM_THREADS": "1"}).output
+            for _ in range(args.repeats):
+                results += [(v, score_in_child(v, export, args, report.work_dir)) for v in chosen]
+        main_table, kinds = tables(results, vader)
+        report.table(main_table, f"score_file of a CSV export to Parquet, chunks of {args.chunksize:,} rows, "
+                                 f"best of {args.repeats} alternating run(s):")
+        report.table(kinds, "Start-up (imports, model load), the main process's CPU, each process kind's peak:")
+        report.note(f"\nVADER polarity_scores, one core, same run: {vader['posts_per_s']:,.0f} posts/s "
+                    f"({vader['posts']:,} posts). posts/s (scoring): score_file from start to renamed output, "
+                    "model loaded; end to end: with start-up. tonecls imported from: "
+                    + "; ".join(sorted({f"{v.label}: {r['tonecls']}" for v, r in results})))
 
 
 if __name__ == "__main__":

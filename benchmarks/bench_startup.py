@@ -1,78 +1,81 @@
-"""Start-up times of the command line: wall-clock and CPU of short commands, warm file cache.
+"""Start-up: wall-clock and CPU of short commands in a fresh process, warm file cache.
 
-Each command runs ``--repeats`` times in a fresh process (after one warm-up run); the median
-and the minimum are reported, with the CPU time (user + system) of the median run. Also
-times ``import tensorflow`` alone, for reference (what every scoring command paid before
-inference ran without TensorFlow), and which heavy modules each Python entry point imports.
+Each command runs ``--repeats`` times in a fresh process, commands alternating, after one
+untimed warm-up round; the median and the minimum wall-clock are reported, with the CPU time
+(user + system) of the median run. ``import tensorflow`` alone is timed for reference (what
+every scoring command paid before inference ran without TensorFlow), and which heavy packages
+scoring imports is checked.
 
-    nice -n 10 .venv/bin/python benchmarks/bench_startup.py
-    nice -n 10 .venv/bin/python benchmarks/bench_startup.py --repeats 7
+    nice -n 10 .venv/bin/python -m benchmarks.bench_startup
+    nice -n 10 .venv/bin/python -m benchmarks.bench_startup --repeats 7
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import resource
-import subprocess
-import sys
+import importlib.util
+import json
 import tempfile
-import time
+from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks import harness
+
+HEAVY = ("tensorflow", "keras", "nltk", "dask", "sklearn")
+
+HEAVY_CHECK = f"""
+import json, sys
+import tonecls
+from benchmarks import workloads
+tonecls.load_model().predict(['x']); tonecls.tokenize(['x'])
+workloads.score_file(sys.argv[1], sys.argv[2])
+print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))
+"""
 
 
-def timed(command: list[str], stdin: str | None = None) -> tuple[float, float]:
-    """(wall s, CPU s of the child) of one run."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    subprocess.run(command, input=stdin, text=True, capture_output=True, check=True,
-                   env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
-    python = sys.executable
-    tonecls = [python, "-m", "tonecls.cli"]
-    work = Path(tempfile.mkdtemp(prefix="tonecls-startup-"))
+def commands(work: Path, smoke: bool) -> dict[str, Callable[[], object]]:
+    """label -> a run of the command in a fresh process."""
     posts = work / "posts.csv"
-    posts.write_text("id,text\n" + "".join(f"{i},post number {i} is great 😀\n" for i in range(10)), encoding="utf-8")
-    commands = {
-        "`tonecls --help`": (tonecls + ["--help"], None),
-        "`echo ... | tonecls preprocess -` (one line)": (tonecls + ["preprocess", "-"], "@maria SOOOO happy!!! 😍\n"),
-        "`tonecls score` of a 10-row CSV": (tonecls + ["score", str(posts), "-o", str(work / "out.csv")], None),
+    posts.write_text("id,text\n" + "".join(f"{i},post number {i} is great 😀\n" for i in range(10)),
+                     encoding="utf-8")
+    cli = ["-m", "tonecls.cli"]
+    found = {
+        "`tonecls --help`": (cli + ["--help"], None),
+        "`echo ... | tonecls preprocess -` (one line)": (cli + ["preprocess", "-"], "@maria SOOOO happy!!! 😍\n"),
+        "`tonecls score` of a 10-row CSV": (cli + ["score", str(posts), "-o", str(work / "out.csv")], None),
         "`python -c 'import tonecls; tonecls.load_model().predict([...])'`":
-            ([python, "-c", "import tonecls; tonecls.load_model().predict(['so happy'])"], None),
-        "reference: `python -c 'import tensorflow'`": ([python, "-c", "import tensorflow"], None),
+            (["-c", "import tonecls; tonecls.load_model().predict(['so happy'])"], None),
     }
-    print(f"load average before: {os.getloadavg()[0]:.1f} (2 cores, shared machine); {args.repeats} runs each")
-    print("| command | median wall (s) | min wall (s) | CPU of median run (s) |")
-    print("| --- | ---: | ---: | ---: |")
-    for name, (command, stdin) in commands.items():
-        runs = []
-        for i in range(args.repeats + 1):
-            if "score" in command and (work / "out.csv").exists():
-                (work / "out.csv").unlink()
-            result = timed(command, stdin)
-            if i:  # the first run warms the file cache
-                runs.append(result)
-        runs.sort()
-        median = runs[len(runs) // 2]
-        print(f"| {name} | {median[0]:.2f} | {runs[0][0]:.2f} | {median[1]:.2f} |", flush=True)
-    heavy = subprocess.run(
-        [python, "-c", ("import sys, tonecls; from tonecls.score import score_file; "
-                        "tonecls.load_model().predict(['x']); tonecls.tokenize(['x']); "
-                        "print(sorted({m.split('.')[0] for m in sys.modules} "
-                        "& {'tensorflow', 'keras', 'nltk', 'dask', 'sklearn'}))")],
-        capture_output=True, text=True, check=True).stdout.strip()
-    print(f"heavy packages imported by load_model().predict + tokenize + score_file: {heavy}")
-    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    if smoke:  # the two cheapest (the heavy-imports check below scores a file anyway)
+        found = dict(list(found.items())[:2])
+    elif importlib.util.find_spec("tensorflow") is not None:
+        found["reference: `python -c 'import tensorflow'`"] = (["-c", "import tensorflow"], None)
+
+    def run(arguments: list[str], stdin: str | None) -> None:
+        (work / "out.csv").unlink(missing_ok=True)  # the score command refuses to overwrite
+        harness.run_child(arguments, stdin=stdin)
+
+    return {label: (lambda a=arguments, s=stdin: run(a, s)) for label, (arguments, stdin) in found.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = harness.parser(__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    with harness.Report(args, "Start-up of short commands") as report, \
+            tempfile.TemporaryDirectory(prefix="tonecls-startup-") as tmp:
+        work = Path(tmp)
+        timings = harness.alternate(commands(work, args.smoke), 1 if args.smoke else args.repeats,
+                                    warmup=not args.smoke, keep_results=False)
+        table = harness.Table(["command", "median wall (s)", "min wall (s)", "CPU of median run (s)"])
+        for label, t in timings.items():
+            table.add(label, harness.number(t.median_wall_s, 2), harness.number(t.best_wall_s, 2),
+                      harness.number(t.median_sample.total_cpu_s, 2))
+        runs = len(next(iter(timings.values())).samples)
+        report.table(table, f"{runs} run(s) each, commands alternating"
+                            + ("" if args.smoke else ", after an untimed warm-up round") + ":")
+        heavy = harness.run_child(["-c", HEAVY_CHECK, str(work / "posts.csv"), str(work / "scored.csv")])
+        report.note(f"\nheavy packages ({', '.join(HEAVY)}) imported by load_model().predict, tokenize and "
+                    f"score_file: {', '.join(json.loads(heavy.stdout.strip().splitlines()[-1])) or 'none'}")
 
 
 if __name__ == "__main__":
