@@ -102,7 +102,7 @@ def load_models(args: Any) -> dict[str, Any]:
 
     if args.config:
         command = "python -m benchmarks.bench_accuracy " + shlex.join(sys.argv[1:])
-        model = train(args.config, cache_dir=args.cache_dir, command=command)
+        model = train(args.config, token_cache=args.token_cache, command=command)
         if args.output:
             model.save(args.output)
         return {f"tonecls ({args.config})": model}
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", default=None, help="where to save the trained bundle (with --config)")
     parser.add_argument("--model", action="append", default=None,
                         help="evaluate this bundle (default: the bundled model); repeat to compare")
-    parser.add_argument("--cache-dir", default=None, help="tokenised-data cache for training")
+    parser.add_argument("--token-cache", default=None, help="tokenised-data cache for training")
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of the intervals")
     parser.add_argument("--repeats", type=int, default=3, help="predict runs per model (the best counts)")
     args = parser.parse_args(argv)

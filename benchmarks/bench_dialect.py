@@ -28,11 +28,11 @@ from benchmarks.workloads import tweeteval_texts
 from tonecls.audit.dialect import (
     PROPORTION_COLUMNS,
     DialectEstimator,
-    _load_cached,
     cvb0_proportions,
     load_twitteraae,
     tokenize_for_dialect,
 )
+from tonecls.audit.dialect.estimator import _load_cached
 
 
 def throughput(texts: list[str], repeat: int) -> tuple[harness.Table, float]:

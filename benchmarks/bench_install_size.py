@@ -1,9 +1,9 @@
-"""Install size: tonecls' dependencies on disk, runtime only, with extras, and the heaviest.
+"""Install size: tonecls' dependencies on disk, a plain install, with each extra, and the heaviest.
 
-Resolves the dependency closure of ``requirements.txt`` (and of the ``[dask]`` /
-``[notebook]`` extras of ``pyproject.toml``) over the distributions installed in the running
-environment, and adds up the size on disk of each distribution's files (its RECORD). Run it
-in an environment made by ``scripts/setup.sh``:
+Resolves the dependency closure of ``requirements.txt`` (a plain ``pip install tonecls``) and of
+the extras' files (``requirements-train.txt``, ``-dask.txt``, ``-notebook.txt``) over the
+distributions installed in the running environment, and adds up the size on disk of each
+distribution's files (its RECORD). Run it in an environment made by ``scripts/setup.sh``:
 
     .venv/bin/python -m benchmarks.bench_install_size
 """
@@ -14,7 +14,6 @@ import re
 from importlib import metadata
 from pathlib import Path
 
-import tomllib
 from packaging.requirements import Requirement
 
 from benchmarks import harness
@@ -68,27 +67,23 @@ def size_mb(name: str) -> float:
 def main(argv: list[str] | None = None) -> None:
     args = harness.parser(__doc__).parse_args(argv)  # --smoke: the same (it takes a second)
     with harness.Report(args, "Install size") as report:
-        requirements = _requirements(ROOT / "requirements.txt")
-        runtime = closure(requirements)
-        extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-        with_extras = runtime | closure([Requirement(r) for key in ("dask", "notebook") for r in extras.get(key, [])])
-        sizes = {name: size_mb(name) for name in with_extras}
-        # what only TensorFlow / Keras bring: their closure less that of every other requirement
-        stack_names = {"tensorflow", "tensorflow-cpu", "keras"}
-        training = (closure([r for r in requirements if _name(r.name) in stack_names])
-                    - closure([r for r in requirements if _name(r.name) not in stack_names]))
-        total = sum(sizes[n] for n in runtime)
-        table = harness.Table(["install", "distributions", "size on disk (MB)", "share of the runtime"])
-        table.add("runtime (`pip install tonecls`, requirements.txt)", len(runtime), harness.number(total), "100%")
-        table.add("runtime + `[dask]` + `[notebook]` (scripts/setup.sh also adds the test tools)",
-                  len(with_extras), harness.number(sum(sizes.values())), "")
-        stack = sum(sizes[n] for n in training)
-        table.add("of the runtime: what only TensorFlow / Keras bring (the training stack)",
-                  len(training), harness.number(stack), f"{100 * stack / total:.0f}%")
-        table.add("of the runtime: everything else (what scoring, audits and probes load)",
-                  len(runtime - training), harness.number(total - stack), f"{100 * (total - stack) / total:.0f}%")
+        plain = closure(_requirements(ROOT / "requirements.txt"))
+        extras = {extra: closure(_requirements(ROOT / f"requirements-{extra}.txt")) - plain
+                  for extra in ("train", "dask", "notebook")}
+        everything = plain.union(*extras.values())
+        sizes = {name: size_mb(name) for name in everything}
+        total = sum(sizes[n] for n in plain)
+        table = harness.Table(["install", "distributions", "size on disk (MB)", "vs the plain install"])
+        table.add("plain (`pip install tonecls`: score, audit, probe, report)", len(plain),
+                  harness.number(total), "1.00x")
+        for extra, names in extras.items():
+            size = sum(sizes[n] for n in names)
+            table.add(f"what `[{extra}]` adds", len(names), harness.number(size), f"+{size / total:.2f}x")
+        every = sum(sizes.values())
+        table.add("everything (`scripts/setup.sh` also adds the test tools)", len(everything),
+                  harness.number(every), f"{every / total:.2f}x")
         report.table(table)
-        report.note(f"\ntraining stack: {', '.join(sorted(training)) or 'none'}")
+        report.note(f"\ntraining stack ([train]): {', '.join(sorted(extras['train'])) or 'none'}")
         report.note("largest (MB): " + ", ".join(f"{n} {s:,.0f}" for n, s in
                                                    sorted(sizes.items(), key=lambda kv: -kv[1])[:8]))
 

@@ -65,7 +65,7 @@ def kernel_from(source: str, network: Any) -> Any:
 def running(model: Any, network: Any) -> Any:
     """A copy of ``model`` that runs ``network`` (Keras networks through tf.function)."""
     clone = copy.copy(model)
-    numpy_kernel = hasattr(network, "export_spec")  # this checkout's or another tree's InferenceNetwork
+    numpy_kernel = hasattr(network, "members")  # this checkout's or another tree's InferenceNetwork
     clone.network_, clone._infer = network, network if numpy_kernel else None
     return clone
 

@@ -152,7 +152,7 @@ def tiny_data(directory: Path) -> Iterator[Path]:
             os.environ[DATA_DIR_ENV] = before
 
 
-# --- tonecls calls that the coming API renames touch ---------------------------------------
+# --- the tonecls calls the benchmarks share ------------------------------------------------
 
 
 def load_scoring_model(model: str | None) -> Any:
@@ -164,11 +164,11 @@ def load_scoring_model(model: str | None) -> Any:
 
 
 def score_file(source: str | Path, destination: str | Path, **options: Any) -> Any:
-    """``tonecls.score.score_file`` without a progress bar (its summary has ``rows``, ``ok``
+    """``tonecls.jobs.score_file`` without a progress bar (its summary has ``rows``, ``ok``
     and ``seconds``); ``options`` are its keyword arguments (model, engine, workers...)."""
-    from tonecls.score import score_file as run
+    from tonecls.jobs import score_file as run
 
-    return run(source, destination, progress=False, **options)
+    return run(source, destination, quiet=True, **options)
 
 
 def score_frame(frame: pd.DataFrame, model: Any) -> pd.DataFrame:

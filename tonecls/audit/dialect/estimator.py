@@ -33,9 +33,8 @@ lowercased tokens, punctuation runs such as ``!!!`` kept whole, and no split ins
 without whitespace (``lol😂``, ``w/``, ``40%``). We reuse NLTK's ``TweetTokenizer`` (case
 preserved, then lowercased as the released code does), remove @-handles and URLs (the
 vocabulary has none), locate every token in the text and re-join what ``twokenize`` keeps
-together. On 17,535 TweetEval test posts the token lists equal twokenize's for 92% of posts, the
-mean absolute difference of ``dialect_aa`` is 0.002 and the 0.8-threshold groups agree for
-99.97% (``benchmarks/dialect_tokenizer_agreement.py``; see BENCHMARKS.md).
+together (:mod:`tonecls.audit.dialect.tokens`; agreement with twokenize: BENCHMARKS.md,
+dialect inference).
 
 Groups (:meth:`DialectEstimator.assign_groups`) follow Blodgett et al. (2016), whose "AA-aligned"
 and "White-aligned" sets are the posts with a proportion of at least 0.8 for that topic, a

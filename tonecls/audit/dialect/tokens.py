@@ -4,7 +4,7 @@ rebuilt on NLTK's ``TweetTokenizer``.
 Lowercased tokens, punctuation runs such as ``!!!`` kept whole, and no split inside text glued
 without whitespace (``lol😂``, ``w/``, ``40%``); @-handles and URLs removed (the vocabulary has
 none). Every token is located in the text and what ``twokenize`` keeps together is re-joined.
-Agreement with twokenize is measured by ``benchmarks/dialect_tokenizer_agreement.py``
+Agreement with twokenize is measured by ``python -m benchmarks.bench_dialect --twokenize``
 (BENCHMARKS.md, dialect inference).
 """
 
