@@ -22,8 +22,8 @@ STAGES = {
     "tonecls.preprocess": 2, "tonecls.language": 2,
     "tonecls.model": 3,
     "tonecls.score": 4,
-    "tonecls.audit": 5,
-    "tonecls.report": 6,
+    "tonecls.audit": 5, "tonecls.prevalence": 5,
+    "tonecls.report": 6, "tonecls.report_prevalence": 6,
     "tonecls.cli": 7, "tonecls.__main__": 7,
 }
 STAGE_NAMES = ["foundation", "io", "preprocess", "model", "score", "audit", "report", "command line"]

@@ -143,7 +143,8 @@ class PrevalenceEstimator:
                 frame.insert(2, "group", grouping.label(key))
                 records.append(frame)
                 fitted[(grouping.name, key)] = estimate
-                self._cell_warnings(grouping.label(key), frame, len(lab), notes)
+                if len(labelled_pos):
+                    self._cell_warnings(grouping.label(key), frame, len(lab), notes)
         estimates = pd.concat(records, ignore_index=True)
         estimates = estimates[CONTRACT_COLUMNS + [c for c in estimates.columns if c not in CONTRACT_COLUMNS]]
         differences = self._differences(groupings, fitted, estimates, arrays.classes)
@@ -193,9 +194,10 @@ class PrevalenceEstimator:
             estimate = ppi_mean(y[lab], model[labelled_pos[lab]], model[rows], confidence=self.confidence,
                                 weights=w, floor_label_variance=True)
             classical = classical_mean(y[lab], confidence=self.confidence, weights=w)
+        share = (lambda v: np.clip(v, 0.0, 1.0)) if estimate else (lambda v: nan)  # a share lies in [0, 1]
         frame = pd.DataFrame({
-            "class": self._classes, "estimate": estimate.estimate if estimate else nan,
-            "ci_low": estimate.ci_low if estimate else nan, "ci_high": estimate.ci_high if estimate else nan,
+            "class": self._classes, "estimate": share(estimate and estimate.estimate),
+            "ci_low": share(estimate and estimate.ci_low), "ci_high": share(estimate and estimate.ci_high),
             "naive": predicted[rows].mean(0) if len(rows) else nan, "n": len(rows), "n_labelled": len(lab),
             "se": estimate.se if estimate else nan, "lam": estimate.lam if estimate else nan,
             "probability_average": proba[rows].mean(0) if len(rows) else nan,
@@ -207,7 +209,7 @@ class PrevalenceEstimator:
         return estimate, frame
 
     def _cell_warnings(self, group: str, frame: pd.DataFrame, n_lab: int, notes: list[str]) -> None:
-        if 0 < n_lab < self.min_labelled:
+        if n_lab < self.min_labelled:
             notes.append(f"{group}: only {n_lab} labelled row(s) (fewer than {self.min_labelled}): no corrected "
                          "estimate; label more posts of this group (draw_sample with stratify_col).")
         elif n_lab >= self.min_labelled:
