@@ -114,16 +114,18 @@ def _candidates() -> list[tuple[str, float | None]]:
 
 
 def _fit(scale: float | None, logits: np.ndarray, targets: np.ndarray, multilabel: bool,
-         temperature: float, bias: np.ndarray) -> tuple[float, np.ndarray]:
+         temperature: float, bias: np.ndarray, fitted: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """The calibration of one candidate: the bundle's (``scale`` None), a temperature (0), or
-    a bias fitted with the temperature, shrunk by ``scale``, with the temperature refitted to it."""
+    a bias fitted with the temperature (``fitted``, if already known), shrunk by ``scale``,
+    with the temperature refitted to it."""
     if scale is None:
         return temperature, bias
     if scale == 0.0:
         return fit_temperature(logits, targets, multilabel), np.zeros(logits.shape[1])
     from scipy.optimize import minimize_scalar
 
-    _, fitted = fit_temperature_and_bias(logits, targets, multilabel)
+    if fitted is None:
+        _, fitted = fit_temperature_and_bias(logits, targets, multilabel)
     shrunk = scale * fitted
     result = minimize_scalar(lambda log_t: _nll(logits, targets, multilabel, float(np.exp(log_t)), shrunk),
                              bounds=(np.log(0.05), np.log(20.0)), method="bounded")
@@ -144,8 +146,9 @@ def _cross_validate(logits: np.ndarray, targets: np.ndarray, multilabel: bool, t
     held_out = {name: np.empty(logits.shape) for name, _ in _candidates()}
     for part in parts:
         train = np.setdiff1d(np.arange(len(logits)), part)
+        _, fitted = fit_temperature_and_bias(logits[train], targets[train], multilabel)
         for name, scale in _candidates():
-            t, b = _fit(scale, logits[train], targets[train], multilabel, temperature, bias)
+            t, b = _fit(scale, logits[train], targets[train], multilabel, temperature, bias, fitted)
             nll[name] += _nll(logits[part], targets[part], multilabel, t, b) * len(part) / len(logits)
             held_out[name][part] = _proba(logits[part], t, b, multilabel)
     return nll, held_out
