@@ -69,3 +69,52 @@ def dask_scheduler():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=":0") as cluster:
         yield cluster.scheduler_address
+
+
+@pytest.fixture(scope="session")
+def scored_benchmarks(request, shared_data) -> dict:
+    """The default model's probabilities and gold labels on the TweetEval sentiment test set and
+    the GoEmotions ekman test set: per head ``{"classes", "proba", "predicted", "gold"}`` (0/1
+    matrices over the scored posts). Scored once (a few seconds, no TensorFlow) and cached in
+    pytest's cache directory, keyed by the default bundle's metadata."""
+    import hashlib
+
+    import numpy as np
+
+    from tonecls.model.bundle import DEFAULT_BUNDLE
+
+    key = hashlib.sha256((Path(DEFAULT_BUNDLE) / "bundle.json").read_bytes()).hexdigest()[:16]
+    path = Path(request.config.cache.mkdir("tonecls_scored_benchmarks")) / f"{key}.npz"
+    if not path.is_file():
+        _score_benchmarks(path)
+    stored = np.load(path, allow_pickle=False)
+    return {head: {"classes": [str(c) for c in stored[f"{head}_classes"]], "proba": stored[f"{head}_proba"],
+                   "predicted": stored[f"{head}_predicted"], "gold": stored[f"{head}_gold"]}
+            for head in ("sentiment", "ekman")}
+
+
+def _score_benchmarks(path: Path) -> None:
+    import numpy as np
+
+    from tonecls import load_model
+    from tonecls.datasets import load_goemotions, load_tweeteval, to_multi_hot
+
+    model = load_model()
+    arrays = {}
+    for head, frame, gold_of in (
+            ("sentiment", load_tweeteval("sentiment", "test"),
+             lambda rows, classes: np.eye(len(classes))[[classes.index(v) for v in rows["label"]]]),
+            ("ekman", load_goemotions("ekman", "test"),
+             lambda rows, classes: to_multi_hot(rows["labels"], classes))):
+        predicted = model.predict(frame["text"].tolist(), all_languages=True)
+        ok = predicted["tonecls_status"].eq("ok").to_numpy()
+        spec = model.head(head)
+        proba = predicted[[f"{head}_p_{c}" for c in spec.classes]].to_numpy(np.float64)[ok]
+        chosen = (proba >= model.thresholds_[head]) if spec.multilabel else \
+            (proba.argmax(1)[:, None] == np.arange(len(spec.classes)))
+        arrays.update({f"{head}_classes": np.array(spec.classes), f"{head}_proba": proba,
+                       f"{head}_predicted": chosen.astype(np.float64),
+                       f"{head}_gold": np.asarray(gold_of(frame[ok], list(spec.classes)), dtype=np.float64)})
+    partial = path.with_name(path.name + ".partial.npz")
+    np.savez(partial, **arrays)
+    partial.replace(path)

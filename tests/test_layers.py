@@ -22,7 +22,7 @@ STAGES = {
     "tonecls.preprocess": 2, "tonecls.language": 2,
     "tonecls.model": 3,
     "tonecls.score": 4,
-    "tonecls.audit": 5,
+    "tonecls.audit": 5, "tonecls.prevalence": 5,
     "tonecls.report": 6,
     "tonecls.jobs": 7,
     "tonecls.cli": 8, "tonecls.__main__": 8,

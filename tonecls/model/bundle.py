@@ -102,6 +102,8 @@ def save_bundle(model: Any, path: str | os.PathLike) -> Path:
         "max_length": model.max_length,
         "temperatures": model.temperatures_,
         "thresholds": {name: values.tolist() for name, values in model.thresholds_.items()},
+        **({"biases": {name: values.tolist() for name, values in model.biases_.items()}}
+           if getattr(model, "biases_", None) else {}),
         **{k: v for k, v in model.metadata_.items() if k not in _RESERVED},
     }
     atomic_write_json(partial / META_FILE, meta, default=_jsonable)
@@ -137,7 +139,7 @@ def _keras_file_version(path: Path) -> str | None:
 
 
 _RESERVED = {"format", "tonecls_version", "keras_version", "heads", "preprocess", "max_length",
-             "temperatures", "thresholds"}
+             "temperatures", "thresholds", "biases"}
 
 
 def _jsonable(value: Any) -> Any:
@@ -337,16 +339,29 @@ def validate_metadata(meta: Any, where: Path | str = META_FILE) -> None:
                 or not all(_is_number(v) and 0.0 <= v <= 1.0 for v in values)):
             raise _fail(where, f"thresholds.{name}", f"must be {len(multilabel[name])} numbers in [0, 1] "
                         f"(one per class), got {values!r}")
+    _validate_biases(meta.get("biases"), {h["name"]: h["classes"] for h in heads}, where)
     for key, kind in _OPTIONAL_TYPES.items():
         if key in meta and meta[key] is not None and not isinstance(meta[key], kind):
             names_of = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
             raise _fail(where, key, f"must be of type {names_of}, got {type(meta[key]).__name__}")
 
 
+def _validate_biases(biases: Any, classes: dict[str, list[str]], where: Path | str) -> None:
+    """``biases`` (optional, written by recalibration): per head, one finite number per class."""
+    if biases is None:
+        return
+    if not isinstance(biases, dict) or set(biases) - set(classes):
+        raise _fail(where, "biases", f"must map heads of {sorted(classes)} to lists of numbers, got {biases!r}")
+    for name, values in biases.items():
+        if not isinstance(values, list) or len(values) != len(classes[name]) or not all(map(_is_number, values)):
+            raise _fail(where, f"biases.{name}", f"must be {len(classes[name])} finite numbers (one per class), "
+                        f"got {values!r}")
+
+
 _OPTIONAL_TYPES: dict[str, Any] = {
     "tonecls_version": str, "keras_version": str, "name": str, "version": str, "command": str,
     "config": dict, "sources": dict, "provenance": dict, "metrics": dict, "training": list,
-    "training_seconds": (int, float),
+    "training_seconds": (int, float), "recalibration": dict,
 }
 
 
@@ -393,7 +408,7 @@ def read_bundle(path: str | os.PathLike | None = None, *, verify_seal: bool = Tr
     return {
         "network": network, "vocabulary": vocabulary, "heads": heads, "preprocess_config": meta["preprocess"],
         "max_length": meta["max_length"], "temperatures": meta["temperatures"], "thresholds": meta["thresholds"],
-        "metadata": {k: v for k, v in meta.items() if k not in _RESERVED},
+        "biases": meta.get("biases"), "metadata": {k: v for k, v in meta.items() if k not in _RESERVED},
         "source": {"bundle": str(bundle.resolve()), "digest": digest},
     }
 

@@ -140,6 +140,9 @@ class ToneModel:
         The :class:`tonecls.preprocess.PreprocessConfig` used in training, as a dict.
     temperatures_ : dict of str -> float
         Logits are divided by these before the softmax / sigmoid (1.0 = uncalibrated).
+    biases_ : dict of str -> ndarray
+        Per-class biases added to the scaled logits of the heads recalibrated on a user's labels
+        (:mod:`tonecls.model.recalibration`); heads not in it have none.
     thresholds_ : dict of str -> ndarray
         Per-class probability thresholds of the multi-label heads (0.5 by default).
     metadata_ : dict
@@ -168,6 +171,7 @@ class ToneModel:
         metadata: Mapping[str, Any] | None = None,
         long_posts: str = "full",
         source: Mapping[str, Any] | None = None,
+        biases: Mapping[str, Sequence[float]] | None = None,
     ) -> None:
         if long_posts not in LONG_POST_MODES:
             raise ValueError(f"long_posts must be one of {LONG_POST_MODES}, got {long_posts!r}")
@@ -182,6 +186,7 @@ class ToneModel:
             h.name: np.asarray((thresholds or {}).get(h.name, [0.5] * len(h.classes)), dtype=np.float64)
             for h in self.heads_ if h.multilabel
         }
+        self.biases_ = {name: np.asarray(values, dtype=np.float64) for name, values in (biases or {}).items()}
         self.metadata_ = dict(metadata or {})
         self.source_ = dict(source or {})
         self._preprocessor = None
@@ -277,8 +282,9 @@ class ToneModel:
     # --- public prediction API ------------------------------------------------------------
 
     def head_proba(self, head: str, logits: np.ndarray) -> np.ndarray:
-        """Probabilities of ``head`` from its logits, with the fitted temperature applied."""
-        scaled = np.asarray(logits, dtype=np.float64) / self.temperatures_[head]
+        """Probabilities of ``head`` from its logits, with the fitted temperature (and the head's
+        per-class bias, if recalibrated) applied."""
+        scaled = np.asarray(logits, dtype=np.float64) / self.temperatures_[head] + self.biases_.get(head, 0.0)
         return sigmoid(scaled) if self.head(head).multilabel else softmax(scaled)
 
     @property
@@ -453,7 +459,7 @@ class ToneModel:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state, _preprocessor=None, _infer=None)
+        self.__dict__.update({"biases_": {}, **state}, _preprocessor=None, _infer=None)
 
     def save(self, path: str | Path) -> Path:
         """Write the model bundle directory ``path`` atomically (see :mod:`tonecls.model.bundle`)."""

@@ -5,6 +5,8 @@
   ways and writes the files through :mod:`tonecls.io`;
 - :mod:`tonecls.report.audit`: :func:`audit_report` of an :class:`~tonecls.audit.AuditResult`;
 - :mod:`tonecls.report.probes`: :func:`probe_report` of a :class:`~tonecls.audit.ProbeResult`;
+- :mod:`tonecls.report.prevalence`: :func:`prevalence_report` of a
+  :class:`~tonecls.prevalence.PrevalenceResult`;
 - :mod:`tonecls.report.plots`: the audit's figures.
 
 Submodules are imported on first use (matplotlib and jinja2 only when a report is built).
@@ -24,6 +26,7 @@ _LAZY = {
     "to_jsonable": "tonecls._json",
     "audit_report": "tonecls.report.audit",
     "probe_report": "tonecls.report.probes",
+    "prevalence_report": "tonecls.report.prevalence",
 }
 
 __getattr__ = lazy_getattr(__name__, _LAZY)
