@@ -145,6 +145,9 @@ def _root(
         raise typer.Exit(1)
 
 
+MAX_WARNINGS = 5  # warnings of a result printed by a command (the report holds them all)
+
+
 # --- options shared by several commands -----------------------------------------------------
 
 Output = Annotated[Path, typer.Option("-o", "--output", help="file to write (format by extension)")]
@@ -411,6 +414,121 @@ def audit(
                                input_description=input_description, quiet=quiet)
     print("\n".join([result.verdict, *result.findings[:6],
                       f"wrote {paths['html']}, {paths['md']} and {paths['json']}"]))
+
+
+@command("sample", "draw a random sample of scored posts to label by hand (for tonecls prevalence)")
+def sample(
+    *,
+    scored: Annotated[Path, typer.Argument(metavar="SCORED", help="scored export (.csv .tsv .jsonl .parquet, optionally .gz)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="file to write, e.g. to_label.csv (format by extension)")],
+    n: Annotated[int, typer.Option("-n", help="posts to draw",
+                                   **_default("tonecls.jobs.prevalence:sample_file", "n"))],
+    stratify_col: Annotated[str | None, typer.Option(
+        metavar="COL", help="draw within the groups of this column, in proportion (each row records its "
+        "inclusion probability)")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the draw (same file, n, strata and seed: same sample)",
+                                      **_default("tonecls.jobs.prevalence:sample_file", "seed"))],
+    id_col: Annotated[str, typer.Option(help="post id column (labels are joined back by it)",
+                                        **_default("tonecls.jobs.prevalence:sample_file", "id_col"))],
+    text_col: Annotated[str, typer.Option(help="column holding the posts",
+                                          **_default("tonecls.jobs.prevalence:sample_file", "text_col"))],
+    label_col: Annotated[str, typer.Option(help="name of the empty label column to fill in",
+                                           **_default("tonecls.jobs.prevalence:sample_file", "label_col"))],
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace OUTPUT if it exists")] = False,
+) -> None:
+    """Draw N posts at random among the rows of SCORED that were scored (tonecls_status ok), in
+    random order, and write them to OUTPUT with their id, text and an empty label column to fill
+    in by hand. Labelled in the order given, any first rows are still a random sample. With
+    --stratify-col the draw is proportional within each group, and every row records its
+    inclusion probability, which tonecls prevalence uses to weight it. An existing OUTPUT is
+    never replaced without --overwrite."""
+    from tonecls.jobs.prevalence import sample_file
+
+    print(sample_file(scored, output, n=n, stratify_col=stratify_col, seed=seed, id_col=id_col,
+                      text_col=text_col, label_col=label_col, overwrite=overwrite))
+
+
+@command("prevalence", "how common each class is, by group and over time, with valid intervals from labelled posts")
+def prevalence(
+    ctx: typer.Context,
+    *,
+    scored: Annotated[Path, typer.Argument(metavar="SCORED", help="scored export (.csv .tsv .jsonl .parquet, optionally .gz)")],
+    output: ReportOutput,
+    head: Annotated[str, typer.Option(help="model head to estimate, e.g. sentiment")],
+    label_col: Annotated[str | None, typer.Option(
+        help="labels by hand: a column of SCORED, or of --labels (default there: label); class names, "
+        "';'-joined for multi-label heads; empty: not labelled")] = None,
+    labels: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="labels file joined to SCORED by --id-col, e.g. the filled-in output of "
+        "tonecls sample")] = None,
+    id_col: Annotated[str, typer.Option(help="post id column of SCORED and --labels",
+                                        **_default("tonecls.jobs.prevalence:prevalence_file", "id_col"))],
+    group_col: Annotated[list[str] | None, typer.Option(
+        metavar="COL", help="column defining groups (repeatable; each gets its own estimates)")] = None,
+    time_col: Annotated[str | None, typer.Option(metavar="COL", help="date/time column (ISO 8601)")] = None,
+    freq: Annotated[Literal["D", "W", "M", "Q", "Y"], typer.Option(
+        help="period of --time-col: day, week, month, quarter, year",
+        **_default("tonecls.jobs.prevalence:prevalence_file", "freq"))],
+    confidence: Annotated[float, typer.Option(
+        help="level of every interval", **_default("tonecls.jobs.prevalence:prevalence_file", "confidence"))],
+    input_description: Annotated[str | None, typer.Option(
+        help="description of the input recorded in the report instead of its path")] = None,
+    model: Annotated[Path | None, typer.Option(
+        help="model bundle that scored the file, recorded in the provenance")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Estimate how common each class of one head is in SCORED (the output of `tonecls
+    score`), overall, per group of each --group-col and per period of --time-col, from the
+    model's predictions on every scored post and a random sample of posts labelled by hand
+    (tonecls sample): prediction-powered inference (PPI++), a corrected estimate with an
+    interval at --confidence beside the naive classify-and-count share, and the differences
+    between groups and consecutive periods tested as one corrected family. It assumes the
+    labelled posts are a random sample of the posts they stand for. Without labelled posts only
+    the model's own shares are reported, with a warning and no interval. Writes NAME.html,
+    NAME.md (+ NAME_figures/) and NAME.json (one record per grouping, group or period, and
+    class: class, group, estimate, ci_low, ci_high, naive, n, n_labelled)."""
+    from tonecls.jobs.prevalence import prevalence_file
+
+    result, paths = prevalence_file(scored, output, head=head, label_col=label_col, labels=labels, id_col=id_col,
+                                    group_cols=group_col or [], time_col=time_col, freq=freq,
+                                    confidence=confidence, quiet=quiet, command=_command_line(ctx), model=model,
+                                    input_description=input_description)
+    for line in result.warnings[:MAX_WARNINGS]:
+        warnings.warn(line, stacklevel=1)
+    if len(result.warnings) > MAX_WARNINGS:
+        warnings.warn(f"{len(result.warnings) - MAX_WARNINGS} more warning(s) in the report", stacklevel=1)
+    print("\n".join([result.verdict, f"wrote {paths['html']}, {paths['md']} and {paths['json']}"]))
+
+
+@command("calibrate", "refit a head's calibration on your labelled posts and write a new model bundle")
+def calibrate(
+    ctx: typer.Context,
+    *,
+    labelled: Annotated[Path, typer.Argument(metavar="LABELLED", help="labelled posts (.csv .tsv .jsonl .parquet, optionally .gz)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="bundle directory to write")],
+    head: Annotated[str, typer.Option(help="model head to recalibrate, e.g. sentiment")],
+    label_col: Annotated[str, typer.Option(
+        help="labels by hand: class names (';'-joined for multi-label heads); empty rows are skipped")],
+    model: Annotated[Path | None, typer.Option("--model", help="base model bundle (default: bundled model)")] = None,
+    text_col: Annotated[str, typer.Option(help="column holding the posts",
+                                          **_default("tonecls.jobs.calibrate:calibrate_bundle", "text_col"))],
+    folds: Annotated[int, typer.Option(help="cross-validation folds (choice of method, held-out ECE)",
+                                       **_default("tonecls.jobs.calibrate:calibrate_bundle", "folds"))],
+    seed: Annotated[int, typer.Option(help="seed of the fold assignment",
+                                      **_default("tonecls.jobs.calibrate:calibrate_bundle", "seed"))],
+    quiet: Quiet = False,
+) -> None:
+    """Refit the calibration of one head of the base model on the labelled posts of LABELLED
+    (a temperature, and a per-class bias for a shifted class mix, chosen by cross-validation on
+    those posts) and write the sealed bundle OUTPUT. Predictions change only through calibration;
+    the other heads are untouched. bundle.json and MODEL_CARD.md record the posts used (rows,
+    the file's SHA-256), the date and the expected calibration error before and after on
+    held-out folds. A few hundred to a few thousand posts of your own data, drawn at random
+    (tonecls sample), work best."""
+    from tonecls.jobs.calibrate import calibrate_bundle
+
+    print(calibrate_bundle(labelled, output, head=head, label_col=label_col, model=model, text_col=text_col,
+                           folds=folds, seed=seed, quiet=quiet, command=_command_line(ctx)))
 
 
 @command("preprocess", "tokenise the posts of an export (or of stdin) as the tone model sees them")

@@ -22,6 +22,7 @@ _EXPORTS = {
     "FORMATS": "tonecls.io.formats", "detect_format": "tonecls.io.formats", "is_gzipped": "tonecls.io.formats",
     "READ_STATUS_COLUMN": "tonecls.io.reading", "LINE_COLUMN": "tonecls.io.reading",
     "MARKER_COLUMNS": "tonecls.io.reading", "read_export": "tonecls.io.reading",
+    "read_header": "tonecls.io.reading",
     "count_rows": "tonecls.io.reading", "parquet_schema": "tonecls.io.reading",
     "ExportWriter": "tonecls.io.writing",
     "atomic_write": "tonecls.io.files", "atomic_write_json": "tonecls.io.files", "sha256_file": "tonecls.io.files",

@@ -52,6 +52,7 @@ __all__ = [
     "count_rows",
     "parquet_schema",
     "read_export",
+    "read_header",
 ]
 
 READ_STATUS_COLUMN = "_tonecls_read_status"
@@ -623,6 +624,13 @@ def read_export(
     except StopIteration:
         return iter(())
     return itertools.chain([first], chunks)
+
+
+def read_header(path: str | os.PathLike, *, format: str | None = None) -> list[str]:
+    """The columns of an export, without the marker columns, from its first row (of a JSONL
+    file: the keys of its first line; later lines may add more)."""
+    first = next(iter(read_export(path, text_col=None, chunksize=1, format=format)))
+    return [str(c) for c in first.columns if c not in MARKER_COLUMNS]
 
 
 def _read(path, fmt, check, wanted, limits, on_bad_lines, skip_rows, text_col, id_col):

@@ -7,7 +7,10 @@ small files atomically). The command line and the notebooks call these functions
 
 - :func:`tokenize_file` (``tonecls preprocess``), :func:`score_file` (``tonecls score``),
   :func:`dialect_file` (``tonecls dialect``): streaming, resumable, one writer per output;
-- :func:`audit_file` (``tonecls audit``), :func:`probe_file` (``tonecls probe``): reports.
+- :func:`audit_file` (``tonecls audit``), :func:`probe_file` (``tonecls probe``),
+  :func:`prevalence_file` (``tonecls prevalence``): reports;
+- :func:`sample_file` (``tonecls sample``): posts to label by hand;
+- :func:`calibrate_bundle` (``tonecls calibrate``): a recalibrated model bundle.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ _LAZY = {
     "score_file": "tonecls.jobs.score",
     "tokenize_file": "tonecls.jobs.tokenize",
     "dialect_file": "tonecls.jobs.dialect",
+    "sample_file": "tonecls.jobs.prevalence",
+    "prevalence_file": "tonecls.jobs.prevalence",
+    "calibrate_bundle": "tonecls.jobs.calibrate",
 }
 
 __getattr__ = lazy_getattr(__name__, _LAZY)

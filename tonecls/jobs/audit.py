@@ -12,7 +12,7 @@ import pandas as pd
 from tonecls.audit.groups import audit_groups, head_classes
 from tonecls.audit.result import AuditResult
 from tonecls.errors import InputError
-from tonecls.io import MARKER_COLUMNS, READ_STATUS_COLUMN, read_export
+from tonecls.io import MARKER_COLUMNS, READ_STATUS_COLUMN, read_export, read_header
 from tonecls.jobs.provenance import job_provenance
 from tonecls.schema import STATUS_COLUMN
 
@@ -20,27 +20,28 @@ __all__ = ["audit_file", "load_scored"]
 
 
 def load_scored(path: str | os.PathLike, head: str | None = None,
-                columns: Sequence[str] = ()) -> pd.DataFrame:
+                columns: Sequence[str] = (), *, optional: Sequence[str] = ()) -> pd.DataFrame:
     """Read a scored export (CSV/TSV/JSONL/Parquet, optionally .gz) into one DataFrame.
 
-    With ``head``, only what the audit of that head needs is read (``tonecls_status``, the
-    head's output columns and ``columns``, e.g. the label and group columns), which keeps the
-    post texts and other heads out of memory. Lines the reader could not parse are kept, with
+    With ``head`` or ``columns``, only what is needed is read: ``tonecls_status``, the head's
+    output columns (with ``head``), ``columns`` (e.g. the label and group columns; each must
+    exist) and those of ``optional`` the file has, which keeps the post texts and other heads
+    out of memory; otherwise every column. Lines the reader could not parse are kept, with
     their read status (e.g. ``malformed_line``) as ``tonecls_status``.
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"scored file {path} does not exist; pass the output of `tonecls score`.")
     wanted = None
-    if head is not None:
-        header = list(next(iter(read_export(path, text_col=None, chunksize=1))).columns)
+    if head is not None or columns or optional:
+        header = read_header(path)
         missing = [c for c in columns if c not in header]
         if missing:
-            raise InputError(f"{path} has no column(s) {missing}; its columns are "
-                             f"{[c for c in header if c not in MARKER_COLUMNS]}.")
-        head_classes(pd.DataFrame(columns=header), head)  # fails early, naming the heads found
-        wanted = [c for c in header if c == STATUS_COLUMN or c in columns
-                  or (str(c).startswith(f"{head}_") and c not in MARKER_COLUMNS)]
+            raise InputError(f"{path} has no column(s) {missing}; its columns are {header}.")
+        if head is not None:
+            head_classes(pd.DataFrame(columns=header), head)  # fails early, naming the heads found
+        wanted = [c for c in header if c == STATUS_COLUMN or c in columns or c in optional
+                  or (head is not None and c.startswith(f"{head}_"))]
     frames = list(read_export(path, text_col=None, columns=wanted, chunksize=200_000))
     frame = pd.concat(frames) if frames else pd.DataFrame()
     if READ_STATUS_COLUMN in frame.columns:

@@ -38,8 +38,8 @@ from tonecls.model.card import model_card
 from tonecls.model.config import HeadSpec
 from tonecls.model.vocab import Vocabulary
 
-__all__ = ["BundleNotFoundError", "DEFAULT_BUNDLE", "bundle_digest", "read_bundle", "read_metadata",
-           "save_bundle", "seal_bundle", "validate_metadata"]
+__all__ = ["BundleNotFoundError", "DEFAULT_BUNDLE", "bundle_digest", "check_bundle_target", "read_bundle",
+           "read_metadata", "save_bundle", "seal_bundle", "validate_metadata"]
 
 BUNDLE_FORMAT = 1
 NETWORK_FILE = "model.keras"
@@ -59,6 +59,16 @@ class BundleNotFoundError(InputError, DataNotFoundError):
 # --- writing ---------------------------------------------------------------------------------------
 
 
+def check_bundle_target(path: str | os.PathLike) -> Path:
+    """``path`` as a Path if a bundle can be saved there: a new directory or an existing bundle
+    (which is replaced); anything else is refused."""
+    target = Path(path)
+    if target.exists() and not (target / META_FILE).is_file():
+        raise InputError(f"{target} exists and is not a tonecls model bundle; choose a new directory "
+                         "(an existing bundle is replaced, other folders are never overwritten).")
+    return target
+
+
 def save_bundle(model: Any, path: str | os.PathLike) -> Path:
     """Write ``model`` (a :class:`~tonecls.model.ToneModel`) as a sealed bundle directory at
     ``path`` (replacing an existing bundle there).
@@ -70,10 +80,7 @@ def save_bundle(model: Any, path: str | os.PathLike) -> Path:
     from tonecls.model.inference import InferenceNetwork
     from tonecls.model.inference_spec import network_spec
 
-    target = Path(path)
-    if target.exists() and not (target / META_FILE).is_file():
-        raise InputError(f"{target} exists and is not a tonecls model bundle; choose a new directory "
-                         "(an existing bundle is replaced, other folders are never overwritten).")
+    target = check_bundle_target(path)
     network = model.network_
     if isinstance(network, InferenceNetwork) and (network.source is None or not network.source.is_file()):
         raise InputError("this model's network was not loaded from a bundle file (e.g. it was unpickled); "

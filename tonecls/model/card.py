@@ -51,6 +51,30 @@ def _display_path(path: str) -> str:
     return str(path)
 
 
+def _base_of(record: dict[str, Any]) -> str | None:
+    """The recalibrated bundle's base, as the card names it: name and version, seal digest."""
+    name = record.get("base_model") or (Path(record["base_bundle"]).name if record.get("base_bundle") else None)
+    digest = record.get("base_digest")
+    return f"{name}{f' (bundle digest {digest[:16]}…)' if digest else ''}" if name else None
+
+
+def _recalibration_entry(head: str, record: dict[str, Any], multilabel: bool) -> dict[str, Any]:
+    """One head's recalibration (``bundle.json`` ``recalibration``) as the card states it."""
+    method = record.get("method", "?")
+    if method == "unchanged":
+        chosen = "the bundle's calibration was kept (nothing refitted did better on held-out folds)"
+    else:
+        bias = method.partition("bias*")[2]
+        chosen = f"temperature {record.get('temperature', float('nan')):.3f}" + (
+            f" and a per-class bias (shrunk by {bias})" if bias else "")
+    source = f"`{record['file']}` (SHA-256 `{record['file_sha256'][:16]}…`)" if record.get("file_sha256") else \
+        f"posts whose texts and labels have SHA-256 `{record.get('checksum', '?')[:16]}…`"
+    return {"head": head, "rows": record.get("n_rows"), "source": source, "date": record.get("date", "?"),
+            "chosen": chosen, "folds": record.get("folds"), "ece_before": record.get("ece_before"),
+            "ece_after": record.get("ece_after"), "base": _base_of(record),
+            "moves_labels": bool(not multilabel and any(record.get("bias") or []))}
+
+
 def model_card_context(model: Any) -> dict[str, Any]:
     """What the model card says, from the model's own metadata (config, sources, files, metrics)."""
     from tonecls.model.config import HeadConfig
@@ -93,6 +117,8 @@ def model_card_context(model: Any) -> dict[str, Any]:
         "data_sha256": meta.get("data_sha256"), "files": files,
         "dataset_notes": [_DATASET_NOTES[k] for k in ("tweeteval", "goemotions") if k in kinds],
         "has_test": bool(metrics.get("test")),
+        "recalibration": [_recalibration_entry(head, record, model.head(head).multilabel)
+                          for head, record in (meta.get("recalibration") or {}).items()],
         "sentiment_gap": test_values is not None and val_values is not None and val_values - test_values > 0.05,
         "benchmark_only": bool(kinds) and kinds <= {"tweeteval", "goemotions"},
     }

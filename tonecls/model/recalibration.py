@@ -167,14 +167,24 @@ def _choose(nll: dict[str, float], held_out: dict[str, np.ndarray], targets: np.
     return min(eligible, key=lambda name: (round(nll[name], 12), order.index(name)))
 
 
+def _check_folds(folds: Any, rows: int) -> None:
+    if isinstance(folds, bool) or not isinstance(folds, int) or not 2 <= folds <= rows:
+        raise InputError(f"folds must be an integer between 2 and the number of labelled rows ({rows}), got {folds!r}")
+
+
+def _check_rows(rows: int, what: str) -> None:
+    if rows < MIN_ROWS:
+        raise InputError(f"only {rows} of the labelled posts {what}; recalibration needs at least {MIN_ROWS} "
+                         "(a few hundred to a few thousand is better).")
+
+
 def recalibrate_logits(model: Any, logits: np.ndarray, targets: np.ndarray, head: str, *, folds: int = 5,
                        seed: int = 0, checksum: str = "",
                        recall_tolerance: float = DEFAULT_RECALL_TOLERANCE) -> tuple[Any, RecalibrationReport]:
     """:func:`recalibrate` from the head's logits and targets (class ids, or a multi-hot matrix)."""
     spec = model.head(head)
     logits = np.asarray(logits, dtype=np.float64)
-    if isinstance(folds, bool) or not isinstance(folds, int) or not 2 <= folds <= len(logits):
-        raise InputError(f"folds must be an integer between 2 and the number of labelled rows, got {folds!r}")
+    _check_folds(folds, len(logits))
     temperature = model.temperatures_[head]
     bias = np.asarray(model.biases_.get(head, np.zeros(len(spec.classes))), dtype=np.float64)
     nll, held_out = _cross_validate(logits, targets, spec.multilabel, temperature, bias, folds, seed)
@@ -218,7 +228,8 @@ def _targets(labels: Sequence[Any], classes: list[str], multilabel: bool) -> np.
     unknown = sorted(set(names) - set(classes))
     if unknown:
         raise InputError(f"labels hold {len(unknown)} value(s) that are not classes of the head: "
-                         f"{', '.join(map(repr, unknown[:10]))}. Classes: {classes}.")
+                         f"{', '.join(map(repr, unknown[:10]))}. Classes: {classes}; correct the labels or "
+                         "choose the matching head.")
     return np.asarray([classes.index(name) for name in names], dtype=np.int64)
 
 
@@ -261,11 +272,11 @@ def recalibrate(model: Any, texts: Sequence[Any], labels: Sequence[Any], head: s
     texts, labels = list(texts), list(labels)
     if len(texts) != len(labels):
         raise InputError(f"{len(texts)} texts but {len(labels)} labels: give one label per post")
+    _check_rows(len(texts), "were given")  # before the posts are scored
+    _check_folds(folds, len(texts))
     logits = model.compute_logits(texts)
     rows = logits.ok_rows
-    if len(rows) < MIN_ROWS:
-        raise InputError(f"only {len(rows)} of the labelled posts could be scored; recalibration needs at least "
-                         f"{MIN_ROWS} (a few hundred to a few thousand is better).")
+    _check_rows(len(rows), "could be scored")
     targets = _targets([labels[i] for i in rows], list(spec.classes), spec.multilabel)
     return recalibrate_logits(model, logits.logits[head], targets, head, folds=folds, seed=seed,
                               checksum=labelled_checksum(texts, labels), recall_tolerance=recall_tolerance)

@@ -14,8 +14,8 @@
 
 Each estimate is PPI++ (:func:`tonecls.prevalence.ppi.ppi_mean`) over the rows of its group or
 period: the model's mean over all of them, corrected by the mean error on the group's labelled
-rows. The probabilities are the predictions (the validation study, ``benchmarks/results/prevalence.md``,
-found their intervals narrower than the predicted labels' at the same coverage).
+rows. The probabilities are the predictions (the validation study in BENCHMARKS.md, "Prevalence
+estimates (PPI)", found their intervals narrower than the predicted labels' at the same coverage).
 """
 
 from __future__ import annotations
@@ -278,12 +278,14 @@ def _label_values(scored: pd.DataFrame, labels: pd.DataFrame | None, label_col: 
             raise InputError(f"{what} has no id column {id_col!r} to join the labels by; pass id_col.")
     if label_col not in labels.columns:
         raise InputError(f"the labels have no column {label_col!r}; their columns are {list(labels.columns)}.")
-    ids = labels[id_col].astype(str)
+    ids = labels[id_col].astype("string").str.strip().astype(str)
     if ids.duplicated().any():
         raise InputError(f"the labels repeat id(s) {sorted(set(ids[ids.duplicated()]))[:5]}; one label per post.")
-    if scored[id_col].astype(str).duplicated().any():
+    scored_ids = scored[id_col].astype("string").str.strip()
+    has_id = (scored_ids.notna() & scored_ids.ne("")).to_numpy(dtype=bool)  # e.g. malformed lines have none
+    if scored_ids[has_id].duplicated().any():
         raise InputError(f"the scored data repeats ids in {id_col!r}: labels cannot be joined by id.")
-    position = pd.Series(np.arange(len(scored)), index=scored[id_col].astype(str).to_numpy())
+    position = pd.Series(np.flatnonzero(has_id), index=scored_ids[has_id].astype(str).to_numpy())
     found = ids.isin(position.index).to_numpy()
     if not found.all():
         notes.append(f"{int((~found).sum())} labelled id(s) are not in the scored data and are ignored.")

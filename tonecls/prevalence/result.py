@@ -25,8 +25,8 @@ NAIVE_BIAS_ON_BENCHMARKS = (
     "TweetEval sentiment test set (12,284 posts, a shifted domain) negative 47.0% against a true "
     "32.3% and neutral 31.1% against 48.3%, and averaging the probabilities hardly helped (42.6% "
     "and 32.5%); on GoEmotions ekman (test) neutral 50.6% against 32.9% "
-    "(benchmarks/results/prevalence.md).")
-"""What the naive shares are worth, as measured by ``benchmarks/bench_prevalence.py``."""
+    "(BENCHMARKS.md, Prevalence estimates).")
+"""What the naive shares are worth, as measured by ``python -m benchmarks.bench_prevalence``."""
 
 
 def _percent(value: float) -> str:
