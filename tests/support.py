@@ -53,6 +53,19 @@ def scored_frame(n=3000, seed=0, recall_drop=None, groups=("aa", "white", "other
     return frame
 
 
+def scored_posts(n: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """:func:`scored_frame` as a scored export of posts: string ids, a ``text`` column and a
+    ``created`` date (three months), some rows not scored (prevalence jobs and CLI tests)."""
+    frame = scored_frame(n, seed)
+    frame["id"] = [f"post-{i:05d}" for i in range(n)]
+    frame.insert(1, "text", [f"post number {i}" for i in range(n)])
+    frame["created"] = (pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(n) * 90 // n, unit="D")).strftime("%Y-%m-%d")
+    not_scored = np.arange(n) % 97 == 5
+    frame.loc[not_scored, "tonecls_status"] = "empty"
+    frame.loc[not_scored, [c for c in frame.columns if c.startswith("emotion_")]] = np.nan
+    return frame
+
+
 TINY = dict(vocab_size=200, min_count=1, embedding_dim=8, lstm_units=4, batch_size=16, epochs=3,
             patience=3, learning_rate=0.01, dropout=0.1)
 WORDS = {"negative": ["awful", "hate", "terrible"], "neutral": ["table", "monday", "report"],

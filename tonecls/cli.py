@@ -434,18 +434,22 @@ def sample(
                                           **_default("tonecls.jobs.prevalence:sample_file", "text_col"))],
     label_col: Annotated[str, typer.Option(help="name of the empty label column to fill in",
                                            **_default("tonecls.jobs.prevalence:sample_file", "label_col"))],
+    allocation: Annotated[Literal["proportional", "equal"], typer.Option(
+        help="draws per group of --stratify-col: in proportion to its size, or the same number for every "
+        "group (small groups oversampled; estimates weight them back)",
+        **_default("tonecls.jobs.prevalence:sample_file", "allocation"))],
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace OUTPUT if it exists")] = False,
 ) -> None:
     """Draw N posts at random among the rows of SCORED that were scored (tonecls_status ok), in
     random order, and write them to OUTPUT with their id, text and an empty label column to fill
     in by hand. Labelled in the order given, any first rows are still a random sample. With
-    --stratify-col the draw is proportional within each group, and every row records its
+    --stratify-col the draw is made within each group (--allocation), and every row records its
     inclusion probability, which tonecls prevalence uses to weight it. An existing OUTPUT is
     never replaced without --overwrite."""
     from tonecls.jobs.prevalence import sample_file
 
     print(sample_file(scored, output, n=n, stratify_col=stratify_col, seed=seed, id_col=id_col,
-                      text_col=text_col, label_col=label_col, overwrite=overwrite))
+                      text_col=text_col, label_col=label_col, allocation=allocation, overwrite=overwrite))
 
 
 @command("prevalence", "how common each class is, by group and over time, with valid intervals from labelled posts")

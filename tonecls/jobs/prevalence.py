@@ -74,14 +74,17 @@ def _check_unique_ids(frame: pd.DataFrame, id_col: str, where: str) -> None:
 
 def sample_file(scored: str | os.PathLike, output: str | os.PathLike, *, n: int = 300,
                 stratify_col: str | None = None, seed: int = 0, id_col: str = "id", text_col: str = "text",
-                label_col: str = DEFAULT_LABEL_COLUMN, overwrite: bool = False) -> SampleSummary:
+                label_col: str = DEFAULT_LABEL_COLUMN, allocation: str = "proportional",
+                overwrite: bool = False) -> SampleSummary:
     """Draw ``n`` scored (``ok``) rows of the export ``scored`` at random, in random order, and
     write them to ``output`` (format by extension, e.g. ``to_label.csv``): ``id_col``,
     ``text_col``, an empty ``label_col``, the stratum column when stratified, ``stratum_size``
     and ``inclusion_probability`` (what weights a stratified sample's rows back).
 
-    Only the id, text and stratum columns are read. The same file, ``n``, strata and ``seed``
-    give the same sample. An existing ``output`` (perhaps already labelled) is replaced only
+    ``allocation`` shares the draws among the strata (``proportional``, or ``equal``: small
+    groups oversampled, weighted back by the estimates; see
+    :func:`~tonecls.prevalence.sample.allocate`). Only the id, text and stratum columns are
+    read. The same file, ``n``, strata, allocation and ``seed`` give the same sample. An existing ``output`` (perhaps already labelled) is replaced only
     with ``overwrite``.
     """
     scored = check_input_file(scored, "scored file")
@@ -95,7 +98,7 @@ def sample_file(scored: str | os.PathLike, output: str | os.PathLike, *, n: int 
         _check_unique_ids(frame[frame[STATUS_COLUMN].astype("string").eq(Status.OK.value).fillna(False)],
                           id_col, f"scored file {scored}")
     sample = draw_sample(frame, n, stratify_col=stratify_col, seed=seed, id_col=id_col, text_col=text_col,
-                         label_col=label_col)
+                         label_col=label_col, allocation=allocation)
     with ExportWriter(output) as writer:
         writer.write(sample)
     return SampleSummary(output, sample, label_col)
