@@ -1,41 +1,40 @@
-"""Prevalence with valid intervals (issue 21): how wrong the naive shares are, and PPI++ coverage
-and width against the labelled-sample size, per group and per period; ECE before/after
-recalibration on a shifted set.
+"""Prevalence with valid intervals: how wrong the naive shares are, PPI++ coverage and width
+against the labelled-sample size, per group and per period; ECE before/after recalibration.
 
 Data: the bundled default model's probabilities on the TweetEval sentiment test set (12,284
-posts, a shifted domain; cached by ``scored_tweeteval.py``) and validation set, and on the
-GoEmotions ekman test and dev sets (multi-label), with the gold labels. Every labelled sample is
-a simple random sample of the scored posts; the truth is the gold share of all of them.
+posts, a shifted domain) and validation set, and on the GoEmotions ekman test and dev sets
+(multi-label), with the gold labels. Every labelled sample is a simple random sample of the
+scored posts; the truth is the gold share of all of them.
 
 1. Naive shares: classify-and-count and the probability average beside the truth; with
    ``--quantifiers`` (needs ``pip install quapy``) QuaPy's ACC / PACC / SLD (EMQ), their
    misclassification rates / training prevalence from the validation split.
-2. Coverage and width of 90% intervals over ``--draws`` random labelled samples of 100 / 300 /
-   1,000 posts: PPI++ with the probabilities, PPI++ with the one-hot predicted labels (both
-   power-tuned, one lambda for all classes, Agresti-Coull floor), the classical interval from
-   the labels alone; the mean absolute error of each estimate and of classify-and-count.
+2. Coverage and width of 90% intervals over ``--draws`` random labelled samples of each of
+   ``--sizes`` posts: PPI++ with the probabilities, PPI++ with the one-hot predicted labels
+   (both power-tuned, one lambda for all classes, Agresti-Coull floor), the classical interval
+   from the labels alone; the mean absolute error of each estimate and of classify-and-count.
    ``--split val`` is the validation study the choice of predictions was made on; ``test``
    the figures reported.
 3. Per group and per period (``PrevalenceEstimator``): three groups with different class mixes
-   and four months over which negative drifts from rare to common, ``--seeds`` samples of 600.
-4. Recalibration: ``--recal-seeds`` random draws of 2,000 labelled sentiment test posts; ECE and
-   macro-recall before and after on the other 10,284 (held out).
+   and four months over which negative drifts from rare to common, ``--seeds`` samples of
+   ``--group-labelled`` posts.
+4. Recalibration (test split): ``--recal-seeds`` random draws of ``--recal-labelled`` labelled
+   sentiment test posts; ECE and macro-recall before and after on the other posts (held out).
 
-    nice -n 10 .venv/bin/python benchmarks/bench_prevalence.py --split test --draws 1000 --seeds 100 \\
-        --recal-seeds 10 --quantifiers --output benchmarks/results/prevalence.md
+    nice -n 10 .venv/bin/python -m benchmarks.bench_prevalence --split test --draws 1000 --seeds 100 \\
+        --recal-seeds 10 --quantifiers
+    nice -n 10 .venv/bin/python -m benchmarks.bench_prevalence --split val --draws 500 --seeds 50 --recal-seeds 0
 """
 
 from __future__ import annotations
 
-import argparse
-import platform
-import sys
-import time
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from benchmarks import harness
 from tonecls.model.calibration import expected_calibration_error
 from tonecls.prevalence import PrevalenceEstimator, draw_sample
 from tonecls.prevalence.ppi import classical_mean, ppi_mean
@@ -87,7 +86,7 @@ def naive_table(data: dict, validation: dict | None) -> pd.DataFrame:
             rows.append({"data": name, "class": cls, **{k: 100 * v[j] for k, v in shares.items()}})
     table = pd.DataFrame(rows)
     methods = [c for c in table.columns if c not in ("data", "class", "truth")]
-    summary = [{"data": name, "class": "max |error|",
+    summary = [{"data": name, "class": "max abs. error",
                 **{m: (group[m] - group["truth"]).abs().max() for m in methods}}
                for name, group in table.groupby("data", sort=False)]
     return pd.concat([table, pd.DataFrame(summary)], ignore_index=True)
@@ -124,14 +123,14 @@ def quapy_shares(test: dict, validation: dict, multilabel: bool) -> dict[str, np
     return dict(zip(["ACC", "PACC", "SLD"], np.array(per_class).T))
 
 
-def interval_study(data: dict, draws: int) -> pd.DataFrame:
+def interval_study(data: dict, draws: int, sizes: Sequence[int] = SIZES) -> pd.DataFrame:
     """Coverage, width and error of 90% intervals per data set, labelled-sample size and method."""
     rows = []
     for name, arrays in data.items():
         y, truth = arrays["gold"], arrays["gold"].mean(0)
         methods = {"PPI++ probabilities": arrays["proba"], "PPI++ predicted labels": arrays["predicted"],
                    "classical (labels only)": None}
-        for n in SIZES:
+        for n in sizes:
             for method, model in methods.items():
                 covered, width, error = [], [], []
                 for seed in range(draws):
@@ -144,8 +143,8 @@ def interval_study(data: dict, draws: int) -> pd.DataFrame:
                 coverage = np.mean(covered, 0)
                 rows.append({"data": name, "n labelled": n, "method": method, "coverage (mean)": coverage.mean(),
                              "coverage (worst class)": coverage.min(), "width (pts)": 100 * np.mean(width),
-                             "|error| (pts)": 100 * np.mean(error),
-                             "classify-and-count |error| (pts)": 100 * np.abs(arrays["predicted"].mean(0) - truth).mean()})
+                             "abs. error (pts)": 100 * np.mean(error),
+                             "classify-and-count abs. error (pts)": 100 * np.abs(arrays["predicted"].mean(0) - truth).mean()})
     return pd.DataFrame(rows)
 
 
@@ -170,7 +169,8 @@ def group_period_study(arrays: dict, seeds: int, n: int = 600) -> pd.DataFrame:
     month = np.where(late, rng.integers(2, 4, len(frame)), rng.integers(0, 2, len(frame)))
     frame["created"] = pd.to_datetime("2024-01-15") + pd.to_timedelta(month * 31, unit="D")
     keys = {"group": frame["group"], "created": frame["created"].dt.to_period("M").astype(str)}
-    truth = {g: pd.get_dummies(frame["gold"]).groupby(k.to_numpy()).mean() for g, k in keys.items()}
+    gold = pd.get_dummies(frame["gold"]).reindex(columns=list(arrays["classes"]), fill_value=False)
+    truth = {g: gold.groupby(k.to_numpy()).mean() for g, k in keys.items()}
     records = []
     for seed in range(seeds):
         sample = draw_sample(frame, n, seed=seed)
@@ -192,7 +192,7 @@ def group_period_study(arrays: dict, seeds: int, n: int = 600) -> pd.DataFrame:
         width=("width", "mean"), error=("error", "mean"), naive_error=("naive error", "mean"))
     summary.insert(3, "coverage (worst class)", per_class.groupby(level=0, sort=False).min())
     return summary.reset_index().rename(columns={
-        "width": "width (pts)", "error": "|error| (pts)", "naive_error": "classify-and-count |error| (pts)",
+        "width": "width (pts)", "error": "abs. error (pts)", "naive_error": "classify-and-count abs. error (pts)",
         "labelled": "labelled (mean)"})
 
 
@@ -220,69 +220,53 @@ def recalibration_study(arrays: dict, seeds: int, n: int = 2000) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def markdown(frame: pd.DataFrame, digits: int = 3) -> str:
-    """``frame`` as a Markdown table (numbers right-aligned, ``digits`` decimals)."""
-    def cell(value) -> str:
-        if isinstance(value, (bool, np.bool_)):
-            return "yes" if value else "no"
-        if isinstance(value, (float, np.floating)):
-            return "–" if not np.isfinite(value) else f"{value:.{digits}f}"
-        return str(value)
-
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-               for c in frame.columns]
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |",
-             "| " + " | ".join("---:" if n else "---" for n in numeric) + " |"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
-
-
-def _timed(label: str, timings: list, function, *args):
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = function(*args)
-    timings.append({"step": label, "wall (s)": time.perf_counter() - wall, "CPU (s)": time.process_time() - cpu})
+def _timed(steps: list[dict[str, Any]], label: str, function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)``, its wall-clock and CPU seconds appended to ``steps``."""
+    result, sample = harness.timed(lambda: function(*args))
+    steps.append({"step": label, "wall s": sample.wall_s, "CPU s": sample.total_cpu_s})
     return result
 
 
-def main(argv: list[str] | None = None) -> str:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = harness.parser(__doc__)
     parser.add_argument("--split", choices=["val", "test"], default="test")
-    parser.add_argument("--draws", type=int, default=200)
-    parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--recal-seeds", type=int, default=3)
+    parser.add_argument("--draws", type=int, default=200, help="labelled samples per size (interval study)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="labelled-sample sizes")
+    parser.add_argument("--seeds", type=int, default=20, help="labelled samples of the group and period study")
+    parser.add_argument("--group-labelled", type=int, default=600, help="labelled posts per sample there")
+    parser.add_argument("--recal-seeds", type=int, default=3, help="draws of the recalibration study")
+    parser.add_argument("--recal-labelled", type=int, default=2000, help="labelled posts per draw there")
     parser.add_argument("--quantifiers", action="store_true", help="QuaPy's ACC/PACC/SLD (pip install quapy)")
-    parser.add_argument("--output", type=Path, help="also write the Markdown here")
     args = parser.parse_args(argv)
-    timings: list[dict] = []
-    data = _timed("score the data sets", timings, load_data, args.split)
     if args.quantifiers and args.split == "val":
         parser.error("--quantifiers fits on the validation split: run it with --split test")
-    validation = _timed("score the validation sets", timings, load_data, "val") if args.quantifiers else None
-    parts = [f"# Prevalence benchmark ({args.split} split)", "",
-             f"`nice -n 10 .venv/bin/python benchmarks/bench_prevalence.py {' '.join(sys.argv[1:] if argv is None else argv)}`",
-             f"on {platform.machine()} / Python {platform.python_version()} / {len(data['sentiment']['gold']):,} sentiment "
-             f"and {len(data['ekman']['gold']):,} ekman posts", ""]
-    parts += ["## Naive shares (x100)", "", _timed("naive shares", timings, naive_table, data, validation)
-              .pipe(markdown, 1), ""]
-    parts += [f"## 90% intervals, {args.draws} random labelled samples per size", "",
-              _timed("interval study", timings, interval_study, data, args.draws).pipe(markdown), ""]
-    if args.seeds:
-        parts += [f"## Per group and per period (sentiment, {args.seeds} samples of 600 labelled posts)", "",
-                  _timed("groups and periods", timings, group_period_study, data["sentiment"], args.seeds)
-                  .pipe(markdown), ""]
-    if args.recal_seeds and args.split == "test":
-        table = _timed("recalibration", timings, recalibration_study, data["sentiment"], args.recal_seeds)
-        mean = table.drop(columns=["seed", "method"]).mean().to_frame("mean").T
-        parts += [f"## Recalibration on 2,000 labelled sentiment test posts, held-out ECE on the other "
-                  f"{len(data['sentiment']['gold']) - 2000:,}", "", table.pipe(markdown), "",
-                  "Mean over seeds:", "", mean.pipe(markdown), ""]
-    parts += ["## Time", "", pd.DataFrame(timings).pipe(markdown, 1), ""]
-    text = "\n".join(parts)
-    print(text)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text, encoding="utf-8")
-    return text
+    if args.smoke:  # the tiny data directory: about 130 posts per split
+        args.draws, args.sizes, args.seeds, args.group_labelled = 3, [20, 40], 2, 60
+        args.recal_seeds, args.recal_labelled = 1, 60
+    steps: list[dict[str, Any]] = []
+    with harness.Report(args, f"Prevalence estimates (PPI), {args.split} split") as report:
+        data = _timed(steps, "score the data sets", load_data, args.split)
+        validation = _timed(steps, "score the validation sets", load_data, "val") if args.quantifiers else None
+        report.note(f"\n{len(data['sentiment']['gold']):,} sentiment and {len(data['ekman']['gold']):,} ekman posts")
+        naive = _timed(steps, "naive shares", naive_table, data, validation)
+        report.table(harness.Table.from_frame(naive, digits=1), "Naive shares (x100):")
+        intervals = _timed(steps, "interval study", interval_study, data, args.draws, args.sizes)
+        report.table(harness.Table.from_frame(intervals, digits=3),
+                     f"90% intervals, {args.draws} random labelled samples per size:")
+        if args.seeds:
+            groups = _timed(steps, "groups and periods", group_period_study, data["sentiment"], args.seeds,
+                            args.group_labelled)
+            report.table(harness.Table.from_frame(groups, digits=3), f"Per group and per period (sentiment, "
+                         f"{args.seeds} samples of {args.group_labelled} labelled posts):")
+        if args.recal_seeds and args.split == "test":
+            table = _timed(steps, "recalibration", recalibration_study, data["sentiment"], args.recal_seeds,
+                           args.recal_labelled)
+            held_out = len(data["sentiment"]["gold"]) - args.recal_labelled
+            report.table(harness.Table.from_frame(table, digits=3), f"Recalibration on {args.recal_labelled:,} "
+                         f"labelled sentiment test posts, held-out ECE on the other {held_out:,}:")
+            mean = table.drop(columns=["seed", "method"]).mean().to_frame("mean over seeds").T
+            report.table(harness.Table.from_frame(mean.reset_index(names=""), digits=3))
+        report.table(harness.Table.from_frame(pd.DataFrame(steps), digits=1), "Time per step:")
 
 
 if __name__ == "__main__":
