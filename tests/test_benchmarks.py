@@ -24,7 +24,7 @@ def test_every_script_is_named_for_its_capability() -> None:
 
 
 def test_no_script_edits_sys_path() -> None:
-    """Scripts import tonecls as installed and helpers as ``benchmarks.*`` / ``tests.support``."""
+    """Scripts import tonecls as installed and helpers as ``benchmarks.*`` (tests/support.py by path)."""
     edits = re.compile(r"sys\.path\.(insert|append|extend)|sys\.path\s*[+]?=")
     assert not [p.name for p in BENCHMARKS.glob("*.py") if edits.search(p.read_text(encoding="utf-8"))]
 
