@@ -364,6 +364,9 @@ def audit(
     min_group_size: Annotated[int, typer.Option(
         help="groups with fewer rows are shown but marked and not tested",
         **_default("tonecls.audit.groups:audit_groups", "min_group_size"))],
+    max_groups: Annotated[int, typer.Option(
+        help="per group column, audit at most this many groups one by one (the largest); fold the "
+        "others into one group of counts", **_default("tonecls.audit.groups:audit_groups", "max_groups"))],
     n_bootstrap: Annotated[int, typer.Option(
         help="bootstrap resamples for the confidence intervals (0: none)",
         **_default("tonecls.audit.groups:audit_groups", "n_bootstrap"))],
@@ -405,7 +408,8 @@ def audit(
 
     result, paths = audit_file(scored, output, head=head, group_cols=group_col, label_col=label_col,
                                model=model, command=_command_line(ctx), intersections=intersections,
-                               min_group_size=min_group_size, n_bootstrap=n_bootstrap, seed=seed,
+                               min_group_size=min_group_size, max_groups=max_groups,
+                               n_bootstrap=n_bootstrap, seed=seed,
                                min_cell_count=min_cell_count, correction=correction, alpha=alpha,
                                min_difference=min_difference, ratio_bounds=ratio_bounds,
                                input_description=input_description, quiet=quiet)
