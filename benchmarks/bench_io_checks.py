@@ -7,6 +7,8 @@ text) runs alternately with every check, and with the checks switched off in thi
 lock taken and released as a no-op, no SHA-256 of what each chunk wrote, no seal check when the
 bundle is loaded. Then a resume of a job interrupted after half its chunks, whose check reads
 back the partial output, against the same resume with the check off. Best of ``--repeat``.
+Last, the checks' own CPU-seconds, timed inside one run of each job (the side-by-side runs
+differ also by the noise of a shared machine; this does not).
 
     nice -n 10 .venv/bin/python -m benchmarks.bench_io_checks --rows 200000 --repeat 3
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,58 @@ class _NoDigest:
 
     def hexdigest(self) -> str:
         return "0" * 64
+
+
+class _TimedDigest:
+    """hashlib.sha256 whose work is added to ``spent`` (CPU-seconds)."""
+
+    spent = [0.0]
+
+    def __init__(self, data: bytes = b"") -> None:
+        started = time.process_time()
+        self._digest = hashlib.sha256(data)
+        self.spent[0] += time.process_time() - started
+
+    def update(self, data: bytes) -> None:
+        started = time.process_time()
+        self._digest.update(data)
+        self.spent[0] += time.process_time() - started
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+def _timed(function: Any, spent: list[float]) -> Any:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        started = time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[0] += time.process_time() - started
+    return run
+
+
+@contextlib.contextmanager
+def checks_timed() -> Iterator[list[float]]:
+    """Every check as it is, its CPU-seconds added up in the yielded one-element list."""
+    import tonecls.io.writing as writing
+    import tonecls.model.bundle as bundle
+    from tonecls.io.lock import OutputLock
+
+    spent = _TimedDigest.spent
+    spent[0] = 0.0
+    saved = (OutputLock.acquire, OutputLock.release, writing.hashlib, writing.sha256_file,
+             writing.ExportWriter.verify, bundle.check_seal)
+    OutputLock.acquire, OutputLock.release = _timed(saved[0], spent), _timed(saved[1], spent)
+    writing.hashlib = type("TimedHashlib", (), {"sha256": _TimedDigest})
+    writing.sha256_file = _timed(saved[3], spent)
+    writing.ExportWriter.verify = _timed(saved[4], spent)
+    bundle.check_seal = _timed(saved[5], spent)
+    try:
+        yield spent
+    finally:
+        (OutputLock.acquire, OutputLock.release, writing.hashlib, writing.sha256_file,
+         writing.ExportWriter.verify, bundle.check_seal) = saved
 
 
 @contextlib.contextmanager
@@ -121,6 +176,17 @@ def main(argv: list[str] | None = None) -> None:
                                      "resume, check off": lambda: resume(False)}, args.repeat, keep_results=False)
         report.table(harness.rate_table(resumed, args.rows, baseline="resume, check off"),
                      caption="resuming after half the chunks (rates over all rows of the job)")
+        with checks_timed() as spent:
+            _, job = harness.timed(checked)
+        with checks_timed() as resume_spent:
+            _, resumed_job = harness.timed(lambda: resume(True))
+        table = harness.Table(["run", "CPU s of the job", "CPU s in the checks", "share"])
+        table.add("scoring, every check", harness.number(job.cpu_s, 2), harness.number(spent[0], 3),
+                  f"{100 * spent[0] / job.cpu_s:.2f}%")
+        table.add("resume, partial output checked", harness.number(resumed_job.cpu_s, 2),
+                  harness.number(resume_spent[0], 3), f"{100 * resume_spent[0] / resumed_job.cpu_s:.2f}%")
+        report.table(table, caption="the checks' own CPU, timed inside one run of each job (no noise of a "
+                     "second run)")
         for leftover in (f"{out}.keep", f"{out}.keep.json"):
             Path(leftover).unlink(missing_ok=True)
 
