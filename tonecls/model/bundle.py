@@ -78,7 +78,10 @@ def save_bundle(model: Any, path: str | os.PathLike) -> Path:
     else:
         import keras
 
-        keras.saving.save_model(network, partial / NETWORK_FILE)
+        from tonecls.model.keras_env import keras_numpy_copy_warning_ignored
+
+        with keras_numpy_copy_warning_ignored():
+            keras.saving.save_model(network, partial / NETWORK_FILE)
         inference = _export_keras(network, [h.name for h in model.heads_])
     if inference is not None:
         _write_json(partial / INFERENCE_FILE, inference.export_spec(partial / NETWORK_FILE))
@@ -284,7 +287,7 @@ def validate_metadata(meta: Any, where: Path | str = META_FILE) -> None:
 _OPTIONAL_TYPES: dict[str, Any] = {
     "tonecls_version": str, "keras_version": str, "name": str, "version": str, "command": str,
     "config": dict, "sources": dict, "provenance": dict, "metrics": dict, "training": list,
-    "training_seconds": (int, float),
+    "training_seconds": (int, float), "privacy": dict,
 }
 
 
