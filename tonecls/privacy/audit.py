@@ -140,7 +140,7 @@ def audit_membership(
         order = np.random.default_rng(seed).permutation(len(non_members))
         half = len(order) // 2
         population, non_members = _rows(non_members, np.sort(order[:half])), _rows(non_members, np.sort(order[half:]))
-    privacy = model.metadata_.get("privacy", {}).get("differential_privacy") or {}
+    privacy = model.metadata_.get("privacy") or {}
     delta = float(delta if delta is not None else privacy.get("delta", DEFAULT_DELTA))
     member_features, member_rows = scored_features(model, head, members)
     non_features, non_rows = scored_features(model, head, non_members)
