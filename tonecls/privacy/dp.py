@@ -7,7 +7,7 @@ of standard deviation ``noise_multiplier * clip_norm`` to every coordinate and d
 expected batch size before Adam's update.
 
 Per-example gradients: the network after the embedding lookup (BiLSTM, pooling, heads) is
-replayed per example with the LSTMs unrolled, either vectorised over the batch
+replayed per example with the LSTMs unrolled (:func:`replay`), either vectorised over the batch
 (``tf.vectorized_map``) or one example at a time (``tf.map_fn``: micro-batches of one). The
 embedding's per-example gradient is taken with respect to the looked-up vectors (a post's few
 rows, not the whole matrix): its norm is ``sum over token pairs with the same id of
@@ -17,7 +17,6 @@ masks are drawn per example before the replay, so each example keeps its own.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
@@ -83,30 +82,40 @@ def outside_budget(config: TrainConfig) -> list[str]:
     return notes
 
 
-@contextlib.contextmanager
-def _unrolled(layers: Sequence[Any]) -> Iterator[None]:
-    """The LSTMs of the Bidirectional ``layers`` unrolled while a step is traced (the
-    vectorised map cannot convert the while loop of a rolled LSTM's gradient)."""
-    directions = [d for layer in layers for d in (layer.forward_layer, layer.backward_layer)]
-    saved = [d.unroll for d in directions]
-    for direction in directions:
-        direction.unroll = True
-    try:
-        yield
-    finally:
-        for direction, value in zip(directions, saved):
-            direction.unroll = value
+def _lstm_direction(x, mask, cell, backwards: bool):
+    """One direction of a Keras LSTM layer (its ``cell``'s weights; gates i, f, c, o) over
+    ``x`` (batch, time, features), unrolled over the static time axis: masked steps keep the
+    state and output it again (Keras' mask semantics, as :mod:`tonecls.model.inference`)."""
+    import tensorflow as tf
+
+    projected = tf.einsum("btf,fk->btk", x, cell.kernel) + cell.bias
+    size = tf.shape(x)[0]
+    h = c = tf.zeros(tf.stack([size, cell.units]))
+    outputs = [None] * x.shape[1]
+    for t in (reversed(range(x.shape[1])) if backwards else range(x.shape[1])):
+        i, f, g, o = tf.split(projected[:, t] + tf.matmul(h, cell.recurrent_kernel), 4, axis=-1)
+        c_new = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+        h_new = tf.sigmoid(o) * tf.tanh(c_new)
+        keep = mask[:, t, None]
+        h, c = tf.where(keep, h_new, h), tf.where(keep, c_new, c)
+        outputs[t] = h
+    return tf.stack(outputs, axis=1)
 
 
 def replay(network, config: TrainConfig, heads: Sequence[str], embedded, mask, pooled_keep):
     """The network after its embedding lookup: ``embedded`` (batch, time, dim) vectors (after
     embedding dropout), ``mask`` the real tokens, ``pooled_keep`` the pooled-vector dropout
-    mask (ones: none) -> {head: logits}. Equal to ``network(ids, training=False)`` with ones."""
+    mask (ones: none) -> {head: logits}. Equal to ``network(ids, training=False)`` with ones.
+    The BiLSTMs are unrolled here (:func:`_lstm_direction`): the vectorised map cannot convert
+    the while loop of a rolled LSTM's gradient, and Keras' own unrolled LSTM treats masked
+    steps differently from its rolled one."""
     import keras
 
     x = embedded
     for layer in range(config.lstm_layers):
-        x = network.get_layer(f"bilstm_{layer + 1}")(x, mask=mask, training=False)
+        bidirectional = network.get_layer(f"bilstm_{layer + 1}")
+        x = keras.ops.concatenate([_lstm_direction(x, mask, bidirectional.forward_layer.cell, False),
+                                   _lstm_direction(x, mask, bidirectional.backward_layer.cell, True)], axis=-1)
     if config.pooling == "max":
         pooled = network.get_layer("max_pool")(x, mask=mask)
     elif config.pooling == "attention":
@@ -148,7 +157,6 @@ class DPSGDStep:
         self.train_embedding = bool(config.trainable_embeddings)
         self.trunk = [v for v in network.trainable_variables if v is not self.embedding]
         self.variables = ([self.embedding] if self.train_embedding else []) + self.trunk
-        self.lstms = [network.get_layer(f"bilstm_{i + 1}") for i in range(config.lstm_layers)]
         self.loss_weights = {head.name: head.loss_weight for head in config.heads}
         self.optimizer = keras.optimizers.Adam(config.learning_rate)
         self.optimizer.build(self.variables)
@@ -170,9 +178,8 @@ class DPSGDStep:
         x, mask, spatial, pooled, targets, weights = elements
         with tf.GradientTape() as tape:
             tape.watch(x)
-            with _unrolled(self.lstms):
-                logits = replay(self.network, self.config, [s.name for s in self.specs], (x * spatial)[None],
-                                mask[None], pooled[None])
+            logits = replay(self.network, self.config, [s.name for s in self.specs], (x * spatial)[None],
+                            mask[None], pooled[None])
             loss = example_loss(logits, targets, weights, self.specs, self.loss_weights)
         return tape.gradient(loss, [x, *self.trunk], unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
