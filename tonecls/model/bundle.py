@@ -466,7 +466,15 @@ def model_card_context(model: Any) -> dict[str, Any]:
         "has_test": bool(metrics.get("test")),
         "sentiment_gap": test_values is not None and val_values is not None and val_values - test_values > 0.05,
         "benchmark_only": bool(kinds) and kinds <= {"tweeteval", "goemotions"},
+        "privacy": _privacy_context(meta),
     }
+
+
+def _privacy_context(meta: dict[str, Any]) -> dict[str, Any]:
+    """The card's privacy section (:mod:`tonecls.privacy.card`)."""
+    from tonecls.privacy.card import privacy_card_context
+
+    return privacy_card_context(meta)
 
 
 def model_card(model: Any) -> str:
