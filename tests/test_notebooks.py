@@ -25,7 +25,7 @@ DATA_DIR = ROOT.parent / "shared" / "data"
 DEFAULT_BUNDLE = ROOT / "tonecls" / "resources" / "default_model" / "bundle.json"
 CELL_TIMEOUT = 600  # seconds; a FAST cell takes seconds, this only stops a hung kernel
 
-NOTEBOOKS = ["01_quickstart.ipynb", "02_train_and_evaluate.ipynb", "03_bias_audit.ipynb"]
+NOTEBOOKS = ["01_quickstart.ipynb", "02_train_and_evaluate.ipynb", "03_bias_audit.ipynb", "05_privacy.ipynb"]
 NEEDS_DEFAULT_MODEL = {"01_quickstart.ipynb", "03_bias_audit.ipynb"}
 
 
@@ -91,6 +91,7 @@ def test_notebook_runs_top_to_bottom(name, notebook_env):
         "02_train_and_evaluate.ipynb": {"small_model"},
         "03_bias_audit.ipynb": {"audit_sentiment.html", "audit_sentiment.md", "audit_sentiment.json",
                                 "probes.html", "probes.md", "probes.json"},
+        "05_privacy.ipynb": {"privacy_plain.html", "privacy_plain.md", "privacy_plain.json"},
     }[name]
     assert expected <= set(written), f"{name} wrote {written}"
     # the consistency checks the notebooks print (same API, same answers)
@@ -99,6 +100,7 @@ def test_notebook_runs_top_to_bottom(name, notebook_env):
         "01_quickstart.ipynb": ["same ids, in the same order, as the input: True", "same labels as score_frame: True"],
         "02_train_and_evaluate.ipynb": ["same probabilities after reloading: True"],
         "03_bias_audit.ipynb": ["audited ", " probe sentences, "],
+        "05_privacy.ipynb": ["epsilon within target: True"],
     }[name]:
         assert check in printed, f"{name} did not print {check!r}"
 
