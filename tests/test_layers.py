@@ -20,10 +20,10 @@ STAGES = {
     "tonecls": 0, "tonecls.errors": 0, "tonecls.schema": 0, "tonecls.stats": 0,
     "tonecls.io": 1, "tonecls.exports": 1, "tonecls.datasets": 1,
     "tonecls.preprocess": 2, "tonecls.language": 2,
-    "tonecls.model": 3,
+    "tonecls.model": 3, "tonecls.privacy": 3,
     "tonecls.score": 4,
     "tonecls.audit": 5,
-    "tonecls.report": 6,
+    "tonecls.report": 6, "tonecls.report_privacy": 6,
     "tonecls.cli": 7, "tonecls.__main__": 7,
 }
 STAGE_NAMES = ["foundation", "io", "preprocess", "model", "score", "audit", "report", "command line"]
