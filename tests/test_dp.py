@@ -111,3 +111,21 @@ def test_dp_bundle_records_its_budget_and_leaks_less_than_its_plain_twin(tmp_pat
     plain, dp = (aucs[k].attack("loss").metrics for k in ("plain", "dp"))
     assert plain["auc_ci_low"] > 0.7, plain  # the plain twin memorised
     assert dp["auc"] < plain["auc"] - 0.15 and dp["auc_ci_high"] < plain["auc_ci_low"], (plain, dp)
+
+
+def test_a_public_vocabulary_ignores_the_training_posts(tmp_path):
+    from tonecls.model.train import build_vocabulary
+
+    words = tmp_path / "public_words.txt"
+    words.write_text("love\nhate\ntable\nlove\n", encoding="utf-8")
+    training_tokens = [["secret", "name", "love"], ["secret"]]
+    private, _, _ = build_vocabulary(tiny_config(differential_privacy={**DP, "vocabulary": str(words)}), training_tokens)
+    assert private.tokens_[2:] == ["love", "hate", "table"]
+    plain, _, _ = build_vocabulary(tiny_config(), training_tokens)
+    assert "secret" in plain.tokens_  # the default vocabulary comes from the training posts
+    default = tiny_config(differential_privacy=DP)
+    from tonecls.privacy.dp import outside_budget
+
+    assert any("vocabulary" in note for note in outside_budget(default))
+    assert not any("vocabulary" in note for note in outside_budget(tiny_config(
+        differential_privacy={**DP, "vocabulary": str(words)})))

@@ -266,7 +266,8 @@ class PrivacyConfig:
     smallest that keeps (``target_epsilon``, ``delta``)-DP over the whole run (dp-accounting's
     PLD accountant). ``per_example_gradients``: ``vectorized`` (``tf.vectorized_map``) or
     ``microbatches`` (one example at a time). ``vocabulary``: ``training`` (built from the
-    training posts: outside the budget) or a public word list (a file of one token per line)."""
+    training posts: outside the budget), ``pretrained`` (the most frequent words of
+    ``pretrained_embeddings``) or a public word list (a file of one token per line)."""
 
     target_epsilon: float
     delta: float

@@ -69,6 +69,7 @@ class DPSGDPlan:
     neighbouring: str = NEIGHBOURING
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan as plain data (``bundle.json["privacy"]``)."""
         return asdict(self)
 
 

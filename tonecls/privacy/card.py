@@ -30,16 +30,16 @@ def _sharing(dp: Mapping[str, Any] | None, audit: Mapping[str, Any] | None) -> s
             "`differential_privacy` option.")
 
 
+def _number(entry: Mapping[str, Any], key: str, fmt: str = "{:.3f}") -> str:
+    return fmt.format(entry[key]) if entry.get(key) is not None else "–"
+
+
 def _audit_rows(audit: Mapping[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for entry in audit.get("membership_inference", []):
-        def number(key, fmt="{:.3f}"):
-            return fmt.format(entry[key]) if entry.get(key) is not None else "–"
-        rows.append({"attack": entry["attack"],
-                     "auc": f"{number('auc')} [{number('auc_ci_low')}, {number('auc_ci_high')}]",
-                     "tpr1": number("tpr_at_fpr_0.01"), "tpr01": number("tpr_at_fpr_0.001"),
-                     "advantage": number("advantage"), "epsilon": number("epsilon_lower_bound", "{:.2f}")})
-    return rows
+    """One row of formatted cells per attack of a recorded audit."""
+    return [{"attack": e["attack"], "auc": f"{_number(e, 'auc')} [{_number(e, 'auc_ci_low')}, {_number(e, 'auc_ci_high')}]",
+             "tpr1": _number(e, "tpr_at_fpr_0.01"), "tpr01": _number(e, "tpr_at_fpr_0.001"),
+             "advantage": _number(e, "advantage"), "epsilon": _number(e, "epsilon_lower_bound", "{:.2f}")}
+            for e in audit.get("membership_inference", [])]
 
 
 def privacy_card_context(metadata: Mapping[str, Any]) -> dict[str, Any]:

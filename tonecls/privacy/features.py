@@ -40,10 +40,12 @@ class ExampleFeatures:
         return np.column_stack([getattr(self, name) for name in FEATURES])
 
     def subset(self, rows: np.ndarray) -> ExampleFeatures:
+        """The features of the posts ``rows``."""
         return ExampleFeatures(*(getattr(self, f)[rows] for f in (*FEATURES, "correct", "label")))
 
     @classmethod
     def concatenate(cls, parts: list[ExampleFeatures]) -> ExampleFeatures:
+        """The posts of ``parts``, one after the other."""
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in (*FEATURES, "correct", "label")))
 
 

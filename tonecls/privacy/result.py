@@ -50,6 +50,7 @@ class AttackResult:
         return roc_counts(self.scores, self.is_member).rates()
 
     def to_dict(self) -> dict[str, Any]:
+        """The attack's name, description and metrics as plain data."""
         return {"attack": self.attack, "description": self.description, **self.metrics}
 
 
