@@ -129,3 +129,10 @@ def test_a_public_vocabulary_ignores_the_training_posts(tmp_path):
     assert any("vocabulary" in note for note in outside_budget(default))
     assert not any("vocabulary" in note for note in outside_budget(tiny_config(
         differential_privacy={**DP, "vocabulary": str(words)})))
+
+
+def test_an_epsilon_too_large_to_mean_anything_is_refused():
+    from tonecls.errors import InputError
+
+    with pytest.raises(InputError, match="bounds nothing useful"):
+        tiny_config(differential_privacy={**DP, "target_epsilon": 1e6})

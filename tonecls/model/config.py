@@ -228,6 +228,7 @@ class DistillConfig:
 
 
 PER_EXAMPLE_GRADIENTS = ("vectorized", "microbatches")
+MAX_EPSILON = 100.0
 
 
 @dataclass
@@ -279,6 +280,9 @@ class PrivacyConfig:
         if not self.target_epsilon > 0 or not 0 < self.delta < 1 or not self.clip_norm > 0:
             raise InputError(f"differential_privacy needs target_epsilon > 0, 0 < delta < 1 and clip_norm > 0, "
                              f"got {self.target_epsilon}, {self.delta} and {self.clip_norm}.")
+        if self.target_epsilon > MAX_EPSILON:  # (the PLD accountant's support grows without bound as noise vanishes)
+            raise InputError(f"differential_privacy.target_epsilon {self.target_epsilon} bounds nothing useful; use at "
+                             f"most {MAX_EPSILON:g}, or train without differential_privacy.")
         if self.per_example_gradients not in PER_EXAMPLE_GRADIENTS:
             raise InputError(f"differential_privacy.per_example_gradients must be one of "
                              f"{PER_EXAMPLE_GRADIENTS}, got {self.per_example_gradients!r}.")
