@@ -162,7 +162,7 @@ class DPSGDStep:
         self.optimizer.build(self.variables)
         self.random = tf.random.Generator.from_seed(seed)
         self.vectorized = config.differential_privacy.per_example_gradients == "vectorized"
-        self.steps: dict[int, Callable] = {}
+        self.steps: dict[int | str, Callable] = {}  # traced steps by batch width ("empty": noise only)
         self.pooled_size = int(network.get_layer("pooled_dropout").output.shape[-1])
 
     def _keep(self, shape):
