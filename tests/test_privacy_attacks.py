@@ -141,11 +141,11 @@ def test_loss_attack_auc_equals_an_independent_computation_from_the_bundle_score
 
 
 def test_result_json_contract_views_and_report(tiny_audit, tmp_path):
-    from tonecls.privacy import record_membership
+    from tonecls.privacy import audit_bundle, record_membership
     from tonecls.report import write_report
     from tonecls.report_privacy import privacy_report
 
-    model, _, _, result = tiny_audit
+    model, members, non_members, result = tiny_audit
     data = json.loads(json.dumps(result.to_dict()))
     entries = data["membership_inference"]
     assert [e["attack"] for e in entries] == ["loss", "trained"]
@@ -162,6 +162,9 @@ def test_result_json_contract_views_and_report(tiny_audit, tmp_path):
     assert "ROC curves" in paths["md"].read_text()
     record_membership(model, result)
     saved = model.save(tmp_path / "audited")
+    reloaded, _ = audit_bundle(saved, members, non_members, "tone", attacks=["loss"], n_resamples=50)
+    assert reloaded.metadata_["privacy"]["membership_audit"]["membership_inference"][0]["auc"] == \
+        pytest.approx(result.attack("loss").metrics["auc"], abs=1e-12)
     meta = json.loads((saved / "bundle.json").read_text())
     assert meta["privacy"]["membership_audit"]["membership_inference"][0]["auc"] == pytest.approx(entries[0]["auc"])
     card = (saved / "MODEL_CARD.md").read_text()

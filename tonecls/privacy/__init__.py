@@ -19,6 +19,7 @@ from tonecls._lazy import lazy_getattr
 _LAZY = {
     "audit_membership": "tonecls.privacy.audit",
     "record_membership": "tonecls.privacy.audit",
+    "audit_bundle": "tonecls.privacy.audit",
     "MembershipInferenceResult": "tonecls.privacy.result",
     "AttackResult": "tonecls.privacy.result",
     "example_features": "tonecls.privacy.features",

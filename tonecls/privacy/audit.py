@@ -185,3 +185,14 @@ def record_membership(model: ToneModel, result: MembershipInferenceResult) -> No
     """Keep ``result`` in the model's metadata (``bundle.json["privacy"]["membership_audit"]``
     and the model card's privacy section once the model is saved)."""
     model.metadata_.setdefault("privacy", {})["membership_audit"] = result.to_dict()
+
+
+def audit_bundle(bundle: str | Path | None, members: LabelledSplit, non_members: LabelledSplit, head: str,
+                 **options: Any) -> tuple[ToneModel, MembershipInferenceResult]:
+    """Load the bundle (None: the default one), :func:`audit_membership` it (``options`` as
+    there) and :func:`record_membership` the result: ``model.save(path)`` then writes it into
+    ``bundle.json`` and the model card."""
+    model = load_model(bundle)
+    result = audit_membership(model, members, non_members, head, **options)
+    record_membership(model, result)
+    return model, result
