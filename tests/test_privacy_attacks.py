@@ -86,7 +86,7 @@ def test_trained_attack_learns_a_class_specific_signal():
     """Members have a low loss in class 0 and a high loss in class 1: no single threshold on
     the loss separates them, the cross-fitted attack model does."""
     rng = np.random.default_rng(5)
-    n = 1600
+    n = 800
     label = rng.integers(0, 2, n)
     member = rng.random(n) < 0.5
     true_p = np.clip(0.6 + np.where(member, 0.25, 0.0) * np.where(label == 0, 1, -1) + rng.normal(0, 0.05, n),
