@@ -672,7 +672,7 @@ def train(
         fit = _member_fitter(config)
         for member in range(config.ensemble_size):
             network, history = fit(config, specs, kept, vocabulary, embedding_init, arrays, val_sets,
-                                          member, quiet, soft_specs=kept if distilled else ())
+                                   member, quiet, soft_specs=kept if distilled else ())
             networks.append(network)
             histories.append(history)
         model = ToneModel(ensemble_network(networks, [s.name for s in kept]), vocabulary, kept,
