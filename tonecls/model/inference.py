@@ -1,7 +1,7 @@
 """The BiLSTM network of :mod:`tonecls.model.network` in numpy: scoring without TensorFlow.
 
 Keras and TensorFlow are the training stack; scoring runs this kernel, which gives Keras'
-logits to within 1e-5 (checked at export by :func:`tonecls.model.keras_export.check_against_keras`)
+logits to within 1e-4 (checked at export by :func:`tonecls.model.keras_export.check_against_keras`)
 and starts in a fraction of the time. :mod:`tonecls.model.keras_export` reads a Keras network
 into an :class:`InferenceNetwork`; :mod:`tonecls.model.inference_spec` stores it in a bundle
 (``inference.json``) and reads it back.
