@@ -417,6 +417,48 @@ def audit(
                       f"wrote {paths['html']}, {paths['md']} and {paths['json']}"]))
 
 
+@command("privacy-audit", "membership inference: can an attacker tell a bundle's training posts from others?")
+def privacy_audit(
+    ctx: typer.Context,
+    *,
+    members: Annotated[Path, typer.Option(help="posts the bundle was trained on (with their labels)")],
+    non_members: Annotated[Path, typer.Option(help="posts of the same kind it never saw (with their labels)")],
+    head: Annotated[str, typer.Option(help="model head to attack, e.g. emotion")],
+    output: ReportOutput,
+    model: ModelBundle = None,
+    text_col: Annotated[str, typer.Option(help="column holding the posts",
+                                          **_default("tonecls.jobs.privacy:privacy_audit_file", "text_col"))],
+    label_col: Annotated[str, typer.Option(help="column holding the class names",
+                                           **_default("tonecls.jobs.privacy:privacy_audit_file", "label_col"))],
+    attack: Annotated[list[str] | None, typer.Option(
+        help="attack (repeatable): loss, lira (trains reference models: the train extra), trained; "
+        "default: all three")] = None,
+    reference_models: Annotated[int, typer.Option(
+        help="reference models the lira attack trains",
+        **_default("tonecls.jobs.privacy:privacy_audit_file", "reference_models"))],
+    seed: Annotated[int, typer.Option(help="seed of the attacks and the bootstrap",
+                                      **_default("tonecls.jobs.privacy:privacy_audit_file", "seed"))],
+    save_bundle: Annotated[Path | None, typer.Option(
+        help="also write the bundle with the audit recorded in its card, to this new folder")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Attack the bundle's scores as someone holding it could: the loss-threshold attack, an
+    offline likelihood-ratio attack (LiRA, with reference models trained on half of the
+    non-members) and an attack model trained on per-post features. For each: AUC with a
+    bootstrap interval, TPR at 1% and 0.1% FPR, attacker advantage and an empirical epsilon
+    lower bound, by class and for misclassified posts. Writes NAME.html, NAME.md and NAME.json."""
+    from tonecls.jobs.privacy import privacy_audit_file
+    from tonecls.privacy.audit import DEFAULT_ATTACKS
+
+    result, paths = privacy_audit_file(members, non_members, output, head=head, model=model, text_col=text_col,
+                                       label_col=label_col, attacks=tuple(attack or DEFAULT_ATTACKS),
+                                       reference_models=reference_models, seed=seed, save_bundle=save_bundle,
+                                       command=_command_line(ctx))
+    wrote = f"wrote {paths['html']}, {paths['md']} and {paths['json']}"
+    print("\n".join([result.verdict, *(() if quiet else result.findings[:4]), wrote,
+                      *([f"wrote the bundle with the audit recorded: {paths['bundle']}"] if "bundle" in paths else [])]))
+
+
 @command("preprocess", "tokenise the posts of an export (or of stdin) as the tone model sees them")
 def preprocess(
     *,

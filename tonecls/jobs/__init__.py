@@ -7,7 +7,8 @@ small files atomically). The command line and the notebooks call these functions
 
 - :func:`tokenize_file` (``tonecls preprocess``), :func:`score_file` (``tonecls score``),
   :func:`dialect_file` (``tonecls dialect``): streaming, resumable, one writer per output;
-- :func:`audit_file` (``tonecls audit``), :func:`probe_file` (``tonecls probe``): reports.
+- :func:`audit_file` (``tonecls audit``), :func:`probe_file` (``tonecls probe``),
+  :func:`privacy_audit_file` (``tonecls privacy-audit``): reports.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ _LAZY = {
     "score_file": "tonecls.jobs.score",
     "tokenize_file": "tonecls.jobs.tokenize",
     "dialect_file": "tonecls.jobs.dialect",
+    "privacy_audit_file": "tonecls.jobs.privacy",
 }
 
 __getattr__ = lazy_getattr(__name__, _LAZY)
