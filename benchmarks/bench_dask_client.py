@@ -75,8 +75,10 @@ def main(argv: list[str] | None = None) -> None:
         single = build_export(args.rows, report.work_dir)
         parts = split_export(single, args.parts, report.work_dir / f"posts_{args.rows}_parts{args.parts}")
         load_scoring_model(None)  # the client loads the model once, as every run does
-        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                          dashboard_address=":0", env=ONE_THREAD) as cluster, Client(cluster) as client:
+        # --smoke: worker threads (a process start costs seconds; the figures mean nothing anyway)
+        processes = {"processes": False} if args.smoke else {"processes": True, "env": ONE_THREAD}
+        with LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=":0",
+                          **processes) as cluster, Client(cluster) as client:
             variants = {"one file (the client reads it)": single,
                         f"{args.parts} files (each worker reads its own)": parts}
             runs: dict[str, list[dict[str, float]]] = {label: [] for label in variants}
