@@ -13,5 +13,5 @@ Every script is a module of this package, run from the checkout's root::
 
 Scripts import tonecls as installed (``scripts/setup.sh`` installs this checkout in editable
 mode) and never edit ``sys.path``; builders they share with the tests come from
-``tests/support.py`` (imported as ``tests.support``).
+``tests/support.py`` (loaded by ``benchmarks.workloads.test_support()``).
 """

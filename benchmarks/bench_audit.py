@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks import harness
-from tests.support import scored_frame  # the audit tests' synthetic scored export
+from benchmarks.workloads import test_support
 from tonecls.audit.groups import audit_groups, head_arrays
 from tonecls.audit.metrics import build_features, metrics_from_sums, weighted_sums
 from tonecls.stats import percentile_interval, stratified_weights
@@ -32,7 +32,7 @@ from tonecls.stats import percentile_interval, stratified_weights
 
 def synthetic(rows: int, seed: int = 0) -> pd.DataFrame:
     """Scored rows; the model misses 'anger' more often in dialect group 'aa' (accuracy 0.5)."""
-    return scored_frame(rows, seed, recall_drop=("aa", 0, 0.5))
+    return test_support().scored_frame(rows, seed, recall_drop=("aa", 0, 0.5))  # the audit tests' export
 
 
 def speed(rows: int, n_bootstrap: int, repeat: int) -> harness.Table:

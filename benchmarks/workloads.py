@@ -32,6 +32,17 @@ SPLITS = ("train", "val", "test")
 # --- TweetEval texts and exports -------------------------------------------------------------
 
 
+def test_support():
+    """``tests/support.py``, the helpers the tests share (loaded by path: a package named
+    ``tests`` installed by a dependency must not shadow it)."""
+    import sys
+
+    from benchmarks import harness
+
+    return sys.modules.get("tonecls_test_support") or harness.module_from_source(
+        harness.ROOT, "tests/support.py", "tonecls_test_support")
+
+
 def tweeteval_texts(splits: Sequence[str] = SPLITS, tasks: Sequence[str] = TWEETEVAL_TASKS,
                     split_major: bool = False) -> list[str]:
     """The texts of ``tasks`` x ``splits``: task by task (each task's splits in order), or with
@@ -106,7 +117,7 @@ def write_tiny_data(directory: Path) -> Path:
     """A data directory in the official layout made from ``data/sample_posts.csv`` (400 posts;
     every third post in each split): the six TweetEval tasks (sentiment and emotion with the
     sample's labels), GoEmotions ekman and a fake TwitterAAE model. Returns ``directory``."""
-    from tests.support import write_fake_twitteraae
+    write_fake_twitteraae = test_support().write_fake_twitteraae
 
     posts = pd.read_csv(SAMPLE_POSTS, dtype=str, keep_default_na=False)
     posts["text"] = posts["text"].str.replace(r"[\r\n\t]+", " ", regex=True)  # one post a line, no tabs

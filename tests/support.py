@@ -117,6 +117,26 @@ def tiny_data(n: int = 240) -> dict:
     }
 
 
+def write_csv(path: Path, n: int = 250, bad_lines: bool = False, boom_at: int = -1,
+              multiline: bool = True) -> Path:
+    """An export with ok, empty, quoted and (``multiline``) multi-line posts; ``boom_at``: row
+    whose post is "boom" (the stand-in model crashes on it); ``bad_lines``: two malformed
+    lines (6 and 11)."""
+    lines = ["id,text,group"]
+    for i in range(n):
+        text = ["great game tonight!", "", "so sad :(", "\"quoted, with comma\"",
+                "line\nbreak inside" if multiline else "one line", "@user hate this"][i % 6]
+        text = "boom" if i == boom_at else text
+        if "\n" in text:
+            text = f'"{text}"'
+        lines.append(f"{i:04d},{text},{'ab'[i % 2]}")
+    if bad_lines:
+        lines.insert(5, "9999,too,many,fields")
+        lines.insert(9, '1234,"unterminated')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def reseal_unchecked(bundle: Path) -> None:
     """Rewrite a bundle's seal without validating it (what a forger would do), so that a test
     reaches the checks behind the seal."""

@@ -543,3 +543,59 @@ def test_groups_excluded_unevenly_are_reported_not_dropped():
     share = 90 / (frame.dialect == "aa").sum()
     assert "dialect=gone 100% (40 rows)" in sentence and f"dialect=aa {100 * share:.0f}% (90 rows)" in sentence
     assert "dialect=white" not in sentence
+
+
+# --- at scale and at the edges ----------------------------------------------------------------
+
+
+def test_a_group_per_row_is_folded_fast_into_a_small_report(tmp_path):
+    import time
+
+    frame = scored_frame(4000, seed=21)
+    frame["post"] = [f"p{i}" for i in range(len(frame))]
+    started = time.perf_counter()
+    result = audit_groups(frame, head="emotion", label_col="gold", group_cols=["post"], n_bootstrap=200, quiet=True)
+    paths = write_report(audit_report(result), tmp_path, "r")
+    assert time.perf_counter() - started < 60  # seconds, not minutes (BENCHMARKS: bias audit)
+    assert sum(p.stat().st_size for k, p in paths.items() if k != "figures") < 5_000_000
+    sizes = result.group_sizes
+    assert len(sizes) == 1 and sizes.group[0] == "(4,000 other groups)" and bool(sizes.small[0])
+    assert sizes.n.sum() == result.n_audited
+    assert result.flagged.empty and any("4,000 groups are folded" in f for f in result.findings)
+
+
+def test_only_the_largest_groups_are_audited_one_by_one(tmp_path):
+    frame = scored_frame(3000, seed=22)
+    frame["community"] = [f"c{i % 40:02d}" if i % 3 else "big" for i in range(len(frame))]
+    result = audit_groups(frame, head="emotion", label_col="gold", group_cols=["community"], n_bootstrap=50,
+                          max_groups=5, quiet=True)
+    listed = result.group_sizes
+    assert len(listed) == 6 and (listed.group == "(36 other groups)").sum() == 1
+    kept = listed[~listed.group.str.startswith("(")]
+    assert (kept.n >= 30).all() and "big" in set(kept.group)
+    tested = result.gaps[result.gaps.p_value.notna()]
+    assert set(tested.group) <= set(kept.group)
+    assert listed.n.sum() == result.n_audited
+
+
+def test_a_grouping_with_one_group_is_an_error_not_a_comparison_with_itself():
+    frame = scored_frame(300, seed=23).assign(platform="twitter")
+    with pytest.raises(InputError, match="'platform' has a single group \\('twitter'\\).*nothing to compare"):
+        audit_groups(frame, head="emotion", label_col="gold", group_cols=["platform"], quiet=True)
+
+
+def test_probabilities_that_do_not_sum_to_one_are_an_error_naming_the_columns():
+    frame = scored_frame(300, seed=24)
+    frame.loc[7, "emotion_p_anger"] = frame.loc[7, "emotion_p_anger"] + 0.3
+    with pytest.raises(InputError, match=r"emotion_p_anger.*do not sum to 1 in 1 audited row"):
+        audit_groups(frame, head="emotion", label_col="gold", group_cols=["dialect"], quiet=True)
+
+
+def test_markdown_reports_keep_user_values_literal(tmp_path):
+    frame = scored_frame(600, seed=25)
+    frame["dialect"] = frame["dialect"].map({"aa": "**aa** [x](http://evil)", "white": "<b>white</b>",
+                                            "other": "- other | # x"}).fillna("other")
+    result = audit_groups(frame, head="emotion", label_col="gold", group_cols=["dialect"], n_bootstrap=0, quiet=True)
+    markdown = write_report(audit_report(result), tmp_path, "r")["md"].read_text(encoding="utf-8")
+    assert "**aa**" not in markdown and "\\*\\*aa\\*\\*" in markdown
+    assert "[x](http" not in markdown and "<b>white" not in markdown

@@ -1,12 +1,13 @@
 """Every benchmark script runs end to end with ``--smoke`` (tiny generated input, no shared data)
 and prints its header and at least one Markdown table. The scripts are found by listing
-``benchmarks/``: a new script without a working ``--smoke`` fails here."""
+``benchmarks/``: a new script without a working ``--smoke`` fails here. They run in the test
+process (as ``python -m benchmarks.NAME --smoke`` would), so that each does not pay for
+importing numpy, pandas and tonecls again."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
+import runpy
 import sys
 from pathlib import Path
 
@@ -24,17 +25,18 @@ def test_every_script_is_named_for_its_capability() -> None:
 
 
 def test_no_script_edits_sys_path() -> None:
-    """Scripts import tonecls as installed and helpers as ``benchmarks.*`` / ``tests.support``."""
+    """Scripts import tonecls as installed and helpers as ``benchmarks.*`` (tests/support.py by path)."""
     edits = re.compile(r"sys\.path\.(insert|append|extend)|sys\.path\s*[+]?=")
     assert not [p.name for p in BENCHMARKS.glob("*.py") if edits.search(p.read_text(encoding="utf-8"))]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
-def test_smoke(name: str) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "TONECLS_DATA_DIR"}  # --smoke brings its own
-    done = subprocess.run([sys.executable, "-m", f"benchmarks.{name}", "--smoke"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-4000:]
-    assert re.search(rf"^command: .*python -m benchmarks\.{name} --smoke$", done.stdout, re.MULTILINE)
-    assert "\nmachine: " in done.stdout and " cores (" in done.stdout
-    assert TABLE.search(done.stdout), done.stdout[-4000:]
+def test_smoke(name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.delenv("TONECLS_DATA_DIR", raising=False)  # --smoke brings its own
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(sys, "argv", [str(BENCHMARKS / f"{name}.py"), "--smoke"])
+    runpy.run_module(f"benchmarks.{name}", run_name="__main__", alter_sys=True)
+    out = capsys.readouterr().out
+    assert re.search(rf"^command: .*python -m benchmarks\.{name} --smoke$", out, re.MULTILINE)
+    assert "\nmachine: " in out and " cores (" in out
+    assert TABLE.search(out), out[-4000:]

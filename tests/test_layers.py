@@ -20,7 +20,7 @@ STAGES = {
     "tonecls": 0, "tonecls.errors": 0, "tonecls.schema": 0, "tonecls.stats": 0,
     "tonecls.io": 1, "tonecls.datasets": 1,
     "tonecls.preprocess": 2, "tonecls.language": 2,
-    "tonecls.model": 3,
+    "tonecls.model": 3, "tonecls.privacy": 3,
     "tonecls.score": 4,
     "tonecls.audit": 5, "tonecls.prevalence": 5,
     "tonecls.report": 6,

@@ -25,7 +25,8 @@ DATA_DIR = ROOT.parent / "shared" / "data"
 DEFAULT_BUNDLE = ROOT / "tonecls" / "resources" / "default_model" / "bundle.json"
 CELL_TIMEOUT = 600  # seconds; a FAST cell takes seconds, this only stops a hung kernel
 
-NOTEBOOKS = ["01_quickstart.ipynb", "02_train_and_evaluate.ipynb", "03_bias_audit.ipynb", "04_prevalence.ipynb"]
+NOTEBOOKS = ["01_quickstart.ipynb", "02_train_and_evaluate.ipynb", "03_bias_audit.ipynb", "04_prevalence.ipynb",
+             "05_privacy.ipynb"]
 NEEDS_DEFAULT_MODEL = {"01_quickstart.ipynb", "03_bias_audit.ipynb", "04_prevalence.ipynb"}
 
 
@@ -93,6 +94,7 @@ def test_notebook_runs_top_to_bottom(name, notebook_env):
                                 "probes.html", "probes.md", "probes.json"},
         "04_prevalence.ipynb": {"to_label.csv", "prevalence.html", "prevalence.md", "prevalence.json",
                                 "recalibrated_model"},
+        "05_privacy.ipynb": {"privacy_plain.html", "privacy_plain.md", "privacy_plain.json"},
     }[name]
     assert expected <= set(written), f"{name} wrote {written}"
     # the consistency checks the notebooks print (same API, same answers)
@@ -102,6 +104,7 @@ def test_notebook_runs_top_to_bottom(name, notebook_env):
         "02_train_and_evaluate.ipynb": ["same probabilities after reloading: True"],
         "03_bias_audit.ipynb": ["audited ", " probe sentences, "],
         "04_prevalence.ipynb": ["true share inside the interval for every class: ", "ECE on held-out folds: "],
+        "05_privacy.ipynb": ["epsilon within target: True"],
     }[name]:
         assert check in printed, f"{name} did not print {check!r}"
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from support import WORDS, StandInModel
+from support import WORDS, StandInModel, write_csv
 
 from tonecls.errors import InputError
 from tonecls.io.job import ChunkJob
@@ -83,26 +83,6 @@ def test_score_frame_rejects_missing_text_column_and_already_scored_input():
 
 
 # --- score_file, local engine ---------------------------------------------------------------
-
-
-def write_csv(path: Path, n: int = 250, bad_lines: bool = False, boom_at: int = -1,
-              multiline: bool = True) -> Path:
-    """An export with ok, empty, quoted and (``multiline``) multi-line posts; ``boom_at``: row
-    whose post is "boom" (the stand-in model crashes on it); ``bad_lines``: two malformed
-    lines (6 and 11)."""
-    lines = ["id,text,group"]
-    for i in range(n):
-        text = ["great game tonight!", "", "so sad :(", "\"quoted, with comma\"",
-                "line\nbreak inside" if multiline else "one line", "@user hate this"][i % 6]
-        text = "boom" if i == boom_at else text
-        if "\n" in text:
-            text = f'"{text}"'
-        lines.append(f"{i:04d},{text},{'ab'[i % 2]}")
-    if bad_lines:
-        lines.insert(5, "9999,too,many,fields")
-        lines.insert(9, '1234,"unterminated')
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def test_score_file_keeps_every_row_in_order_with_statuses(tmp_path):

@@ -367,6 +367,9 @@ def audit(
     min_group_size: Annotated[int, typer.Option(
         help="groups with fewer rows are shown but marked and not tested",
         **_default("tonecls.audit.groups:audit_groups", "min_group_size"))],
+    max_groups: Annotated[int, typer.Option(
+        help="per group column, audit at most this many groups one by one (the largest); fold the "
+        "others into one group of counts", **_default("tonecls.audit.groups:audit_groups", "max_groups"))],
     n_bootstrap: Annotated[int, typer.Option(
         help="bootstrap resamples for the confidence intervals (0: none)",
         **_default("tonecls.audit.groups:audit_groups", "n_bootstrap"))],
@@ -408,7 +411,8 @@ def audit(
 
     result, paths = audit_file(scored, output, head=head, group_cols=group_col, label_col=label_col,
                                model=model, command=_command_line(ctx), intersections=intersections,
-                               min_group_size=min_group_size, n_bootstrap=n_bootstrap, seed=seed,
+                               min_group_size=min_group_size, max_groups=max_groups,
+                               n_bootstrap=n_bootstrap, seed=seed,
                                min_cell_count=min_cell_count, correction=correction, alpha=alpha,
                                min_difference=min_difference, ratio_bounds=ratio_bounds,
                                input_description=input_description, quiet=quiet)
@@ -533,6 +537,48 @@ def calibrate(
 
     print(calibrate_bundle(labelled, output, head=head, label_col=label_col, model=model, text_col=text_col,
                            folds=folds, seed=seed, quiet=quiet, command=_command_line(ctx)))
+
+
+@command("privacy-audit", "membership inference: can an attacker tell a bundle's training posts from others?")
+def privacy_audit(
+    ctx: typer.Context,
+    *,
+    members: Annotated[Path, typer.Option(help="posts the bundle was trained on (with their labels)")],
+    non_members: Annotated[Path, typer.Option(help="posts of the same kind it never saw (with their labels)")],
+    head: Annotated[str, typer.Option(help="model head to attack, e.g. emotion")],
+    output: ReportOutput,
+    model: ModelBundle = None,
+    text_col: Annotated[str, typer.Option(help="column holding the posts",
+                                          **_default("tonecls.jobs.privacy:privacy_audit_file", "text_col"))],
+    label_col: Annotated[str, typer.Option(help="column holding the class names",
+                                           **_default("tonecls.jobs.privacy:privacy_audit_file", "label_col"))],
+    attack: Annotated[list[str] | None, typer.Option(
+        help="attack (repeatable): loss, lira (trains reference models: the train extra), trained; "
+        "default: all three")] = None,
+    reference_models: Annotated[int, typer.Option(
+        help="reference models the lira attack trains",
+        **_default("tonecls.jobs.privacy:privacy_audit_file", "reference_models"))],
+    seed: Annotated[int, typer.Option(help="seed of the attacks and the bootstrap",
+                                      **_default("tonecls.jobs.privacy:privacy_audit_file", "seed"))],
+    save_bundle: Annotated[Path | None, typer.Option(
+        help="also write the bundle with the audit recorded in its card, to this new folder")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Attack the bundle's scores as someone holding it could: the loss-threshold attack, an
+    offline likelihood-ratio attack (LiRA, with reference models trained on half of the
+    non-members) and an attack model trained on per-post features. For each: AUC with a
+    bootstrap interval, TPR at 1% and 0.1% FPR, attacker advantage and an empirical epsilon
+    lower bound, by class and for misclassified posts. Writes NAME.html, NAME.md and NAME.json."""
+    from tonecls.jobs.privacy import privacy_audit_file
+    from tonecls.privacy.audit import DEFAULT_ATTACKS
+
+    result, paths = privacy_audit_file(members, non_members, output, head=head, model=model, text_col=text_col,
+                                       label_col=label_col, attacks=tuple(attack or DEFAULT_ATTACKS),
+                                       reference_models=reference_models, seed=seed, save_bundle=save_bundle,
+                                       command=_command_line(ctx))
+    wrote = f"wrote {paths['html']}, {paths['md']} and {paths['json']}"
+    print("\n".join([result.verdict, *(() if quiet else result.findings[:4]), wrote,
+                      *([f"wrote the bundle with the audit recorded: {paths['bundle']}"] if "bundle" in paths else [])]))
 
 
 @command("preprocess", "tokenise the posts of an export (or of stdin) as the tone model sees them")

@@ -1,7 +1,7 @@
 r"""Raw social media posts -> model tokens, with personal data scrubbed.
 
 The tokeniser is nltk's social-media tokeniser (:class:`nltk.tokenize.TweetTokenizer`, whose
-patterns are vendored in :mod:`tonecls._nltk_casual`: importing nltk costs ~4 s) compiled
+patterns are vendored in :mod:`tonecls._nltk_casual`, so that nltk is not imported) compiled
 into ONE pattern, with the personal-data patterns placed first, and a single ``findall`` pass
 per post. Each token is then normalised (and the normalisation is cached per distinct token):
 
@@ -29,9 +29,9 @@ Stop words and negations are kept: they flip sentiment. A token never contains w
 Before tokenising, a post is cut to :attr:`PreprocessConfig.max_chars` characters (10,000 by
 default; at whitespace when there is some near the end), HTML entities are decoded, control and
 invisible characters are removed (zero-width joiners only where they join emoji), curly
-apostrophes become ``'``, a literal ``\n`` (backslash-n, left by some exports: 6% of
-TweetEval-emotion posts) is a line break, and the text is Unicode-normalised (NFKC by default: fullwidth and
-"fancy" mathematical letters become plain letters) except for emoji, which are kept intact.
+apostrophes become ``'``, a literal ``\n`` (backslash-n, left by some exports) is a line
+break, and the text is Unicode-normalised (NFKC by default: fullwidth and "fancy" mathematical
+letters become plain letters) except for emoji, which are kept intact.
 
 Deliberate differences from ``TweetTokenizer().tokenize`` (before normalisation): personal data
 patterns come first (e-mail before URL, phone numbers with a ``+`` country code, no phone match
@@ -367,9 +367,8 @@ class Preprocessor:
     token may span whitespace (phone numbers, spaced ellipses) are matched whole. The caches
     are not pickled, so a Preprocessor ships cheaply to worker processes. Instances are safe
     to share between threads.
-    Parallelism is left to the caller (worker processes of :func:`tokenize_file` and
-    :func:`tonecls.score.score_file`): one process tokenises about 22,000 new TweetEval posts
-    per CPU-second (see BENCHMARKS.md).
+    Parallelism is left to the caller (the worker processes of the file jobs,
+    :mod:`tonecls.jobs`); throughput is in BENCHMARKS.md (preprocessing).
 
     Examples
     --------

@@ -127,6 +127,10 @@ def findings(result: Any) -> list[str]:
     uneven = _uneven_exclusions(result)
     if uneven:
         out.append(uneven)
+    for column, n_folded in s.get("folded", {}).items():
+        out.append(f"{column}: {n_folded:,} groups are folded into one group, counted but not tested: "
+                   f"only the {s['max_groups']} largest groups of at least {s['min_group_size']} rows are "
+                   "audited one by one (max_groups, CLI --max-groups).")
     small = result.group_sizes[result.group_sizes.small] if len(result.group_sizes) else []
     if len(small):
         listed = ", ".join(f"{describe_group(r.grouping, r.group)} (n={r.n})" for r in small.itertuples())

@@ -63,6 +63,12 @@ from tonecls.stats import percentile_interval, stratified_weights
 __all__ = ["AuditResult", "GapCriteria", "audit_groups", "head_arrays"]
 
 MISSING_GROUP = "(missing)"
+MAX_LISTED_SMALL_GROUPS = 20
+"""Groups below the minimum size are listed (not tested) while a column has at most this many."""
+DEFAULT_MAX_GROUPS = 50
+PROBABILITY_SUM_ROUNDING = 0.005
+"""How far each probability of a scored file may be rounded (two decimals) before the
+probabilities of a single-label head are taken not to sum to 1."""
 DEFAULT_MIN_GROUP_SIZE = 30
 DEFAULT_MIN_CELL_COUNT = 10
 DEFAULT_N_BOOTSTRAP = 1000
@@ -84,6 +90,19 @@ def head_classes(frame: pd.DataFrame, head: str) -> tuple[list[str], bool]:
             f"{head}_labels, and {head}_p_<class>); heads found: {found.head_names or 'none'}. "
             "Pass --head with one of them, or score the file with `tonecls score` first.") from None
     return list(columns.classes), columns.multilabel
+
+
+def _check_probabilities_sum_to_one(proba: np.ndarray, columns: list[str]) -> None:
+    """A single-label head's probabilities of a scored row sum to 1 (else: an edited file, or
+    columns from another model)."""
+    complete = np.isfinite(proba).all(axis=1)
+    tolerance = max(1e-3, PROBABILITY_SUM_ROUNDING * proba.shape[1])
+    off = np.flatnonzero(complete & (np.abs(proba.sum(axis=1) - 1.0) > tolerance))
+    if len(off):
+        raise InputError(
+            f"the probability columns {columns} do not sum to 1 in {len(off):,} audited row(s) (the first "
+            f"sums to {proba[off[0]].sum():.4f}); a single-label head's probabilities always do. Was the file "
+            "edited, or do the columns come from different models? Score the posts again with `tonecls score`.")
 
 
 def _split_labels(values: pd.Series) -> list[list[str]]:
@@ -130,6 +149,8 @@ def head_arrays(
     else:
         keep = np.ones(len(frame), dtype=bool)
     proba = frame[proba_cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    if not multilabel:
+        _check_probabilities_sum_to_one(proba[keep], proba_cols)
     pred_col = head_columns.label_column
     predicted = frame[pred_col]
     has_prediction = np.isfinite(proba).all(axis=1)
@@ -194,7 +215,7 @@ def _group_labels(groups: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:
     return labels
 
 
-def _check_arguments(scored: Any, group_cols: Sequence[str], min_group_size: int,
+def _check_arguments(scored: Any, group_cols: Sequence[str], min_group_size: int, max_groups: int,
                      min_cell_count: int, n_bootstrap: int, confidence_level: float) -> list[str]:
     if not isinstance(scored, pd.DataFrame):
         raise InputError(f"scored must be a DataFrame (for a file: tonecls.jobs.audit_file), got "
@@ -210,14 +231,54 @@ def _check_arguments(scored: Any, group_cols: Sequence[str], min_group_size: int
     if min_group_size < 1 or min_cell_count < 1 or n_bootstrap < 0 or not 0 < confidence_level < 1:
         raise InputError("min_group_size and min_cell_count must be >= 1, n_bootstrap >= 0 and "
                          "confidence_level in (0, 1).")
+    if max_groups < 1:
+        raise InputError(f"max_groups must be >= 1, got {max_groups}.")
     return group_cols
 
 
-def _group_values(scored: pd.DataFrame, keep: np.ndarray, group_cols: list[str]) -> pd.DataFrame:
-    """The group columns of the audited rows as strings; missing values form '(missing)'."""
+def _group_values(scored: pd.DataFrame, keep: np.ndarray, group_cols: list[str],
+                  folds: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
+    """The group columns of the audited rows as strings; missing values form '(missing)';
+    values in ``folds`` (column -> value -> folded label) replaced by their folded group."""
     groups = scored.loc[keep, group_cols].astype("string")
     groups = groups.apply(lambda col: col.str.strip()).replace("", pd.NA).fillna(MISSING_GROUP)
-    return groups.astype(str).reset_index(drop=True)
+    groups = groups.astype(str).reset_index(drop=True)
+    for column, mapping in (folds or {}).items():
+        groups[column] = groups[column].map(lambda value: mapping.get(value, value))
+    return groups
+
+
+def folded_label(n_groups: int) -> str:
+    """The name of the one group that ``n_groups`` groups of a column are folded into."""
+    return f"({n_groups:,} other groups)"
+
+
+def _fold_groups(groups: pd.DataFrame, group_cols: list[str], min_group_size: int,
+                 max_groups: int) -> dict[str, dict[str, str]]:
+    """Per group column, the groups folded into one group of counts (not estimated per group,
+    not tested), as ``{column: {value: folded label}}``.
+
+    A column keeps every group while it has at most ``max_groups`` groups and at most
+    :data:`MAX_LISTED_SMALL_GROUPS` below the minimum size; otherwise it keeps its
+    ``max_groups`` largest groups of at least ``min_group_size`` rows, and the others are folded.
+    An audit by a column with a value per post (an id, a user) so stays fast and its report
+    small. A column with a single group is an error: there is nothing to compare.
+    """
+    folds = {}
+    for column in group_cols:
+        sizes = groups[column].value_counts()
+        if len(sizes) < 2:
+            raise InputError(
+                f"group column {column!r} has a single group ({sizes.index[0]!r}) among the audited rows: "
+                "there is nothing to compare. Choose a column with at least two groups (rows not ok, "
+                "without a prediction or without a label are not audited).")
+        if len(sizes) <= max_groups and int((sizes < min_group_size).sum()) <= MAX_LISTED_SMALL_GROUPS:
+            continue
+        ordered = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))
+        kept = {group for group, n in ordered[:max_groups] if n >= min_group_size}
+        others = [group for group in sizes.index if group not in kept]
+        folds[column] = dict.fromkeys(others, folded_label(len(others)))
+    return folds
 
 
 @dataclass
@@ -346,7 +407,7 @@ def _support_and_reason(metric: str, cls: str, c: int, key: tuple[str, str],
 
 
 def _metric_table(strata: _Strata, arrays: HeadArrays, point, boot, min_group_size: int,
-                  min_cell_count: int, level: float) -> pd.DataFrame:
+                  min_cell_count: int, level: float, folded: set[str]) -> pd.DataFrame:
     """Tidy table: one row per (grouping, group, metric, class) with value, CI, support, reason."""
     metric_names = [m for m in HEAD_METRICS if m in point[OVERALL]]
     class_metric_names = ([m for m in CLASS_METRICS if m in point[OVERALL] or m in AUC_METRICS]
@@ -358,7 +419,7 @@ def _metric_table(strata: _Strata, arrays: HeadArrays, point, boot, min_group_si
     for key in strata.keys:
         values = point[key]
         n = int(round(values["n"][0]))
-        small = key != OVERALL and n < min_group_size
+        small = key != OVERALL and (n < min_group_size or _is_folded(key[1], folded))
         for metric, cls, c in entries:
             if metric not in values:  # BPSN / BNSP of the whole population
                 continue
@@ -399,20 +460,28 @@ def _calibration_nulls(strata: _Strata, features: Any, layout: FeatureLayout, ar
     return nulls
 
 
+def _is_folded(group: str, folded: set[str]) -> bool:
+    """Whether a group (of one column, or an intersection) holds a folded group."""
+    return any(part in folded for part in group.split(" × "))
+
+
 def _group_sizes(scored: pd.DataFrame, group_cols: list[str], groupings: list[tuple[str, ...]],
-                 names: list[str], audited: dict[tuple[str, str], int], min_group_size: int) -> pd.DataFrame:
+                 names: list[str], audited: dict[tuple[str, str], int], min_group_size: int,
+                 folds: dict[str, dict[str, str]]) -> pd.DataFrame:
     """Rows per group: audited, and excluded (not ``ok``, no prediction or no label).
 
     Counted over every input row, so a group whose rows were all excluded (say, posts in a
     dialect that language identification takes for another language) is listed with 0
     audited rows instead of vanishing from the report.
     """
-    every_row = _group_values(scored, np.ones(len(scored), dtype=bool), group_cols)
+    every_row = _group_values(scored, np.ones(len(scored), dtype=bool), group_cols, folds)
+    folded = {label for mapping in folds.values() for label in mapping.values()}
     records = []
     for cols, name in zip(groupings, names):
         for group, total in pd.Series(_group_labels(every_row, cols)).value_counts(sort=False).sort_index().items():
             n = audited.get((name, str(group)), 0)
-            records.append({"grouping": name, "group": str(group), "n": n, "small": n < min_group_size,
+            small = n < min_group_size or _is_folded(str(group), folded)
+            records.append({"grouping": name, "group": str(group), "n": n, "small": small,
                             "excluded": int(total) - n, "excluded_share": (int(total) - n) / int(total)})
     return pd.DataFrame.from_records(records, columns=["grouping", "group", "n", "small", "excluded",
                                                        "excluded_share"])
@@ -447,6 +516,7 @@ def audit_groups(
     group_cols: Sequence[str],
     label_col: str | None = None,
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    max_groups: int = DEFAULT_MAX_GROUPS,
     min_cell_count: int = DEFAULT_MIN_CELL_COUNT,
     n_bootstrap: int = DEFAULT_N_BOOTSTRAP,
     seed: int | None = 0,
@@ -470,6 +540,9 @@ def audit_groups(
     group_cols : columns whose values define groups; each is audited on its own.
     label_col : gold labels; without it only prediction-based metrics are audited.
     min_group_size : groups with fewer audited rows are shown but marked, and never tested.
+    max_groups : per group column, at most this many groups are audited one by one (the
+        largest of at least ``min_group_size`` rows); the others are folded into one group of
+        counts, not tested (also when a column has more than 20 groups below the minimum size).
     min_cell_count : fewest rows in every cell a metric needs (positives for recall, negatives
         for the false-positive rate, predictions for precision, both classes for AUCs, the
         group's negatives and the background's positives for BPSN, ...); otherwise the metric
@@ -495,12 +568,14 @@ def audit_groups(
     """
     criteria = GapCriteria(alpha=alpha, correction=correction, min_difference=min_difference,
                            ratio_bounds=ratio_bounds)
-    group_cols = _check_arguments(scored, group_cols, min_group_size, min_cell_count, n_bootstrap,
-                                  confidence_level)
+    group_cols = _check_arguments(scored, group_cols, min_group_size, max_groups, min_cell_count,
+                                  n_bootstrap, confidence_level)
 
     # 1. the audited rows, their groups and the strata
     arrays, keep, excluded = head_arrays(scored, head, label_col)
-    groups = _group_values(scored, keep, group_cols)
+    folds = _fold_groups(_group_values(scored, keep, group_cols), group_cols, min_group_size, max_groups)
+    groups = _group_values(scored, keep, group_cols, folds)
+    folded = {label for mapping in folds.values() for label in mapping.values()}
     groupings = [(c,) for c in group_cols]
     if intersections and len(group_cols) > 1:
         groupings.append(tuple(group_cols))
@@ -520,13 +595,13 @@ def audit_groups(
                           f"bootstrap ({head})", quiet)
         _recentre_aucs(boot, point, binned_point)
         if arrays.labelled:
-            testable = {key: n for key, n in sizes.items() if n >= min_group_size}
+            testable = {key: n for key, n in sizes.items() if n >= min_group_size and not _is_folded(key[1], folded)}
             nulls = _calibration_nulls(strata, features, layout, arrays, testable,
                                        min(n_bootstrap, MAX_NULL_DRAWS), seed)
 
     # 3. the metric table, then the gaps tested as one family
     metrics = _metric_table(strata, arrays, point, boot, min_group_size, min_cell_count,
-                            confidence_level)
+                            confidence_level, folded)
     class_index = {c: i for i, c in enumerate(arrays.classes)}
 
     def replicates(key, metric, cls):
@@ -542,14 +617,16 @@ def audit_groups(
         return draws if not cls else draws[:, class_index[cls]]
 
     gaps = group_gaps(metrics, replicates, null, criteria, confidence_level, tested=bool(n_bootstrap))
+    gaps.loc[[_is_folded(g, folded) for g in gaps["group"]], "reason"] = "folded groups: not tested"
     between = between_gaps(metrics, replicates, confidence_level, criteria)
 
-    group_sizes = _group_sizes(scored, group_cols, groupings, grouping_names, sizes, min_group_size)
+    group_sizes = _group_sizes(scored, group_cols, groupings, grouping_names, sizes, min_group_size, folds)
     confusion, calibration = _curves(arrays, strata, point_sums, exact_layout)
     settings = {"head": head, "label_col": label_col, "group_cols": group_cols,
                 "min_group_size": min_group_size, "min_cell_count": min_cell_count,
                 "n_bootstrap": n_bootstrap, "seed": seed, "intersections": intersections,
                 "confidence_level": confidence_level, "stratified_by": group_cols,
+                "max_groups": max_groups, "folded": {column: len(mapping) for column, mapping in folds.items()},
                 **criteria.to_dict()}
     return AuditResult(
         head=head, classes=arrays.classes, multilabel=arrays.multilabel,

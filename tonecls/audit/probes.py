@@ -527,9 +527,7 @@ def _findings(
 
 
 def _load_model(path: str | os.PathLike | None) -> Any:
-    from tonecls.model import (
-        load_model,  # imports Keras: only when a model must be loaded
-    )
+    from tonecls.model import load_model
 
     return load_model(path)
 

@@ -138,8 +138,9 @@ class DaskEngine:
         if unit.file is not None:
             future = self._client.submit(_run_file, self._job, str(unit.file), path, self._declared,
                                          self._read_options, pure=False)
-        else:
-            future = self._client.submit(_run_chunk, self._job, unit.frame, path, self._declared, pure=False)
+        else:  # the block travels as data, not inside the task
+            block = self._client.scatter(unit.frame, hash=False)
+            future = self._client.submit(_run_chunk, self._job, block, path, self._declared, pure=False)
         return unit, future
 
     def next_outcome(self, pending: deque) -> Outcome:

@@ -47,7 +47,7 @@ __all__ = ["InProcessTransformer", "ProcessTransformer", "ONE_THREAD", "availabl
 
 PART_ROWS = 10_000  # rows per part sent to a worker
 MIN_PARALLEL_ROWS = 20_000  # inputs smaller than this (and than MIN_PARALLEL_BYTES) stay here
-MIN_PARALLEL_BYTES = 4 * 2**20  # about 30,000 posts of CSV
+MIN_PARALLEL_BYTES = 4 * 2**20  # inputs of this size or more use worker processes
 MAX_DEFAULT_WORKERS = 8  # each worker holds the job's model: memory grows with their number
 
 #: set in worker processes before anything is imported (these and the Dask engine's): the

@@ -8,7 +8,8 @@ small files atomically). The command line and the notebooks call these functions
 - :func:`tokenize_file` (``tonecls preprocess``), :func:`score_file` (``tonecls score``),
   :func:`dialect_file` (``tonecls dialect``): streaming, resumable, one writer per output;
 - :func:`audit_file` (``tonecls audit``), :func:`probe_file` (``tonecls probe``),
-  :func:`prevalence_file` (``tonecls prevalence``): reports;
+  :func:`prevalence_file` (``tonecls prevalence``), :func:`privacy_audit_file`
+  (``tonecls privacy-audit``): reports;
 - :func:`sample_file` (``tonecls sample``): posts to label by hand;
 - :func:`calibrate_bundle` (``tonecls calibrate``): a recalibrated model bundle.
 """
@@ -27,6 +28,7 @@ _LAZY = {
     "sample_file": "tonecls.jobs.prevalence",
     "prevalence_file": "tonecls.jobs.prevalence",
     "calibrate_bundle": "tonecls.jobs.calibrate",
+    "privacy_audit_file": "tonecls.jobs.privacy",
 }
 
 __getattr__ = lazy_getattr(__name__, _LAZY)

@@ -95,7 +95,10 @@ def save_bundle(model: Any, path: str | os.PathLike) -> Path:
     else:
         import keras
 
-        keras.saving.save_model(network, partial / NETWORK_FILE)
+        from tonecls.model.keras_env import keras_numpy_copy_warning_ignored
+
+        with keras_numpy_copy_warning_ignored():
+            keras.saving.save_model(network, partial / NETWORK_FILE)
         inference = _export_keras(network, [h.name for h in model.heads_])
     if inference is not None:
         atomic_write_json(partial / INFERENCE_FILE, network_spec(inference, partial / NETWORK_FILE))
@@ -368,7 +371,7 @@ def _validate_biases(biases: Any, classes: dict[str, list[str]], where: Path | s
 _OPTIONAL_TYPES: dict[str, Any] = {
     "tonecls_version": str, "keras_version": str, "name": str, "version": str, "command": str,
     "config": dict, "sources": dict, "provenance": dict, "metrics": dict, "training": list,
-    "training_seconds": (int, float), "recalibration": dict,
+    "training_seconds": (int, float), "privacy": dict, "recalibration": dict,
 }
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tonecls import __version__
+from tonecls.privacy.card import privacy_card_context
 
 __all__ = ["model_card", "model_card_context"]
 
@@ -121,6 +122,7 @@ def model_card_context(model: Any) -> dict[str, Any]:
                           for head, record in (meta.get("recalibration") or {}).items()],
         "sentiment_gap": test_values is not None and val_values is not None and val_values - test_values > 0.05,
         "benchmark_only": bool(kinds) and kinds <= {"tweeteval", "goemotions"},
+        "privacy": privacy_card_context(meta),
     }
 
 

@@ -227,6 +227,74 @@ class DistillConfig:
         return cls(**_known_fields(cls, data, "distill section"))
 
 
+PER_EXAMPLE_GRADIENTS = ("vectorized", "microbatches")
+MAX_EPSILON = 100.0
+
+
+@dataclass
+class CanaryConfig:
+    """Canaries (Carlini et al. 2019, "The Secret Sharer"): ``per_repeat`` random posts (``length``
+    words of a fixed alphabet, a random label) inserted ``r`` times into the training posts of
+    head ``head`` (default: the first kept head) for each ``r`` of ``repeats``; their exposure
+    is measured against ``references`` never-inserted posts drawn the same way."""
+
+    repeats: list[int] = dataclasses.field(default_factory=lambda: [1, 4, 16])
+    per_repeat: int = 10
+    references: int = 10000
+    length: int = 8
+    head: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.repeats or any(int(r) < 1 for r in self.repeats) or int(self.per_repeat) < 1:
+            raise InputError(f"canaries.repeats must be positive integers and per_repeat >= 1, got "
+                             f"{self.repeats} and {self.per_repeat}.")
+        if int(self.references) < 10000 or int(self.length) < 2:
+            raise InputError(f"canaries.references must be >= 10000 and length >= 2, got {self.references} "
+                             f"and {self.length}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CanaryConfig:
+        return cls(**_known_fields(cls, data, "canaries section"))
+
+
+@dataclass
+class PrivacyConfig:
+    """Differential privacy (DP-SGD, Abadi et al. 2016): every training row's gradient clipped to
+    ``clip_norm``, Gaussian noise added, rows Poisson-sampled; the noise multiplier is the
+    smallest that keeps (``target_epsilon``, ``delta``)-DP over the whole run (dp-accounting's
+    PLD accountant). ``per_example_gradients``: ``vectorized`` (``tf.vectorized_map``) or
+    ``microbatches`` (one example at a time). ``vocabulary``: ``training`` (built from the
+    training posts: outside the budget), ``pretrained`` (the most frequent words of
+    ``pretrained_embeddings``) or a public word list (a file of one token per line)."""
+
+    target_epsilon: float
+    delta: float
+    clip_norm: float = 1.0
+    per_example_gradients: str = "vectorized"
+    vocabulary: str = "training"
+
+    def __post_init__(self) -> None:
+        if not self.target_epsilon > 0 or not 0 < self.delta < 1 or not self.clip_norm > 0:
+            raise InputError(f"differential_privacy needs target_epsilon > 0, 0 < delta < 1 and clip_norm > 0, "
+                             f"got {self.target_epsilon}, {self.delta} and {self.clip_norm}.")
+        if self.target_epsilon > MAX_EPSILON:  # (the PLD accountant's support grows without bound as noise vanishes)
+            raise InputError(f"differential_privacy.target_epsilon {self.target_epsilon} bounds nothing useful; use at "
+                             f"most {MAX_EPSILON:g}, or train without differential_privacy.")
+        if self.per_example_gradients not in PER_EXAMPLE_GRADIENTS:
+            raise InputError(f"differential_privacy.per_example_gradients must be one of "
+                             f"{PER_EXAMPLE_GRADIENTS}, got {self.per_example_gradients!r}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PrivacyConfig:
+        return cls(**_known_fields(cls, data, "differential_privacy section"))
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run (heads, network, optimisation, post-processing).
@@ -248,6 +316,8 @@ class TrainConfig:
     per-class thresholds of multi-label heads (``tune_thresholds``).
 
     ``distill`` (a :class:`DistillConfig`) trains on a teacher bundle's soft targets too.
+    ``canaries`` (a :class:`CanaryConfig`) inserts canary posts and measures their exposure;
+    ``differential_privacy`` (a :class:`PrivacyConfig`) trains with DP-SGD.
     ``name`` and ``version`` name the trained model (recorded in its bundle and reports).
     """
 
@@ -276,11 +346,14 @@ class TrainConfig:
     distill: DistillConfig | None = None
     name: str = "tonecls-model"
     version: str = "0"
+    canaries: CanaryConfig | None = None
+    differential_privacy: PrivacyConfig | None = None
 
     def __post_init__(self) -> None:
         self.heads = [h if isinstance(h, HeadConfig) else HeadConfig.from_dict(h) for h in self.heads]
         if isinstance(self.distill, dict):
             self.distill = DistillConfig.from_dict(self.distill)
+        self._check_privacy_options()
         if not self.heads:
             raise InputError("the training config has no heads; add at least one under 'heads'.")
         names = [h.name for h in self.heads]
@@ -303,10 +376,31 @@ class TrainConfig:
         if not 0.0 <= self.dropout < 1.0:
             raise InputError(f"dropout must be in [0, 1), got {self.dropout}.")
 
+    def _check_privacy_options(self) -> None:
+        """Parse ``canaries`` / ``differential_privacy`` and refuse what DP-SGD cannot bound:
+        a post repeated by ``oversample`` (counted once by the accountant) or a teacher
+        trained on the same posts without DP."""
+        if isinstance(self.canaries, dict):
+            self.canaries = CanaryConfig.from_dict(self.canaries)
+        if isinstance(self.differential_privacy, dict):
+            self.differential_privacy = PrivacyConfig.from_dict(self.differential_privacy)
+        if self.differential_privacy:
+            if any(int(h.oversample) > 1 for h in self.heads):
+                raise InputError("differential_privacy bounds what one training row reveals; oversample > 1 "
+                                 "repeats posts, so set every head's oversample to 1.")
+            if self.distill:
+                raise InputError("differential_privacy cannot be combined with distill (the teacher's soft "
+                                 "targets carry its non-private training).")
+
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["heads"] = [h.to_dict() for h in self.heads]
         data["distill"] = self.distill.to_dict() if self.distill else None
+        for key in ("canaries", "differential_privacy"):  # left out when unset (older bundles' configs)
+            value = getattr(self, key)
+            data.pop(key)
+            if value is not None:
+                data[key] = value.to_dict()
         return data
 
     @classmethod

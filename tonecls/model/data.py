@@ -113,10 +113,10 @@ def _load_export_split(source: DataSource, spec: HeadSpec, split: str, seed: int
     if split == "test":
         if not source.test_path:
             return None
-        return _export_split(source.test_path, source, spec)
+        return load_export_split(source.test_path, source, spec)
     if source.validation_path:
-        return _export_split(source.path if split == "train" else source.validation_path, source, spec)
-    whole = _export_split(source.path, source, spec)
+        return load_export_split(source.path if split == "train" else source.validation_path, source, spec)
+    whole = load_export_split(source.path, source, spec)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(whole))
     n_val = max(1, int(round(source.validation_fraction * len(whole))))
@@ -124,7 +124,8 @@ def _load_export_split(source: DataSource, spec: HeadSpec, split: str, seed: int
     return LabelledSplit([whole.texts[i] for i in rows], whole.targets[rows], whole.files)
 
 
-def _export_split(path: str, source: DataSource, spec: HeadSpec) -> LabelledSplit:
+def load_export_split(path: str, source: DataSource, spec: HeadSpec) -> LabelledSplit:
+    """The labelled posts of the export ``path`` (columns as ``source`` names them) for ``spec``."""
     frame = _read_export_frame(path, source)
     if spec.multilabel:
         if source.label_columns:

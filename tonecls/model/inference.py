@@ -1,7 +1,7 @@
 """The BiLSTM network of :mod:`tonecls.model.network` in numpy: scoring without TensorFlow.
 
 Keras and TensorFlow are the training stack; scoring runs this kernel, which gives Keras'
-logits to within 1e-5 (checked at export by :func:`tonecls.model.keras_export.check_against_keras`)
+logits to within 1e-4 (checked at export by :func:`tonecls.model.keras_export.check_against_keras`)
 and starts in a fraction of the time. :mod:`tonecls.model.keras_export` reads a Keras network
 into an :class:`InferenceNetwork`; :mod:`tonecls.model.inference_spec` stores it in a bundle
 (``inference.json``) and reads it back.
@@ -235,7 +235,6 @@ class InferenceNetwork:
                         z[k] += projected[k, :, step]
                 # gates (i, f, o) = sigmoid, candidate = tanh, in one tanh: the gates' halved
                 # pre-activations (see _gate_scale) give sigmoid(x) = (1 + tanh(x / 2)) / 2
-                # (numpy's vectorised tanh is ~10x faster than a float32 expit loop)
                 np.tanh(z, out=z)
                 gates = z[..., :3 * u]
                 np.multiply(gates, 0.5, out=gates)
@@ -314,7 +313,7 @@ _BLAS_CONTROLLER = None
 
 def _single_threaded_blas():
     """Context limiting BLAS to one thread: the recurrent products are small, and OpenBLAS'
-    threads make them 10-100x slower on a busy machine (measured); scale out with processes."""
+    threads slow them down (BENCHMARKS.md, network only); scale out with processes."""
     global _BLAS_CONTROLLER
     from threadpoolctl import ThreadpoolController
 

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -34,6 +35,24 @@ def _native_stderr_silenced() -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+# Keras 3's ``Variable.__array__(self, dtype=None)`` takes no ``copy`` keyword, so numpy >= 2 warns
+# (DeprecationWarning, then retries without it) whenever a Keras variable goes through
+# ``np.array(variable)``, as ``keras.ops.convert_to_numpy(variable)`` does. tonecls' own code
+# reads weights with ``variable.numpy()`` (no warning); Keras' saver still converts every weight
+# that way (keras/src/backend/tensorflow/core.py, ``convert_to_numpy``), so saving a network
+# ignores this one warning from Keras' modules: harmless, and not the user's to act on.
+NUMPY_COPY_WARNING = "__array__ implementation doesn't accept a copy keyword"
+
+
+@contextlib.contextmanager
+def keras_numpy_copy_warning_ignored() -> Iterator[None]:
+    """Ignore numpy's ``copy`` keyword DeprecationWarning raised from Keras' own modules."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=NUMPY_COPY_WARNING, category=DeprecationWarning,
+                                module=r"keras(\.|$)")
+        yield
 
 
 def import_keras() -> ModuleType:

@@ -14,7 +14,7 @@ from tonecls.model.inference import ExportError, InferenceNetwork
 
 __all__ = ["ExportError", "check_against_keras", "from_keras", "probe_batch"]
 
-KERAS_AGREEMENT = 1e-5
+KERAS_AGREEMENT = 1e-4
 """Largest absolute logit difference between the numpy network and Keras accepted at export."""
 
 
@@ -41,7 +41,7 @@ def from_keras(network: Any, heads: Sequence[str]) -> InferenceNetwork:
         embedding = names.get("embedding")
         if not isinstance(embedding, keras.layers.Embedding) or not embedding.mask_zero:
             raise ExportError(f"member {member.name!r} has no masked 'embedding' layer")
-        weights[f"{m}/embedding"] = keras.ops.convert_to_numpy(embedding.embeddings)
+        weights[f"{m}/embedding"] = embedding.embeddings.numpy()
         layer_count, units = 0, None
         while f"bilstm_{layer_count + 1}" in names:
             layer_count += 1
@@ -51,7 +51,7 @@ def from_keras(network: Any, heads: Sequence[str]) -> InferenceNetwork:
             for direction, lstm in (("forward", bidirectional.forward_layer),
                                     ("backward", bidirectional.backward_layer)):
                 _check_lstm(lstm, backwards=direction == "backward")
-                kernel, recurrent, bias = (keras.ops.convert_to_numpy(v) for v in
+                kernel, recurrent, bias = (v.numpy() for v in
                                            (lstm.cell.kernel, lstm.cell.recurrent_kernel, lstm.cell.bias))
                 units = lstm.units
                 prefix = f"{m}/bilstm_{layer_count}/{direction}"
@@ -67,13 +67,13 @@ def from_keras(network: Any, heads: Sequence[str]) -> InferenceNetwork:
         if has_attention:
             attention = names["attention_pool"]
             for part in ("projection", "bias", "context"):
-                weights[f"{m}/attention/{part}"] = keras.ops.convert_to_numpy(getattr(attention, part))
+                weights[f"{m}/attention/{part}"] = getattr(attention, part).numpy()
         for head in heads:
             dense = names.get(head)
             if not isinstance(dense, keras.layers.Dense) or dense.get_config().get("activation") != "linear":
                 raise ExportError(f"member {member.name!r} has no linear Dense head {head!r}")
-            weights[f"{m}/heads/{head}/kernel"] = keras.ops.convert_to_numpy(dense.kernel)
-            weights[f"{m}/heads/{head}/bias"] = keras.ops.convert_to_numpy(dense.bias)
+            weights[f"{m}/heads/{head}/kernel"] = dense.kernel.numpy()
+            weights[f"{m}/heads/{head}/bias"] = dense.bias.numpy()
         members.append({"pooling": pooling, "lstm_layers": layer_count, "units": int(units)})
     return InferenceNetwork(heads=list(heads), members=members, weights=weights)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import logging
 import sys
 import time
@@ -26,14 +27,14 @@ from tonecls.errors import InputError
 from tonecls.model.batches import EncodedSplit, LengthBucketedBatches, encode_split, training_arrays
 from tonecls.model.calibration import expected_calibration_error, fit_temperature, tune_thresholds
 from tonecls.model.config import HeadConfig, HeadSpec, TrainConfig
-from tonecls.model.data import LabelledSplit, data_digest, load_training_data
+from tonecls.model.data import LabelledSplit, TrainingData, data_digest, load_training_data
 from tonecls.model.evaluate import decide, metric_value, official_metric_name
 from tonecls.model.tone_model import ToneModel
 from tonecls.model.vocab import Vocabulary
 from tonecls.preprocess import PreprocessConfig
 
 logger = logging.getLogger(__name__)
-_KERAS_NOISE = ("The structure of `inputs` doesn't match", "__array__ implementation doesn't accept a copy")
+_KERAS_NOISE = ("The structure of `inputs` doesn't match",)
 
 
 @contextlib.contextmanager
@@ -139,8 +140,13 @@ def build_vocabulary(config: TrainConfig, token_lists: Iterable[Sequence[str]]):
         from tonecls.model.embeddings import pretrained_vocabulary
 
         keep_words = pretrained_vocabulary(config.pretrained_embeddings)
-    vocabulary = Vocabulary.fit(token_lists, max_size=config.vocab_size, min_count=config.min_count,
-                                keep=keep_words)
+    if config.differential_privacy and config.differential_privacy.vocabulary != "training":
+        from tonecls.privacy.dp import public_vocabulary
+
+        vocabulary = public_vocabulary(config)  # no training post decides which words the model knows
+    else:
+        vocabulary = Vocabulary.fit(token_lists, max_size=config.vocab_size, min_count=config.min_count,
+                                    keep=keep_words)
     if config.pretrained_extra_words:
         from tonecls.model.embeddings import frequent_pretrained_words
 
@@ -236,6 +242,7 @@ def train(
         for message in _KERAS_NOISE:  # Keras' own, not the user's to act on
             warnings.filterwarnings("ignore", message=message)
         loaded = load_training_data(config, data, data_dir, token_cache)
+        canaries = _insert_canaries(config, loaded)
         specs, kept = loaded.specs, loaded.kept
         vocabulary, embedding_init, coverage = build_vocabulary(
             config, (t for name in loaded.tokenised for t in loaded.tokenised[name]["train"][0]))
@@ -252,9 +259,10 @@ def train(
         arrays = training_arrays(config, specs, train_sets, distilled)
         logger.info("%d training posts an epoch", len(arrays[1]))
         networks, histories = [], []
+        fit = _member_fitter(config)
         for member in range(config.ensemble_size):
-            network, history = fit_member(config, specs, kept, vocabulary, embedding_init, arrays, val_sets,
-                                          member, quiet, soft_specs=kept if distilled else ())
+            network, history = fit(config, specs, kept, vocabulary, embedding_init, arrays, val_sets,
+                                   member, quiet, soft_specs=kept if distilled else ())
             networks.append(network)
             histories.append(history)
         model = ToneModel(ensemble_network(networks, [s.name for s in kept]), vocabulary, kept,
@@ -275,7 +283,44 @@ def train(
                                                     tune=False)},
             "training": histories,
             "training_seconds": round(time.perf_counter() - started, 1),
+            **_privacy_metadata(config, model, canaries, len(arrays[1])),
         }
     return model
 
 
+# --- privacy options (tonecls.privacy): canaries and DP-SGD -------------------------------------
+
+
+def _insert_canaries(config: TrainConfig, loaded: TrainingData):
+    """With ``config.canaries``: insert the canary posts into ``loaded`` (returns them); else None."""
+    if config.canaries is None:
+        return None
+    from tonecls.privacy.canaries import insert_canaries
+
+    return insert_canaries(config, loaded)
+
+
+def _member_fitter(config: TrainConfig):
+    """:func:`fit_member`, or its DP-SGD twin when ``config.differential_privacy`` is set."""
+    if config.differential_privacy is None:
+        return fit_member
+    from tonecls.privacy.dp import fit_member_dp
+
+    return functools.partial(fit_member_dp, early_stopping=_early_stopping)
+
+
+def _privacy_metadata(config: TrainConfig, model: ToneModel, canaries, n_rows: int) -> dict[str, Any]:
+    """``{"privacy": ...}``: the DP-SGD plan and what it leaves out, the canaries' exposure;
+    nothing for a run with neither."""
+    privacy: dict[str, Any] = {}
+    if config.differential_privacy is not None:
+        from tonecls.privacy.dp import outside_budget, plan_for
+
+        privacy.update(plan_for(config, n_rows).to_dict(), outside_budget=outside_budget(config),
+                       per_example_gradients=config.differential_privacy.per_example_gradients,
+                       vocabulary=config.differential_privacy.vocabulary)
+    if canaries is not None:
+        from tonecls.privacy.canaries import exposures
+
+        privacy["canaries"] = exposures(model, canaries)
+    return {"privacy": privacy} if privacy else {}

@@ -7,6 +7,7 @@
 - :mod:`tonecls.report.probes`: :func:`probe_report` of a :class:`~tonecls.audit.ProbeResult`;
 - :mod:`tonecls.report.prevalence`: :func:`prevalence_report` of a
   :class:`~tonecls.prevalence.PrevalenceResult`;
+- :mod:`tonecls.report.privacy`: :func:`privacy_report` of a membership-inference audit;
 - :mod:`tonecls.report.plots`: the audit's figures.
 
 Submodules are imported on first use (matplotlib and jinja2 only when a report is built).
@@ -27,6 +28,7 @@ _LAZY = {
     "audit_report": "tonecls.report.audit",
     "probe_report": "tonecls.report.probes",
     "prevalence_report": "tonecls.report.prevalence",
+    "privacy_report": "tonecls.report.privacy",
 }
 
 __getattr__ = lazy_getattr(__name__, _LAZY)

@@ -231,13 +231,20 @@ def _environment(autoescape: bool):
     return env
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_<>\[\]#|~])")
+
+
 def _markdown_cell(text: Any) -> str:
-    return re.sub(r"([\\|<>])", r"\\\1", str(text)).replace("\n", " ")
+    """A value as the literal text of a Markdown table cell (markup and HTML neutralised)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\r", " ").replace("\n", " ")
 
 
 def _markdown_text(text: Any) -> str:
-    # keep the text literal: neutralise characters Markdown would read as markup or HTML
-    return re.sub(r"([\\`*_<>\[\]#|])", r"\\\1", str(text))
+    """A value as literal Markdown text: characters Markdown would read as markup or HTML are
+    escaped, and so is a line start that would make a list, a quote or a heading."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    escaped = re.sub(r"(?m)^(\s*)([-+=])", r"\1\\\2", escaped)
+    return re.sub(r"(?m)^(\s*\d+)([.)])", r"\1\\\2", escaped)
 
 
 def _provenance_rows(provenance: dict[str, Any]) -> list[tuple[str, str]]:
