@@ -151,6 +151,8 @@ MAX_WARNINGS = 5  # warnings of a result printed by a command (the report holds 
 # --- options shared by several commands -----------------------------------------------------
 
 Output = Annotated[Path, typer.Option("-o", "--output", help="file to write (format by extension)")]
+Scored = Annotated[Path, typer.Argument(
+    metavar="SCORED", help="scored export, the output of tonecls score (.csv .tsv .jsonl .parquet, optionally .gz)")]
 ReportOutput = Annotated[str, typer.Option("-o", "--output", callback=_report_output,
                                            help="report path without extension, e.g. reports/audit")]
 ModelBundle = Annotated[Path | None, typer.Option("--model", help="model bundle directory (default: bundled model)")]
@@ -355,7 +357,7 @@ def probe(
 def audit(
     ctx: typer.Context,
     *,
-    scored: Annotated[Path, typer.Argument(metavar="SCORED", help="scored export (.csv .tsv .jsonl .parquet, optionally .gz)")],
+    scored: Scored,
     output: ReportOutput,
     head: Annotated[str, typer.Option(help="model head to audit, e.g. emotion")],
     group_col: Annotated[list[str], typer.Option(
@@ -423,7 +425,7 @@ def audit(
 @command("sample", "draw a random sample of scored posts to label by hand (for tonecls prevalence)")
 def sample(
     *,
-    scored: Annotated[Path, typer.Argument(metavar="SCORED", help="scored export (.csv .tsv .jsonl .parquet, optionally .gz)")],
+    scored: Scored,
     output: Annotated[Path, typer.Option("-o", "--output", help="file to write, e.g. to_label.csv (format by extension)")],
     n: Annotated[int, typer.Option("-n", help="posts to draw",
                                    **_default("tonecls.jobs.prevalence:sample_file", "n"))],
@@ -460,7 +462,7 @@ def sample(
 def prevalence(
     ctx: typer.Context,
     *,
-    scored: Annotated[Path, typer.Argument(metavar="SCORED", help="scored export (.csv .tsv .jsonl .parquet, optionally .gz)")],
+    scored: Scored,
     output: ReportOutput,
     head: Annotated[str, typer.Option(help="model head to estimate, e.g. sentiment")],
     label_col: Annotated[str | None, typer.Option(
