@@ -4,6 +4,9 @@
 #                                                 set, broken down by inferred dialect group
 #   reports/tweeteval_emotion_dialect_audit.*     emotion head on the TweetEval emotion test set
 #   reports/probes.*                              counterfactual identity probes
+#   reports/default_model_privacy.*               membership inference against the bundled model:
+#                                                 2,000 of its emotion training posts against the
+#                                                 TweetEval emotion test posts
 # Needs TweetEval and the TwitterAAE model (`tonecls fetch tweeteval twitteraae` when online,
 # or ../shared/data beside the checkout). Takes a few minutes on 2 cores.
 #
@@ -55,3 +58,14 @@ PY
 done
 
 "$tonecls" probe -o reports/probes
+
+"$python" - "$work/emotion_members.csv" "$work/emotion_non_members.csv" <<'PY'
+import sys
+from tonecls.datasets import load_tweeteval
+members, non_members = sys.argv[1:]
+load_tweeteval("emotion", "train").sample(n=2000, random_state=0)[["text", "label"]].to_csv(members, index=False)
+load_tweeteval("emotion", "test")[["text", "label"]].to_csv(non_members, index=False)
+PY
+"$tonecls" privacy-audit --members "$work/emotion_members.csv" --non-members "$work/emotion_non_members.csv" \
+  --head emotion --attack loss --attack trained -o reports/default_model_privacy --quiet \
+  --input-description "members: 2,000 TweetEval emotion training posts (sampled, seed 0); non-members: the 1,421 TweetEval emotion test posts"

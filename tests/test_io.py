@@ -428,3 +428,13 @@ def test_sample_is_deterministic_per_seed():
     script = _sample_script()
     assert script.make_sample(3).equals(script.make_sample(3))
     assert not script.make_sample(3).equals(script.make_sample(4))
+
+
+def test_atomic_writes_get_the_permissions_of_an_ordinary_file(tmp_path):
+    import stat
+
+    with atomic_write(tmp_path / "report.json") as out:
+        out.write("{}")
+    (tmp_path / "plain.json").write_text("{}")
+    mode = stat.S_IMODE((tmp_path / "report.json").stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "plain.json").stat().st_mode)

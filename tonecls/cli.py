@@ -564,6 +564,8 @@ def privacy_audit(
                                       **_default("tonecls.jobs.privacy:privacy_audit_file", "seed"))],
     save_bundle: Annotated[Path | None, typer.Option(
         help="also write the bundle with the audit recorded in its card, to this new folder")] = None,
+    input_description: Annotated[str | None, typer.Option(
+        help="description of the two files recorded in the report instead of their paths")] = None,
     quiet: Quiet = False,
 ) -> None:
     """Attack the bundle's scores as someone holding it could: the loss-threshold attack, an
@@ -577,7 +579,7 @@ def privacy_audit(
     result, paths = privacy_audit_file(members, non_members, output, head=head, model=model, text_col=text_col,
                                        label_col=label_col, attacks=tuple(attack or DEFAULT_ATTACKS),
                                        reference_models=reference_models, seed=seed, save_bundle=save_bundle,
-                                       command=_command_line(ctx))
+                                       command=_command_line(ctx), input_description=input_description)
     wrote = f"wrote {paths['html']}, {paths['md']} and {paths['json']}"
     print("\n".join([result.verdict, *(() if quiet else result.findings[:4]), wrote,
                       *([f"wrote the bundle with the audit recorded: {paths['bundle']}"] if "bundle" in paths else [])]))

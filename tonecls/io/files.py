@@ -59,6 +59,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs: Any) -
     if "b" not in mode:
         open_kwargs.setdefault("encoding", "utf-8")
     descriptor, temporary = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".partial", dir=path.parent)
+    os.fchmod(descriptor, 0o666 & ~_UMASK)  # the permissions of a file open() creates, not mkstemp's 0600
     os.close(descriptor)
     temporary = Path(temporary)
     try:
@@ -92,6 +93,16 @@ def replace_dir(new: str | os.PathLike, target: str | os.PathLike) -> None:
     os.replace(new, target)
     if old is not None:
         shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
+
+
+def _read_umask() -> int:
+    """The process' umask (read once: setting it to read it is not thread-safe)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tonecls.errors import InputError
+from tonecls.io import sha256_file
 from tonecls.jobs.provenance import job_provenance
 from tonecls.model import load_model
 from tonecls.model.config import DataSource
@@ -43,12 +44,15 @@ def privacy_audit_file(
     seed: int = 0,
     save_bundle: str | os.PathLike | None = None,
     command: str | None = None,
+    input_description: str | None = None,
 ) -> tuple[MembershipInferenceResult, dict[str, Path]]:
     """Audit the bundle ``model`` (None: the default one) for membership inference on ``head``:
     ``members`` holds posts it was trained on, ``non_members`` posts of the same distribution it
     never saw (CSV/TSV/JSONL/Parquet, with ``text_col`` and ``label_col`` holding class names).
     Writes the report ``output`` + ``.html`` / ``.md`` / ``.json``; with ``save_bundle``, the
     bundle with the audit recorded (a new sealed bundle: its card gets the figures).
+    ``input_description`` is recorded in place of the two files' paths (e.g. when they are
+    temporary), with their names and SHA-256.
     """
     from tonecls.report import privacy_report, report_target, write_report
 
@@ -64,8 +68,14 @@ def privacy_audit_file(
     splits = [_labelled(path, bundle, head, text_col, label_col) for path in (members, non_members)]
     result = audit_membership(bundle, *splits, head, attacks=attacks, reference_models=reference_models,
                               n_resamples=n_resamples, seed=seed)
-    provenance = {**job_provenance(members, model=bundle, command=command or "tonecls.jobs.privacy_audit_file(...)"),
-                  "non-member file": str(Path(non_members).resolve())}
+    provenance = job_provenance(members, model=bundle, command=command or "tonecls.jobs.privacy_audit_file(...)",
+                                input_description=input_description)
+    if input_description:
+        provenance["non-member file"] = f"{Path(non_members).name} (sha256 {sha256_file(non_members)[:16]}…)"
+        provenance["command"] = " ".join(Path(w).name if w == str(non_members) else w
+                                         for w in provenance["command"].split(" "))
+    else:
+        provenance["non-member file"] = str(Path(non_members).resolve())
     paths = write_report(privacy_report(result, provenance=provenance), out_dir, name)
     if save_bundle is not None:
         record_membership(bundle, result)
