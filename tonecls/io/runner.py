@@ -61,7 +61,7 @@ from tonecls.io.reading import (
     parquet_schema,
     read_export,
 )
-from tonecls.io.writing import ExportWriter
+from tonecls.io.writing import ExportWriter, check_output_columns
 from tonecls.schema import STATUS_COLUMN, Status
 
 __all__ = ["ChunkJob", "RunSummary", "check_run_options", "interactive", "resume_hint", "run_file"]
@@ -161,6 +161,7 @@ def run_file(
     first = next(chunks, None)
     columns = [] if first is None else [c for c in first.columns if c not in (READ_STATUS_COLUMN, LINE_COLUMN)]
     job.check_columns(columns)
+    check_output_columns(output, columns)  # e.g. repeated names for a JSONL output: before any work
     job.prepare()
 
     declared = parquet_schema(input) if in_format == "parquet" else None

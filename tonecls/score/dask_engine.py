@@ -53,7 +53,7 @@ from tonecls.io.reading import (
     read_export,
 )
 from tonecls.io.runner import MAX_REPORTED_LINES, chain_first, prefetched
-from tonecls.io.writing import ExportWriter, merged_columns, write_unified
+from tonecls.io.writing import ExportWriter, check_output_columns, merged_columns, write_unified
 from tonecls.schema import Status
 from tonecls.score.core import (
     ScoreSummary,
@@ -117,6 +117,7 @@ def score_file_dask(
     local_model = resolve_model(model)  # on the client: output schema and column check
     if first is not None:
         check_no_column_clash([c for c in first.columns if c not in MARKER_COLUMNS], local_model)
+        check_output_columns(output, [c for c in first.columns if c not in MARKER_COLUMNS], format="parquet")
     declared = parquet_schema(input) if in_format == "parquet" else None
 
     client, cluster = _connect(scheduler, workers)
