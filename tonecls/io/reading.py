@@ -49,7 +49,7 @@ import pandas as pd
 
 from tonecls.errors import InputError
 from tonecls.io.formats import check_format, detect_format, is_gzipped, separator
-from tonecls.io.values import decode_json_line, without_surrogates
+from tonecls.io.values import decode_json_line
 from tonecls.schema import Status
 
 __all__ = [
