@@ -14,8 +14,10 @@ about 60 characters of text a row) in each format, then
 
 With ``--baseline REF`` it compares this checkout with a copy of it whose I/O layer
 (``tonecls/io``, ``tonecls/score``) is that of git revision ``REF``, side by side, in
-alternating fresh child processes (best of ``--repeat``): reading each format with
-``read_export``, and with ``--score-rows N`` end-to-end scoring of an N-row CSV with the
+alternating fresh child processes (best of ``--repeat``; rows/s, rows per CPU-second and the
+CPU-seconds): reading each format with ``read_export`` (``--formats`` to choose), writing it
+with ``ExportWriter``, copying an export through both as every file job does (CSV -> CSV,
+Parquet -> Parquet, CSV <-> Parquet, JSONL -> JSONL; ``--copies-only`` for just these), and with ``--score-rows N`` end-to-end scoring of an N-row CSV with the
 default model (``score_file(csv, parquet)``: read, preprocess, predict, write). Everything
 else (model, preprocessing) is the same code on both sides.
 
@@ -133,6 +135,25 @@ print(json.dumps({"rows": len(frame), "wall": time.perf_counter() - wall, "cpu":
 os.remove(sys.argv[3])
 """
 
+_COPY_CHILD = """
+import json, os, sys, time
+sys.path.insert(0, sys.argv[1])
+from tonecls.io import ExportWriter, parquet_schema, read_export
+source, target = sys.argv[2], sys.argv[3]
+wall, cpu = time.perf_counter(), time.process_time()
+declared = parquet_schema(source) if source.endswith(".parquet") else None
+rows = 0
+with ExportWriter(target, schema=declared) as writer:
+    for chunk in read_export(source, text_col=None):
+        rows += len(chunk)
+        writer.write(chunk)
+print(json.dumps({"rows": rows, "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}))
+os.remove(target)
+"""
+
+# read_export -> ExportWriter, as every file job does: (input format, output format)
+COPIES = [("csv", "csv"), ("parquet", "parquet"), ("csv", "parquet"), ("parquet", "csv"), ("jsonl", "jsonl")]
+
 _SCORE_CHILD = """
 import json, os, sys, time
 sys.path.insert(0, sys.argv[1])
@@ -182,28 +203,35 @@ def compare(label: str, code: str, roots: dict[str, Path], args: list[str], repe
             for key in ("wall", "cpu"):
                 best[name][key] = min(best[name][key], result[key])
     base, new = best["baseline"], best["this"]
-    print(f"{label:<22}{rows / base['wall']:>14,.0f}{rows / new['wall']:>14,.0f}"
+    print(f"{label:<30}{rows / base['wall']:>14,.0f}{rows / new['wall']:>14,.0f}"
           f"{base['wall'] / new['wall']:>8.2f}{rows / base['cpu']:>16,.0f}{rows / new['cpu']:>16,.0f}"
-          f"{base['cpu'] / new['cpu']:>8.2f}")
+          f"{base['cpu'] / new['cpu']:>8.2f}{base['cpu']:>11.2f}{new['cpu']:>11.2f}")
 
 
 def main_compare(args) -> None:
     print(f"python {platform.python_version()}, pandas {pd.__version__}; baseline {args.baseline} vs this "
           f"checkout; best of {args.repeat}, alternating fresh processes; rows/s (higher is better), "
           "ratio = this / baseline")
-    print(f"{'':<22}{'base rows/s':>14}{'this rows/s':>14}{'ratio':>8}{'base rows/CPU-s':>16}"
-          f"{'this rows/CPU-s':>16}{'ratio':>8}")
+    print(f"{'':<30}{'base rows/s':>14}{'this rows/s':>14}{'ratio':>8}{'base rows/CPU-s':>16}"
+          f"{'this rows/CPU-s':>16}{'ratio':>8}{'base CPU-s':>11}{'this CPU-s':>11}")
+    formats = args.formats.split(",") if args.formats else FORMATS
     with tempfile.TemporaryDirectory() as tmp:
         roots = {"baseline": checkout(args.baseline, Path(tmp) / "baseline"), "this": ROOT}
         frame = synthetic(args.rows)
-        for fmt in FORMATS:
-            path = Path(tmp) / f"posts.{fmt}"
-            write(frame, path)
-            compare(f"read {fmt} ({args.rows:,})", _READ_CHILD, roots, [str(path)], args.repeat)
-        source = Path(tmp) / "posts.parquet"
-        for fmt in FORMATS:
-            compare(f"write {fmt} ({args.rows:,})", _WRITE_CHILD, roots,
-                    [str(source), str(Path(tmp) / f"written.{fmt}")], args.repeat)
+        for fmt in sorted(set(formats) | {f for pair in COPIES for f in pair} | {"parquet"}):
+            write(frame, Path(tmp) / f"posts.{fmt}")
+        if not args.copies_only:
+            for fmt in formats:
+                compare(f"read {fmt} ({args.rows:,})", _READ_CHILD, roots, [str(Path(tmp) / f"posts.{fmt}")],
+                        args.repeat)
+            source = Path(tmp) / "posts.parquet"
+            for fmt in formats:
+                compare(f"write {fmt} ({args.rows:,})", _WRITE_CHILD, roots,
+                        [str(source), str(Path(tmp) / f"written.{fmt}")], args.repeat)
+        for source_format, target_format in COPIES:
+            compare(f"copy {source_format} -> {target_format}", _COPY_CHILD, roots,
+                    [str(Path(tmp) / f"posts.{source_format}"), str(Path(tmp) / f"copied.{target_format}")],
+                    args.repeat)
         if args.score_rows:
             path = Path(tmp) / "score.csv"
             write(synthetic(args.score_rows, seed=1), path)
@@ -217,6 +245,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--baseline", help="git revision to compare with, side by side")
     parser.add_argument("--score-rows", type=int, default=0, help="with --baseline: also score this many rows")
+    parser.add_argument("--formats", help="with --baseline: the formats to read and write (default: all), e.g. csv,parquet")
+    parser.add_argument("--copies-only", action="store_true",
+                        help="with --baseline: only read_export -> ExportWriter copies (csv, parquet, jsonl)")
     args = parser.parse_args()
     if args.baseline:
         return main_compare(args)

@@ -726,22 +726,47 @@ def _pandas_column(column, name: str, path: Path) -> tuple[Any, np.ndarray | Non
         return _python_values(column, name, path), None
     if pa.types.is_floating(kind):
         return _float_values(column), None
+    if not _valid_text(column):
+        return _repaired_text(column)
+    return pa.table([column], names=["c"]).to_pandas(types_mapper=_pandas_type)["c"], None
+
+
+def _is_plain(arrow_type) -> bool:
+    """Whether pandas' own conversion of a column of this type is exact (not nested, not float)."""
+    import pyarrow as pa
+
+    return not (pa.types.is_nested(arrow_type) or pa.types.is_floating(arrow_type))
+
+
+def _valid_text(column) -> bool:
+    """False for a text column holding invalid UTF-8 (pyarrow would hand it to pandas as it
+    is, and the first use of such a value would fail); True for other columns."""
+    import pyarrow as pa
+
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return True
     try:
-        return column.to_pandas(types_mapper=_pandas_type), None
-    except (pa.ArrowException, ValueError):
-        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            return _repaired_text(column)
-        raise
+        column.validate(full=True)
+        return True
+    except pa.ArrowInvalid:
+        return False
 
 
 def _arrow_frame(table, start: int, path: Path) -> pd.DataFrame:
+    """A chunk of a Parquet export as a DataFrame: the plain columns converted by pyarrow in
+    one go (zero-copy text), nested and float columns and invalid text by :func:`_pandas_column`."""
     statuses = [Status.OK] * table.num_rows
-    columns = []
+    plain = [i for i, field in enumerate(table.schema) if _is_plain(field.type) and _valid_text(table.column(i))]
+    columns: list[Any] = [None] * table.num_columns
+    converted = table.select(plain).to_pandas(ignore_metadata=True, types_mapper=_pandas_type)
+    for position, i in enumerate(plain):
+        columns[i] = converted.iloc[:, position]
     for i, name in enumerate(table.column_names):
-        values, bad = _pandas_column(table.column(i), name, path)
-        columns.append(values)
-        for row in np.flatnonzero(bad) if bad is not None else ():
-            statuses[row] = Status.INVALID_ENCODING
+        if columns[i] is None:
+            values, bad = _pandas_column(table.column(i), name, path)
+            columns[i] = values
+            for row in np.flatnonzero(bad) if bad is not None else ():
+                statuses[row] = Status.INVALID_ENCODING
     return _with_markers(_frame(columns, table.column_names, table.num_rows), statuses, None, start)
 
 

@@ -79,16 +79,15 @@ def _exact_float(text: str) -> float | RawNumber:
     """The double a JSON number denotes, or a :class:`RawNumber` if writing that double back
     would give another number (overflow, underflow, more digits than a double keeps)."""
     value = float(text)
+    if len(text) < 16 and "e" not in text and "E" not in text:
+        return value  # at most 15 significant digits, in the normal range: the double is exact
     if decimal.Decimal(repr(value)) == decimal.Decimal(text):
         return value
     return RawNumber(text)
 
 
-_decode = json.JSONDecoder(parse_constant=RawNumber).decode
-_decode_exact = json.JSONDecoder(parse_constant=RawNumber, parse_float=_exact_float).decode
-# a JSON number the shortest repr of its double may not give back has 16+ digits or a
-# three-digit exponent; only lines with such a run pay for checking every float
-_MAYBE_INEXACT = re.compile(r"[\d.]{16,}|[eE][-+]?\d{3}")
+# the hooks run only for floats and the constants: lines without them decode at C speed
+_decode = json.JSONDecoder(parse_constant=RawNumber, parse_float=_exact_float).decode
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -99,7 +98,7 @@ def decode_json_line(text: str) -> tuple[Any, bool]:
 
     Raises ValueError for text that is not JSON.
     """
-    value = _decode_exact(text) if _MAYBE_INEXACT.search(text) else _decode(text)
+    value = _decode(text)
     if "\\u" in text and _SURROGATE_ESCAPE.search(text):
         return without_surrogates(value)
     return value, False
@@ -131,7 +130,7 @@ def is_missing(value: Any) -> bool:
         return True
     if isinstance(value, float):
         return math.isnan(value)
-    return type(value).__name__ in _PANDAS_MISSING
+    return not isinstance(value, str) and type(value).__name__ in _PANDAS_MISSING
 
 
 _PANDAS_MISSING = ("NAType", "NaTType")  # by name: this module does not import pandas

@@ -114,7 +114,10 @@ def _json_values(column: pd.Series) -> list:
     dtypes; a NaN of a numpy float column is missing, of a nullable float column a value."""
     dtype = column.dtype
     if isinstance(dtype, pd.StringDtype):
-        return [None if is_missing(v) else v for v in column.tolist()]
+        values = column.tolist()
+        for i in np.flatnonzero(column.isna().to_numpy()):
+            values[i] = None
+        return values
     if dtype == object:
         return [to_json_value(v) for v in column.tolist()]
     if _is_numpy_float(dtype):
@@ -758,7 +761,7 @@ class ExportWriter:
             minimal = csv.writer(text_out, delimiter=sep, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
             quote_all = csv.writer(text_out, delimiter=sep, lineterminator="\n", quoting=csv.QUOTE_ALL)
             next(reader)  # the old header
-            minimal.writerow(self.columns)
+            (quote_all if any("\r" in name for name in self.columns) else minimal).writerow(self.columns)
             segments = [(start, {name: i for i, name in enumerate(columns)}) for start, columns in self._segments]
             segment, index = -1, []
             for number, row in enumerate(reader):
