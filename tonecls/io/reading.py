@@ -36,6 +36,7 @@ import itertools
 import math
 import os
 import re
+import shlex
 import sys
 import zlib
 from collections import deque
@@ -153,17 +154,18 @@ _BYTE_ORDER_MARKS = (  # UTF-32 first: its little-endian mark starts with UTF-16
 )
 
 
-def _converted_name(path: Path) -> str:
+def _converted_name(path: Path, tag: str = "utf8", extension: str | None = None) -> Path:
+    """``posts.csv.gz`` -> ``posts-utf8.csv.gz`` beside it (``extension``: instead of the file's)."""
     base, dot, rest = path.name.partition(".")
-    return f"{base}-utf8{dot}{rest}"
+    return path.with_name(f"{base}-{tag}.{extension}" if extension else f"{base}-{tag}{dot}{rest}")
 
 
 def _conversion_hint(path: Path, source_encoding: str) -> str:
     """How to convert ``path`` from ``source_encoding`` (an iconv name) to UTF-8."""
-    target = _converted_name(path)
+    source, target = shlex.quote(str(path)), shlex.quote(str(_converted_name(path)))
     if is_gzipped(path):
-        return f"gunzip -c {path} | iconv -f {source_encoding} -t UTF-8 | gzip > {target}"
-    return f"iconv -f {source_encoding} -t UTF-8 {path} > {target}"
+        return f"gunzip -c {source} | iconv -f {source_encoding} -t UTF-8 | gzip > {target}"
+    return f"iconv -f {source_encoding} -t UTF-8 {source} > {target}"
 
 
 def _utf16_without_bom(head: bytes) -> str | None:
@@ -475,10 +477,10 @@ _JSON_KINDS = {list: "an array", str: "a string", bool: "true or false", type(No
 
 
 def _jq_hint(path: Path, program: str) -> str:
-    target = f"{path.name.partition('.')[0]}-lines.jsonl"
+    source, target = shlex.quote(str(path)), shlex.quote(str(_converted_name(path, "lines", "jsonl")))
     if is_gzipped(path):
-        return f"gunzip -c {path} | jq -c '{program}' > {target}"
-    return f"jq -c '{program}' {path} > {target}"
+        return f"gunzip -c {source} | jq -c '{program}' > {target}"
+    return f"jq -c '{program}' {source} > {target}"
 
 
 def _refuse_json_document(path: Path, first_line: str) -> None:
