@@ -9,13 +9,29 @@
 Tests that train, use a trained model, build Keras networks, start a Dask cluster or execute
 notebooks are marked ``slow``: ``pytest -m "not slow"`` is the fast inner loop, ``pytest``
 runs everything.
+
+Hypothesis profiles (``HYPOTHESIS_PROFILE``): ``fast`` (the default: few examples, derandomized,
+so the inner loop stays quick and repeatable) and ``ci`` (many more, random). Property tests
+that take their example count from the profile scale with it (``tests/properties.py``).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "fast", max_examples=10, deadline=None, derandomize=True, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "ci", max_examples=200, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SLOW_FIXTURES = {"tiny_model", "tiny_bundle", "dask_scheduler", "keras_setup"}  # keras_setup: test_inference

@@ -13,6 +13,7 @@ raw                                         tokens
 ``photo : jo.doe @ LA``, ``snapchat: jo``   ``<user>`` (Instagram credits, "platform: name")
 ``https://t.co/x``, ``www.x.org``, ``x.com``  ``<url>``
 ``jo.doe@mail.com``                         ``<email>``
+``jo [at] x [dot] com``, ``jo @ x.com``     ``<email>`` (also ``jo at gmail dot com``, ``(at)``)
 ``+1 (555) 123-4567``, ``+44 20 7946 0958``  ``<phone>``
 ``42``, ``3.5``, ``12:30``, ``1,000,000``    ``<number>`` (also words with 5+ digits in a row)
 ``[NAME]``, ``[RELIGION]`` (GoEmotions)     ``<name>``, ``<religion>``
@@ -26,8 +27,10 @@ raw                                         tokens
 
 Stop words and negations are kept: they flip sentiment. A token never contains whitespace.
 
-Before tokenising, a post is cut to :attr:`PreprocessConfig.max_chars` characters (10,000 by
-default; at whitespace when there is some near the end), HTML entities are decoded, control and
+Before tokenising, HTML entities are decoded, obfuscated e-mail addresses become ``<email>``,
+a post longer than :attr:`PreprocessConfig.max_chars` characters (10,000 by default) is cut
+(at whitespace when there is some near the end, and only after the personal data near the cut
+became its markers, so that no piece of an address cut in two becomes a token), control and
 invisible characters are removed (zero-width joiners only where they join emoji), curly
 apostrophes become ``'``, a literal ``\n`` (backslash-n, left by some exports) is a line
 break, and the text is Unicode-normalised (NFKC by default: fullwidth and "fancy" mathematical
@@ -127,9 +130,10 @@ class PreprocessConfig:
         Unicode normalisation of the text (emoji are never changed).
     max_chars : int, default=10_000
         Posts are cut to this many characters before tokenising (at the last whitespace
-        if there is some in the last tenth, or the last 100 characters), so that one huge
-        post cannot blow up time or memory (a tweet has at most 280 characters, a Reddit
-        comment 10,000). Such posts still have status ``"ok"``.
+        if there is some in the last tenth, or the last 100 characters; personal data near
+        the cut is replaced by its marker first, so it is never cut into leaky pieces), so
+        that one huge post cannot blow up time or memory (a tweet has at most 280
+        characters, a Reddit comment 10,000). Such posts still have status ``"ok"``.
     version : int
         Version of the tokenisation rules the configuration was made with.
     """
@@ -198,7 +202,7 @@ class PreprocessConfig:
 
 _FLAGS = regex.VERBOSE | regex.IGNORECASE | regex.UNICODE
 
-_EMAIL = r"[\w.+-]{1,64}@[\w-]{1,63}\.(?:[\w-]\.?){1,251}[\w-]"
+_EMAIL = r"(?<![\w.+-])[\w.+-]++@[\w-]{1,63}\.(?:[\w-]\.?){1,251}[\w-]"
 _PHONE = rf"""(?<!\d)(?:
     \+\d{{1,3}}(?:[ .\-]?\(?\d{{1,4}}\)?){{2,5}}   # international: +44 20 7946 0958
     |
@@ -283,6 +287,41 @@ _DISCORD_HINT_RE = re.compile(r"\w#\d{4}")
 # matches as "k"; a case-sensitive class is much cheaper than the names with IGNORECASE)
 _PLATFORM_NAME_ENDS = "ptckgamhnldPTCKGAMHNLD\u212a"
 _PLATFORM_HINT_RE = re.compile(f"[{_PLATFORM_NAME_ENDS}][ \t]?[:\\-]")
+
+# Obfuscated e-mail addresses, rewritten to " <email> " before tokenising:
+# "jane [at] gmail [dot] com", "jane(at)gmail(dot)com", "jane {at} mail.org", "jane @ gmail.com"
+# (not "jane @gmail.com": a handle),
+# "jane@gmail dot com", "jane at gmail dot com", "jane at gmail.com" (bare "at" and a real dot:
+# only for a known mail provider, since "tickets at ticketmaster.com" is prose). A bare "at"
+# form is refused when the name or the domain is an ordinary word ("look at this dot com").
+_MAIL_TLDS = ("com|net|org|edu|gov|mil|int|info|biz|io|co|me|us|uk|ca|au|de|fr|es|it|nl|be|ch|se|no|dk|"
+              "fi|ie|pl|pt|br|mx|ar|in|jp|cn|ru|nz|za|eu|ai|app|dev|xyz")
+_MAIL_PROVIDERS = ("gmail|googlemail|yahoo|ymail|hotmail|outlook|live|msn|aol|icloud|me|mac|protonmail|"
+                   "proton|gmx|yandex|zoho|mail|comcast|verizon|att|btinternet|qq|163")
+_AT_BRACKET = r"\s*[\[({<]\s*(?:at|@)\s*[\])}>]\s*"
+_DOT_OBFUSCATED = r"(?:\s*[\[({<]\s*(?:dot|\.)\s*[\])}>]\s*|\s+dot\s+)"
+_ANY_DOT = rf"(?:{_DOT_OBFUSCATED}|\.)"
+_LABEL = r"[\w\-]{1,63}"
+_TLD = rf"(?:{_MAIL_TLDS})(?![\w\-/?#=&%@])(?!\.\w)"  # not a URL's host: "x @ www.y.com/path"
+_OBFUSCATED_EMAIL_RE = regex.compile(rf"""
+    (?<![\w.+\-@#/])(?P<name>[\w+\-]+(?:{_ANY_DOT}[\w+\-]+){{0,3}})
+    (?:
+        (?:{_AT_BRACKET}|\s*@\s+) {_LABEL}(?:{_ANY_DOT}{_LABEL}){{0,3}}{_ANY_DOT}{_TLD}  # [at], " @ "
+      | @{_LABEL}(?:{_ANY_DOT}{_LABEL}){{0,3}}{_DOT_OBFUSCATED}{_TLD}                 # jane@gmail dot com
+      | \s+at\s+(?P<domain>{_LABEL})
+        (?:(?:{_DOT_OBFUSCATED}{_LABEL}){{0,3}}{_DOT_OBFUSCATED}{_TLD}                 # at gmail dot com
+          | (?<=(?:{_MAIL_PROVIDERS}))\.{_TLD}(?:\.{_TLD})?)                         # at gmail.com
+    )""", _FLAGS)
+# cheap tests (stdlib re, on the text and its lower case) of whether _OBFUSCATED_EMAIL_RE may
+# match at all (see _may_hold_obfuscated_email)
+_SPACED_AT_HINT_RE = re.compile(r"@\s+[\w\-]{1,63}(?:\.|\s*[\[({<]|\s+[dD][oO][tT]\s)")
+_AT_HINT_RE = re.compile(rf"at\s*[\])}}>]|@\s*[\])}}>]|at\s+(?:{_MAIL_PROVIDERS})\.")
+# ordinary words that are not the name or domain of a bare-"at" address
+_PROSE_WORDS = frozenset("""
+    a an the this that these those my your our their his her its me us you him them it i we they he
+    she who what which here there home work school out up back now more all some any one look
+    looking looked check visit see find shop buy available tickets info details order live
+    """.split())
 
 _HANG_RE = casual.HANG_RE  # runs of 4+ identical non-alphanumerics -> 3 (as nltk)
 _HANG_CHECK_RE = re.compile(r"(\W|_)\1\1\1")  # cheap test: may _HANG_RE change anything?
@@ -438,17 +477,38 @@ class Preprocessor:
     # steps
 
     def _clean(self, text: str) -> str | None:
-        """Cut, decode entities, drop invisibles, normalise Unicode; None for lone surrogates."""
+        """Decode entities, scrub handles and obfuscated e-mails, drop invisibles, normalise
+        Unicode, cut a long post (:meth:`_cut`); None for lone surrogates."""
         if not text.isascii() and _SURROGATE_RE.search(text):
             return None  # str decoded with errors="surrogateescape": not valid text
+        if len(text) > self.config.max_chars:
+            return self._cut(text)
+        return self._normalise_text(text)
+
+    def _cut(self, text: str) -> str:
+        """A long post cut to ``max_chars`` characters between tokens: the text before the cut
+        (and a margin after it) is cleaned and the personal data near the cut replaced by its
+        markers first, so that no piece of an e-mail, URL, phone number or handle cut in two
+        becomes a token. Only a window of the post is cleaned, grown until it is long enough."""
         max_chars = self.config.max_chars
-        if len(text) > max_chars:
-            text = _truncate(text, max_chars)
+        margin = max_chars // 10 + _PERSONAL_MARGIN
+        size = max_chars + margin
+        while True:
+            head = _scrub_personal_data(self._normalise_text(text[:size]), max_chars - margin)
+            if size >= len(text) or len(head) >= max_chars + margin:
+                break
+            size *= 2  # markers shortened the window: its far end could reach the cut
+        return _truncate(head, max_chars) if len(head) > max_chars else head
+
+    def _normalise_text(self, text: str) -> str:
+        """Every cleaning step but the cut."""
         if "\\n" in text:  # a literal backslash-n left by some exports is a line break
             text = text.replace("\\n", " ")
         if "&" in text:
             text = casual.replace_html_entities(text)
         text = _scrub_platform_handles(text)
+        if _may_hold_obfuscated_email(text):
+            text = _OBFUSCATED_EMAIL_RE.sub(_obfuscated_email, text)
         if text.isascii():
             if _CONTROL_RE.search(text):
                 text = _CONTROL_RE.sub(" ", text)
@@ -631,6 +691,46 @@ def _as_text(post: Any) -> tuple[str | None, str]:
     if type(post).__name__ == "datetime64" and str(post) == "NaT":
         return None, Status.MISSING
     return None, Status.NOT_TEXT
+
+
+def _may_hold_obfuscated_email(text: str) -> bool:
+    """Whether :data:`_OBFUSCATED_EMAIL_RE` may match (every form has a spaced "@", a "dot",
+    a bracketed "at" / "@", or "at" before a mail provider's domain)."""
+    if "@" in text and _SPACED_AT_HINT_RE.search(text):
+        return True
+    lower = text.lower()
+    return "dot" in lower or (("at" in lower or "@" in lower) and _AT_HINT_RE.search(lower) is not None)
+
+
+def _obfuscated_email(match: regex.Match) -> str:
+    """``" <email> "`` for an obfuscated address; the text itself for a bare-"at" match whose
+    name or domain is an ordinary word."""
+    domain = match.group("domain")
+    if domain is not None:
+        name = match.group("name").casefold()
+        if name in _PROSE_WORDS or domain.casefold() in _PROSE_WORDS:
+            return match.group()
+    return f" {EMAIL} "
+
+
+_PERSONAL_MARGIN = 1000  # characters: longer than any personal-data token but a URL's tail
+_PERSONAL_RE = regex.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _TOKEN_PATTERNS
+                                      if kind in _PERSONAL_KINDS), _FLAGS)
+
+
+def _personal_marker(match: regex.Match) -> str:
+    kind = next(kind for kind, found in match.groupdict().items() if found is not None)
+    return f" {_PERSONAL_KINDS[kind]} "
+
+
+def _scrub_personal_data(text: str, start: int) -> str:
+    """``text`` with the e-mails, URLs, phone numbers and handles after ``start`` (from the
+    whitespace before it, where tokens begin) replaced by their markers."""
+    if start > 0:
+        start = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start), text.rfind("\t", 0, start), 0)
+    else:
+        start = 0
+    return text[:start] + _PERSONAL_RE.sub(_personal_marker, text[start:])
 
 
 def _truncate(text: str, max_chars: int) -> str:

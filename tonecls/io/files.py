@@ -127,9 +127,11 @@ def sha256_file(path: str | os.PathLike) -> str:
 class ContentHash:
     """A running SHA-256 of DataFrame chunks: column names, row positions and every value.
 
-    Fast for typed and text columns (pandas' vectorised ``hash_pandas_object``; this module imports pandas only here); columns of
-    unhashable values (lists, dicts, arrays of nested Parquet data) are hashed from their JSON
-    text. ``hexdigest()`` after the same chunks gives the same value in any process.
+    Fast for typed and text columns (pandas' vectorised ``hash_pandas_object``; this module
+    imports pandas only here); other object columns (JSON values, nested Parquet data) are
+    hashed from each value's type and exact JSON text, so ``1``, ``"1"``, ``1.0`` and
+    ``True`` differ. Columns are taken by position (repeated names are fine).
+    ``hexdigest()`` after the same chunks gives the same value in any process.
     """
 
     def __init__(self) -> None:
@@ -142,20 +144,39 @@ class ContentHash:
         import pandas as pd
 
         self._digest.update(json.dumps([str(c) for c in chunk.columns]).encode("utf-8", "surrogatepass"))
-        for name in chunk.columns:
-            column = chunk[name]
-            try:
-                values = pd.util.hash_pandas_object(column, index=False).to_numpy()
-            except TypeError:  # unhashable values (nested data)
-                text = column.map(lambda v: json.dumps(v, default=_json_fallback, sort_keys=True))
-                values = pd.util.hash_pandas_object(text.astype(object), index=False).to_numpy()
-            self._digest.update(np.ascontiguousarray(values).tobytes())
+        for i in range(chunk.shape[1]):
+            self._digest.update(_column_digest(chunk.iloc[:, i]))
         self._digest.update(np.asarray(chunk.index, dtype=np.int64).tobytes()
                             if pd.api.types.is_integer_dtype(chunk.index) else b"")
         self.rows += len(chunk)
 
     def hexdigest(self) -> str:
         return self._digest.hexdigest()
+
+
+def _column_digest(column: Any) -> bytes:
+    """The bytes a column adds to a :class:`ContentHash`."""
+    import numpy as np
+    import pandas as pd
+
+    kind = b""
+    if column.dtype == object:
+        inferred = pd.api.types.infer_dtype(column, skipna=True)
+        kind = inferred.encode()
+        if inferred == "integer" and not column.isna().any():
+            try:
+                column = column.astype(np.int64)
+            except OverflowError:
+                column = column.map(_typed_text)
+        elif inferred not in ("string", "empty"):
+            column = column.map(_typed_text)
+    values = pd.util.hash_pandas_object(column, index=False).to_numpy()
+    return kind + np.ascontiguousarray(values).tobytes()
+
+
+def _typed_text(value: Any) -> str:
+    """A value's type and exact JSON text (NaN as NaN, None as null)."""
+    return f"{type(value).__name__}:{json.dumps(value, default=_json_fallback)}"
 
 
 def _json_fallback(value: Any) -> Any:

@@ -52,6 +52,7 @@ from tonecls.io.lock import OutputLock
 from tonecls.io.manifest import ResumeManifest, ResumeRefused, input_identity, manifest_path
 from tonecls.io.options import ENGINES, ON_BAD_LINES
 from tonecls.io.sources import ChunkSource, FileSource, input_files
+from tonecls.io.writing import check_output_columns
 
 __all__ = ["ChunkJob", "JobFailed", "RunSummary", "check_run_options", "interactive", "make_engine",
            "resume_hint", "run_file"]
@@ -216,7 +217,9 @@ class _Run:
             read_options.update(chunksize=None, chunk_bytes=self.engine.blocksize)
         many = len(files) > 1 and self.engine.writes_parts
         source = (FileSource if many else ChunkSource)(files, **read_options)
-        self.job.check_columns(source.columns())
+        columns = source.columns()
+        self.job.check_columns(columns)
+        check_output_columns(self.output, columns)  # e.g. repeated names for JSONL / Parquet: before any work
         self.job.prepare()
         declared = sink_schema(in_format, files)
         records = self.manifest.outputs()

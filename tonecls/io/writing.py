@@ -4,34 +4,39 @@
 ``<target>.partial.parts/``, merged at the end) and renames it to the target when it is
 closed without error; an interrupted job continues with ``resume=True``.
 
-Values are written as they are:
+Values are written as they are (the rules are in :mod:`tonecls.io.values`):
 
-- Parquet keeps every type: integers (nullable), decimals, timestamps, nested lists / structs
-  / maps and binary pass through, with the types a Parquet input declared (``schema=``); a
-  column's type may widen from chunk to chunk (a null column that later holds numbers, a
-  decimal whose precision grows), and a column holding both text and other values is text;
-- CSV/TSV/JSONL: integers as integers, floats in their shortest exact form (``repr``:
-  ``float(text) == value``; float32 in float32's shortest form; infinities as the text
-  ``inf`` / ``-inf``, since JSON has none; NaN is missing), text unchanged; nested
-  values as JSON text, binary values as base64 text, decimals and dates as their text
-  (JSONL: strings), missing values empty (CSV) or ``null`` (JSONL);
+- Parquet keeps every type: integers (nullable), floats (NaN as NaN, missing as null),
+  decimals, timestamps, nested lists / structs / maps and binary pass through, with the types
+  a Parquet input declared (``schema=``); a column's type may widen from chunk to chunk (a
+  null column that later holds numbers, a decimal whose precision grows); a column that is
+  null everywhere stays null-typed; a column whose values no one Parquet type holds exactly
+  (text beside other values, integers beyond a double beside floats) is text, each non-text
+  value as its text; a value Parquet cannot hold at all (a JSON number such as ``1e400``, an
+  integer beyond 64 bits) is refused with an :class:`~tonecls.errors.InputError`;
+- CSV/TSV/JSONL: integers as integers, floats in their shortest exact form (float32 in
+  float32's), a NaN value as ``NaN`` and infinities as ``Infinity`` / ``-Infinity`` (JSON
+  numbers in JSONL, as Python's ``json`` writes them; the field's text in CSV/TSV), a JSON
+  number kept as text (:class:`~tonecls.io.values.RawNumber`) as that text, text unchanged,
+  nested values as JSON text (CSV/TSV) or JSON (JSONL: an empty map is ``{}``), binary as
+  base64 text, decimals, dates and times as their text (JSONL: strings), missing values
+  empty (CSV/TSV) or ``null`` (JSONL);
+- column names are written exactly; CSV/TSV hold repeated names, JSONL and Parquet cannot
+  (:func:`check_output_columns` refuses them before any work);
 - columns first seen after the first chunk (late JSONL keys) are added: Parquet and CSV/TSV
   files get them for every row (empty before), JSONL records from where they appear.
 """
 
 from __future__ import annotations
 
-import base64
 import csv
-import datetime
-import decimal
 import gzip
 import hashlib
 import io
 import json
-import math
 import os
 import shutil
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,9 +49,11 @@ from tonecls.io.files import atomic_write, partial_path, sha256_file
 from tonecls.io.formats import check_format, is_gzipped, separator
 from tonecls.io.manifest import ResumeRefused
 from tonecls.io.reading import MARKER_COLUMNS
+from tonecls.io.values import RawNumber, encode_json, float_text, is_missing, to_json_value, to_text_value
 
 __all__ = [
     "ExportWriter",
+    "check_output_columns",
     "conform_table",
     "merged_columns",
     "to_json_value",
@@ -56,158 +63,359 @@ __all__ = [
 ]
 
 
-# --- values -----------------------------------------------------------------------------------
+# --- columns ----------------------------------------------------------------------------------
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and math.isnan(value)
+def repeated_names(columns: Sequence[str]) -> list[str]:
+    """The names ``columns`` holds more than once, in order of first appearance."""
+    counts = Counter(columns)
+    return [name for name in dict.fromkeys(columns) if counts[name] > 1]
 
 
-def _finite(value: float) -> Any:
-    """A float as JSON holds it: itself, or ``"inf"`` / ``"-inf"`` as text (JSON has no
-    infinities); NaN is missing."""
-    if math.isnan(value):
-        return None
-    return value if math.isfinite(value) else ("inf" if value > 0 else "-inf")
+def check_output_columns(path: str | os.PathLike, columns: Sequence[Any], format: str | None = None) -> None:
+    """Refuse, before any work, column names that the output format of ``path`` cannot hold:
+    a repeated name in JSONL (an object's keys) or Parquet (a schema's fields) output."""
+    path = Path(path)
+    fmt = check_format(path, format)
+    repeated = repeated_names([str(c) for c in columns])
+    if repeated and fmt in ("jsonl", "parquet"):
+        raise InputError(
+            f"cannot write {path}: the input repeats the column name(s) {repeated}, and a "
+            f"{'JSON Lines record' if fmt == 'jsonl' else 'Parquet schema'} holds each name once. "
+            "Write a CSV or TSV output, which keeps the header as it is, or rename the repeated "
+            "columns in the input."
+        )
 
 
-def to_json_value(value: Any) -> Any:
-    """A value as plain JSON data, without loss: numpy scalars and arrays as Python numbers
-    and lists, floats unchanged (``json`` writes their shortest exact form), bytes as base64
-    text, decimals, dates and other scalars as their text; missing as None."""
-    if _is_missing(value):
-        return None
-    if isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, float):
-        return _finite(value)
-    if isinstance(value, np.floating):
-        return _finite(float(str(value)) if value.dtype == np.float32 else float(value))
-    if isinstance(value, np.generic):
-        return to_json_value(value.item())
-    if isinstance(value, dict):
-        return {str(k): to_json_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        if isinstance(value, list) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
-            return {str(k): to_json_value(v) for k, v in value}  # an Arrow map: (key, value) pairs
-        return [to_json_value(v) for v in value]
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, (datetime.datetime, datetime.date, datetime.time, pd.Timestamp)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    return str(value)
+# --- values as JSON ---------------------------------------------------------------------------
 
 
-def to_text_value(value: Any) -> str | None:
-    """A value as the text of one CSV/TSV field: text unchanged, numbers exact, nested
-    values as JSON text, binary as base64; missing as None (an empty field)."""
-    if _is_missing(value):
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (dict, list, tuple, np.ndarray)):
-        return json.dumps(to_json_value(value), ensure_ascii=False, allow_nan=False)
-    plain = to_json_value(value)
-    return plain if isinstance(plain, str) else str(plain)
+def _masked_floats(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The data and missing mask of a nullable float column (a NaN there is a value)."""
+    dtype = column.dtype.numpy_dtype
+    return column.to_numpy(dtype=dtype, na_value=dtype.type(0)), column.isna().to_numpy()
 
 
-def _needs_text(column: pd.Series) -> bool:
-    """Whether a column's values must be turned into text for CSV/TSV (pandas would write
-    nested values, bytes and the like with Python's repr)."""
-    return column.dtype == object or isinstance(column.dtype, pd.ArrowDtype)
+def _float_list(values: np.ndarray) -> list[float]:
+    """Numpy floats as Python floats, float32 in its own shortest form."""
+    if values.dtype == np.float32:
+        return [float(str(v)) for v in values]
+    return values.astype(np.float64, copy=False).tolist()
+
+
+def _is_masked_float(dtype: Any) -> bool:
+    return isinstance(dtype, (pd.Float32Dtype, pd.Float64Dtype))
+
+
+def _is_numpy_float(dtype: Any) -> bool:
+    return isinstance(dtype, np.dtype) and dtype.kind == "f"
 
 
 def _json_values(column: pd.Series) -> list:
-    """The values of a column as JSON data, vectorised for the common dtypes."""
+    """The values of a column as JSON data (:func:`to_json_value`), vectorised for the common
+    dtypes; a NaN of a numpy float column is missing, of a nullable float column a value."""
     dtype = column.dtype
-    if isinstance(dtype, pd.StringDtype) or dtype == object:
-        if isinstance(dtype, pd.StringDtype):
-            return [None if _is_missing(v) else v for v in column.tolist()]
+    if isinstance(dtype, pd.StringDtype):
+        values = column.tolist()
+        for i in np.flatnonzero(column.isna().to_numpy()):
+            values[i] = None
+        return values
+    if dtype == object:
         return [to_json_value(v) for v in column.tolist()]
-    if pd.api.types.is_float_dtype(dtype) and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+    if _is_numpy_float(dtype):
         values = column.to_numpy()
-        if values.dtype == np.float32:  # shortest float32 form, as float64 text
-            return [_finite(float(str(v))) for v in values]
-        return [v if math.isfinite(v) else _finite(v) for v in values.tolist()]
+        return [None if v != v else v for v in _float_list(values)]
+    if _is_masked_float(dtype):
+        data, missing = _masked_floats(column)
+        return [None if m else v for v, m in zip(_float_list(data), missing.tolist())]
     if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-        return [None if _is_missing(v) else v for v in column.astype(object).tolist()]
+        return [None if is_missing(v) else v for v in column.astype(object).tolist()]
     return [to_json_value(v) for v in column.astype(object).tolist()]
 
 
+_encode_object = json.JSONEncoder(ensure_ascii=False, allow_nan=True).encode
+
+
 def _encode_jsonl(chunk: pd.DataFrame) -> bytes:
-    columns = [_json_values(chunk[name]) for name in chunk.columns]
     names = list(chunk.columns)
-    dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
-    lines = [dumps(dict(zip(names, row))) for row in zip(*columns)]
+    columns = [_json_values(chunk.iloc[:, i]) for i in range(len(names))]
+    records = [dict(zip(names, row)) for row in zip(*columns)] if names else [{} for _ in range(len(chunk))]
+    try:
+        lines = [_encode_object(record) for record in records]
+    except TypeError:  # a RawNumber: its own text
+        lines = [encode_json(record) for record in records]
     return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
 
 
+# --- values as CSV/TSV fields -----------------------------------------------------------------
+
+
+def _float_texts(values: np.ndarray) -> np.ndarray:
+    """Field texts of numpy floats as pandas writes finite ones (float32: numpy's shortest
+    form, ``1e+06``; float64: ``repr``), NaN as ``NaN``, infinities as ``Infinity``."""
+    if values.dtype == np.float32:
+        texts = [str(v) if np.isfinite(v) else float_text(float(v)) for v in values]
+    else:
+        texts = [float_text(v) for v in values.tolist()]
+    return np.array(texts, dtype=object)
+
+
+def _field_texts(column: pd.Series) -> pd.Series | np.ndarray | None:
+    """A column's values as the texts of CSV/TSV fields (None: missing) where pandas would not
+    write them exactly or alike in every chunk (nested values, bytes, a NaN value, infinities,
+    datetimes); None where it would."""
+    dtype = column.dtype
+    if dtype == object or isinstance(dtype, pd.ArrowDtype) or dtype.kind in "mM":
+        # (pandas writes a datetime column whose times are all midnight as dates: per chunk)
+        return column.map(to_text_value, na_action="ignore").astype(object)
+    if _is_masked_float(dtype):
+        data, missing = _masked_floats(column)
+        texts = _float_texts(data)
+        texts[missing] = None
+        return texts
+    if _is_numpy_float(dtype):
+        values = column.to_numpy()
+        if np.isinf(values).any():
+            texts = _float_texts(values)
+            texts[np.isnan(values)] = None
+            return texts
+    return None
+
+
+def _holds_carriage_return(chunk: pd.DataFrame, header: bool) -> bool:
+    if header and any("\r" in str(name) for name in chunk.columns):
+        return True
+    for i in range(chunk.shape[1]):
+        column = chunk.iloc[:, i]
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            if column.astype("str").str.contains("\r", regex=False).any():
+                return True
+    return False
+
+
 def _encode_delimited(chunk: pd.DataFrame, sep: str, header: bool) -> bytes:
-    converted = {
-        name: chunk[name].map(to_text_value, na_action="ignore").astype(object)
-        for name in chunk.columns if _needs_text(chunk[name])
-    }
-    if converted:
-        chunk = chunk.assign(**converted)
+    texts = {i: _field_texts(chunk.iloc[:, i]) for i in range(chunk.shape[1])}
+    texts = {i: values for i, values in texts.items() if values is not None}
+    if texts:
+        chunk = chunk.copy(deep=False)
+        for i, values in texts.items():
+            chunk.isetitem(i, values)
     # csv quotes fields containing "\n" but (before Python 3.12) not a lone "\r", which
     # readers take as a line break: quote every field of a chunk that has one
-    has_cr = any(
-        chunk[column].astype("str").str.contains("\r", regex=False).any()
-        for column in chunk.columns
-        if chunk[column].dtype == object or pd.api.types.is_string_dtype(chunk[column].dtype)
-    )
-    quoting = csv.QUOTE_ALL if has_cr else csv.QUOTE_MINIMAL
+    quoting = csv.QUOTE_ALL if _holds_carriage_return(chunk, header) else csv.QUOTE_MINIMAL
     return chunk.to_csv(index=False, header=header, sep=sep, lineterminator="\n", quoting=quoting).encode("utf-8")
 
 
 # --- Parquet schemas --------------------------------------------------------------------------
 
+_ARROW_ERRORS: tuple = ()  # the exceptions of a pyarrow conversion that did not fit (set on first use)
 
-def _arrow_column(column: pd.Series, declared):
-    """An Arrow array of a pandas column: with the declared type if any, else inferred; a
-    column mixing text with other values (or that Arrow cannot type) becomes text."""
+
+def _arrow_errors() -> tuple:
+    global _ARROW_ERRORS
+    if not _ARROW_ERRORS:
+        import pyarrow as pa
+
+        _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError,
+                         ValueError, OverflowError)
+    return _ARROW_ERRORS
+
+
+def _try_array(values: Any, arrow_type, from_pandas: bool):
+    """``pa.array(values)`` with ``arrow_type`` (None: inferred), or None if they do not fit."""
     import pyarrow as pa
 
-    if declared is not None:
-        try:
-            return pa.array(column, type=declared, from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
-            pass  # e.g. JSON text in a column declared as a list: fall through
     try:
-        array = pa.array(column, from_pandas=True)
-        if pa.types.is_large_string(array.type):  # pandas' str dtype: plain string, as read
-            array = array.cast(pa.string())
-        if column.dtype == object and not pa.types.is_string(array.type) and not pa.types.is_null(array.type):
-            kinds = {type(v) for v in column.tolist() if not _is_missing(v)}
-            if str in kinds and len(kinds) > 1:
-                raise pa.ArrowInvalid("mixed text and other values")
+        return pa.array(values, type=arrow_type, from_pandas=from_pandas)
+    except _arrow_errors():
+        return None
+
+
+def _text_array(values: Iterable[Any]):
+    import pyarrow as pa
+
+    return pa.array([to_text_value(v) for v in values], type=pa.string())
+
+
+def _arrow_column(column: pd.Series, declared):
+    """An Arrow array of a pandas column: with the declared type if it fits, else inferred; a
+    column that no one type holds exactly becomes text (each value as its text)."""
+    import pyarrow as pa
+
+    if column.dtype == object:
+        return _object_array(column, declared)
+    array = None if declared is None else _try_array(column, declared, True)
+    if array is None:
+        array = _try_array(column, None, True)
+    if array is None:
+        return _text_array(column.tolist())
+    if pa.types.is_large_string(array.type) and not (declared is not None and pa.types.is_large_string(declared)):
+        array = array.cast(pa.string())  # pandas' str dtype: plain string, as read
+    return array
+
+
+def _object_array(column: pd.Series, declared):
+    """An Arrow array of an object column (JSON values, nested Parquet values): a top-level
+    NaN is missing, a NaN inside a nested value stays NaN; a :class:`RawNumber` becomes the
+    double that holds it, and one that no double holds (``1e400``), like an integer beyond
+    64 bits, is refused unless the column is text anyway."""
+    import pyarrow as pa
+
+    values = column.to_numpy(dtype=object, copy=True)
+    values[pd.isna(values)] = None
+    array = None if declared is None else _try_array(values, declared, False)
+    if array is None:
+        array = _try_array(values, None, False)
+    if array is None:
+        fitted = _fitted_values(values)
+        if fitted is not None:
+            array = _try_array(fitted[0], declared if declared is not None else fitted[1], False)
+    if array is not None and declared is None and _has_empty_struct(array.type):
+        array = pa.array(values, type=_empty_structs_as_maps(array.type), from_pandas=False)
+    if array is not None and (pa.types.is_string(array.type) or pa.types.is_null(array.type)):
         return array
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError, OverflowError):
-        return pa.array(column.map(to_text_value, na_action="ignore").astype(object), type=pa.string(),
-                        from_pandas=True)
+    kinds = {type(v) for v in values if v is not None}
+    if array is not None and not (str in kinds and len(kinds) > 1):
+        return array
+    if str not in kinds:
+        _refuse_unrepresentable(column.name, values)
+    return _text_array(values)
+
+
+def _has_empty_struct(arrow_type) -> bool:
+    return _empty_structs_as_maps(arrow_type) != arrow_type
+
+
+def _empty_structs_as_maps(arrow_type):
+    """``arrow_type`` with every struct without fields (JSON ``{}``, which Parquet cannot
+    store) as an empty-able map of text to null, which holds ``{}`` exactly."""
+    import pyarrow as pa
+
+    if pa.types.is_struct(arrow_type):
+        if arrow_type.num_fields == 0:
+            return pa.map_(pa.string(), pa.null())
+        return pa.struct([f.with_type(_empty_structs_as_maps(f.type)) for f in arrow_type])
+    if pa.types.is_list(arrow_type):
+        return pa.list_(_empty_structs_as_maps(arrow_type.value_type))
+    return arrow_type
+
+
+def _fitted_values(values: np.ndarray) -> tuple[list, Any] | None:
+    """``values`` with each :class:`RawNumber` a double holds as that double, and the Arrow
+    type to try for them (integers from 2**63 to 2**64, where Arrow infers int64: uint64);
+    None if there is nothing to fit."""
+    found: set[str] = set()
+    fitted = [_fitted(v, found) for v in values]
+    if not found:
+        return None
+    arrow_type = None
+    if "uint64" in found:  # the type of the values with those integers as 0, uint64 for int64
+        inferred = _try_array([_fitted(v, set(), big_int=0) for v in values], None, False)
+        arrow_type = None if inferred is None else _unsigned(inferred.type)
+    return fitted, arrow_type
+
+
+def _fitted(value: Any, found: set[str], big_int: int | None = None) -> Any:
+    """``value`` with each RawNumber that a double holds as that double (``found``: "raw"),
+    noting integers beyond int64 ("uint64"; replaced by ``big_int`` if given)."""
+    if isinstance(value, RawNumber):
+        found.add("raw")
+        return float(value) if value.is_double else value
+    if type(value) is int and value >= 2**63:
+        found.add("uint64")
+        return value if big_int is None else big_int
+    if isinstance(value, dict):
+        return {k: _fitted(v, found, big_int) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fitted(v, found, big_int) for v in value]
+    return value
+
+
+def _unsigned(arrow_type):
+    """``arrow_type`` with uint64 for int64 wherever it is nested."""
+    import pyarrow as pa
+
+    if arrow_type == pa.int64():
+        return pa.uint64()
+    if pa.types.is_struct(arrow_type):
+        return pa.struct([f.with_type(_unsigned(f.type)) for f in arrow_type])
+    if pa.types.is_list(arrow_type):
+        return pa.list_(_unsigned(arrow_type.value_type))
+    return arrow_type
+
+
+def _unrepresentable(value: Any) -> Any:
+    """The first number inside ``value`` that no Parquet number holds, or None."""
+    if isinstance(value, RawNumber):
+        return None if value.is_double else value.text
+    if type(value) is int:
+        return value if not -(2**63) <= value < 2**64 else None
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    return next((found for found in map(_unrepresentable, items) if found is not None), None)
+
+
+def _refuse_unrepresentable(name: Any, values: np.ndarray) -> None:
+    found = next((f for f in map(_unrepresentable, values) if f is not None), None)
+    if found is not None:
+        raise InputError(
+            f"column {name!r} holds the number {found}, which no Parquet number type holds exactly "
+            "(doubles reach about 1.8e308 with 17 significant digits, integers 64 bits). Write a "
+            "CSV, TSV or JSONL output, which keeps it as written."
+        )
+
+
+class _NoCommonType(Exception):
+    pass
+
+
+def _is_empty_object(arrow_type) -> bool:
+    """Whether ``arrow_type`` is the type of a column of JSON ``{}`` (see :func:`_empty_structs_as_maps`)."""
+    import pyarrow as pa
+
+    return pa.types.is_map(arrow_type) and pa.types.is_null(arrow_type.item_type)
+
+
+def _merged_type(a, b):
+    """One Arrow type that holds the values of both ``a`` and ``b``: nulls take the other
+    type, structs get the fields of both (JSON objects with other keys), lists merge their
+    items, numbers and decimals widen as Arrow promotes them."""
+    import pyarrow as pa
+
+    if a == b or pa.types.is_null(b) or (_is_empty_object(b) and pa.types.is_struct(a)):
+        return a
+    if pa.types.is_null(a) or (_is_empty_object(a) and pa.types.is_struct(b)):
+        return b
+    if pa.types.is_struct(a) and pa.types.is_struct(b):
+        fields_a, fields_b = {f.name: f.type for f in a}, {f.name: f.type for f in b}
+        names = list(dict.fromkeys([*fields_a, *fields_b]))
+        return pa.struct([pa.field(n, _merged_type(fields_a.get(n, pa.null()), fields_b.get(n, pa.null())))
+                          for n in names])
+    if pa.types.is_list(a) and pa.types.is_list(b):
+        return pa.list_(_merged_type(a.value_type, b.value_type))
+    if pa.types.is_integer(a) and pa.types.is_integer(b) and pa.uint64() in (a, b):
+        return pa.uint64()  # Arrow would take int64, which loses the largest; negatives: text
+    try:
+        schemas = [pa.schema([pa.field("c", t)]) for t in (a, b)]
+        unified = pa.unify_schemas(schemas, promote_options="permissive").field("c").type
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        raise _NoCommonType from None
+    if pa.types.is_dictionary(unified):
+        raise _NoCommonType
+    return unified
 
 
 def _unify_types(types: Sequence):
-    """One Arrow type for a column whose parts have ``types``: equal types stay, nulls take
-    the other type, numbers and decimals widen as Arrow promotes them; text otherwise."""
+    """One Arrow type for a column whose parts have ``types`` (:func:`_merged_type`; null
+    everywhere stays null); text if there is none."""
     import pyarrow as pa
 
-    distinct = [t for i, t in enumerate(types) if t not in types[:i]]
-    concrete = [t for t in distinct if not pa.types.is_null(t)]
-    if not concrete:
-        return pa.string()  # a column that is null everywhere
-    if len(concrete) == 1:
-        return concrete[0]
+    unified = pa.null()
     try:
-        schema = pa.unify_schemas([pa.schema([pa.field("c", t)]) for t in concrete], promote_options="permissive")
-        unified = schema.field("c").type
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        for arrow_type in types:
+            unified = _merged_type(unified, arrow_type)
+    except _NoCommonType:
         return pa.string()
-    return pa.string() if pa.types.is_dictionary(unified) else unified
+    return unified
 
 
 def unify_schemas(schemas: Iterable, columns: Sequence[str]):
@@ -218,7 +426,7 @@ def unify_schemas(schemas: Iterable, columns: Sequence[str]):
     fields = []
     for name in columns:
         types = [s.field(name).type for s in schemas if name in s.names]
-        fields.append(pa.field(name, _unify_types(types) if types else pa.string()))
+        fields.append(pa.field(name, _unify_types(types) if types else pa.null()))
     return pa.schema(fields)
 
 
@@ -227,13 +435,19 @@ class _LossyCast(Exception):
         self.name = name
 
 
+def _arrow_text(value: Any) -> str | None:
+    """An Arrow value (``to_pylist``: None is null, a NaN is a value) as text."""
+    if value is None:
+        return None
+    return float_text(value) if isinstance(value, float) else to_text_value(value)
+
+
 def conform_table(table, schema):
     """``table`` with the columns and types of ``schema`` (a missing column is null; a value
-    that cannot be cast to text is written as JSON text). Raises :class:`_LossyCast` naming a
-    column whose values the target type cannot hold exactly (e.g. an integer above 2**53 as
-    a float)."""
+    cast to text is written as its text, :func:`to_text_value`). Raises :class:`_LossyCast`
+    naming a column whose values the target type cannot hold exactly (e.g. an integer above
+    2**53 as a float)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     arrays = []
     for field in schema:
@@ -243,22 +457,27 @@ def conform_table(table, schema):
         column = table.column(field.name)
         if column.type == field.type:
             arrays.append(column)
-            continue
-        if not pa.types.is_string(field.type):
-            try:
-                arrays.append(pc.cast(column, field.type, safe=True))
-                continue
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-                raise _LossyCast(field.name) from None
-        try:
-            if pa.types.is_floating(column.type):
-                raise pa.ArrowNotImplementedError("floats as their shortest text")
-            arrays.append(pc.cast(column, field.type))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            values = [to_text_value(v) for v in column.to_pylist()]
-            arrays.append(pa.array(values, type=pa.string()) if pa.types.is_string(field.type)
-                          else pa.array(values).cast(field.type))
+        elif pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            arrays.append(pa.array([_arrow_text(v) for v in column.to_pylist()], type=field.type))
+        else:
+            arrays.append(_cast_exactly(column, field))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _cast_exactly(column, field):
+    """``column`` as ``field.type``, by Arrow's safe cast or else value by value (e.g. an
+    empty JSON object into a struct); :class:`_LossyCast` if the values do not fit exactly."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return pc.cast(column, field.type, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        pass
+    try:
+        return pa.array(column.to_pylist(maps_as_pydicts="strict"), type=field.type)
+    except _arrow_errors() + (KeyError,):
+        raise _LossyCast(field.name) from None
 
 
 def write_unified(parts: Sequence[Path], columns: Sequence[str], target: Path | None = None) -> None:
@@ -486,15 +705,33 @@ class ExportWriter:
     # writing -----------------------------------------------------------------------------
 
     def _conform(self, chunk: pd.DataFrame) -> pd.DataFrame:
+        """``chunk`` without the marker columns, with every column written so far in order
+        (a column it lacks: missing values)."""
         if not isinstance(chunk, pd.DataFrame):
             raise TypeError(f"ExportWriter.write takes a DataFrame, not {type(chunk).__name__}")
         chunk = chunk.drop(columns=[c for c in MARKER_COLUMNS if c in chunk.columns])
         columns = [str(c) for c in chunk.columns]
-        if len(set(columns)) != len(columns):
-            raise InputError(f"cannot write {self.path}: duplicate column names in {columns}")
         chunk.columns = columns
-        self.columns = columns if self.columns is None else _merge_columns(self.columns, columns)
-        return chunk.reindex(columns=self.columns)
+        check_output_columns(self.path, columns, self.format)
+        if not columns and len(chunk) and self.format != "jsonl":
+            raise InputError(
+                f"cannot write {self.path}: {len(chunk)} rows have no column at all (e.g. JSON "
+                "Lines records {}), which a CSV, TSV or Parquet file cannot hold. Write a JSONL "
+                "output, or add a column."
+            )
+        if self.columns is None or columns == self.columns:
+            self.columns = columns
+            return chunk
+        if repeated_names(columns) or repeated_names(self.columns):
+            raise InputError(
+                f"cannot write {self.path}: a chunk's columns {columns} differ from the earlier "
+                f"chunks' {self.columns}, and repeated names cannot be matched up. Write chunks "
+                "with the same columns."
+            )
+        self.columns = _merge_columns(self.columns, columns)
+        lacking = np.full(len(chunk), None, dtype=object)
+        return pd.DataFrame({name: chunk[name] if name in chunk.columns else lacking for name in self.columns},
+                            index=chunk.index)
 
     def write(self, chunk: pd.DataFrame) -> dict[str, Any]:
         """Append one chunk (its index is not written). Returns what was written: the end offset
@@ -581,7 +818,7 @@ class ExportWriter:
             minimal = csv.writer(text_out, delimiter=sep, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
             quote_all = csv.writer(text_out, delimiter=sep, lineterminator="\n", quoting=csv.QUOTE_ALL)
             next(reader)  # the old header
-            minimal.writerow(self.columns)
+            (quote_all if any("\r" in name for name in self.columns) else minimal).writerow(self.columns)
             segments = [(start, {name: i for i, name in enumerate(columns)}) for start, columns in self._segments]
             segment, index = -1, []
             for number, row in enumerate(reader):

@@ -143,6 +143,11 @@ def score_frame(
             f"text column {text_col!r} not found; the columns are {list(df.columns)}. "
             "Pass text_col= (CLI: --text-col) naming the column that holds the posts."
         )
+    if list(df.columns).count(text_col) > 1:
+        raise InputError(
+            f"df has {list(df.columns).count(text_col)} columns named {text_col!r}, so the text "
+            "column is ambiguous; rename the repeated columns (or pass text_col= naming another)."
+        )
     model = resolve_model(model)
     check_no_column_clash(df.columns, model)
     if read_status is None and READ_STATUS_COLUMN in df.columns:

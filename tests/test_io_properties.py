@@ -1,0 +1,275 @@
+"""Exactness as a property of the I/O layer: random Arrow tables, random CSV and JSONL text.
+
+Every table is written to each input format that can hold its types (by pyarrow, json or
+csv, not by tonecls), read with ``read_export`` in small chunks and written with
+``ExportWriter`` to every output format; what comes out is read back without tonecls and
+compared exactly with what that output format holds of each value (``tests/properties.py``).
+The example counts follow the Hypothesis profile (``HYPOTHESIS_PROFILE=ci`` for many more).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from properties import (
+    FORMATS,
+    arrow_tables,
+    base,
+    delimited_texts,
+    examples,
+    field_text,
+    jsonl_texts,
+    jsonl_value,
+    open_text_out,
+    python_columns,
+    read_output,
+    same,
+    text_value,
+    write_input,
+)
+
+from tonecls.errors import InputError
+from tonecls.io import MARKER_COLUMNS, READ_STATUS_COLUMN, ExportWriter, parquet_schema, read_export
+from tonecls.io.values import RawNumber
+from tonecls.io.writing import repeated_names
+
+
+def copy_export(src: Path, out: Path, chunksize: int) -> list[str]:
+    """``read_export`` -> ``ExportWriter``, as the runner does; the read statuses."""
+    declared = parquet_schema(src) if src.suffix == ".parquet" else None
+    statuses: list[str] = []
+    with ExportWriter(out, schema=declared) as writer:
+        for chunk in read_export(src, text_col=None, chunksize=chunksize):
+            statuses += chunk[READ_STATUS_COLUMN].tolist()
+            writer.write(chunk)
+    return statuses
+
+
+# --- what a JSONL input becomes in Parquet --------------------------------------------------
+
+
+def _filled(value, kind):
+    """JSON data as a Parquet column of type ``kind`` holds it: a struct has every field
+    (absent: null), a JSON constant is its double, an integer in a float column a float."""
+    if value is None:
+        return None
+    if isinstance(value, RawNumber):
+        return float(value)
+    if pa.types.is_struct(kind):
+        return {f.name: _filled(value.get(f.name), f.type) for f in kind}
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return [_filled(v, kind.value_type) for v in value]
+    if pa.types.is_floating(kind) and isinstance(value, int):
+        return float(value)
+    return value
+
+
+_JSON_KIND = {bool: pa.types.is_boolean, int: pa.types.is_integer, float: pa.types.is_floating,
+              str: pa.types.is_string, list: pa.types.is_list,
+              dict: lambda kind: pa.types.is_struct(kind) or pa.types.is_map(kind)}  # {} everywhere: a map
+
+
+def _check_jsonl_to_parquet(values: list, kind, got: list, name: str) -> None:
+    kinds = {float if isinstance(v, RawNumber) else type(v) for v in values if v is not None}
+    if not kinds:
+        assert pa.types.is_null(kind), (name, kind)
+    elif len(kinds) == 1:
+        assert _JSON_KIND[kinds.pop()](kind), (name, kind, values[:3])
+    assert all(same(g, _filled(v, kind)) for g, v in zip(got, values)), (name, got, values)
+
+
+# --- the Arrow property ------------------------------------------------------------------------
+
+
+def _expected(table: pa.Table, in_fmt: str, out_fmt: str) -> list[list]:
+    """The values an output holds, column by column (Parquet -> Parquet: the table itself)."""
+    columns = python_columns(table)
+    kinds = [table.schema.field(i).type for i in range(table.num_columns)]
+    if base(in_fmt) == "jsonl":  # JSON data: float32 values were written as doubles
+        kinds = [None] * len(kinds)
+    if base(in_fmt) in ("csv", "tsv"):
+        columns = [["" if v is None else v for v in column] for column in columns]
+    if out_fmt == "parquet":
+        return columns
+    if base(out_fmt) == "jsonl":
+        return [[v if k is None else jsonl_value(v, k) for v in column] for column, k in zip(columns, kinds)]
+    return [[field_text(v) if k is None else text_value(v, k) for v in column] for column, k in zip(columns, kinds)]
+
+
+def check_table(tmp_path: Path, table: pa.Table, in_fmt: str, out_fmt: str, chunksize: int) -> None:
+    src, out = tmp_path / f"in.{in_fmt}", tmp_path / f"out.{out_fmt}"
+    for path in (src, out):
+        path.unlink(missing_ok=True)
+    write_input(table, src, in_fmt)
+    statuses = copy_export(src, out, chunksize)
+    assert statuses == ["ok"] * table.num_rows
+    names, rows = read_output(out, out_fmt)
+    expected = _expected(table, in_fmt, out_fmt)
+    got = [[row[i] for row in rows] for i in range(len(names))]
+    if table.num_rows == 0 and "jsonl" in (base(in_fmt), base(out_fmt)):
+        assert rows == []  # JSON Lines hold column names only in records
+        return
+    assert names == table.column_names
+    assert len(rows) == table.num_rows
+    out_schema = pq.read_schema(out) if out_fmt == "parquet" else None
+    for i, name in enumerate(names):
+        if out_schema is not None and in_fmt == "parquet":
+            assert out_schema.field(i).type == table.schema.field(i).type, name
+        if out_schema is not None and base(in_fmt) == "jsonl":
+            _check_jsonl_to_parquet(expected[i], out_schema.field(i).type, got[i], name)
+            continue
+        assert same(got[i], expected[i]), (name, got[i], expected[i])
+
+
+_PAIRS = [(i, o) for i in FORMATS for o in FORMATS]
+
+
+@pytest.mark.parametrize(("in_fmt", "out_fmt"), _PAIRS, ids=[f"{i}-{o}" for i, o in _PAIRS])
+def test_every_value_and_type_survives_every_format_pair(tmp_path, in_fmt, out_fmt):
+    @settings(max_examples=examples(2))
+    @given(data=st.data(), chunksize=st.integers(1, 4))
+    def check(data, chunksize):
+        check_table(tmp_path, data.draw(arrow_tables(in_fmt)), in_fmt, out_fmt, chunksize)
+
+    check()
+
+
+# --- random CSV / TSV text -----------------------------------------------------------------------
+
+
+def _read_all(path: Path, chunksize: int) -> tuple[list[str], list[list], list[str]]:
+    """Column names (in order of first appearance), rows (a column a chunk lacks: None) and
+    read statuses of a file read in chunks."""
+    import pandas as pd
+
+    chunks = list(read_export(path, text_col=None, chunksize=chunksize))
+    names = list(dict.fromkeys(c for chunk in chunks for c in chunk.columns if c not in MARKER_COLUMNS))
+    rows, statuses = [], []
+    for chunk in chunks:
+        data = chunk.drop(columns=list(MARKER_COLUMNS))
+        for i in range(data.shape[1]):  # pandas' str dtype: missing is NaN
+            if isinstance(data.dtypes.iloc[i], pd.StringDtype):
+                data.isetitem(i, data.iloc[:, i].astype(object).where(data.iloc[:, i].notna(), None))
+        positions = [list(data.columns).index(n) if n in data.columns else None for n in names]
+        for values in data.values.tolist():
+            rows.append([None if p is None else values[p] for p in positions])
+        statuses += chunk[READ_STATUS_COLUMN].tolist()
+    return names, rows, statuses
+
+
+@pytest.mark.parametrize("in_fmt", ["csv", "tsv", "csv.gz", "tsv.gz"])
+def test_any_csv_text_is_read_verbatim_and_written_verbatim(tmp_path, in_fmt):
+    @settings(max_examples=examples(6))
+    @given(data=st.data(), chunksize=st.integers(1, 4), out_fmt=st.sampled_from(FORMATS))
+    def check(data, chunksize, out_fmt):
+        sep = "," if base(in_fmt) == "csv" else "\t"
+        content, header, rows, statuses = data.draw(delimited_texts(sep))
+        src, out = tmp_path / f"in.{in_fmt}", tmp_path / f"out.{out_fmt}"
+        out.unlink(missing_ok=True)
+        src.write_bytes(gzip.compress(content) if in_fmt.endswith(".gz") else content)
+        chunks = list(read_export(src, text_col=None, chunksize=chunksize))
+        assert all(list(c.columns) == [*header, *MARKER_COLUMNS] for c in chunks)  # verbatim, repeats too
+        assert [v for c in chunks for v in c.iloc[:, :len(header)].values.tolist()] == rows
+        assert [v for c in chunks for v in c[READ_STATUS_COLUMN]] == statuses
+        if repeated_names(header) and base(out_fmt) in ("jsonl", "parquet"):
+            return  # refused before any work: tested below
+        copy_export(src, out, chunksize)
+        names, got = read_output(out, out_fmt)
+        if base(out_fmt) == "jsonl" and not rows:
+            return
+        assert names == header and [[v for v in row] for row in got] == rows
+
+    check()
+
+
+# --- random JSON Lines text ----------------------------------------------------------------------
+
+
+def _json_out(value):
+    """What an output's JSON text holds, numbers as their text (``("float", text)``)."""
+    return json.loads(value, parse_constant=RawNumber, parse_float=lambda t: ("float", t))
+
+
+def _same_json(written, expected) -> bool:
+    """``written`` (parsed by :func:`_json_out`) holds ``expected``: a float as its double, a
+    RawNumber verbatim, everything else exactly."""
+    if isinstance(written, tuple):
+        if isinstance(expected, RawNumber):
+            return written[1] == expected.text
+        return isinstance(expected, float) and same(float(written[1]), expected)
+    if isinstance(expected, dict):
+        return isinstance(written, dict) and list(written) == list(expected) and \
+            all(_same_json(written[k], expected[k]) for k in expected)
+    if isinstance(expected, list):
+        return isinstance(written, list) and len(written) == len(expected) and \
+            all(_same_json(w, e) for w, e in zip(written, expected))
+    return same(written, expected)
+
+
+def _same_field(text: str, expected) -> bool:
+    if expected is None or isinstance(expected, str):
+        return text == ("" if expected is None else expected)
+    if isinstance(expected, RawNumber):
+        return text == expected.text
+    if isinstance(expected, bool):
+        return text == str(expected)
+    if isinstance(expected, int):
+        return text == str(expected)
+    return _same_json(_json_out(text), expected)
+
+
+def _check_jsonl_output(out: Path, out_fmt: str, names: list[str], expected: list[list]) -> None:
+    if base(out_fmt) == "jsonl":
+        with open_text_out(out) as text:
+            lines = [line for line in text.read().split("\n") if line]
+        got = [_json_out(line) for line in lines]
+        assert len(got) == len(expected)
+        for record, row in zip(got, expected):
+            assert all(_same_json(record.get(n), v) for n, v in zip(names, row)), (record, row)
+        return
+    header, rows = read_output(out, out_fmt)
+    assert header == names and len(rows) == len(expected)
+    for row, values in zip(rows, expected):
+        assert all(_same_field(t, v) for t, v in zip(row, values)), (row, values)
+
+
+def test_any_jsonl_text_is_read_exactly_and_written_exactly(tmp_path):
+    @settings(max_examples=examples(20))
+    @given(data=st.data(), chunksize=st.integers(1, 4), out_fmt=st.sampled_from(FORMATS))
+    def check(data, chunksize, out_fmt):
+        content, records, statuses = data.draw(jsonl_texts())
+        src, out = tmp_path / "in.jsonl", tmp_path / f"out.{out_fmt}"
+        out.unlink(missing_ok=True)
+        src.write_bytes(content)
+        read_names, rows, read_statuses = _read_all(src, chunksize)
+        names = list(dict.fromkeys(k for r in records for k in r))
+        expected = [[r.get(n) for n in names] for r in records]
+        assert read_names == names and same(rows, expected) and read_statuses == statuses
+        if not records:
+            return
+        try:
+            copy_export(src, out, chunksize)
+        except InputError as error:  # what the output cannot hold is refused, said plainly
+            if "have no column at all" in str(error):  # rows of {} before any key
+                assert base(out_fmt) != "jsonl" and not any(records[:chunksize]), error
+            else:
+                assert out_fmt == "parquet" and "no Parquet number type holds" in str(error), error
+            return
+        if out_fmt == "parquet":
+            schema = pq.read_schema(out)
+            _, rows = read_output(out, out_fmt)
+            for i, name in enumerate(names):
+                if not pa.types.is_string(schema.field(i).type):
+                    _check_jsonl_to_parquet([row[i] for row in expected], schema.field(i).type,
+                                            [row[i] for row in rows], name)
+            return
+        _check_jsonl_output(out, out_fmt, names, expected)
+
+    check()
