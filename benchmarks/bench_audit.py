@@ -14,6 +14,8 @@
 
     nice -n 10 .venv/bin/python -m benchmarks.bench_audit --rows 10000 --n-bootstrap 1000 --repeat 3
     nice -n 10 .venv/bin/python -m benchmarks.bench_audit --rows 100000 --n-bootstrap 1000 --repeat 1 --coverage-reps 0
+    nice -n 10 .venv/bin/python -m benchmarks.bench_audit --rows 2000 --repeat 1 --coverage-reps 0 \
+        --many-groups 4000x4000 9000x300 30000x1000
 """
 
 from __future__ import annotations
@@ -88,6 +90,26 @@ def coverage(population_rows: int, reps: int, rows: int, n_bootstrap: int, seed:
     return table
 
 
+def many_groups(layouts: list[tuple[int, int]], n_bootstrap: int, work_dir) -> harness.Table:
+    """The audit and its report by a column with many groups: ``(rows, groups)`` pairs, rows
+    spread evenly over the groups; the audit folds what ``max_groups`` (50) leaves out."""
+    from tonecls.report import audit_report, write_report
+
+    table = harness.Table(["rows", "groups", "audited one by one", "audit CPU s", "report CPU s",
+                           "report size (HTML + MD + JSON, MB)"], 0)
+    for rows, groups in layouts:
+        frame = synthetic(rows).assign(community=[f"c{i % groups:05d}" for i in range(rows)])
+        result, audit = harness.timed(lambda: audit_groups(frame, head="emotion", label_col="gold",
+                                                           group_cols=["community"], n_bootstrap=n_bootstrap,
+                                                           seed=0, quiet=True))
+        paths, written = harness.timed(lambda: write_report(audit_report(result), work_dir, "many_groups"))
+        size = sum(path.stat().st_size for kind, path in paths.items() if kind != "figures") / 1e6
+        listed = int((~result.group_sizes.group.str.startswith("(")).sum())
+        table.add(f"{rows:,}", f"{groups:,}", listed, harness.number(audit.cpu_s, 2),
+                  harness.number(written.cpu_s, 2), harness.number(size, 2))
+    return table
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = harness.parser(__doc__)
     parser.add_argument("--rows", type=int, default=10_000)
@@ -97,14 +119,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--coverage-reps", type=int, default=200)
     parser.add_argument("--coverage-rows", type=int, default=2000)
     parser.add_argument("--coverage-bootstrap", type=int, default=500)
+    parser.add_argument("--many-groups", nargs="*", default=[], metavar="ROWSxGROUPS",
+                        help="also audit by a column with many groups, e.g. 4000x4000 30000x1000")
     args = parser.parse_args(argv)
     if args.smoke:
         args.rows, args.n_bootstrap, args.repeat, args.population = 600, 20, 1, 5_000
         args.coverage_reps, args.coverage_rows, args.coverage_bootstrap = 3, 500, 20
+        args.many_groups = ["300x300"]
     with harness.Report(args, "Bias audit: speed and interval coverage") as report:
         report.table(speed(args.rows, args.n_bootstrap, args.repeat),
                      f"audit_groups, best of {args.repeat} alternating runs:")
         report.note(f"\npeak RSS of this process (data and audits): {harness.own_peak_rss_mb():,.0f} MB")
+        if args.many_groups:
+            layouts = [tuple(int(v) for v in text.split("x")) for text in args.many_groups]
+            report.table(many_groups(layouts, args.n_bootstrap, report.work_dir),
+                         f"audit by one column of many groups, {args.n_bootstrap} resamples:")
         if args.coverage_reps:
             report.table(coverage(args.population, args.coverage_reps, args.coverage_rows, args.coverage_bootstrap),
                          f"95% percentile intervals, {args.coverage_reps} samples of {args.coverage_rows:,} rows "
