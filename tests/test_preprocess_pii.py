@@ -102,10 +102,33 @@ def test_personal_data_straddling_the_cut_never_becomes_tokens(data, post):
 
 
 def test_an_address_across_the_default_cut_without_whitespace_is_scrubbed():
-    post = "😂" * 9990 + "jane.doe@gmail.com and more"
-    assert tokenize([post])[0][-2:] == ["😂", "<email>"]  # not "jane", ".", "doe", "@gmail"
+    post = "😂a" * 4995 + "jane.doe@gmail.com and more"  # (a run of one emoji counts as three)
+    assert tokenize([post])[0][-2:] == ["😂", "<email>"]  # not "ajane", ".", "doe", "@gmail"
     post = "x " * 4997 + "+44 20 7946 0958 and jane at gmail dot com"
     assert "gmail" not in tokenize([post])[0] and "jane" not in tokenize([post])[0]
+
+
+@pytest.mark.parametrize("run", ["1", "x", "1.", "-1", "a@", "ab@c", "a.", "😂"])
+def test_a_long_post_without_whitespace_is_cut_in_one_pass(run):
+    """Scrubbing the cut of a 60,000-character post without whitespace scans it once (a
+    regular expression of the personal-data patterns alone retried at every position and
+    hung there); SIGALRM turns a regression into a failure instead of a stuck suite."""
+    import signal
+
+    post = run * (60_000 // len(run)) + " jane.doe@gmail.com"
+
+    def stuck(*_):
+        raise TimeoutError("tokenising one long post took over 20 s")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(20)
+    try:
+        tokens, status = Preprocessor().tokenize_post(post)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert status == "ok" and tokens and len("".join(tokens)) <= 10_000
+    assert not [t for t in tokens if "jane" in t or "gmail" in t]
 
 
 @pytest.mark.parametrize("post", [

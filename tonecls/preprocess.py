@@ -714,23 +714,27 @@ def _obfuscated_email(match: regex.Match) -> str:
 
 
 _PERSONAL_MARGIN = 1000  # characters: longer than any personal-data token but a URL's tail
-_PERSONAL_RE = regex.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _TOKEN_PATTERNS
-                                      if kind in _PERSONAL_KINDS), _FLAGS)
-
-
-def _personal_marker(match: regex.Match) -> str:
-    kind = next(kind for kind, found in match.groupdict().items() if found is not None)
-    return f" {_PERSONAL_KINDS[kind]} "
-
-
 def _scrub_personal_data(text: str, start: int) -> str:
     """``text`` with the e-mails, URLs, phone numbers and handles after ``start`` (from the
-    whitespace before it, where tokens begin) replaced by their markers."""
+    whitespace before it, where tokens begin) replaced by their markers. The text is scanned
+    as the tokenizer scans it (one pass of the token pattern, linear in its length), so the
+    personal data replaced is exactly what the tokenizer would have found there."""
     if start > 0:
         start = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start), text.rfind("\t", 0, start), 0)
     else:
         start = 0
-    return text[:start] + _PERSONAL_RE.sub(_personal_marker, text[start:])
+    tail = text[start:]
+    if _HANG_CHECK_RE.search(tail):
+        tail = _HANG_RE.sub(r"\1\1\1", tail)
+    pieces = [text[:start]]
+    end = 0
+    for match in _KIND_RE.finditer(tail):
+        kind = _KIND_OF_GROUP[match.lastindex]
+        if kind in _PERSONAL_KINDS:
+            pieces += (tail[end:match.start()], f" {_PERSONAL_KINDS[kind]} ")
+            end = match.end()
+    pieces.append(tail[end:])
+    return "".join(pieces)
 
 
 def _truncate(text: str, max_chars: int) -> str:
