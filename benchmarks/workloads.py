@@ -177,8 +177,12 @@ def load_scoring_model(model: str | None) -> Any:
 def score_file(source: str | Path, destination: str | Path, **options: Any) -> Any:
     """``tonecls.jobs.score_file`` without a progress bar (its summary has ``rows``, ``ok``
     and ``seconds``); ``options`` are its keyword arguments (model, engine, workers...)."""
-    from tonecls.jobs import score_file as run
+    try:
+        from tonecls.jobs import score_file as run
+    except ImportError:  # a tree from before the file jobs (--variant ... SOURCE)
+        from tonecls.score import score_file as earlier
 
+        return earlier(source, destination, progress=False, **options)
     return run(source, destination, quiet=True, **options)
 
 
