@@ -9,6 +9,7 @@ The example counts follow the Hypothesis profile (``HYPOTHESIS_PROFILE=ci`` for 
 
 from __future__ import annotations
 
+import math
 import gzip
 import json
 from pathlib import Path
@@ -273,3 +274,13 @@ def test_any_jsonl_text_is_read_exactly_and_written_exactly(tmp_path):
         _check_jsonl_output(out, out_fmt, names, expected)
 
     check()
+
+
+def test_a_nan_beside_an_empty_object_in_a_nested_jsonl_value_reaches_parquet(tmp_path):
+    """Found by the property above: the empty object's type was rebuilt from the values as
+    read, with their NaN still unconverted."""
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.parquet"
+    src.write_bytes(b'{"a": 0}\n{"a": 1, "b": {"c": {}, "d": NaN}}\n')
+    copy_export(src, out, 1)
+    nested = pq.read_table(out).column("b").to_pylist()
+    assert nested[0] is None and nested[1]["c"] == [] and math.isnan(nested[1]["d"])

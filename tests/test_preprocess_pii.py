@@ -9,7 +9,7 @@ token may hold a "q", a "z" or a digit. The example counts follow the Hypothesis
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from properties import examples
 
@@ -82,6 +82,7 @@ def _leaks(tokens: list[str]) -> list[str]:
 
 @settings(max_examples=examples(30))
 @given(post=posts())
+@example(post="A A A A : qz0 @ qz0 dot com ")  # an Instagram credit's " : name @ " before a domain
 def test_personal_data_never_becomes_tokens(post):
     assert _leaks(tokenize([post])[0]) == [], post
 

@@ -506,9 +506,9 @@ class Preprocessor:
             text = text.replace("\\n", " ")
         if "&" in text:
             text = casual.replace_html_entities(text)
-        text = _scrub_platform_handles(text)
-        if _may_hold_obfuscated_email(text):
+        if _may_hold_obfuscated_email(text):  # before the handles: "cap : jo @ jo dot com"
             text = _OBFUSCATED_EMAIL_RE.sub(_obfuscated_email, text)
+        text = _scrub_platform_handles(text)
         if text.isascii():
             if _CONTROL_RE.search(text):
                 text = _CONTROL_RE.sub(" ", text)

@@ -266,12 +266,14 @@ def _object_array(column: pd.Series, declared):
     array = None if declared is None else _try_array(values, declared, False)
     if array is None:
         array = _try_array(values, None, False)
+    fitted = None
     if array is None:
         fitted = _fitted_values(values)
         if fitted is not None:
             array = _try_array(fitted[0], declared if declared is not None else fitted[1], False)
     if array is not None and declared is None and _has_empty_struct(array.type):
-        array = pa.array(values, type=_empty_structs_as_maps(array.type), from_pandas=False)
+        held = values if fitted is None else fitted[0]  # what the array holds (RawNumbers fitted)
+        array = pa.array(held, type=_empty_structs_as_maps(array.type), from_pandas=False)
     if array is not None and (pa.types.is_string(array.type) or pa.types.is_null(array.type)):
         return array
     kinds = {type(v) for v in values if v is not None}
