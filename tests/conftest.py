@@ -4,7 +4,13 @@
   networks) for the whole session, and the bundle it saves to;
 - ``fake_twitteraae``: a small TwitterAAE model in the released format, so that the dialect
   file, CLI and resume tests run without the shared data;
-- ``shared_data``: the benchmark data beside the checkout (``../shared/data``).
+- ``shared_data``: the benchmark data beside the checkout (``../shared/data``), and
+  ``scored_benchmarks``: the default model's scores on two of its test sets;
+- ``dask_scheduler``: a Dask LocalCluster for the session;
+- results and models shared by the test modules of several units: ``injected_audit`` (a
+  group audit with a planted recall gap), ``biased_probe_result``, ``tiny_audit`` (a
+  membership-inference audit of the tiny bundle), ``sentiment_frame``, ``english_model``,
+  ``dialect_estimator``, ``keras_setup``, ``bundle_copy`` and ``parallel_small``.
 
 Tests that train, use a trained model, build Keras networks, start a Dask cluster or execute
 notebooks are marked ``slow``: ``pytest -m "not slow"`` is the fast inner loop, ``pytest``
@@ -22,6 +28,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from support import SHARED_DATA
 
 settings.register_profile(
     "fast", max_examples=10, deadline=None, derandomize=True, print_blob=True,
@@ -33,8 +40,7 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-SLOW_FIXTURES = {"tiny_model", "tiny_bundle", "dask_scheduler", "keras_setup"}  # keras_setup: test_inference
+SLOW_FIXTURES = {"tiny_model", "tiny_bundle", "dask_scheduler", "keras_setup"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -134,3 +140,112 @@ def _score_benchmarks(path: Path) -> None:
     partial = path.with_name(path.name + ".partial.npz")
     np.savez(partial, **arrays)
     partial.replace(path)
+
+
+@pytest.fixture
+def bundle_copy(tmp_path) -> Path:
+    """A copy of the default bundle, free to damage."""
+    import shutil
+
+    from tonecls.model.bundle import DEFAULT_BUNDLE
+
+    target = tmp_path / "bundle"
+    shutil.copytree(DEFAULT_BUNDLE, target)
+    return target
+
+
+@pytest.fixture
+def english_model(tiny_model):
+    """The tiny model, declared English (a memory-trained model's languages are unknown)."""
+    tiny_model.metadata_["languages"] = ["en"]
+    yield tiny_model
+    tiny_model.metadata_.pop("languages", None)
+
+
+@pytest.fixture(scope="session")
+def keras_setup():
+    """Keras, two head specs (single- and multi-label) and a TrainConfig maker for them."""
+    keras = pytest.importorskip("keras")
+    from tonecls.model.config import DataSource, HeadConfig, HeadSpec, TrainConfig
+
+    heads = [HeadSpec("tone", ["a", "b", "c"]), HeadSpec("flags", ["x", "y"], multilabel=True)]
+
+    def config(**options):
+        head_configs = [HeadConfig(h.name, DataSource(kind="memory"), classes=h.classes, multilabel=h.multilabel)
+                        for h in heads]
+        return TrainConfig(heads=head_configs, **options)
+
+    return keras, heads, config
+
+
+@pytest.fixture(scope="session")
+def injected_audit():
+    """A synthetic scored export whose model misses 'anger' more often in dialect group aa, and
+    its group audit."""
+    from support import scored_frame
+
+    from tonecls.audit.groups import audit_groups
+
+    frame = scored_frame(4000, recall_drop=("aa", 0, 0.35))
+    return frame, audit_groups(frame, head="emotion", label_col="gold", group_cols=["dialect"],
+                               n_bootstrap=200, seed=0, quiet=True)
+
+
+@pytest.fixture(scope="session")
+def dialect_estimator(fake_twitteraae):
+    """A DialectEstimator of the small fake model: file, CLI and resume behaviour."""
+    from tonecls.audit.dialect import DialectEstimator
+
+    return DialectEstimator(fake_twitteraae).fit()
+
+
+@pytest.fixture(scope="session")
+def sentiment_frame(scored_benchmarks):
+    """3,000 posts of the TweetEval sentiment test set as a scored frame with gold labels, a
+    random region and a creation date over two months."""
+    import numpy as np
+    import pandas as pd
+    from support import scored_frame_of
+
+    frame = scored_frame_of(scored_benchmarks["sentiment"], "sentiment").iloc[:3000].copy()
+    rng = np.random.default_rng(0)
+    frame["region"] = rng.choice(["north", "south"], len(frame))
+    frame["created"] = pd.to_datetime("2024-03-01") + pd.to_timedelta(rng.integers(0, 60, len(frame)), unit="D")
+    return frame
+
+
+@pytest.fixture(scope="session")
+def tiny_audit(tiny_bundle):
+    """The tiny bundle, its members (the tone head's training posts), 150 non-members and the
+    membership-inference audit (loss and trained attacks)."""
+    from support import synthetic_posts, tiny_data
+
+    from tonecls.model import LabelledSplit, load_model
+    from tonecls.privacy import audit_membership
+
+    model = load_model(tiny_bundle)
+    members = tiny_data()["tone"]["train"]
+    posts, labels = synthetic_posts(150, seed=9)
+    non_members = LabelledSplit(posts, labels)
+    result = audit_membership(model, members, non_members, "tone", attacks=["loss", "trained"], n_resamples=200)
+    return model, members, non_members, result
+
+
+@pytest.fixture(scope="session")
+def biased_probe_result():
+    """The counterfactual probes of KeywordProbeModel (biased on gender), 500 bootstrap resamples."""
+    from support import KeywordProbeModel
+
+    from tonecls.audit.probes import run_probes
+
+    return run_probes(KeywordProbeModel(), n_bootstrap=500)
+
+
+@pytest.fixture
+def parallel_small(monkeypatch):
+    """Let small test inputs use worker processes, in parts of 20 rows."""
+    import tonecls.io.parallel as parallel
+
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_ROWS", 1)
+    monkeypatch.setattr(parallel, "PART_ROWS", 20)
+    return parallel

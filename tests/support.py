@@ -2,25 +2,36 @@
 
 - synthetic posts whose tone is carried by a few words, and a tiny model configuration that
   learns them in seconds (tests check behaviour, not accuracy);
-- :class:`StandInModel`, a scoring model without TensorFlow;
-- :func:`write_fake_twitteraae`, a small TwitterAAE model in the released file format.
+- :class:`StandInModel`, a scoring model without TensorFlow, and :class:`KeywordProbeModel`,
+  a keyword model with a deliberate gender bias for the counterfactual probes;
+- :func:`write_fake_twitteraae`, a small TwitterAAE model in the released file format;
+- exports to read and write (:data:`EXPORT_POSTS`, :func:`write_export`, :func:`read_all`,
+  :func:`read_verbatim`) and the engine options of the tests run on both engines;
+- the rows of an audit result (:func:`metric_row`, :func:`gap_row`) and scored frames of the
+  benchmark heads for the prevalence tests (:func:`scored_frame_of`).
 
 tonecls.model (TensorFlow) is imported only by the functions that need it.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import zlib
+from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 CLASSES = ["anger", "joy", "optimism", "sadness"]  # the emotion head of synthetic scored data
 
-DATA_DIR = Path(os.environ.get("TONECLS_DATA_DIR")
-                or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+ROOT = Path(__file__).resolve().parents[1]  # the checkout
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # files written by hand (eec_sample.csv: our own sentences)
+SHARED_DATA = ROOT.parent / "shared" / "data"  # the benchmark data beside the checkout
+DATA_DIR = Path(os.environ.get("TONECLS_DATA_DIR") or SHARED_DATA)
 
 
 def scored_frame(n=3000, seed=0, recall_drop=None, groups=("aa", "white", "other"),
@@ -235,3 +246,167 @@ def write_fake_twitteraae(directory: Path) -> Path:
         "".join("\t".join(f"{c:.2f}" for c in counts) + "\n" for _, counts in rows), encoding="utf-8")
     (directory / "LICENSE").write_text("test fixture, not the released model\n", encoding="utf-8")
     return directory
+
+
+# --- exports -------------------------------------------------------------------------------
+
+TEXT_FORMATS = ["csv", "tsv", "jsonl", "ndjson", "csv.gz", "tsv.gz", "jsonl.gz"]
+EXPORT_FORMATS = [*TEXT_FORMATS, "parquet"]
+BIG_ID = 1_500_000_000_000_000_001  # a tweet-like snowflake id: not exactly representable as a float
+
+EXPORT_POSTS = pd.DataFrame(
+    {
+        "id": ["00123", "p2", "0007", "p4", "p5", "p6", "p7"],
+        "text": [
+            "plain post",
+            'comma, "quotes" and a\nnew line',
+            "tab\there",
+            "emoji \U0001F602 and accents éà",
+            "",
+            "  spaces  ",
+            "NA",  # must stay the string "NA", not become missing
+        ],
+        "platform": ["twitter", "reddit", "forum", "twitter", "forum", "reddit", "twitter"],
+    }
+)
+
+
+def write_export(path, frame: pd.DataFrame, chunk: int = 3) -> Path:
+    """``frame`` written with tonecls' ExportWriter in chunks of ``chunk`` rows."""
+    from tonecls.io import ExportWriter
+
+    with ExportWriter(path) as writer:
+        for start in range(0, len(frame), chunk):
+            writer.write(frame.iloc[start : start + chunk])
+    return Path(path)
+
+
+def read_all(path, **kwargs) -> pd.DataFrame:
+    """Every chunk of ``read_export(path, **kwargs)`` in one frame."""
+    from tonecls.io import read_export
+
+    return pd.concat(list(read_export(path, **kwargs)))
+
+
+def read_verbatim(path, **kwargs) -> pd.DataFrame:
+    """:func:`read_all` without a text column: every column read as data."""
+    return read_all(path, text_col=None, **kwargs)
+
+
+def tokenize_quietly(src: Path, out: Path, **kwargs):
+    """The runner's cheapest pass over a file: ``tokenize_file`` without a progress bar."""
+    from tonecls.jobs import tokenize_file
+
+    return tokenize_file(src, out, quiet=True, **kwargs)
+
+
+def header_line(path: Path) -> str:
+    return path.read_text(encoding="utf-8").splitlines()[0]
+
+
+def values_of(series: pd.Series) -> list:
+    """The values of a column with every kind of missing value as None."""
+    return [None if pd.isna(v) else v for v in series]
+
+
+def is_missing_value(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+ENGINES = ["local", pytest.param("dask", marks=pytest.mark.slow)]
+
+
+def engine_options(engine: str, request) -> dict:
+    """Options of a file job on ``engine`` ("local" or "dask", on the session's LocalCluster)."""
+    if engine == "local":
+        return {"chunksize": 32}
+    return {"engine": "dask", "scheduler": request.getfixturevalue("dask_scheduler"), "blocksize": 1_500}
+
+
+# --- models and results --------------------------------------------------------------------
+
+OTHER_LANGUAGE_POSTS = {
+    "c'est vraiment nul, j'ai attendu deux heures pour rien": "fr",
+    "die Bahn hat schon wieder 40 Minuten Verspätung, ich könnte ausrasten": "de",
+    "今天又堵车了，迟到了半个小时": "zh",
+}
+
+DP_SETTINGS = {"target_epsilon": 4.0, "delta": 1e-3, "clip_norm": 1.0}  # a TrainConfig's differential_privacy
+
+Head = namedtuple("Head", "name classes multilabel")
+CUES = {"anger": ("angry", "furious", "mad", "livid"), "joy": ("happy", "wonderful", "proud", "glad"),
+        "sadness": ("sad", "cried", "miss", "lonely")}
+
+
+class KeywordProbeModel:
+    """Keyword model with small text-dependent noise; deliberately adds anger when a sentence
+    mentions "he"/"him" (and nothing else about identity)."""
+
+    heads_ = [Head("emotion", ["anger", "joy", "optimism", "sadness"], False),
+              Head("sentiment", ["negative", "neutral", "positive"], False)]
+
+    def __init__(self, bias: float = 3.0):
+        self.bias = bias
+
+    def predict_proba(self, texts):
+        out = {head.name: [] for head in self.heads_}
+        for text in texts:
+            words = re.findall(r"[a-z']+", text.lower())
+            noise = np.random.default_rng(zlib.crc32(text.encode())).normal(0, 0.05, size=7)
+            emotion = noise[:4].copy()
+            for k, cls in enumerate(["anger", "joy", "optimism", "sadness"]):
+                emotion[k] += 2.0 * sum(w in CUES.get(cls, ()) for w in words)
+            sentiment = noise[4:] + [emotion[0] + emotion[3], 1.0, emotion[1]]
+            if "he" in words or "him" in words:  # the deliberate bias, on the emotion head only
+                emotion[0] += self.bias
+            for name, logits in (("emotion", emotion), ("sentiment", sentiment)):
+                p = np.exp(logits - logits.max())
+                out[name].append(p / p.sum())
+        return {name: np.array(rows) for name, rows in out.items()}
+
+
+def metric_row(result, grouping, group, metric, cls=""):
+    """The one row of an audit's metric table for a group, metric and class."""
+    rows = result.metrics
+    row = rows[(rows.grouping == grouping) & (rows.group == group) & (rows.metric == metric)
+               & (rows["class"] == cls)]
+    assert len(row) == 1, (grouping, group, metric, cls)
+    return row.iloc[0]
+
+
+def gap_row(result, grouping, group, metric, cls=""):
+    """The one row of an audit's gap table for a group, metric and class."""
+    rows = result.gaps
+    row = rows[(rows.grouping == grouping) & (rows.group == group) & (rows.metric == metric)
+               & (rows["class"] == cls)]
+    assert len(row) == 1, (grouping, group, metric, cls)
+    return row.iloc[0]
+
+
+def scored_frame_of(data: dict, head: str, rng: np.random.Generator | None = None) -> pd.DataFrame:
+    """A scored frame (the schema's columns) of one benchmark head (``scored_benchmarks``,
+    conftest.py), with its gold labels as class names in ``gold`` (``;``-joined for the
+    multi-label head)."""
+    classes, proba, predicted, gold = data["classes"], data["proba"], data["predicted"], data["gold"]
+    names = np.array(classes, dtype=object)
+    frame = pd.DataFrame({"id": [f"p{i}" for i in range(len(proba))], "text": "post", "tonecls_status": "ok"})
+    multilabel = head == "ekman"
+    if multilabel:
+        frame[f"{head}_labels"] = [";".join(names[row > 0]) for row in predicted]
+        frame["gold"] = [";".join(names[row > 0]) for row in gold]
+    else:
+        frame[f"{head}_label"] = names[predicted.argmax(1)]
+        frame[f"{head}_confidence"] = proba.max(1)
+        frame["gold"] = names[gold.argmax(1)]
+    for j, name in enumerate(classes):
+        frame[f"{head}_p_{name}"] = proba[:, j]
+    return frame
+
+
+def labelled_sample(frame: pd.DataFrame, n: int, seed: int, **kwargs) -> pd.DataFrame:
+    """A sample of ``frame`` (``draw_sample``) labelled with its gold labels."""
+    from tonecls.prevalence import draw_sample
+
+    sample = draw_sample(frame, n, seed=seed, **kwargs)
+    sample["label"] = frame.set_index("id").loc[sample["id"], "gold"].to_numpy()
+    return sample

@@ -1,9 +1,14 @@
-"""The command line as a whole: help, version, exit statuses, usage errors, library defaults."""
+"""The command line as a whole (tonecls.cli): help, version, exit statuses, usage errors,
+library defaults; over many bad inputs every failure is exit status 2, one paragraph naming
+what was wrong and never a traceback, and nothing is written; --help imports no heavy library."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +92,117 @@ def test_help_imports_no_heavy_library(argv):
     assert status == "0"
     assert heavy == ("[]" if argv == ["--help"] else heavy)
     assert "tensorflow" not in heavy and "keras" not in heavy
+
+
+@pytest.fixture
+def posts(tmp_path) -> Path:
+    path = tmp_path / "posts.csv"
+    path.write_text("id,text\n1,love it\n2,hate it\n", encoding="utf-8")
+    return path
+
+
+def _bad_files(tmp_path: Path) -> dict[str, Path]:
+    varied = b"id,text\n" + b"".join(f"{i},post {i * 7919 % 10007}\n".encode() for i in range(5000))
+    compressed = gzip.compress(varied)
+    files = {
+        "empty.csv": b"",
+        "corrupt.parquet": b"PAR1 this is not parquet",
+        "truncated.csv.gz": compressed[: len(compressed) // 2],
+        "binary.jsonl.gz": b"\x00\x01\x02 not gzip",
+        "posts.xlsx": b"PK\x03\x04",
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    return {name: tmp_path / name for name in files}
+
+
+def _broken_bundles(tmp_path: Path) -> dict[str, Path]:
+    empty = tmp_path / "no_bundle"
+    empty.mkdir()
+    bad_json = tmp_path / "bad_json"
+    bad_json.mkdir()
+    (bad_json / "bundle.json").write_text("{not json", encoding="utf-8")
+    wrong = tmp_path / "wrong_fields"
+    wrong.mkdir()
+    (wrong / "bundle.json").write_text(json.dumps({"heads": "sentiment", "max_length": -3}), encoding="utf-8")
+    return {"no_bundle": empty, "bad_json": bad_json, "wrong_fields": wrong}
+
+
+def _cases(tmp_path: Path, posts: Path) -> list[tuple[str, list[str]]]:
+    out = str(tmp_path / "out.csv")
+    bad = _bad_files(tmp_path)
+    folder = tmp_path / "a_folder.csv"
+    folder.mkdir()
+    (tmp_path / "busy.csv.partial").write_text("the user's own file")
+    (tmp_path / "manifest_broken.csv.partial").write_text("")
+    (tmp_path / "manifest_broken.csv.partial.json").write_text("{oops")
+    cases = [
+        ("missing input", ["score", str(tmp_path / "missing.csv"), "-o", out]),
+        ("input is a directory", ["score", str(folder), "-o", out]),
+        ("unknown input extension", ["score", str(bad["posts.xlsx"]), "-o", out]),
+        ("unknown output extension", ["score", str(posts), "-o", str(tmp_path / "out.xlsx")]),
+        ("output is the input", ["score", str(posts), "-o", str(posts)]),
+        ("output is a directory", ["score", str(posts), "-o", str(folder)]),
+        ("output directory not writable", ["score", str(posts), "-o", "/proc/tonecls/out.csv"]),
+        ("wrong text column", ["score", str(posts), "-o", out, "--text-col", "body"]),
+        ("wrong id column", ["score", str(posts), "-o", out, "--id-col", "post_id"]),
+        ("chunksize 0", ["score", str(posts), "-o", out, "--chunksize", "0"]),
+        ("blocksize abc", ["score", str(posts), "-o", str(tmp_path / "o.parquet"), "--engine", "dask",
+                           "--blocksize", "abc"]),
+        ("no workers", ["score", str(posts), "-o", out, "--workers", "0"]),
+        ("dask to csv", ["score", str(posts), "-o", out, "--engine", "dask"]),
+        ("empty file", ["score", str(bad["empty.csv"]), "-o", out]),
+        ("corrupt parquet", ["score", str(bad["corrupt.parquet"]), "-o", out]),
+        ("truncated gzip", ["score", str(bad["truncated.csv.gz"]), "-o", out]),
+        ("not gzip", ["score", str(bad["binary.jsonl.gz"]), "-o", out]),
+        ("foreign partial", ["score", str(posts), "-o", str(tmp_path / "busy.csv")]),
+        ("unreadable manifest", ["score", str(posts), "-o", str(tmp_path / "manifest_broken.csv"),
+                                 "--resume"]),
+        ("preprocess missing input", ["preprocess", str(tmp_path / "missing.csv"), "-o", out]),
+        ("preprocess wrong column", ["preprocess", str(posts), "-o", out, "--text-col", "body"]),
+        ("preprocess no output", ["preprocess", str(posts)]),
+        ("preprocess output is input", ["preprocess", str(posts), "-o", str(posts)]),
+        ("dialect missing input", ["dialect", str(tmp_path / "missing.csv"), "-o", out]),
+        ("dialect threshold", ["dialect", str(posts), "-o", out, "--threshold", "2"]),
+        ("dialect model missing", ["dialect", str(posts), "-o", out, "--model-dir", str(tmp_path / "nope")]),
+        ("audit missing file", ["audit", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "rep"),
+                                "--head", "sentiment", "--group-col", "g"]),
+        ("audit unknown head", ["audit", str(posts), "-o", str(tmp_path / "rep"), "--head", "sentiment",
+                                "--group-col", "id"]),
+    ]
+    for name, bundle in _broken_bundles(tmp_path).items():
+        cases.append((f"broken bundle ({name})", ["score", str(posts), "-o", out, "--model", str(bundle)]))
+    return cases
+
+
+def test_every_bad_input_is_exit_2_with_one_paragraph_and_no_traceback(tmp_path, posts, capsys):
+    failures = []
+    for name, argv in _cases(tmp_path, posts):
+        code = main(argv)
+        printed = capsys.readouterr()
+        text = printed.out + printed.err
+        message = printed.err.strip()
+        command = argv[0]
+        if (code != 2 or "Traceback" in text or "\n\n" in message
+                or not message.startswith(f"tonecls {command}: error: ")):
+            failures.append(f"{name}: exit {code}\n{text}")
+    assert not failures, "\n---\n".join(failures)
+    # nothing was written next to the inputs, and the user's own files are untouched
+    assert not (tmp_path / "out.csv").exists() and not list(tmp_path.glob("out.csv.*"))
+    assert (tmp_path / "busy.csv.partial").read_text() == "the user's own file"
+
+
+def test_bad_values_are_named_in_the_message(tmp_path, posts, capsys):
+    main(["score", str(posts), "-o", str(tmp_path / "o.parquet"), "--engine", "dask", "--blocksize", "abc"])
+    assert "'abc' is not a size" in capsys.readouterr().err
+    main(["score", str(posts), "-o", str(tmp_path / "o.csv"), "--text-col", "body"])
+    err = capsys.readouterr().err
+    assert "'body'" in err and "['id', 'text']" in err
+
+
+def test_help_imports_no_tensorflow():
+    code = ("import sys; from tonecls.cli import main; "
+            "status = [main([command, '--help']) for command in ('sample', 'prevalence', 'calibrate')]; "
+            "print(status, [m for m in ('tensorflow', 'keras') if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[0, 0, 0] []"

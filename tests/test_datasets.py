@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 import tonecls.datasets as datasets
+from support import SHARED_DATA
+
 from tonecls.cli import main
 from tonecls.datasets import (
     ChecksumError,
@@ -28,7 +30,6 @@ from tonecls.datasets import (
 )
 from tonecls.errors import DataNotFoundError, InputError
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 needs_shared_data = pytest.mark.skipif(
     not (SHARED_DATA / "tweeteval").is_dir(),
     reason=f"the shared benchmark data is not at {SHARED_DATA}",

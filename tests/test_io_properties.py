@@ -1,24 +1,29 @@
-"""Exactness as a property of the I/O layer: random Arrow tables, random CSV and JSONL text.
+"""Exactness as a property of the I/O layer: random Arrow tables, random CSV and JSONL text,
+random frames through the runner.
 
 Every table is written to each input format that can hold its types (by pyarrow, json or
 csv, not by tonecls), read with ``read_export`` in small chunks and written with
 ``ExportWriter`` to every output format; what comes out is read back without tonecls and
 compared exactly with what that output format holds of each value (``tests/properties.py``).
-The example counts follow the Hypothesis profile (``HYPOTHESIS_PROFILE=ci`` for many more).
-"""
+The runner pass (``tokenize_file``, the cheapest job) keeps every value of random frames for
+every input x output pair. The example counts follow the Hypothesis profile
+(``HYPOTHESIS_PROFILE=ci`` for many more)."""
 
 from __future__ import annotations
 
-import math
 import gzip
 import json
+import math
+import string
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
+
 from properties import (
     FORMATS,
     arrow_tables,
@@ -35,11 +40,12 @@ from properties import (
     text_value,
     write_input,
 )
+from support import is_missing_value, read_all, read_verbatim, tokenize_quietly, write_export
 
 from tonecls.errors import InputError
 from tonecls.io import MARKER_COLUMNS, READ_STATUS_COLUMN, ExportWriter, parquet_schema, read_export
 from tonecls.io.values import RawNumber
-from tonecls.io.writing import repeated_names
+from tonecls.io.writing import repeated_names, to_text_value
 
 
 def copy_export(src: Path, out: Path, chunksize: int) -> list[str]:
@@ -51,9 +57,6 @@ def copy_export(src: Path, out: Path, chunksize: int) -> list[str]:
             statuses += chunk[READ_STATUS_COLUMN].tolist()
             writer.write(chunk)
     return statuses
-
-
-# --- what a JSONL input becomes in Parquet --------------------------------------------------
 
 
 def _filled(value, kind):
@@ -84,9 +87,6 @@ def _check_jsonl_to_parquet(values: list, kind, got: list, name: str) -> None:
     elif len(kinds) == 1:
         assert _JSON_KIND[kinds.pop()](kind), (name, kind, values[:3])
     assert all(same(g, _filled(v, kind)) for g, v in zip(got, values)), (name, got, values)
-
-
-# --- the Arrow property ------------------------------------------------------------------------
 
 
 def _expected(table: pa.Table, in_fmt: str, out_fmt: str) -> list[list]:
@@ -142,9 +142,6 @@ def test_every_value_and_type_survives_every_format_pair(tmp_path, in_fmt, out_f
     check()
 
 
-# --- random CSV / TSV text -----------------------------------------------------------------------
-
-
 def _read_all(path: Path, chunksize: int) -> tuple[list[str], list[list], list[str]]:
     """Column names (in order of first appearance), rows (a column a chunk lacks: None) and
     read statuses of a file read in chunks."""
@@ -188,9 +185,6 @@ def test_any_csv_text_is_read_verbatim_and_written_verbatim(tmp_path, in_fmt):
         assert names == header and [[v for v in row] for row in got] == rows
 
     check()
-
-
-# --- random JSON Lines text ----------------------------------------------------------------------
 
 
 def _json_out(value):
@@ -284,3 +278,118 @@ def test_a_nan_beside_an_empty_object_in_a_nested_jsonl_value_reaches_parquet(tm
     copy_export(src, out, 1)
     nested = pq.read_table(out).column("b").to_pylist()
     assert nested[0] is None and nested[1]["c"] == [] and math.isnan(nested[1]["d"])
+
+
+# --- random text through reading and writing -------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    texts=st.lists(
+        st.text(alphabet=st.sampled_from(list(string.ascii_letters + ' ,"\t\n\r;\'\\') + ["é", "\U0001F600"]), max_size=30),
+        min_size=1, max_size=12,
+    ),
+    ext=st.sampled_from(["csv", "tsv", "jsonl"]),
+)
+def test_any_text_round_trips(tmp_path, texts, ext):
+    frame = pd.DataFrame({"id": [f"{i:04d}" for i in range(len(texts))], "text": texts})
+    path = write_export(tmp_path / f"prop.{ext}", frame, chunk=5)
+    back = read_all(path, chunksize=4)
+    assert (back[READ_STATUS_COLUMN] == "ok").all()
+    assert back["id"].tolist() == frame["id"].tolist()
+    assert back["text"].tolist() == texts
+
+
+# --- random frames through the runner --------------------------------------------------------
+
+
+HUGE = "x" * 140_000
+
+
+TEXT = st.one_of(st.none(), st.text(max_size=30), st.sampled_from([HUGE, "NA", "007", " ", '"q"', "a,b\tc\nd\re"]))
+
+
+INT = st.one_of(st.none(), st.integers(min_value=-(2**63), max_value=2**63 - 1))
+
+
+FLOAT = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False))
+
+
+LIST = st.one_of(st.none(), st.lists(st.integers(-1000, 1000), max_size=3))
+
+
+IN_FORMATS = ["csv", "tsv.gz", "jsonl", "parquet"]
+
+
+OUT_FORMATS = ["csv", "tsv", "jsonl.gz", "parquet"]
+
+
+@st.composite
+def frames(draw):
+    n = draw(st.integers(min_value=1, max_value=6))
+    return pd.DataFrame({
+        "id": pd.array(draw(st.lists(INT, min_size=n, max_size=n)), dtype="Int64"),
+        "text": pd.array(draw(st.lists(TEXT, min_size=n, max_size=n)), dtype=object),
+        "score": np.array([np.nan if v is None else v for v in draw(st.lists(FLOAT, min_size=n, max_size=n))]),
+        "tags": pd.array(draw(st.lists(LIST, min_size=n, max_size=n)), dtype=object),
+    })
+
+
+def _normal(value):
+    if is_missing_value(value):
+        return None
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    return value
+
+
+def _round_trip(tmp_path: Path, frame: pd.DataFrame, in_ext: str, out_ext: str) -> None:
+    src, out = tmp_path / f"in.{in_ext}", tmp_path / f"out.{out_ext}"
+    src.unlink(missing_ok=True)
+    with ExportWriter(src) as writer:
+        writer.write(frame)
+    read_in = read_verbatim(src)
+    tokenize_quietly(src, out, chunksize=2)
+    read_out = read_verbatim(out)
+    assert read_in[READ_STATUS_COLUMN].eq("ok").all() and len(read_out) == len(frame)
+    assert list(read_out.columns) == [*frame.columns, "tokens", "tonecls_status", *MARKER_COLUMNS]
+    in_text, out_text = (ext.split(".")[0] in ("csv", "tsv") for ext in (in_ext, out_ext))
+    for name in frame.columns:
+        expected = [_normal(v) for v in read_in[name]]
+        got = [_normal(v) for v in read_out[name]]
+        if out_text:  # CSV/TSV hold text: the value's exact text, missing as an empty field
+            expected = ["" if v is None else v if in_text else to_text_value(v) for v in expected]
+            got = ["" if v is None else v for v in got]
+        assert got == expected, (name, in_ext, out_ext)
+
+
+def _property(max_examples: int):
+    @settings(max_examples=max_examples, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                     HealthCheck.data_too_large])
+    @given(frame=frames())
+    def check(tmp_path, in_ext, out_ext, frame):
+        _round_trip(tmp_path, frame, in_ext, out_ext)
+
+    return check
+
+
+_fast = _property(6)
+
+
+_thorough = _property(60)
+
+
+@pytest.mark.parametrize("out_ext", OUT_FORMATS)
+@pytest.mark.parametrize("in_ext", IN_FORMATS)
+def test_round_trip_keeps_every_value(tmp_path, in_ext, out_ext):
+    _fast(tmp_path, in_ext, out_ext)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("out_ext", OUT_FORMATS)
+@pytest.mark.parametrize("in_ext", IN_FORMATS)
+def test_round_trip_keeps_every_value_thoroughly(tmp_path, in_ext, out_ext):
+    _thorough(tmp_path, in_ext, out_ext)

@@ -1,16 +1,21 @@
-"""The sample and prevalence file jobs (tonecls.jobs.prevalence) on synthetic scored exports:
-reproducible samples in any export format, stratified weights carried through the files, the
-JSON contract, labels joined by id and every bad labels file refused with a clear message."""
+"""The sample and prevalence file jobs (tonecls.jobs.prevalence) on synthetic scored exports and
+their commands: reproducible samples in any export format, stratified weights carried through
+the files, the JSON contract, labels joined by id, every bad labels file refused with a clear
+message (exit status 2 and one line), sample -> label from gold -> prevalence end to end."""
 
 from __future__ import annotations
 
 import json
+import shlex
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from support import scored_posts
+
+from tonecls.cli import main
 from tonecls.errors import InputError
 from tonecls.io import read_export
 from tonecls.jobs.prevalence import prevalence_file, sample_file
@@ -172,3 +177,89 @@ def test_lines_that_could_not_be_read_are_left_out_of_the_join(posts, tmp_path):
     fill_in(tmp_path / "to_label.csv", posts, tmp_path / "labelled.csv")
     result, _ = prevalence_file(path, tmp_path / "report", head="emotion", labels=tmp_path / "labelled.csv")
     assert result.n_labelled == 200 and result.excluded == {"empty": 21, "malformed_line": 2}
+
+
+@pytest.fixture
+def scored(tmp_path) -> Path:
+    path = tmp_path / "scored.csv"
+    scored_posts(1500, seed=5).to_csv(path, index=False)
+    return path
+
+
+def label_from_gold(sample: Path, scored: Path, target: Path) -> pd.DataFrame:
+    rows = pd.read_csv(sample, dtype=str, keep_default_na=False)
+    gold = pd.read_csv(scored, dtype=str, keep_default_na=False).set_index("id")["gold"]
+    rows["label"] = rows["id"].map(gold)
+    rows.to_csv(target, index=False)
+    return rows
+
+
+def test_sample_label_prevalence(scored, tmp_path, capsys):
+    assert main(["sample", str(scored), "-o", str(tmp_path / "to_label.csv"), "-n", "300",
+                 "--stratify-col", "dialect", "--allocation", "equal", "--seed", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"wrote {tmp_path / 'to_label.csv'}: 300 of the 1,484 scored posts (seed 2)")
+    assert "stratified by dialect" in out and "aa 100 of " in out
+    labelled = label_from_gold(tmp_path / "to_label.csv", scored, tmp_path / "labelled.csv")
+    argv = ["prevalence", str(scored), "-o", str(tmp_path / "reports" / "prevalence"), "--head", "emotion",
+            "--labels", str(tmp_path / "labelled.csv"), "--group-col", "dialect", "--time-col", "created",
+            "--freq", "M", "--confidence", "0.8"]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    verdict, wrote = out.strip().splitlines()
+    assert verdict.startswith("'") and "from 300 labelled posts" in verdict and wrote.startswith("wrote ")
+    assert "Traceback" not in err
+    document = json.loads((tmp_path / "reports" / "prevalence.json").read_text(encoding="utf-8"))
+    assert document["provenance"]["command"] == shlex.join(["tonecls", *argv])
+    assert document["provenance"]["labels file"].startswith(str((tmp_path / "labelled.csv").resolve()))
+    records = document["data"]["estimates"]
+    assert all(list(r)[:8] == CONTRACT_COLUMNS for r in records)
+    assert {r["group"] for r in records} >= {"all", "dialect=aa", "created=2024-02"}
+    # the stratified sample's inclusion probabilities weighted the estimates through the files
+    frame = pd.read_csv(scored, keep_default_na=False, dtype={"id": str})
+    expected = PrevalenceEstimator("emotion", confidence=0.8).fit(
+        frame, labels=labelled, group_cols=["dialect"], time_col="created", freq="M")
+    assert document["data"]["settings"]["weighted"] is True
+    np.testing.assert_allclose([r["estimate"] for r in records], expected.estimates["estimate"], atol=1e-12)
+
+
+def _bad_labels(tmp_path: Path) -> dict[str, tuple[str, str]]:
+    return {
+        "unknown id": ("id,label\npost-00001,joy\nnowhere,joy\n", "not in the scored file: 'nowhere'"),
+        "repeated id": ("id,label\npost-00001,joy\npost-00001,anger\n", "repeats id(s) 'post-00001'"),
+        "empty id": ("id,label\npost-00001,joy\n,anger\n", "have no 'id'"),
+        "no id column": ("post,label\npost-00001,joy\n", "no column(s) ['id']"),
+        "not a class": ("id,label\npost-00001,joyful\n", "not classes of head 'emotion': 'joyful'"),
+        "malformed line": ('id,label\npost-00001,joy,"x\n', "line 2"),
+        "empty file": ("", "has no header line"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad_labels(Path())))
+def test_every_bad_labels_file_is_exit_2_and_one_line(scored, tmp_path, capsys, case):
+    content, message = _bad_labels(tmp_path)[case]
+    (tmp_path / "labels.csv").write_text(content, encoding="utf-8")
+    assert main(["prevalence", str(scored), "-o", str(tmp_path / "report"), "--head", "emotion",
+                 "--labels", str(tmp_path / "labels.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tonecls prevalence: error: ") and err.count("\n") == 1, err
+    assert message in err and "Traceback" not in err
+    assert not list(tmp_path.glob("report*"))
+
+
+def test_no_labelled_rows_gives_naive_shares_a_warning_and_no_interval(scored, tmp_path, capsys):
+    assert main(["sample", str(scored), "-o", str(tmp_path / "to_label.csv"), "-n", "40"]) == 0
+    assert main(["prevalence", str(scored), "-o", str(tmp_path / "report"), "--head", "emotion",
+                 "--labels", str(tmp_path / "to_label.csv")]) == 0
+    out, err = capsys.readouterr()
+    assert "No labelled posts" in out and "17 points" in out
+    assert "tonecls prevalence: warning: No labelled rows" in err
+    records = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["data"]["estimates"]
+    assert all(r["estimate"] is None and r["ci_low"] is None and r["naive"] is not None for r in records)
+
+
+def test_an_existing_sample_is_not_overwritten(scored, tmp_path, capsys):
+    (tmp_path / "to_label.csv").write_text("id,text,label\n")
+    assert main(["sample", str(scored), "-o", str(tmp_path / "to_label.csv")]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["sample", str(scored), "-o", str(tmp_path / "to_label.csv"), "--overwrite", "-n", "5"]) == 0

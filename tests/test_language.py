@@ -1,13 +1,14 @@
-"""Tests of language identification (tonecls.language) and the other_language status."""
+"""Language identification of posts (tonecls.language) and the other_language status."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from support import ROOT
 
 from tonecls.language import (
     LanguageRule,
@@ -19,8 +20,9 @@ from tonecls.language import (
 )
 from tonecls.preprocess import tokenize
 
-ROOT = Path(__file__).resolve().parents[1]
+
 POSTS = pd.read_csv(ROOT / "data" / "langid_posts.csv", dtype=str, keep_default_na=False)
+
 
 OTHER = {
     "c'est vraiment nul, j'ai attendu deux heures pour rien": "fr",
@@ -30,6 +32,8 @@ OTHER = {
     "今天又堵车了，迟到了半个小时": "zh",
     "опять автобус опоздал на полчаса, сколько можно": "ru",
 }
+
+
 ENGLISH = [
     "I hate this company, worst experience of my life, furious",
     "@user thanks for the follow!! see u at the game tonight https://t.co/x #GoTeam",
@@ -146,25 +150,3 @@ def test_probe_templates_are_never_flagged():
     sentences = build_probe_sentences(*load_probe_terms())
     languages = identify_texts(pd.unique(sentences["sentence"]))
     assert not any(is_other_language(lang, ["en"]) for lang in languages)
-
-
-@pytest.mark.slow
-def test_cli_score_flags_other_languages_unless_all_languages(tmp_path, capsys):
-    from tonecls.cli import main
-
-    posts = pd.DataFrame({"id": ["1", "2", "3"], "text": [
-        "I hate this company, worst experience of my life", "c'est vraiment nul, j'ai attendu deux heures pour rien",
-        "lol"]})
-    posts.to_csv(tmp_path / "posts.csv", index=False)
-    assert main(["score", str(tmp_path / "posts.csv"), "-o", str(tmp_path / "out.csv"), "--quiet"]) == 0
-    assert "1 other_language" in capsys.readouterr().out
-    out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
-    assert out["tonecls_status"].tolist() == ["ok", "other_language", "ok"]
-    assert out["tonecls_language"].tolist() == ["en", "fr", "und"]
-    assert out["sentiment_label"].tolist()[:2] == ["negative", ""]
-    assert main(["score", str(tmp_path / "posts.csv"), "-o", str(tmp_path / "all.csv"), "--quiet",
-                 "--all-languages"]) == 0
-    everything = pd.read_csv(tmp_path / "all.csv", dtype=str, keep_default_na=False)
-    assert everything["tonecls_status"].tolist() == ["ok"] * 3
-    assert everything["tonecls_language"].tolist() == ["en", "fr", "und"]
-    assert everything["sentiment_label"].iloc[1] != ""

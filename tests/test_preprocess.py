@@ -1,4 +1,5 @@
-"""Tests of tonecls.preprocess: token semantics, robustness, PII scrubbing, nltk equivalence."""
+"""Tokenising posts (tonecls.preprocess): token semantics, robustness, personal data scrubbed,
+pieces equal to the whole post, agreement with nltk's TweetTokenizer."""
 
 from __future__ import annotations
 
@@ -10,28 +11,19 @@ import re
 import subprocess
 import sys
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from nltk.tokenize import TweetTokenizer
 
+from support import DATA_DIR, FIXTURES
+
 from tonecls import preprocess
-from tonecls.jobs import tokenize_file
 from tonecls.errors import InputError
-from tonecls.preprocess import (
-    PreprocessConfig,
-    Preprocessor,
-    tokenize,
-    tokenize_with_status,
-)
+from tonecls.preprocess import PreprocessConfig, Preprocessor, tokenize, tokenize_with_status
 from tonecls.schema import Status
-
-from support import DATA_DIR  # noqa: E402, I001
-
 
 
 def toks(text: str, **config) -> list[str]:
@@ -430,21 +422,6 @@ def test_pieces_give_the_tokens_of_the_whole_post_on_the_corpus():
 # --- equivalence with nltk's TweetTokenizer ----------------------------------------------
 
 
-def test_vendored_patterns_equal_nltk():
-    # tonecls does not import nltk (4 s); its copy of nltk's casual patterns must not drift
-    casual = pytest.importorskip("nltk.tokenize.casual")
-    from tonecls import _nltk_casual
-
-    assert _nltk_casual.EMOTICONS == casual.EMOTICONS
-    assert _nltk_casual.URLS == casual.URLS
-    assert _nltk_casual.PHONE_REGEX == casual.PHONE_REGEX
-    assert _nltk_casual.ARROWS == casual.REGEXPS[3]
-    assert _nltk_casual.WORDS == casual.REGEXPS[9]
-    assert _nltk_casual.HANG_RE.pattern == casual.HANG_RE.pattern
-    for text in ["&amp; &lt;3 &#128512; &#x1F600; &#150; &#129; &nosuch; &#99999999; &pound;"]:
-        assert _nltk_casual.replace_html_entities(text) == casual._replace_html_entities(text)
-
-
 def test_tokeniser_does_not_import_nltk():
     code = "import sys, tonecls.preprocess; sys.exit('nltk' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
@@ -459,7 +436,7 @@ def test_tokens_equal_version_1_except_handles():
         pytest.skip(f"TweetEval not found in {DATA_DIR}")
     from tokeniser_corpus import corpus_files, digest, read_texts, touched_by_handle_rules
 
-    expected = json.loads((Path(__file__).parent / "fixtures" / "tokeniser_v1_hashes.json").read_text())
+    expected = json.loads((FIXTURES / "tokeniser_v1_hashes.json").read_text())
     files = corpus_files(DATA_DIR)
     assert sorted(name for name, _ in files) == sorted(expected)
     preprocessor = Preprocessor()
@@ -469,6 +446,7 @@ def test_tokens_equal_version_1_except_handles():
         assert (len(texts), sum(touched)) == (expected[name]["posts"], expected[name]["touched"]), name
         kept = [text for text, skip in zip(texts, touched) if not skip]
         assert digest(preprocessor.tokenize(kept)) == expected[name]["sha256"], name
+
 
 # posts where a deliberate difference from nltk may apply (see the module docstring)
 _DELIBERATE = re.compile(r"[&\[\]^_<>]|\d|\w\.[A-Z]|@\w+\.\w")
@@ -493,6 +471,7 @@ def test_raw_tokens_equal_nltk_tweet_tokenizer_on_tweets():
 
 
 # --- properties --------------------------------------------------------------------------
+
 
 _any_post = st.one_of(
     st.text(), st.none(), st.floats(allow_nan=True), st.integers(), st.binary(),
@@ -554,18 +533,28 @@ def test_pieces_give_the_tokens_of_the_whole_post(text):
 
 
 _label = st.from_regex(r"[a-z][a-z0-9]{1,10}", fullmatch=True)
+
+
 _email = st.builds("{}{}@{}.{}".format, st.from_regex(r"[a-z][a-z0-9]{2,8}", fullmatch=True),
                    st.sampled_from(["", ".x", "_y", "+tag", "-z"]), _label,
                    st.sampled_from(["com", "org", "co.uk", "io", "de"]))
+
+
 _url = st.builds("{}{}.{}{}".format, st.sampled_from(["http://", "https://", "www.", "HTTPS://"]),
                  _label, st.sampled_from(["com", "org", "net", "co"]),
                  st.sampled_from(["", "/", "/a/b?c=1&d=2", "/path_(x)", "/~user/page.html"]))
+
+
 _phone = st.builds(
     "{}{}{}{}{}{}".format, st.sampled_from(["", "+1 ", "1-", "(", "+44 "]),
     st.from_regex(r"[2-9][0-9]{2}", fullmatch=True), st.sampled_from([") ", "-", ".", " "]),
     st.from_regex(r"[0-9]{3}", fullmatch=True), st.sampled_from(["-", ".", " "]),
     st.from_regex(r"[0-9]{4}", fullmatch=True))
+
+
 _handle = st.builds("@{}".format, st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,14}", fullmatch=True))
+
+
 _SURVIVING_PII = re.compile(r"@\w|\w@|://|www\.|\d{5}", re.I)
 
 
@@ -599,91 +588,3 @@ def test_tokens_are_stable_across_calls_and_instances(text):
 
 def test_nan_is_missing_not_text():
     assert tokenize_with_status([math.nan, -math.inf])[1] == [Status.MISSING, Status.NOT_TEXT]
-
-
-# --- exports and the CLI -----------------------------------------------------------------
-
-
-def _write_csv(path: Path) -> None:
-    path.write_text('id,text\n1,Hello @bob :)\n2,\n3,"multi\nline #Yes"\n4,a,b\n5,SOOO good\n',
-                    encoding="utf-8")
-
-
-def test_tokenize_file_keeps_every_row_in_order(tmp_path):
-    source, target = tmp_path / "posts.csv", tmp_path / "tokens.parquet"
-    _write_csv(source)
-    summary = tokenize_file(source, target, chunksize=2)
-    out = pd.read_parquet(target)
-    assert out.columns.tolist() == ["id", "text", "tokens", "tonecls_status"]
-    assert out["id"].tolist() == ["1", "2", "3", "4", "5"]  # a malformed row keeps its id and text
-    assert out["text"].iloc[3] == "a,b"
-    assert out["tokens"].tolist() == ["hello <user> :)", "", "multi line <hashtag> yes", "",
-                                      "soo <elong> <allcaps> good"]
-    assert out["tonecls_status"].tolist() == ["ok", "empty", "ok", "malformed_line", "ok"]
-    assert summary.rows == 5 and summary.statuses == {"ok": 3, "empty": 1, "malformed_line": 1}
-    assert not list(tmp_path.glob("*.partial*"))
-
-
-def test_tokenize_file_resumes_after_an_interruption(tmp_path, monkeypatch):
-    source, target = tmp_path / "posts.jsonl", tmp_path / "tokens.csv"
-    source.write_text("".join(json.dumps({"n": i, "text": f"post {i} :)"}) + "\n" for i in range(10)))
-    expected_path = tmp_path / "expected.csv"
-    tokenize_file(source, expected_path, chunksize=3)
-
-    calls = {"n": 0}
-    original = Preprocessor.tokenize_with_status
-
-    def failing(self, texts):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return original(self, texts)
-
-    monkeypatch.setattr(Preprocessor, "tokenize_with_status", failing)
-    with pytest.raises(KeyboardInterrupt):
-        tokenize_file(source, target, chunksize=3)
-    assert not target.exists()
-    monkeypatch.setattr(Preprocessor, "tokenize_with_status", original)
-    summary = tokenize_file(source, target, chunksize=3, resume=True)
-    assert summary.resumed_from_row == 6 and summary.rows == 10
-    assert target.read_text() == expected_path.read_text()
-
-
-def test_tokenize_file_refuses_a_column_clash_before_writing(tmp_path):
-    source = tmp_path / "posts.csv"
-    _write_csv(source)
-    with pytest.raises(InputError, match="already has a column 'id'"):
-        tokenize_file(source, tmp_path / "out.csv", tokens_col="id")
-    assert list(tmp_path.iterdir()) == [source]
-
-
-def test_cli_preprocess_file_and_stdin(tmp_path, capsys, monkeypatch):
-    import io
-
-    from tonecls.cli import main
-
-    source, target = tmp_path / "posts.csv", tmp_path / "out.jsonl"
-    _write_csv(source)
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps({"lowercase": False}))
-    assert main(["preprocess", str(source), "-o", str(target), "--config", str(config),
-                 "--quiet"]) == 0
-    assert "5 rows" in capsys.readouterr().out
-    rows = [json.loads(line) for line in target.read_text().splitlines()]
-    assert rows[0]["tokens"] == "Hello <user> :)"
-
-    stdin = io.TextIOWrapper(io.BytesIO(b"Hi @bob\n\n\xff\xfe\nGOOD\n"))
-    monkeypatch.setattr("sys.stdin", stdin)
-    assert main(["preprocess", "-"]) == 0
-    assert capsys.readouterr().out.splitlines() == ["hi <user>", "", "", "good <allcaps>"]
-
-    config.write_text(json.dumps({"format": 1, "preprocess": {"mark_allcaps": False}}))
-    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"GOOD\n")))
-    assert main(["preprocess", "-", "--config", str(config)]) == 0  # a bundle.json
-    assert capsys.readouterr().out == "good\n"
-
-    assert main(["preprocess", str(source)]) == 2  # no --output
-    assert "--output is required" in capsys.readouterr().err
-    config.write_text('{"lowercase": "no"}')
-    assert main(["preprocess", str(source), "-o", str(target), "--config", str(config)]) == 2
-    assert "lowercase must be True or False" in capsys.readouterr().err

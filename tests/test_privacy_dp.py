@@ -1,45 +1,12 @@
-"""DP-SGD (tonecls.privacy.dp / accounting): per-example gradients, the accountant, and a
-DP-trained bundle against its plain twin."""
+"""DP-SGD (tonecls.privacy.dp): per-example gradients, a public vocabulary, and a DP-trained
+bundle against its plain twin."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from support import synthetic_posts, tiny_config, tiny_data
-
-DP = {"target_epsilon": 4.0, "delta": 1e-3, "clip_norm": 1.0}
-
-
-def test_plan_meets_the_target_and_matches_dp_accounting():
-    dp_accounting = pytest.importorskip("dp_accounting")
-    from tonecls.privacy.accounting import dp_sgd_epsilon, plan_dp_sgd
-
-    plan = plan_dp_sgd(4.0, 1e-5, 1.0, dataset_rows=1200, batch_size=128, epochs=30)
-    assert plan.epsilon <= 4.0 and plan.epsilon > 3.99  # the smallest noise within the target
-    assert plan.steps == 10 * 30 and plan.sampling_rate == pytest.approx(128 / 1200)
-    # the recorded parameters, accounted again directly with dp-accounting's PLD accountant
-    event = dp_accounting.SelfComposedDpEvent(dp_accounting.PoissonSampledDpEvent(
-        plan.sampling_rate, dp_accounting.GaussianDpEvent(plan.noise_multiplier)), plan.steps)
-    direct = dp_accounting.pld.PLDAccountant().compose(event).get_epsilon(plan.delta)
-    assert direct == pytest.approx(plan.epsilon, rel=1e-9)
-    # less noise would exceed the target; the RDP accountant is looser (a larger epsilon)
-    assert dp_sgd_epsilon(plan.sampling_rate, plan.noise_multiplier * 0.98, plan.steps, plan.delta) > 4.0
-    assert dp_sgd_epsilon(plan.sampling_rate, plan.noise_multiplier, plan.steps, plan.delta, "RDP") > plan.epsilon
-
-
-def test_config_rejects_what_dp_cannot_bound():
-    from tonecls.errors import InputError
-
-    with pytest.raises(InputError, match="unknown differential_privacy"):
-        tiny_config(differential_privacy={**DP, "epsilon": 1})
-    with pytest.raises(InputError, match="oversample"):
-        config = tiny_config().to_dict()
-        config["heads"][0]["oversample"] = 2
-        type(tiny_config()).from_dict({**config, "differential_privacy": DP})
-    with pytest.raises(InputError, match="delta"):
-        tiny_config(differential_privacy={**DP, "delta": 0})
-    assert "differential_privacy" not in tiny_config().to_dict()  # plain configs unchanged
+from support import DP_SETTINGS, synthetic_posts, tiny_config
 
 
 @pytest.mark.slow
@@ -57,7 +24,7 @@ def test_per_example_gradients_equal_one_example_at_a_time(method):
     from tonecls.privacy.accounting import DPSGDPlan
     from tonecls.privacy.dp import DPSGDStep, example_loss
 
-    config = tiny_config(dropout=0.0, differential_privacy={**DP, "clip_norm": 0.05, "per_example_gradients": method})
+    config = tiny_config(dropout=0.0, differential_privacy={**DP_SETTINGS, "clip_norm": 0.05, "per_example_gradients": method})
     specs = [HeadSpec("tone", ["negative", "neutral", "positive"]), HeadSpec("flags", ["pos", "neg"], True)]
     network = build_network(specs, 30, config, name="net")
     ids = np.array([[3, 4, 3, 0], [5, 6, 7, 8], [9, 9, 0, 0]], dtype=np.int32)  # repeated tokens, padding
@@ -101,7 +68,7 @@ def test_dp_bundle_records_its_budget_and_leaks_less_than_its_plain_twin(tmp_pat
     options = dict(heads=tiny_config().to_dict()["heads"][:1], epochs=25, patience=25, lstm_units=16,
                    embedding_dim=16, class_weight=None, calibrate=False)
     aucs = {}
-    for name, extra in (("plain", {}), ("dp", {"differential_privacy": {**DP, "target_epsilon": 2.0}})):
+    for name, extra in (("plain", {}), ("dp", {"differential_privacy": {**DP_SETTINGS, "target_epsilon": 2.0}})):
         model = train({**tiny_config().to_dict(), **options, **extra}, data=data, quiet=True)
         bundle = load_model(model.save(tmp_path / name))
         aucs[name] = audit_membership(bundle, members, non_members, "tone", attacks=["loss"], n_resamples=300)
@@ -119,20 +86,13 @@ def test_a_public_vocabulary_ignores_the_training_posts(tmp_path):
     words = tmp_path / "public_words.txt"
     words.write_text("love\nhate\ntable\nlove\n", encoding="utf-8")
     training_tokens = [["secret", "name", "love"], ["secret"]]
-    private, _, _ = build_vocabulary(tiny_config(differential_privacy={**DP, "vocabulary": str(words)}), training_tokens)
+    private, _, _ = build_vocabulary(tiny_config(differential_privacy={**DP_SETTINGS, "vocabulary": str(words)}), training_tokens)
     assert private.tokens_[2:] == ["love", "hate", "table"]
     plain, _, _ = build_vocabulary(tiny_config(), training_tokens)
     assert "secret" in plain.tokens_  # the default vocabulary comes from the training posts
-    default = tiny_config(differential_privacy=DP)
+    default = tiny_config(differential_privacy=DP_SETTINGS)
     from tonecls.privacy.dp import outside_budget
 
     assert any("vocabulary" in note for note in outside_budget(default))
     assert not any("vocabulary" in note for note in outside_budget(tiny_config(
-        differential_privacy={**DP, "vocabulary": str(words)})))
-
-
-def test_an_epsilon_too_large_to_mean_anything_is_refused():
-    from tonecls.errors import InputError
-
-    with pytest.raises(InputError, match="bounds nothing useful"):
-        tiny_config(differential_privacy={**DP, "target_epsilon": 1e6})
+        differential_privacy={**DP_SETTINGS, "vocabulary": str(words)})))

@@ -1,19 +1,15 @@
-"""Tests of tonecls.audit.probes (counterfactual identity probes) with a stand-in model."""
+"""Counterfactual identity probes (tonecls.audit.probes) with a keyword stand-in model."""
 
 from __future__ import annotations
 
-import json
 import re
-import zlib
-from collections import namedtuple
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
+from support import CUES, FIXTURES, KeywordProbeModel
+
 from tonecls.audit.probes import (
-    ProbeResult,
     adjust_pvalues,
     build_probe_sentences,
     default_terms_dir,
@@ -25,66 +21,29 @@ from tonecls.audit.probes import (
 )
 from tonecls.errors import DataNotFoundError, InputError
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"  # eec_sample.csv: our own sentences in the EEC format
-Head = namedtuple("Head", "name classes multilabel")
-CUES = {"anger": ("angry", "furious", "mad", "livid"), "joy": ("happy", "wonderful", "proud", "glad"),
-        "sadness": ("sad", "cried", "miss", "lonely")}
 
-
-class StandInModel:
-    """Keyword model with small text-dependent noise; deliberately adds anger when a sentence
-    mentions "he"/"him" (and nothing else about identity)."""
-
-    heads_ = [Head("emotion", ["anger", "joy", "optimism", "sadness"], False),
-              Head("sentiment", ["negative", "neutral", "positive"], False)]
-
-    def __init__(self, bias: float = 3.0):
-        self.bias = bias
-
-    def predict_proba(self, texts):
-        out = {head.name: [] for head in self.heads_}
-        for text in texts:
-            words = re.findall(r"[a-z']+", text.lower())
-            noise = np.random.default_rng(zlib.crc32(text.encode())).normal(0, 0.05, size=7)
-            emotion = noise[:4].copy()
-            for k, cls in enumerate(["anger", "joy", "optimism", "sadness"]):
-                emotion[k] += 2.0 * sum(w in CUES.get(cls, ()) for w in words)
-            sentiment = noise[4:] + [emotion[0] + emotion[3], 1.0, emotion[1]]
-            if "he" in words or "him" in words:  # the deliberate bias, on the emotion head only
-                emotion[0] += self.bias
-            for name, logits in (("emotion", emotion), ("sentiment", sentiment)):
-                p = np.exp(logits - logits.max())
-                out[name].append(p / p.sum())
-        return {name: np.array(rows) for name, rows in out.items()}
-
-
-@pytest.fixture(scope="module")
-def biased_result() -> ProbeResult:
-    return run_probes(StandInModel(), n_bootstrap=500)
-
-
-def test_biased_term_is_found_and_only_there(biased_result):
-    tests = biased_result.tests
+def test_biased_term_is_found_and_only_there(biased_probe_result):
+    tests = biased_probe_result.tests
     anger = tests.query("dimension == 'gender' and head == 'emotion' and `class` == 'anger'").iloc[0]
     assert anger["significant"] and anger["mean_diff"] < 0  # female minus male
     assert anger["ci_high"] < 0 and anger["effect_size_dz"] < -1
     significant = tests[tests["significant"]]
     assert set(significant["dimension"]) == {"gender"}
     assert set(significant["head"]) == {"emotion"}
-    assert biased_result.findings and "gender" in biased_result.findings[1]
-    assert biased_result.top_pairs.query("dimension == 'gender'")["sentence_b"].str.contains(
+    assert biased_probe_result.findings and "gender" in biased_probe_result.findings[1]
+    assert biased_probe_result.top_pairs.query("dimension == 'gender'")["sentence_b"].str.contains(
         r"\b(?:He|him)\b").all()
 
 
 def test_unbiased_model_finds_nothing():
-    result = run_probes(StandInModel(bias=0.0), n_bootstrap=0, dimensions=["gender", "religion"])
+    result = run_probes(KeywordProbeModel(bias=0.0), n_bootstrap=0, dimensions=["gender", "religion"])
     assert not result.tests["significant"].any()
     assert "No comparison is a finding" in result.findings[-1] and not result.tests["finding"].any()
 
 
-def test_scores_cover_the_full_factorial_set(biased_result):
+def test_scores_cover_the_full_factorial_set(biased_probe_result):
     templates, dimensions = load_probe_terms()
-    scores = biased_result.scores
+    scores = biased_probe_result.scores
     for dimension in dimensions:
         n_templates = sum(t.slot == dimension.slot for t in templates)
         assert (scores["dimension"] == dimension.name).sum() == n_templates * len(dimension.terms)
@@ -101,23 +60,8 @@ def test_sentences_fill_subject_and_object_forms():
     assert not any("{" in s for s in sentences)
 
 
-def test_report_renders(biased_result, tmp_path):
-    from tonecls.report import probe_report, write_report
-
-    paths = write_report(probe_report(biased_result), tmp_path, "probes")
-    document = json.loads(paths["json"].read_text())
-    assert document["findings"] == biased_result.findings
-    assert "Benjamini-Hochberg" in paths["md"].read_text()
-    assert paths["html"].stat().st_size > 1000
-    tests = biased_result.tests
-    assert (tests["finding"] == (tests["significant"] & (tests["mean_diff"].abs() >= 0.05))).all()
-    assert document["verdict"].startswith(f"{int(tests['finding'].sum())} of {len(tests)} comparisons are findings")
-    html = paths["html"].read_text()
-    assert "difference (A − B)" in html and "p adjusted" in html and "mean_diff" not in html.split("Method")[-1]
-
-
 def test_small_significant_differences_are_not_findings():
-    result = run_probes(StandInModel(), n_bootstrap=0, dimensions=["gender"], min_difference=0.9)
+    result = run_probes(KeywordProbeModel(), n_bootstrap=0, dimensions=["gender"], min_difference=0.9)
     assert result.tests["significant"].any() and not result.tests["finding"].any()
     assert "more are significant but smaller" in result.findings[0]
 
@@ -136,7 +80,7 @@ def test_eec_reader_on_fixture():
 
 
 def test_run_probes_with_eec_only():
-    result = run_probes(StandInModel(), eec_path=FIXTURES / "eec_sample.csv", include_templates=False,
+    result = run_probes(KeywordProbeModel(), eec_path=FIXTURES / "eec_sample.csv", include_templates=False,
                         n_bootstrap=100)
     assert set(result.tests["dimension"]) == {"eec_gender", "eec_race"}
     assert result.tests["n_units"].eq(5).all()
@@ -207,35 +151,16 @@ def test_adjust_pvalues_holm_and_bh():
 
 def test_unknown_dimension_is_rejected():
     with pytest.raises(InputError, match="unknown dimension"):
-        run_probes(StandInModel(), dimensions=["astrology"])
+        run_probes(KeywordProbeModel(), dimensions=["astrology"])
 
 
-def test_cli_probe_writes_report_and_scores(tmp_path, monkeypatch, capsys):
-    import tonecls.audit.probes as probes
-    from tonecls.cli import main
-
-    loaded = []
-    monkeypatch.setattr(probes, "_load_model", lambda path: loaded.append(path) or StandInModel())
-    target = tmp_path / "reports" / "probes"
-    status = main(["probe", "-o", str(target), "--model", "bundle-dir", "--dimension", "gender",
-                   "--correction", "holm"])
-    assert status == 0 and [str(path) for path in loaded] == ["bundle-dir"]
-    for suffix in (".html", ".md", ".json", "_scores.csv"):
-        assert (tmp_path / "reports" / f"probes{suffix}").is_file()
-    scores = pd.read_csv(tmp_path / "reports" / "probes_scores.csv")
-    assert set(scores["dimension"]) == {"gender"} and "emotion_p_anger" in scores
-    out = capsys.readouterr().out
-    assert "Holm" in out and "gender" in out
-    assert main(["probe", "-o", str(target), "--terms", str(tmp_path / "nowhere")]) == 2
-
-
-class BlindStandIn(StandInModel):
+class BlindStandIn(KeywordProbeModel):
     """Sees only the cue words: every identity term is 'out of vocabulary'."""
 
     def predict_proba(self, texts):
         masked = [" ".join(w for w in re.findall(r"[a-z']+", t.lower()) if w in sum(CUES.values(), ()))
                   for t in texts]
-        return StandInModel.predict_proba(StandInModel(bias=0.0), masked)
+        return KeywordProbeModel.predict_proba(KeywordProbeModel(bias=0.0), masked)
 
 
 def test_terms_the_model_cannot_tell_apart_are_reported(tmp_path):

@@ -1,4 +1,5 @@
-"""Tests of tonecls.report: the three renderings carry the same content, HTML is self-contained."""
+"""Reports (tonecls.report.document): the three renderings carry the same content, HTML is
+self-contained, figures are written beside the Markdown."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure as MplFigure
 
-from tonecls.report import Figure, Report, Section, Table, to_jsonable, write_report
+from tonecls.report import Figure, Report, Section, Table, write_report
 
 
 class _Collector(HTMLParser):
@@ -157,8 +158,3 @@ def test_invalid_arguments(tmp_path):
         Figure("f", "not a figure")
     with pytest.raises(ValueError, match="file stem"):
         write_report(Report("x"), tmp_path, name="../escape")
-
-
-def test_to_jsonable_converts_numpy_and_missing():
-    assert to_jsonable({"a": np.float32(0.5), "b": pd.NA, "c": [np.inf, np.bool_(True)]}) == {
-        "a": 0.5, "b": None, "c": [None, True]}
