@@ -18,8 +18,10 @@ from __future__ import annotations
 import math
 import os
 import re
+import signal
 import zlib
 from collections import namedtuple
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,22 @@ ROOT = Path(__file__).resolve().parents[1]  # the checkout
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # files written by hand (eec_sample.csv: our own sentences)
 SHARED_DATA = ROOT.parent / "shared" / "data"  # the benchmark data beside the checkout
 DATA_DIR = Path(os.environ.get("TONECLS_DATA_DIR") or SHARED_DATA)
+
+
+@contextmanager
+def hang_guard(seconds: int, what: str):
+    """Fail (TimeoutError) instead of hanging the suite if the block runs over ``seconds``:
+    a guard against a regression to super-linear work, not a speed measurement."""
+    def stuck(*_):
+        raise TimeoutError(f"{what} took over {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def scored_frame(n=3000, seed=0, recall_drop=None, groups=("aa", "white", "other"),

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from properties import examples
+from support import hang_guard
 
 from tonecls.preprocess import PreprocessConfig, Preprocessor, tokenize
 
@@ -113,21 +114,10 @@ def test_an_address_across_the_default_cut_without_whitespace_is_scrubbed():
 def test_a_long_post_without_whitespace_is_cut_in_one_pass(run):
     """Scrubbing the cut of a 60,000-character post without whitespace scans it once (a
     regular expression of the personal-data patterns alone retried at every position and
-    hung there); SIGALRM turns a regression into a failure instead of a stuck suite."""
-    import signal
-
+    hung there); the guard turns a regression into a failure instead of a stuck suite."""
     post = run * (60_000 // len(run)) + " jane.doe@gmail.com"
-
-    def stuck(*_):
-        raise TimeoutError("tokenising one long post took over 20 s")
-
-    previous = signal.signal(signal.SIGALRM, stuck)
-    signal.alarm(20)
-    try:
+    with hang_guard(20, "tokenising one long post"):
         tokens, status = Preprocessor().tokenize_post(post)
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
     assert status == "ok" and tokens and len("".join(tokens)) <= 10_000
     assert not [t for t in tokens if "jane" in t or "gmail" in t]
 
