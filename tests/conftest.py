@@ -94,7 +94,7 @@ def dask_scheduler():
 
 
 @pytest.fixture(scope="session")
-def scored_benchmarks(request, shared_data) -> dict:
+def scored_benchmarks(request, shared_data, tmp_path_factory) -> dict:
     """The default model's probabilities and gold labels on the TweetEval sentiment test set and
     the GoEmotions ekman test set: per head ``{"classes", "proba", "predicted", "gold"}`` (0/1
     matrices over the scored posts). Scored once (a few seconds, no TensorFlow) and cached in
@@ -106,7 +106,9 @@ def scored_benchmarks(request, shared_data) -> dict:
     from tonecls.model.bundle import DEFAULT_BUNDLE
 
     key = hashlib.sha256((Path(DEFAULT_BUNDLE) / "bundle.json").read_bytes()).hexdigest()[:16]
-    path = Path(request.config.cache.mkdir("tonecls_scored_benchmarks")) / f"{key}.npz"
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    folder = cache.mkdir("tonecls_scored_benchmarks") if cache else tmp_path_factory.mktemp("scored")
+    path = Path(folder) / f"{key}.npz"
     if not path.is_file():
         _score_benchmarks(path)
     stored = np.load(path, allow_pickle=False)

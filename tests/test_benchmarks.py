@@ -30,7 +30,12 @@ def test_no_script_edits_sys_path() -> None:
     assert not [p.name for p in BENCHMARKS.glob("*.py") if edits.search(p.read_text(encoding="utf-8"))]
 
 
-@pytest.mark.parametrize("name", SCRIPTS)
+# the DP-SGD smoke traces TensorFlow graphs (about 15 s): in the full suite, not the fast loop
+SLOW_SCRIPTS = {"bench_privacy"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_SCRIPTS else n
+                                  for n in SCRIPTS])
 def test_smoke(name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     monkeypatch.delenv("TONECLS_DATA_DIR", raising=False)  # --smoke brings its own
     monkeypatch.chdir(ROOT)
