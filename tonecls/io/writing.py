@@ -473,7 +473,9 @@ def _cast_exactly(column, field):
     import pyarrow.compute as pc
 
     try:
-        return pc.cast(column, field.type, safe=True)
+        cast = pc.cast(column, field.type, safe=True)
+        cast.validate(full=True)  # pyarrow can build invalid structs of lists of null
+        return cast
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         pass
     try:
