@@ -17,8 +17,11 @@ notebooks are marked ``slow``: ``pytest -m "not slow"`` is the fast inner loop, 
 runs everything.
 
 Hypothesis profiles (``HYPOTHESIS_PROFILE``): ``fast`` (the default: few examples, derandomized,
-so the inner loop stays quick and repeatable) and ``ci`` (many more, random). Property tests
-that take their example count from the profile scale with it (``tests/properties.py``).
+so the inner loop stays quick and repeatable), ``ci`` (many more, derandomized: a CI run of
+one tree is reproducible) and ``explore`` (more still, random: run it to look for new failures,
+``HYPOTHESIS_PROFILE=explore pytest tests/test_io_properties.py``, and keep what it finds as an
+explicit test). Property tests that take their example count from the profile scale with it
+(``tests/properties.py``).
 """
 
 from __future__ import annotations
@@ -34,8 +37,12 @@ settings.register_profile(
     "fast", max_examples=10, deadline=None, derandomize=True, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
 )
-settings.register_profile(
-    "ci", max_examples=200, deadline=None, print_blob=True,
+settings.register_profile(  # reproducible: the same examples on every run of one tree
+    "ci", max_examples=200, deadline=None, derandomize=True, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
+settings.register_profile(  # new random examples on every run: look for new failures
+    "explore", max_examples=500, deadline=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))

@@ -253,3 +253,21 @@ def test_polar_sentence_after_a_long_neutral_preamble_is_read():
     assert model.predict(post)["sentiment_label"] == "negative"
     model.long_posts = "truncate"
     assert model.predict(post)["sentiment_label"] != "negative"  # what truncation did
+
+
+def test_identity_tells_a_recalibrated_or_edited_copy_from_its_bundle():
+    """A resumed job compares identities: a copy of the default model with other calibration,
+    biases or long-post mode scores differently, so it must not pass for the bundle."""
+    import copy
+
+    model = load_model()
+    assert model.identity() == load_model().identity()
+    head = model.heads_[0].name
+    edits = {"temperatures_": {**model.temperatures_, head: model.temperatures_[head] * 2},
+             "biases_": {**model.biases_, head: np.full(len(model.heads_[0].classes), 0.5)},
+             "long_posts": "truncate"}
+    for attribute, value in edits.items():
+        edited = copy.copy(model)
+        setattr(edited, attribute, value)
+        assert edited.identity()["bundle_digest"] == model.identity()["bundle_digest"]
+        assert edited.identity() != model.identity(), attribute

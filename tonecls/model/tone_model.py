@@ -426,25 +426,28 @@ class ToneModel:
 
     def identity(self) -> dict[str, Any]:
         """What identifies this model across runs (a resumed job must use the same one): the
-        digest of the bundle it was loaded from, else a digest of its weights, vocabulary,
-        heads and calibration."""
-        if self.source_.get("digest"):
-            return {"bundle_digest": self.source_["digest"]}
+        digest of the bundle it was loaded from (else of its weights, vocabulary and heads) and
+        a digest of what scoring uses beside the weights (calibration, biases, thresholds,
+        long-post mode, preprocessing), which a recalibrated or edited copy changes."""
         import hashlib
         import json
 
+        runtime = {"temperatures": self.temperatures_, "long_posts": self.long_posts,
+                   "biases": {k: v.tolist() for k, v in self.biases_.items()},
+                   "thresholds": {k: v.tolist() for k, v in self.thresholds_.items()},
+                   "preprocess": self.preprocess_config_, "max_length": self.max_length}
+        settings = hashlib.sha256(json.dumps(runtime, sort_keys=True, default=str).encode()).hexdigest()
+        if self.source_.get("digest"):
+            return {"bundle_digest": self.source_["digest"], "settings_digest": settings}
         digest = hashlib.sha256()
         network = self.network_ if isinstance(self.network_, InferenceNetwork) else None
         weights = network.weights if network is not None else {
             f"{i}": np.asarray(w) for i, w in enumerate(self.network_.get_weights())}
         for name in sorted(weights):
             digest.update(name.encode() + np.ascontiguousarray(weights[name], dtype=np.float32).tobytes())
-        described = {"heads": [h.to_dict() for h in self.heads_], "tokens": self.vocabulary_.tokens_,
-                     "temperatures": self.temperatures_, "long_posts": self.long_posts,
-                     "thresholds": {k: v.tolist() for k, v in self.thresholds_.items()},
-                     "preprocess": self.preprocess_config_, "max_length": self.max_length}
+        described = {"heads": [h.to_dict() for h in self.heads_], "tokens": self.vocabulary_.tokens_}
         digest.update(json.dumps(described, sort_keys=True, default=str).encode())
-        return {"model_digest": digest.hexdigest()}
+        return {"model_digest": digest.hexdigest(), "settings_digest": settings}
 
     # --- persistence ---------------------------------------------------------------------
 
