@@ -71,6 +71,29 @@ def test_an_interrupt_exits_130(monkeypatch, tmp_path, capsys):
                                        "tonecls preprocess: interrupted\n")
 
 
+@pytest.mark.parametrize(("error", "said"), [
+    (KeyError("writer"), "unexpected KeyError: 'writer'. This is a bug in tonecls"),
+    (PermissionError(13, "Permission denied", "/data/out.csv"), "Permission denied (/data/out.csv). Check the path"),
+])
+def test_an_unforeseen_error_is_one_paragraph_and_exit_1(monkeypatch, tmp_path, capsys, error, said):
+    import functools
+
+    import tonecls.jobs.tokenize
+
+    @functools.wraps(tonecls.jobs.tokenize.tokenize_file)
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(tonecls.jobs.tokenize, "tokenize_file", failing)
+    monkeypatch.delenv("TONECLS_DEBUG", raising=False)
+    assert main(["preprocess", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"tonecls preprocess: error: {said}") and "Traceback" not in err
+    monkeypatch.setenv("TONECLS_DEBUG", "1")  # the developer's traceback on request
+    with pytest.raises(type(error)):
+        main(["preprocess", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv")])
+
+
 def test_library_defaults_are_read_from_the_function_signature():
     import inspect
 

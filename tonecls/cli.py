@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import os
 import shlex
 import sys
 import warnings
@@ -75,7 +76,8 @@ def command(name: str, short_help: str) -> Callable[[Callable[..., Any]], Callab
     """Register ``function`` as the subcommand ``name`` (its docstring is the help).
 
     Library errors (:class:`~tonecls.errors.ToneclsError`) become ``tonecls NAME: error:
-    ...`` and exit status 2, an interrupt exit status 130; warnings print as one line each. A
+    ...`` and exit status 2, an interrupt exit status 130, any other error one paragraph and
+    exit status 1 (:func:`_unexpected`; no traceback); warnings print as one line each. A
     resumable command (``output`` and ``resume`` options) that fails after writing completed
     chunks says how to continue.
     """
@@ -97,12 +99,26 @@ def command(name: str, short_help: str) -> Callable[[Callable[..., Any]], Callab
                     if isinstance(error, KeyboardInterrupt):
                         print(f"tonecls {name}: interrupted", file=sys.stderr)
                         raise typer.Exit(130) from None
-                    raise
+                    if os.environ.get("TONECLS_DEBUG"):
+                        raise
+                    print(f"tonecls {name}: error: {_unexpected(error)}", file=sys.stderr)
+                    raise typer.Exit(1) from None
 
         app.command(name, short_help=short_help)(run)
         return function
 
     return register
+
+
+def _unexpected(error: Exception) -> str:
+    """One paragraph for an error tonecls did not foresee: an operating-system error as what
+    failed on which file, anything else as a bug to report (``TONECLS_DEBUG=1``: the traceback)."""
+    if isinstance(error, OSError):
+        where = f" ({error.filename})" if error.filename else ""
+        return (f"{error.strerror or error}{where}. Check the path, its permissions and the free "
+                "space, then run the command again.")
+    return (f"unexpected {type(error).__name__}: {error}. This is a bug in tonecls: please report it "
+            "with the command you ran (TONECLS_DEBUG=1 shows the traceback).")
 
 
 def _print_resume_hint(command: str, output: Any) -> None:
