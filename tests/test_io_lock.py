@@ -74,3 +74,14 @@ def test_a_lock_held_on_another_host_is_refused_with_how_to_remove_it(tmp_path):
     with pytest.raises(InputError, match="host elsewhere.*delete .*scored.csv.lock"):
         score_file(src, out, model=StandInModel())
     assert lock_path(out).exists()
+
+
+def test_an_unreadable_lock_is_waited_for_then_taken_over_when_old(tmp_path):
+    out = tmp_path / "out.csv"
+    lock_path(out).write_text("", encoding="utf-8")  # a crash between creating and writing it
+    with pytest.raises(InputError, match="other runs keep replacing it"):
+        OutputLock(out).acquire()  # fresh: perhaps being written just now
+    os.utime(lock_path(out), (0, 0))
+    with OutputLock(out):
+        assert json.loads(lock_path(out).read_text(encoding="utf-8"))["pid"] == os.getpid()
+    assert not lock_path(out).exists() and list(tmp_path.iterdir()) == []  # no file of its own left

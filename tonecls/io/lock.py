@@ -1,7 +1,9 @@
 """One writer per output: an exclusive lock file beside the output, taken before anything is written.
 
-``<output>.lock`` is created atomically (``O_CREAT | O_EXCL``) and holds its owner: process id,
-host, the process's start time and the command. A second run on the same output fails at once
+``<output>.lock`` is created atomically, already holding its owner (written to a file of its
+own, then hard-linked to the lock's name; ``O_CREAT | O_EXCL`` where there are no hard links):
+process id, host, the process's start time and the command. An unreadable lock (e.g. empty,
+left by an older tonecls that crashed) older than 30 s is stale. A second run on the same output fails at once
 with a message naming the holder. A lock whose owner is gone (same host, no process with that id
 and start time) is stale: it is moved aside and taken over, and of several runs taking over at
 once only one succeeds (the exclusive create decides). A lock held on another host cannot be
@@ -81,20 +83,43 @@ class OutputLock:
             holder = self._read()
             if holder is None:  # being written or removed just now: look again
                 continue
-            if holder.get("host") != self.owner["host"] or _alive(holder):
+            if not holder and self._age() < STALE_GUARD_SECONDS:  # unreadable: being written?
+                time.sleep(0.05)
+                continue
+            if holder and (holder.get("host") != self.owner["host"] or _alive(holder)):
                 raise InputError(self._held_message(holder))
             self._set_aside(holder)
         raise InputError(f"cannot take the lock {self.path}: other runs keep replacing it. Make sure only "
                          f"one tonecls run writes {self.output}, then run again.")
 
     def _create(self) -> bool:
+        """Create the lock already holding its owner: written to a file of this process's own,
+        then hard-linked to the lock's name (atomic, and never an empty lock after a crash);
+        where hard links are not supported, created exclusively and then written."""
+        own = self.path.with_name(f"{self.path.name}.{self.owner['pid']}.{id(self)}")
+        own.write_text(json.dumps(self.owner), encoding="utf-8")
         try:
-            descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            os.link(own, self.path)
+            return True
         except FileExistsError:
             return False
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(self.owner, handle)
-        return True
+        except OSError:  # no hard links here
+            try:
+                descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                return False
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                json.dump(self.owner, handle)
+            return True
+        finally:
+            own.unlink(missing_ok=True)
+
+    def _age(self) -> float:
+        """Seconds since the lock file was last written (0 if it is gone)."""
+        try:
+            return time.time() - self.path.stat().st_mtime
+        except FileNotFoundError:
+            return 0.0
 
     def _read(self) -> dict[str, Any] | None:
         try:
