@@ -268,3 +268,31 @@ def test_repeated_names_are_refused_for_jsonl_and_parquet_before_any_work(tmp_pa
         run_file(src, out, Job(), text_col="text", quiet=True)
     assert not prepared  # before the slow setup
     assert sorted(p.name for p in tmp_path.iterdir()) == ["posts.csv"]
+
+
+def test_a_parquet_input_failing_mid_read_keeps_the_completed_chunks(tmp_path, monkeypatch):
+    """An I/O error reading a Parquet input is ReadFailed (as for the text formats): the
+    completed chunks stay, and --resume finishes the job once the file reads again."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tonecls.io.reading import ReadFailed
+
+    src, out = tmp_path / "in.parquet", tmp_path / "out.csv"
+    frame = pd.DataFrame({"id": range(60), "text": [f"post number {i}" for i in range(60)]})
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), src, row_group_size=10)
+    real = pq.ParquetFile.iter_batches
+
+    def failing(self, *args, **kwargs):
+        for number, batch in enumerate(real(self, *args, **kwargs)):
+            if number == 3:
+                raise OSError(errno.EIO, "Input/output error")
+            yield batch
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", failing)
+    with pytest.raises(ReadFailed, match="--resume"):
+        tokenize_quietly(src, out, chunksize=10)
+    assert manifest_path(out).exists()
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", real)
+    tokenize_quietly(src, out, chunksize=10, resume=True)
+    assert pd.read_csv(out)["id"].tolist() == list(range(60))

@@ -828,8 +828,9 @@ def _parquet_chunks(request: _Request) -> Iterator[pd.DataFrame]:
         if buffered:
             yield _arrow_frame(select(pa.Table.from_batches(buffer)), position, path)
             yielded = True
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as error:
-        raise InputError(f"cannot read {path}: the Parquet data is corrupt ({error}).") from None
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as error:  # the completed chunks are kept
+        raise ReadFailed(f"cannot read {path}: the Parquet data is corrupt or could not be read ({error}). "
+                         "Restore or re-export the file, then run the same command with --resume.") from None
     if not yielded and skip_rows == 0:
         yield _arrow_frame(select(parquet.schema_arrow.empty_table()), 0, path)
 
