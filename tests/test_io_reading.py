@@ -360,3 +360,12 @@ def test_invalid_utf8_in_a_parquet_string_is_a_flagged_row(tmp_path):
     back = read_verbatim(src)
     assert back[READ_STATUS_COLUMN].tolist() == ["ok", "invalid_encoding", "ok"]
     assert back["text"].tolist()[:2] == ["fine", "caf\ufffd"]
+
+
+def test_a_malformed_jsonl_line_keeps_its_top_level_id_not_a_nested_one(tmp_path):
+    path = tmp_path / "posts.jsonl"
+    path.write_text('{"id": 1, "text": "fine"}\n{"user": {"id": 99}, "id": 5, "text": "broken "quote"}\n',
+                    encoding="utf-8")
+    frame = read_all(path, id_col="id")
+    assert frame["id"].tolist() == [1, 5]
+    assert frame[READ_STATUS_COLUMN].tolist() == ["ok", "malformed_line"]

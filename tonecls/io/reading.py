@@ -466,15 +466,36 @@ _JSON_PAIR = re.compile(
 
 
 def _json_fields(text: str) -> dict[str, Any]:
-    """The ``"key": scalar`` pairs that can be read from a line that is not valid JSON."""
+    """The top-level ``"key": scalar`` pairs that can be read from a line that is not valid
+    JSON (not those of a nested object: ``{"user": {"id": 9}, "id": 5, ...`` has id 5)."""
     found: dict[str, Any] = {}
+    depth, position, in_string = 0, 0, False
     for match in _JSON_PAIR.finditer(text):
+        depth, in_string = _nesting(text[position:match.start()], depth, in_string)
+        position = match.end()
+        if depth != 1 or in_string:
+            continue
         try:
             key, value = decode_json_line(f'"{match.group(1)}"')[0], decode_json_line(match.group(2))[0]
         except ValueError:
             continue
         found.setdefault(key, value)
     return found
+
+
+def _nesting(text: str, depth: int, in_string: bool) -> tuple[int, bool]:
+    """The object/array depth and whether inside a string after ``text``, from ``depth``."""
+    escaped = False
+    for char in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+    return depth, in_string
 
 
 _RAW_LINE = object()  # key of a malformed line's raw text in the records of _iter_jsonl
