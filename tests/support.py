@@ -383,22 +383,21 @@ class KeywordProbeModel:
         return {name: np.array(rows) for name, rows in out.items()}
 
 
-def metric_row(result, grouping, group, metric, cls=""):
-    """The one row of an audit's metric table for a group, metric and class."""
-    rows = result.metrics
+def _one_row(rows: pd.DataFrame, grouping, group, metric, cls):
     row = rows[(rows.grouping == grouping) & (rows.group == group) & (rows.metric == metric)
                & (rows["class"] == cls)]
     assert len(row) == 1, (grouping, group, metric, cls)
     return row.iloc[0]
+
+
+def metric_row(result, grouping, group, metric, cls=""):
+    """The one row of an audit's metric table for a group, metric and class."""
+    return _one_row(result.metrics, grouping, group, metric, cls)
 
 
 def gap_row(result, grouping, group, metric, cls=""):
     """The one row of an audit's gap table for a group, metric and class."""
-    rows = result.gaps
-    row = rows[(rows.grouping == grouping) & (rows.group == group) & (rows.metric == metric)
-               & (rows["class"] == cls)]
-    assert len(row) == 1, (grouping, group, metric, cls)
-    return row.iloc[0]
+    return _one_row(result.gaps, grouping, group, metric, cls)
 
 
 def scored_frame_of(data: dict, head: str, rng: np.random.Generator | None = None) -> pd.DataFrame:
