@@ -4,9 +4,9 @@
 own, then hard-linked to the lock's name; ``O_CREAT | O_EXCL`` where there are no hard links):
 process id, host, the process's start time and the command. An unreadable lock (e.g. empty,
 left by an older tonecls that crashed) older than 30 s is stale. A second run on the same
-output fails at once with a message naming the holder. A lock whose owner is gone (same host, no process with that id
-and start time) is stale: it is moved aside and taken over, and of several runs taking over at
-once only one succeeds (the exclusive create decides). A lock held on another host cannot be
+output fails at once with a message naming the holder. A lock whose owner is gone (same host,
+no process with that id and start time) is stale: it is moved aside and taken over, and of
+several runs taking over at once only one succeeds (the exclusive create decides). A lock held on another host cannot be
 checked from here: the message says how to remove it once that run is known to be over.
 """
 
