@@ -106,6 +106,29 @@ def test_dask_engine_resumes_only_missing_parts(tmp_path, dask_scheduler):
     assert not manifest_path(out).exists() and not Path(f"{out}.partial").exists()
 
 
+def test_dask_output_holds_only_the_recorded_parts(tmp_path, dask_scheduler):
+    """A part file in the partial folder that no recorded unit wrote (a cancelled task's, or
+    one dropped there by hand) must not become rows of the output."""
+    src = write_csv(tmp_path / "posts.csv", n=1500, multiline=False)
+    with open(src, "a", encoding="utf-8") as f:
+        f.write("9999,boom,a\n")  # the last partition: the ones before it finish first
+    out = tmp_path / "scored.parquet"
+    options = dict(engine="dask", scheduler=dask_scheduler, blocksize=6_000)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        score_file(src, out, model=StandInModel(crash_on="boom"), **options)
+    partial = Path(f"{out}.partial")
+    recorded = {u["output"]["part"] for u in json.loads(manifest_path(out).read_text())["units"].values()}
+    stray = partial / "part-99999.parquet"
+    pq.write_table(pa.table({"id": ["stray"]}), stray)
+    (partial / "part-99998.parquet.unify").write_bytes(b"half-written")
+    score_file(src, out, model=StandInModel(), resume=True, **options)
+    assert recorded and stray.name not in recorded
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"part-{i:05d}.parquet" for i in range(len(list(
+        out.iterdir()))))
+    scored = pd.read_parquet(out)
+    assert "stray" not in set(scored["id"]) and len(scored) == 1501
+
+
 # --- a real (tiny) tone model ----------------------------------------------------------------
 
 

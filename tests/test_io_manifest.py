@@ -109,3 +109,63 @@ def test_resume_after_a_crash_between_writing_a_chunk_and_recording_it(tmp_path,
     assert summary.resumed_from_row == 32  # the unrecorded second chunk is written again
     assert summary.statuses == reference.statuses and summary.rows == 100
     assert out.read_bytes() == (tmp_path / "reference.csv").read_bytes()
+
+
+def test_a_fresh_run_forgets_the_manifest_of_an_earlier_run(tmp_path):
+    """Run without --resume after a crash, and fail before any chunk is done: the old manifest
+    must not survive to promise a resume of a partial output that no longer holds its chunks."""
+    from tonecls.io.runner import resume_hint
+
+    src = write_csv(tmp_path / "posts.csv", n=250, boom_at=200)
+    out = tmp_path / "scored.csv"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        score_file(src, out, model=StandInModel(crash_on="boom"), chunksize=32)
+    assert resume_hint(out) is not None
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        score_file(src, out, model=StandInModel(crash_on="so sad :("), chunksize=32)  # fails on its first chunk
+    assert resume_hint(out) is None and not manifest_path(out).exists()
+
+
+def test_the_manifest_keeps_one_writer_state_so_it_grows_linearly(tmp_path):
+    import json
+
+    src = write_csv(tmp_path / "posts.csv", n=400, boom_at=390)
+    out = tmp_path / "scored.csv"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        score_file(src, out, model=StandInModel(crash_on="boom"), chunksize=10)
+    units = json.loads(manifest_path(out).read_text())["units"]
+    with_state = [k for k, u in units.items() if "writer" in u["output"]]
+    assert len(units) == 39 and with_state == [str(max(map(int, units)))]
+    score_file(src, out, model=StandInModel(), chunksize=10, resume=True)
+    reference = tmp_path / "reference.csv"
+    score_file(src, reference, model=StandInModel(), chunksize=10)
+    assert out.read_bytes() == reference.read_bytes()
+
+
+@pytest.mark.parametrize("edit", ["rows_negative", "rows_text", "statuses_do_not_add_up", "output_missing",
+                                  "unit_key_not_a_number", "units_a_list"])
+def test_a_hand_edited_manifest_is_refused_with_a_clear_message(tmp_path, edit):
+    import json
+
+    src = write_csv(tmp_path / "posts.csv", n=250, boom_at=200)
+    out = tmp_path / "scored.csv"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        score_file(src, out, model=StandInModel(crash_on="boom"), chunksize=32)
+    data = json.loads(manifest_path(out).read_text())
+    first = data["units"]["0"]
+    if edit == "rows_negative":
+        first["rows"] = -1
+    elif edit == "rows_text":
+        first["rows"] = "32"
+    elif edit == "statuses_do_not_add_up":
+        first["statuses"] = {"ok": 31}
+    elif edit == "output_missing":
+        del first["output"]
+    elif edit == "unit_key_not_a_number":
+        data["units"]["first"] = data["units"].pop("0")
+    else:
+        data["units"] = list(data["units"].values())
+    manifest_path(out).write_text(json.dumps(data))
+    with pytest.raises(InputError, match="resume manifest .* is unreadable"):
+        score_file(src, out, model=StandInModel(), chunksize=32, resume=True)
+    assert Path(f"{out}.partial").exists()  # kept for inspection

@@ -24,13 +24,12 @@ from typing import Any
 from tonecls.errors import InputError
 from tonecls.io.engines import Outcome, split_markers, transform_unit
 from tonecls.io.files import sha256_file
-from tonecls.io.job import ChunkJob
+from tonecls.io.job import ChunkJob, add_counts
 from tonecls.io.parallel import ONE_THREAD, available_cores
 from tonecls.io.sources import Unit
 
-__all__ = ["DaskEngine", "PART_NAME", "parse_blocksize", "require_dask"]
+__all__ = ["DaskEngine", "parse_blocksize", "require_dask"]
 
-PART_NAME = "part-{:05d}.parquet"
 DEFAULT_BLOCKSIZE = 16 * 2**20
 
 
@@ -82,9 +81,8 @@ def _write_part(job: ChunkJob, chunks: Any, path: str, declared: Any, name_lines
             outcome = transform_unit(job, 0, frame, output, [], None)
             writer.write(output)
             rows += outcome.rows
-            for total, counts in ((statuses, outcome.statuses), (tallies, outcome.tallies)):
-                for key, n in counts.items():
-                    total[key] = total.get(key, 0) + n
+            add_counts(statuses, outcome.statuses)
+            add_counts(tallies, outcome.tallies)
     return {"rows": rows, "statuses": statuses, "tallies": tallies, "bad_lines": bad,
             "part": {"part": Path(path).name, "sha256": sha256_file(path)}}
 
@@ -110,7 +108,6 @@ class DaskEngine:
     """
 
     name = "dask"
-    ordered = False
     writes_parts = True
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None,

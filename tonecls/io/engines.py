@@ -66,7 +66,6 @@ class LocalEngine:
     """Chunks transformed here or in local worker processes, outcomes in input order."""
 
     name = "local"
-    ordered = True
     writes_parts = False
 
     def __init__(self, workers: int | None = None) -> None:

@@ -28,6 +28,8 @@ __all__ = [
     "atomic_write_json",
     "check_input_file",
     "check_output_path",
+    "fsync_dir",
+    "fsync_file",
     "partial_path",
     "replace_dir",
     "sha256_bytes",
@@ -65,10 +67,36 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs: Any) -
     try:
         with open(temporary, mode.replace("x", "w").replace("a", "w"), **open_kwargs) as handle:
             yield handle
+            handle.flush()
+            os.fsync(handle.fileno())  # the data on disk before the rename makes it the file
         os.replace(temporary, path)
+        fsync_dir(path.parent)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def fsync_dir(directory: str | os.PathLike) -> None:
+    """Make a rename in ``directory`` durable (a no-op where directories cannot be opened)."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def fsync_file(path: str | os.PathLike) -> None:
+    """Flush a written file's data to disk (before it is renamed into place)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def atomic_write_json(path: str | os.PathLike, data: Any, *, default: Any = None) -> None:
@@ -91,6 +119,7 @@ def replace_dir(new: str | os.PathLike, target: str | os.PathLike) -> None:
             shutil.rmtree(old) if old.is_dir() else old.unlink()
         os.replace(target, old)
     os.replace(new, target)
+    fsync_dir(target.parent)
     if old is not None:
         shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
 

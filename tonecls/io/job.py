@@ -13,7 +13,7 @@ from typing import Any
 
 from tonecls.schema import STATUS_COLUMN, Status
 
-__all__ = ["ChunkJob", "RunSummary", "status_counts"]
+__all__ = ["ChunkJob", "RunSummary", "add_counts", "status_counts"]
 
 
 # --- the job and its summary ----------------------------------------------------------------
@@ -23,6 +23,13 @@ def status_counts(output: Any) -> dict[str, int]:
     """Rows per ``tonecls_status`` value of a transformed chunk (a DataFrame)."""
     counts = output[STATUS_COLUMN].value_counts(sort=False, dropna=False)
     return {str(status): int(n) for status, n in counts.items()}
+
+
+def add_counts(total: dict[str, int], counts: dict[str, int]) -> dict[str, int]:
+    """Add ``counts`` into ``total`` key by key (statuses, tallies); returns ``total``."""
+    for key, n in counts.items():
+        total[key] = total.get(key, 0) + int(n)
+    return total
 
 
 class ChunkJob:
@@ -114,8 +121,7 @@ class RunSummary:
 
     def add(self, statuses: dict[str, int], rows: int | None = None) -> None:
         """Add the status counts of one chunk (``rows``: its length, default their sum)."""
-        for status, n in statuses.items():
-            self.statuses[status] = self.statuses.get(status, 0) + n
+        add_counts(self.statuses, statuses)
         self.rows += sum(statuses.values()) if rows is None else rows
 
     def __str__(self) -> str:

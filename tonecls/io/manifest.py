@@ -21,6 +21,7 @@ from typing import Any
 
 from tonecls.errors import InputError
 from tonecls.io.files import atomic_write
+from tonecls.io.job import add_counts
 
 MANIFEST_VERSION = 3
 MAX_REPORTED_LINES = 1000  # malformed line numbers kept in the summary / manifest
@@ -45,11 +46,6 @@ def input_identity(paths: list[Path], fmt: str) -> dict[str, Any]:
     return {"path": resolved[0] if len(resolved) == 1 else resolved, "format": fmt}
 
 
-def _added(total: dict[str, int], counts: dict[str, int]) -> None:
-    for key, n in counts.items():
-        total[key] = total.get(key, 0) + int(n)
-
-
 @dataclass
 class ResumeManifest:
     """Progress of one job: ``units`` maps a unit's index (as text) to its record,
@@ -66,6 +62,10 @@ class ResumeManifest:
         """Record a completed unit; its malformed lines are kept within the summary's cap."""
         room = max(MAX_REPORTED_LINES - len(self.malformed_lines), 0)
         self.units[str(index)] = {**unit, "malformed_lines": list(unit.get("malformed_lines", []))[:room]}
+        previous = self.units.get(str(index - 1))
+        if previous is not None and isinstance(previous.get("output"), dict):
+            # only the last unit's writer state is needed to continue: the manifest stays linear in size
+            previous["output"].pop("writer", None)
 
     def done(self, index: int) -> dict[str, Any] | None:
         """The record of unit ``index`` if it was completed."""
@@ -83,14 +83,14 @@ class ResumeManifest:
     def statuses(self) -> dict[str, int]:
         total: dict[str, int] = {}
         for unit in self.units.values():
-            _added(total, unit.get("statuses", {}))
+            add_counts(total, unit.get("statuses", {}))
         return total
 
     @property
     def tallies(self) -> dict[str, int]:
         total: dict[str, int] = {}
         for unit in self.units.values():
-            _added(total, unit.get("tallies", {}))
+            add_counts(total, unit.get("tallies", {}))
         return total
 
     @property
@@ -120,9 +120,7 @@ class ResumeManifest:
                 raise ValueError(f"manifest version {data.get('version') if isinstance(data, dict) else None!r}, "
                                  f"expected {MANIFEST_VERSION}")
             manifest = cls(**data)
-            if not isinstance(manifest.units, dict) or not all(
-                    isinstance(u, dict) and isinstance(u.get("rows"), int) for u in manifest.units.values()):
-                raise ValueError("its units are not records of completed work")
+            _check_records(manifest)
             return manifest
         except (OSError, ValueError, TypeError) as error:
             raise InputError(
@@ -168,3 +166,29 @@ class ResumeManifest:
                 f"{beyond[0] + 1}, which was already written). Restore the input and resume, or run again "
                 "without --resume to start over."
             )
+
+
+def _is_counts(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(n, int) and not isinstance(n, bool) and n >= 0 for k, n in value.items())
+
+
+def _check_records(manifest: ResumeManifest) -> None:
+    """Raise ValueError naming the first field of a loaded manifest that is not as :meth:`save` writes it."""
+    if not isinstance(manifest.input, dict) or not isinstance(manifest.options, dict):
+        raise ValueError("its input or options are not records")
+    if not isinstance(manifest.units, dict):
+        raise ValueError("its units are not records of completed work")
+    for key, unit in manifest.units.items():
+        if not (isinstance(key, str) and key.isdigit() and isinstance(unit, dict)):
+            raise ValueError(f"unit {key!r} is not a record of completed work")
+        rows = unit.get("rows")
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+            raise ValueError(f"unit {key} has no row count")
+        if not (_is_counts(unit.get("statuses", {})) and _is_counts(unit.get("tallies", {}))
+                and isinstance(unit.get("malformed_lines", []), list)):
+            raise ValueError(f"unit {key} has unreadable counts")
+        if not isinstance(unit.get("output"), dict):
+            raise ValueError(f"unit {key} does not say what was written")
+        if unit.get("statuses") and sum(unit["statuses"].values()) != rows:
+            raise ValueError(f"unit {key}'s status counts do not add up to its {rows} rows")

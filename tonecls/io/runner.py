@@ -223,6 +223,8 @@ class _Run:
         self.job.prepare()
         declared = sink_schema(in_format, files)
         records = self.manifest.outputs()
+        if not records:  # the sink starts afresh: an old run's manifest no longer describes it
+            self.manifest_file.unlink(missing_ok=True)
         sink = (PartsSink(self.output, resumed=bool(records)) if self.engine.writes_parts
                 else FileSink(self.output, records, schema=declared))
         try:
@@ -232,7 +234,7 @@ class _Run:
             sink.verify(records, getattr(self.engine, "hash_files", None))
             self._verify_done_files(source, files)
             self._loop(source, sink, id_col, files)
-            sink.close()
+            sink.close(self.manifest.outputs())
             self.manifest_file.unlink(missing_ok=True)
         except ResumeRefused:
             raise

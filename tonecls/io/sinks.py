@@ -15,7 +15,9 @@ from typing import Any
 from tonecls.io.files import replace_dir, sha256_file
 from tonecls.io.manifest import ResumeRefused
 
-__all__ = ["FileSink", "PartsSink"]
+__all__ = ["FileSink", "PART_NAME", "PartsSink"]
+
+PART_NAME = "part-{:05d}.parquet"  # numbered in input order: readers take the directory in that order
 
 
 class FileSink:
@@ -36,7 +38,7 @@ class FileSink:
         """Append the rows of one unit; returns the write record."""
         return self.writer.write(frame)
 
-    def close(self) -> Path:
+    def close(self, records: Sequence[dict[str, Any]] = ()) -> Path:
         return self.writer.close()
 
     def abort(self) -> None:
@@ -73,21 +75,23 @@ class PartsSink:
                                     "changed). Run again without --resume to start over.")
 
     def part_path(self, index: int) -> Path:
-        from tonecls.io.dask_engine import PART_NAME
-
         return self.partial / PART_NAME.format(index)
 
     def write(self, frame: Any) -> dict[str, Any]:
         raise RuntimeError("a directory of parts is written by its workers, not row by row")
 
-    def close(self) -> Path:
-        """Give the parts one schema (late JSONL keys, widening types), then move the directory
-        into place."""
+    def close(self, records: Sequence[dict[str, Any]] = ()) -> Path:
+        """Give the parts that ``records`` name one schema (late JSONL keys, widening types),
+        then move the directory into place. Anything else in the directory (a part a cancelled
+        task wrote after the run gave up on it) is removed first: the output holds exactly the
+        recorded units."""
         import pyarrow.parquet as pq
 
         from tonecls.io.writing import merged_columns, write_unified
 
-        parts = sorted(self.partial.glob("part-*.parquet"))
+        parts = [self.partial / r["part"] for r in records]
+        for stray in set(self.partial.iterdir()) - set(parts):
+            shutil.rmtree(stray) if stray.is_dir() and not stray.is_symlink() else stray.unlink()
         write_unified(parts, merged_columns(pq.read_schema(p).names for p in parts))
         replace_dir(self.partial, self.output)
         return self.output

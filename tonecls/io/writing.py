@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from tonecls.errors import InputError
-from tonecls.io.files import atomic_write, partial_path, sha256_file
+from tonecls.io.files import atomic_write, fsync_dir, fsync_file, partial_path, sha256_file
 from tonecls.io.formats import check_format, is_gzipped, separator
 from tonecls.io.manifest import ResumeRefused
 from tonecls.io.reading import MARKER_COLUMNS
@@ -507,6 +507,7 @@ def write_unified(parts: Sequence[Path], columns: Sequence[str], target: Path | 
                     if own.remove_metadata() != schema:
                         temporary = part.with_name(part.name + ".unify")
                         pq.write_table(conform_table(pq.read_table(part), schema), temporary)
+                        fsync_file(temporary)
                         os.replace(temporary, part)
             return
         except _LossyCast as lossy:  # e.g. integers too large for a float: text
@@ -796,7 +797,9 @@ class ExportWriter:
                 self._write_header_only()
             elif self.columns is not None and self._header_columns != self.columns:
                 self._rewrite_with_all_columns()
+        fsync_file(self.partial)  # the rows on disk before the rename makes them the output
         os.replace(self.partial, self.path)
+        fsync_dir(self.path.parent)
         self.state_file.unlink(missing_ok=True)
         if self.parts_dir.exists():
             shutil.rmtree(self.parts_dir)
