@@ -45,3 +45,20 @@ def test_content_hash_tells_types_apart_and_takes_columns_by_position():
     values = [[1], ["1"], [1.0], [True], [RawNumber("1")], [[1]], [{"a": 1}], [None], [2**70]]
     assert len({digest(v) for v in values}) == len(values)
     assert digest([1], [2]) != digest([2], [1])
+
+
+def test_content_hash_tells_apart_what_the_output_would_show_differently():
+    """Resume compares digests of the input chunks: anything that changes the written output
+    (a width, a zero's sign, a time zone, a category) must change the digest."""
+    def digest(series):
+        content = ContentHash()
+        content.update(pd.DataFrame({"x": series}))
+        return content.hexdigest()
+
+    when = pd.Series(pd.to_datetime(["2020-01-01T00:00"]))
+    variants = [pd.Series([0.0]), pd.Series([-0.0]), pd.Series([1], dtype="int64"), pd.Series([1], dtype="int32"),
+                pd.Series([1.0], dtype="Float64"), pd.Series([-0.0], dtype="Float64"),
+                when, when.dt.tz_localize("UTC"), when.dt.tz_localize("UTC").dt.tz_convert("Europe/Paris"),
+                pd.Series(["a"]), pd.Series(["a"], dtype="string"), pd.Series(["a"], dtype="category")]
+    assert len({digest(v) for v in variants}) == len(variants)
+    assert digest(pd.Series([0.0, float("nan")])) == digest(pd.Series([0.0, float("nan")]))

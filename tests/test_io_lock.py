@@ -37,8 +37,15 @@ def test_two_runs_started_together_leave_one_complete_output(tmp_path):
     pd.DataFrame({"id": range(30_000), "text": [f"post number {i} :)" for i in range(30_000)]}).to_csv(src, index=False)
     out = tmp_path / "tokens.csv"
     script = textwrap.dedent(f"""
+        import time
         from tonecls.errors import InputError
+        from tonecls.io import runner
         from tonecls.jobs import tokenize_file
+        commit = runner._Run._commit
+        def slow_commit(*args):  # the winner holds the lock for seconds, however late the other starts
+            time.sleep(0.2)
+            commit(*args)
+        runner._Run._commit = slow_commit
         try:
             tokenize_file({str(src)!r}, {str(out)!r}, chunksize=2000, workers=1, quiet=True)
             print("wrote")

@@ -189,6 +189,16 @@ def test_duplicate_ids_are_counted(tmp_path):
     assert "2 rows repeat an id" in str(summary)
 
 
+def test_ids_of_different_types_differ_and_missing_ids_are_not_duplicates(tmp_path):
+    src = tmp_path / "posts.jsonl"
+    ids = [1, "1", 1.0, None, None, "", "", [1], [1], 2**70, 2**70, "a", "a"]
+    src.write_text("".join(json.dumps({"id": i, "text": "post"}) + "\n" for i in ids), encoding="utf-8")
+    summary = score_file(src, tmp_path / "o.jsonl", model=StandInModel(), id_col="id", chunksize=3)
+    assert summary.duplicate_ids == 3  # [1], 2**70 and "a" repeat; 1, "1" and 1.0 are three ids
+    assert summary.missing_ids == 4
+    assert "4 rows have no id" in str(summary)
+
+
 # --- paths and options, before any work ------------------------------------------------------
 
 

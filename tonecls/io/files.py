@@ -34,6 +34,7 @@ __all__ = [
     "replace_dir",
     "sha256_bytes",
     "sha256_file",
+    "value_hashes",
 ]
 
 _BLOCK = 1 << 20
@@ -156,10 +157,11 @@ def sha256_file(path: str | os.PathLike) -> str:
 class ContentHash:
     """A running SHA-256 of DataFrame chunks: column names, row positions and every value.
 
-    Fast for typed and text columns (pandas' vectorised ``hash_pandas_object``; this module
-    imports pandas only here); other object columns (JSON values, nested Parquet data) are
-    hashed from each value's type and exact JSON text, so ``1``, ``"1"``, ``1.0`` and
-    ``True`` differ. Columns are taken by position (repeated names are fine).
+    Fast for typed and text columns (pandas' vectorised ``hash_pandas_object``, with each
+    column's dtype and the signs of floats, so int32 / int64, ``-0.0`` / ``0.0`` and time
+    zones differ; this module imports pandas only here); other object columns (JSON values,
+    nested Parquet data) are hashed from each value's type and exact JSON text, so ``1``,
+    ``"1"``, ``1.0`` and ``True`` differ. Columns are taken by position (repeated names are fine).
     ``hexdigest()`` after the same chunks gives the same value in any process.
     """
 
@@ -188,19 +190,43 @@ def _column_digest(column: Any) -> bytes:
     import numpy as np
     import pandas as pd
 
-    kind = b""
+    kind = str(column.dtype).encode()  # the type too: int32 / int64, time zones, string / category
+    if pd.api.types.is_float_dtype(column.dtype):  # the hash takes -0.0 for 0.0: add the signs
+        kind += np.signbit(column.to_numpy(dtype=np.float64, na_value=np.nan)).tobytes()
     if column.dtype == object:
-        inferred = pd.api.types.infer_dtype(column, skipna=True)
-        kind = inferred.encode()
-        if inferred == "integer" and not column.isna().any():
+        kind += pd.api.types.infer_dtype(column, skipna=True).encode()
+    return kind + np.ascontiguousarray(value_hashes(column)).tobytes()
+
+
+def value_hashes(column: Any) -> Any:
+    """A 64-bit hash of each value of a Series (numpy uint64), vectorised for typed and text
+    columns; in object columns from each value's type and exact JSON text, so ``1``, ``"1"``,
+    ``1.0`` and ``True`` get different hashes. A value hashes the same whatever its
+    neighbours (text and integers as in typed columns), so hashes of chunks compare."""
+    import numpy as np
+    import pandas as pd
+
+    if column.dtype != object:
+        return pd.util.hash_pandas_object(column, index=False).to_numpy()
+    inferred = pd.api.types.infer_dtype(column, skipna=False)
+    if inferred in ("string", "empty"):
+        return pd.util.hash_pandas_object(column, index=False).to_numpy()
+    hashes = np.empty(len(column), dtype=np.uint64)
+    types = column.map(type).to_numpy()
+    for kind in set(types):
+        where = types == kind
+        values = column[where]
+        if kind is str:
+            hashes[where] = pd.util.hash_pandas_object(values, index=False).to_numpy()
+            continue
+        if kind is int:
             try:
-                column = column.astype(np.int64)
+                hashes[where] = pd.util.hash_pandas_object(values.astype(np.int64), index=False).to_numpy()
+                continue
             except OverflowError:
-                column = column.map(_typed_text)
-        elif inferred not in ("string", "empty"):
-            column = column.map(_typed_text)
-    values = pd.util.hash_pandas_object(column, index=False).to_numpy()
-    return kind + np.ascontiguousarray(values).tobytes()
+                pass
+        hashes[where] = pd.util.hash_pandas_object(values.map(_typed_text), index=False).to_numpy()
+    return hashes
 
 
 def _typed_text(value: Any) -> str:

@@ -99,6 +99,7 @@ class RunSummary:
     tallies: dict[str, int] = field(default_factory=dict)
     malformed_lines: list = field(default_factory=list)  # line numbers (``file:line`` with several files)
     duplicate_ids: int = 0
+    missing_ids: int = 0
     seconds: float = 0.0
     resumed_from_row: int = 0
     notes: list[str] = field(default_factory=list)
@@ -140,5 +141,7 @@ class RunSummary:
             lines.append(f"  malformed input lines (flagged): {shown}{tail}")
         if self.duplicate_ids:
             lines.append(f"  warning: {self.duplicate_ids:,} rows repeat an id seen before")
+        if self.missing_ids:
+            lines.append(f"  warning: {self.missing_ids:,} rows have no id (an empty or null id value)")
         lines.extend(f"  {note}" for note in self.notes)
         return "\n".join(lines)

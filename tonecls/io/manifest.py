@@ -23,7 +23,7 @@ from tonecls.errors import InputError
 from tonecls.io.files import atomic_write
 from tonecls.io.job import add_counts
 
-MANIFEST_VERSION = 3
+MANIFEST_VERSION = 4
 MAX_REPORTED_LINES = 1000  # malformed line numbers kept in the summary / manifest
 
 __all__ = ["MAX_REPORTED_LINES", "ResumeManifest", "ResumeRefused", "input_identity", "manifest_path"]

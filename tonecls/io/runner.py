@@ -243,7 +243,7 @@ class _Run:
             raise
         finally:
             self.engine.close()
-        self.summary.duplicate_ids = self.ids.duplicates()
+        self.summary.duplicate_ids, self.summary.missing_ids = self.ids.duplicates(), self.ids.missing
         self.summary.notes = self.job.notes(self.summary)
         return self.summary
 
@@ -399,7 +399,8 @@ class prefetched:
 
 
 class _DuplicateIds:
-    """Counts rows whose id repeats an earlier row's, from 64-bit hashes of the ids.
+    """Counts rows whose id repeats an earlier row's (ids of different types, ``1`` and
+    ``"1"``, differ) and rows with no id, from 64-bit hashes of the ids.
 
     Memory is 8 bytes per id; after :data:`MAX_TRACKED_IDS` ids the check stops (the count
     then covers the first ids only). A hash collision (probability about 3e-6 for 10M ids)
@@ -409,18 +410,22 @@ class _DuplicateIds:
     def __init__(self) -> None:
         self.hashes: list[np.ndarray] = []
         self.tracked = 0
+        self.missing = 0
 
     def add(self, ids: Any) -> None:
         import pandas as pd
 
+        from tonecls.io.files import value_hashes
+
         if self.tracked >= MAX_TRACKED_IDS:
             return
         ids = ids.iloc[: MAX_TRACKED_IDS - self.tracked]
-        try:
-            hashed = pd.util.hash_pandas_object(ids, index=False).to_numpy()
-        except TypeError:  # unhashable ids (nested values): compare their text
-            hashed = pd.util.hash_pandas_object(ids.astype(str), index=False).to_numpy()
-        self.hashes.append(hashed)
+        missing = ids.isna().to_numpy(dtype=bool, copy=True)
+        if ids.dtype == object or pd.api.types.is_string_dtype(ids.dtype):
+            missing |= (ids.astype(object) == "").to_numpy(dtype=bool)
+        present = ids[~missing]
+        self.missing += len(ids) - len(present)
+        self.hashes.append(value_hashes(present))
         self.tracked += len(ids)
 
     def duplicates(self) -> int:
