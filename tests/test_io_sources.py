@@ -38,3 +38,25 @@ def test_parts_of_different_formats_are_refused(tmp_path):
     (parts / "b.jsonl").write_text('{"text": "hi"}\n')
     with pytest.raises(InputError, match="mixes formats"):
         score_file(parts, tmp_path / "out.csv", model=StandInModel())
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_a_later_file_without_the_text_column_is_refused_before_any_work(tmp_path, engine, fmt, request):
+    parts = tmp_path / "export"
+    parts.mkdir()
+    good = pd.DataFrame({"id": ["1", "2"], "text": ["a", "b"]})
+    bad = pd.DataFrame({"id": ["3"], "body": ["c"]})
+    for name, frame in (("part-0", good), ("part-1", good), ("part-2", bad)):
+        path = parts / f"{name}.{fmt}"
+        if fmt == "csv":
+            frame.to_csv(path, index=False)
+        elif fmt == "jsonl":
+            frame.to_json(path, orient="records", lines=True)
+        else:
+            frame.to_parquet(path, index=False)
+    model = StandInModel()
+    out = tmp_path / "scored.parquet"
+    with pytest.raises(InputError, match=r"part-2\.\w+ \(a file of the input\) has no column\(s\) \['text'\]"):
+        score_file(parts, out, model=model, **engine_options(engine, request))
+    assert model.batches == [] and not out.exists()

@@ -101,3 +101,31 @@ def test_cli_error_control_options_and_stable_input_description(tmp_path, capsys
     assert main([*base, "-o", str(tmp_path / "b"), "--ratio-bounds", "1.2", "0.8"]) == 2
     assert "ratio_bounds must be (low, high)" in capsys.readouterr().err
     assert main([*base, "-o", str(tmp_path / "c"), "--correction", "bonferroni"]) == 2
+
+
+def test_audit_sample_and_prevalence_read_a_folder_of_parts(tmp_path):
+    """The Dask engine writes a folder of Parquet parts: every command that reads a scored
+    export takes it (and a glob of parts) as it takes one file."""
+    from tonecls.jobs import audit_file, load_scored, prevalence_file, sample_file
+
+    frame = scored_frame(600, seed=12)
+    folder = tmp_path / "scored.parquet"
+    folder.mkdir()
+    for i, start in enumerate(range(0, 600, 250)):
+        frame.iloc[start:start + 250].to_parquet(folder / f"part-{i:05d}.parquet", index=False)
+    whole = tmp_path / "scored.csv"
+    frame.to_csv(whole, index=False)
+    loaded = load_scored(folder)
+    assert loaded["id"].tolist() == frame["id"].tolist()
+    assert load_scored(str(folder / "part-*.parquet"))["id"].tolist() == frame["id"].tolist()
+    from_parts, _ = audit_file(folder, tmp_path / "a", head="emotion", group_cols=["dialect"], label_col="gold",
+                               n_bootstrap=20)
+    from_file, _ = audit_file(whole, tmp_path / "b", head="emotion", group_cols=["dialect"], label_col="gold",
+                              n_bootstrap=20)
+    assert from_parts.n_audited == from_file.n_audited == 600
+    assert from_parts.metrics.equals(from_file.metrics)
+    sample = sample_file(folder, tmp_path / "to_label.csv", n=20, text_col="id", id_col="id")
+    assert len(sample.sample) == 20 and set(sample.sample["id"]) <= set(frame["id"])
+    result, _ = prevalence_file(folder, tmp_path / "p", head="emotion", group_cols=["dialect"])
+    again, _ = prevalence_file(whole, tmp_path / "q", head="emotion", group_cols=["dialect"])
+    assert result.overall.equals(again.overall)

@@ -22,7 +22,7 @@ from tonecls.errors import InputError
 from tonecls.io.files import ContentHash, check_input_file
 from tonecls.io.formats import detect_format
 
-__all__ = ["ChunkSource", "FileSource", "Unit", "input_files"]
+__all__ = ["ChunkSource", "FileSource", "Unit", "check_every_header", "input_files", "input_header", "read_input"]
 
 
 def _is_part(path: Path) -> bool:
@@ -51,6 +51,37 @@ def input_files(input: str | os.PathLike) -> tuple[list[Path], str]:
     for file in files:
         check_input_file(file)
     return files, formats.pop()
+
+
+def read_input(input: str | os.PathLike, **read_options: Any) -> Iterator[Any]:
+    """The chunks of an input (a file, a directory of parts such as a Dask output, or a glob)
+    as :func:`~tonecls.io.reading.read_export` yields them, positions numbered across its files."""
+    files, _ = input_files(input)
+    return ChunkSource(files, **read_options).chunks()
+
+
+def input_header(input: str | os.PathLike) -> list[str]:
+    """The columns of an input (of its first file; see :func:`read_input`)."""
+    from tonecls.io.reading import read_header
+
+    return read_header(input_files(input)[0][0])
+
+
+def check_every_header(files: list[Path], required: list[str]) -> None:
+    """Refuse a multi-file input one of whose files lacks a ``required`` column, before any
+    work (each file's header only: a Parquet footer, a CSV/TSV header line, a first JSONL line)."""
+    from tonecls.io.reading import parquet_schema, read_header
+
+    for file in files[1:]:
+        columns = parquet_schema(file).names if detect_format(file) == "parquet" else read_header(file)
+        missing = [c for c in required if c not in columns]
+        if missing:
+            raise InputError(f"{file} (a file of the input) has no column(s) {missing}; its columns are "
+                             f"{columns[:20]}. Every file of the input needs them.")
+
+
+def _required(read_options: dict[str, Any]) -> list[str]:
+    return [c for c in (read_options.get("text_col"), read_options.get("id_col")) if c is not None]
 
 
 @dataclass
@@ -84,11 +115,14 @@ class ChunkSource:
         """The input's columns, from its first chunk (read now: a missing column fails here)."""
         from tonecls.io.reading import MARKER_COLUMNS
 
-        self._chunks = self._read()
+        if len(self.files) > 1:
+            check_every_header(self.files, _required(self.read_options))
+        self._chunks = self.chunks()
         self._first = next(self._chunks, None)
         return [] if self._first is None else [c for c in self._first.columns if c not in MARKER_COLUMNS]
 
-    def _read(self) -> Iterator:
+    def chunks(self) -> Iterator:
+        """The chunks of every file in turn (without the digests of :meth:`units`)."""
         from tonecls.io.reading import read_export
 
         start = 0
@@ -149,6 +183,7 @@ class FileSource:
         from tonecls.io.reading import MARKER_COLUMNS, read_export
 
         header = next(iter(read_export(self.files[0], **{**self.read_options, "chunksize": 1})), None)
+        check_every_header(self.files, _required(self.read_options))
         return [] if header is None else [c for c in header.columns if c not in MARKER_COLUMNS]
 
     def units(self) -> Iterator[Unit]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,16 +13,28 @@ import pandas as pd
 from tonecls.audit.groups import audit_groups, head_classes
 from tonecls.audit.result import AuditResult
 from tonecls.errors import InputError
-from tonecls.io import MARKER_COLUMNS, READ_STATUS_COLUMN, read_export, read_header
+from tonecls.io import MARKER_COLUMNS, READ_STATUS_COLUMN
+from tonecls.io.sources import input_files, input_header, read_input
 from tonecls.jobs.provenance import job_provenance
 from tonecls.schema import STATUS_COLUMN
 
-__all__ = ["audit_file", "load_scored"]
+__all__ = ["audit_file", "load_scored", "scored_input"]
+
+
+def scored_input(path: str | os.PathLike) -> Path:
+    """``path`` as a Path if it names a scored export (a file, a folder of parts such as the
+    Dask engine's output, or a glob of parts); else :class:`InputError`."""
+    path = Path(path)
+    if not path.exists() and not glob.has_magic(str(path)):
+        raise InputError(f"scored file {path} does not exist; pass the output of `tonecls score`.")
+    input_files(path)  # a folder or pattern holds export files of one format
+    return path
 
 
 def load_scored(path: str | os.PathLike, head: str | None = None,
                 columns: Sequence[str] = (), *, optional: Sequence[str] = ()) -> pd.DataFrame:
-    """Read a scored export (CSV/TSV/JSONL/Parquet, optionally .gz) into one DataFrame.
+    """Read a scored export (CSV/TSV/JSONL/Parquet, optionally .gz; a file, a folder of parts
+    such as the Dask engine's output, or a glob) into one DataFrame.
 
     With ``head`` or ``columns``, only what is needed is read: ``tonecls_status``, the head's
     output columns (with ``head``), ``columns`` (e.g. the label and group columns; each must
@@ -29,12 +42,10 @@ def load_scored(path: str | os.PathLike, head: str | None = None,
     out of memory; otherwise every column. Lines the reader could not parse are kept, with
     their read status (e.g. ``malformed_line``) as ``tonecls_status``.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"scored file {path} does not exist; pass the output of `tonecls score`.")
+    path = scored_input(path)
     wanted = None
     if head is not None or columns or optional:
-        header = read_header(path)
+        header = input_header(path)
         missing = [c for c in columns if c not in header]
         if missing:
             raise InputError(f"{path} has no column(s) {missing}; its columns are {header}.")
@@ -42,7 +53,7 @@ def load_scored(path: str | os.PathLike, head: str | None = None,
             head_classes(pd.DataFrame(columns=header), head)  # fails early, naming the heads found
         wanted = [c for c in header if c == STATUS_COLUMN or c in columns or c in optional
                   or (head is not None and c.startswith(f"{head}_"))]
-    frames = list(read_export(path, text_col=None, columns=wanted, chunksize=200_000))
+    frames = list(read_input(path, text_col=None, columns=wanted, chunksize=200_000))
     frame = pd.concat(frames) if frames else pd.DataFrame()
     if READ_STATUS_COLUMN in frame.columns:
         # a line the reader could not parse is excluded under its read status

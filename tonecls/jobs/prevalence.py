@@ -23,7 +23,7 @@ from tonecls.errors import InputError
 from tonecls.io import ExportWriter, LINE_COLUMN, MARKER_COLUMNS, check_input_file, check_output_path
 from tonecls.io import read_export, read_header, sha256_file
 from tonecls.io.formats import check_format
-from tonecls.jobs.audit import load_scored
+from tonecls.jobs.audit import load_scored, scored_input
 from tonecls.jobs.provenance import job_provenance
 from tonecls.prevalence import PrevalenceEstimator, PrevalenceResult, draw_sample
 from tonecls.prevalence.ppi import z_value
@@ -87,7 +87,7 @@ def sample_file(scored: str | os.PathLike, output: str | os.PathLike, *, n: int 
     read. The same file, ``n``, strata, allocation and ``seed`` give the same sample. An existing ``output`` (perhaps already labelled) is replaced only
     with ``overwrite``.
     """
-    scored = check_input_file(scored, "scored file")
+    scored = scored_input(scored)
     output = check_output_path(scored, output)
     check_format(output, None)
     if output.exists() and not overwrite:
@@ -183,7 +183,7 @@ def prevalence_file(
     from tonecls.report import prevalence_report, report_target, write_report
 
     out_dir, name = report_target(output)
-    scored = check_input_file(scored, "scored file")
+    scored = scored_input(scored)
     labels_path = check_input_file(labels, "labels file") if labels is not None else None
     z_value(confidence)  # a bad level fails before the files are read
     group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
