@@ -41,7 +41,7 @@ def test_calibrate_refuses_bad_input_before_loading_the_model(tmp_path, capsys, 
     assert main(["calibrate", str(source), "-o", str(output), "--head", "sentiment", "--label-col", label_col]) == 2
     err = capsys.readouterr().err
     assert err.startswith("tonecls calibrate: error: ") and err.count("\n") == 1, err
-    expected = {"base bundle": "is the base bundle", "not a bundle": "is not a tonecls model bundle",
+    expected = {"base bundle": "is the bundle it derives from", "not a bundle": "is not a tonecls model bundle",
                 "no label column": "no column(s) ['sentiment']", "no labels": "has no labels",
                 "missing file": "does not exist"}[case]
     assert expected in err

@@ -80,3 +80,24 @@ def test_cli_reports_bad_config_cleanly(tmp_path, capsys):
     assert main(["train", "--config", str(tmp_path / "bad.json"), "-o", str(tmp_path / "out")]) == 2
     assert "no heads" in capsys.readouterr().err
     assert main(["train", "--config", str(tmp_path / "missing.json"), "-o", str(tmp_path / "out")]) == 2
+
+
+def test_train_and_evaluate_refuse_a_bad_output_before_any_slow_work(tmp_path, monkeypatch):
+    import tonecls.jobs.train as jobs_train
+    from tonecls.errors import InputError
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the slow work started before the output was checked")
+
+    monkeypatch.setattr(jobs_train, "train", must_not_run)
+    monkeypatch.setattr(jobs_train, "compare_with_published", must_not_run)
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "mine.txt").write_text("keep me")
+    with pytest.raises(InputError, match="is not a tonecls model bundle"):
+        jobs_train.train_bundle({"heads": []}, folder)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(InputError, match="is a file, not a directory"):
+        jobs_train.evaluate_bundle(json_path=blocker / "table.json")
+    assert (folder / "mine.txt").read_text() == "keep me"

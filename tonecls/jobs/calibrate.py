@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 
 from tonecls.errors import InputError
-from tonecls.io import MARKER_COLUMNS, check_input_file, check_output_path, read_export, read_header, sha256_file
-from tonecls.model.bundle import DEFAULT_BUNDLE, META_FILE, check_bundle_target
+from tonecls.io import MARKER_COLUMNS, check_input_file, read_export, read_header, sha256_file
+from tonecls.model.bundle import DEFAULT_BUNDLE, check_bundle_target
 from tonecls.model.recalibration import RecalibrationReport
 
 __all__ = ["CalibrationSummary", "calibrate_bundle"]
@@ -31,17 +31,6 @@ class CalibrationSummary:
                   if report.method == "unchanged" else f"{report.method}, temperature {report.temperature:.3f}")
         return (f"wrote {self.path}: head {report.head!r} recalibrated on {report.n_rows:,} labelled posts: {chosen}; "
                 f"ECE on held-out folds {report.ece_before:.3f} before, {report.ece_after:.3f} after")
-
-
-def _check_target(output: str | os.PathLike, model: str | os.PathLike | None) -> Path:
-    """The new bundle's directory: not the base bundle, a new directory or an old bundle, writable."""
-    target = check_bundle_target(output)
-    base = Path(model) if model is not None else DEFAULT_BUNDLE
-    if target.resolve() == base.resolve():
-        raise InputError(f"the output {output} is the base bundle; write the recalibrated model to a new directory "
-                         "(the base bundle stays as it is).")
-    check_output_path(None, target / META_FILE)  # its folder can be created and written
-    return target
 
 
 def _labelled_rows(path: Path, text_col: str, label_col: str) -> tuple[pd.DataFrame, int]:
@@ -79,7 +68,7 @@ def calibrate_bundle(labelled: str | os.PathLike, output: str | os.PathLike, *, 
     from tonecls.model.recalibration import recalibrate
 
     path = check_input_file(labelled, "labelled file")
-    target = _check_target(output, model)
+    target = check_bundle_target(output, base=model if model is not None else DEFAULT_BUNDLE)
     rows, file_rows = _labelled_rows(path, text_col, label_col)
     base = load_model(model)
     new, report = recalibrate(base, rows[text_col].tolist(), rows[label_col].tolist(), head, folds=folds, seed=seed)

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from tonecls.errors import InputError
-from tonecls.io import sha256_file
 from tonecls.jobs.provenance import job_provenance
 from tonecls.model import load_model
+from tonecls.model.bundle import DEFAULT_BUNDLE, check_bundle_target
 from tonecls.model.config import DataSource
 from tonecls.model.data import LabelledSplit, load_export_split
 from tonecls.privacy.audit import DEFAULT_ATTACKS, audit_membership, record_membership
@@ -61,21 +61,14 @@ def privacy_audit_file(
         raise InputError("the 'lira' attack trains reference models, which needs the train extra (TensorFlow, "
                          "Keras): pip install 'tonecls[train]', or choose other attacks (--attack loss "
                          "--attack trained).")
-    if save_bundle is not None and Path(save_bundle).exists() and not (Path(save_bundle) / "bundle.json").is_file():
-        raise InputError(f"{save_bundle} exists and is not a model bundle; choose a new folder for the "
-                         "bundle with the audit recorded.")
+    if save_bundle is not None:
+        check_bundle_target(save_bundle, base=model if model is not None else DEFAULT_BUNDLE)
     bundle = load_model(model)
     splits = [_labelled(path, bundle, head, text_col, label_col) for path in (members, non_members)]
     result = audit_membership(bundle, *splits, head, attacks=attacks, reference_models=reference_models,
                               n_resamples=n_resamples, seed=seed)
     provenance = job_provenance(members, model=bundle, command=command or "tonecls.jobs.privacy_audit_file(...)",
-                                input_description=input_description)
-    if input_description:
-        provenance["non-member file"] = f"{Path(non_members).name} (sha256 {sha256_file(non_members)[:16]}…)"
-        provenance["command"] = " ".join(Path(w).name if w == str(non_members) else w
-                                         for w in provenance["command"].split(" "))
-    else:
-        provenance["non-member file"] = str(Path(non_members).resolve())
+                                input_description=input_description, also={"non-member file": non_members})
     paths = write_report(privacy_report(result, provenance=provenance), out_dir, name)
     if save_bundle is not None:
         record_membership(bundle, result)

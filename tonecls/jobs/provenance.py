@@ -32,19 +32,22 @@ def model_provenance(model: Any) -> dict[str, Any]:
 
 
 def job_provenance(input: str | os.PathLike, *, command: str, model: Any = None,
-                   input_description: str | None = None) -> dict[str, Any]:
+                   input_description: str | None = None,
+                   also: dict[str, str | os.PathLike] | None = None) -> dict[str, Any]:
     """The provenance of a report on the file ``input``: the file (or ``input_description``,
     e.g. when the file is temporary: a stable description recorded with the file's name and
     SHA-256), the command, the date, and what ``model`` (a bundle path or a loaded model; None:
-    not recorded) records about itself."""
+    not recorded) records about itself. ``also``: more input files by what they are (e.g.
+    ``{"non-member file": path}``), recorded the same way."""
+    files = {"input file": input, **(also or {})}
     if input_description:
         source = {"input": input_description,
-                  "input file": f"{Path(input).name} (sha256 {sha256_file(input)[:16]}…)"}
-        # the command names the input by its file name only, as the report does
-        command = shlex.join(Path(word).name if word == str(input) else word
-                             for word in shlex.split(command))
+                  **{what: f"{Path(path).name} (sha256 {sha256_file(path)[:16]}…)" for what, path in files.items()}}
+        # the command names the inputs by their file names only, as the report does
+        paths = {str(path) for path in files.values()}
+        command = shlex.join(Path(word).name if word in paths else word for word in shlex.split(command))
     else:
-        source = {"input file": str(Path(input).resolve())}
+        source = {what: str(Path(path).resolve()) for what, path in files.items()}
     return {
         **source,
         "command": command,

@@ -11,8 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from tonecls.io import atomic_write
+from tonecls.io import atomic_write, check_output_path
 from tonecls.model import ToneModel, TrainConfig, train
+from tonecls.model.bundle import check_bundle_target
 from tonecls.model.evaluate import compare_with_published, record_test_metrics
 
 __all__ = ["TrainSummary", "evaluate_bundle", "train_bundle"]
@@ -40,7 +41,8 @@ def train_bundle(config: TrainConfig | Mapping[str, Any] | str | os.PathLike, ou
                  data_dir: str | os.PathLike | None = None, test: bool = True, **options: Any) -> TrainSummary:
     """:func:`~tonecls.model.train` a model, score it on the test splits (unless ``test=False``)
     and save the sealed bundle to ``output``. ``options`` go to :func:`~tonecls.model.train`
-    (``token_cache``, ``quiet``, ``command``)."""
+    (``token_cache``, ``quiet``, ``command``). ``output`` is checked before training starts."""
+    check_bundle_target(output)
     model = train(config, data_dir=data_dir, **options)
     if test:
         record_test_metrics(model, data_dir=data_dir)
@@ -52,7 +54,9 @@ def evaluate_bundle(model: str | os.PathLike | None = None, split: str = "test",
                     json_path: str | os.PathLike | None = None) -> pd.DataFrame:
     """The bundle's official metrics beside published results
     (:func:`~tonecls.model.evaluate.compare_with_published`), also written as JSON records to
-    ``json_path`` when given."""
+    ``json_path`` when given (its folder is checked before the evaluation starts)."""
+    if json_path:
+        check_output_path(None, json_path)
     table = compare_with_published(model, split, heads=heads, data_dir=data_dir)
     if json_path:
         with atomic_write(json_path) as handle:

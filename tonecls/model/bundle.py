@@ -59,13 +59,20 @@ class BundleNotFoundError(InputError, DataNotFoundError):
 # --- writing ---------------------------------------------------------------------------------------
 
 
-def check_bundle_target(path: str | os.PathLike) -> Path:
+def check_bundle_target(path: str | os.PathLike, base: str | os.PathLike | None = None) -> Path:
     """``path`` as a Path if a bundle can be saved there: a new directory or an existing bundle
-    (which is replaced); anything else is refused."""
+    (which is replaced) that is not ``base`` (the bundle a new one derives from), in a folder
+    this process can write; anything else is refused, before any slow work."""
+    from tonecls.io.files import check_output_path
+
     target = Path(path)
     if target.exists() and not (target / META_FILE).is_file():
         raise InputError(f"{target} exists and is not a tonecls model bundle; choose a new directory "
                          "(an existing bundle is replaced, other folders are never overwritten).")
+    if base is not None and target.resolve() == Path(base).resolve():
+        raise InputError(f"the output {target} is the bundle it derives from; write the new model to another "
+                         "directory (the original bundle stays as it is).")
+    check_output_path(None, target / META_FILE)  # its folder can be created and written
     return target
 
 
