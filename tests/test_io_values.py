@@ -183,3 +183,17 @@ def test_a_map_with_repeated_keys_passes_through_parquet_and_is_pairs_in_json(tm
     assert pq.read_table(tmp_path / "out.parquet").column("m").to_pylist() == [[("k", 1), ("k", 2)]]
     tokenize_quietly(src, tmp_path / "out.jsonl")
     assert json.loads((tmp_path / "out.jsonl").read_text())["m"] == [["k", 1], ["k", 2]]
+
+
+@pytest.mark.parametrize("line", ['{"id": 1, "text": "a", "text": "b"}', '{"id": 1, "text": "a", "u": {"k": 1, "k": 2}}'])
+def test_a_json_line_that_repeats_a_key_is_flagged_not_silently_resolved(tmp_path, line):
+    from tonecls.io import READ_STATUS_COLUMN, read_export
+    from tonecls.io.values import decode_json_line
+
+    src = tmp_path / "posts.jsonl"
+    src.write_text('{"id": 0, "text": "fine"}\n' + line + "\n", encoding="utf-8")
+    chunk = next(iter(read_export(src, text_col="text", id_col="id")))
+    assert chunk[READ_STATUS_COLUMN].tolist() == ["ok", "malformed_line"]
+    assert chunk["text"].iloc[1] == line and chunk["id"].iloc[1] == 1  # the raw line kept, its id recovered
+    with pytest.raises(ValueError, match="appears twice"):
+        decode_json_line(line)

@@ -86,8 +86,19 @@ def _exact_float(text: str) -> float | RawNumber:
     return RawNumber(text)
 
 
-# the hooks run only for floats and the constants: lines without them decode at C speed
-_decode = json.JSONDecoder(parse_constant=RawNumber, parse_float=_exact_float).decode
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's members as a dict; a repeated key is an error (which value is meant is not
+    known, and the output could hold only one of them)."""
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        seen: set[str] = set()
+        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise ValueError(f"the key {repeated!r} appears twice in one object")
+    return record
+
+
+# the number hooks run only for floats and the constants; the key check once per object
+_decode = json.JSONDecoder(parse_constant=RawNumber, parse_float=_exact_float, object_pairs_hook=_unique_keys).decode
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -96,7 +107,7 @@ def decode_json_line(text: str) -> tuple[Any, bool]:
     """The JSON value of one line (:class:`RawNumber` where a double would change a number)
     and whether it held lone surrogates (``"\\ud800"``), each replaced by U+FFFD.
 
-    Raises ValueError for text that is not JSON.
+    Raises ValueError for text that is not JSON, or an object that repeats a key.
     """
     value = _decode(text)
     if "\\u" in text and _SURROGATE_ESCAPE.search(text):
