@@ -50,6 +50,34 @@ def _added(total: dict[str, int], counts: dict[str, int]) -> None:
         total[key] = total.get(key, 0) + int(n)
 
 
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_output_record(output: Any) -> bool:
+    """A unit's write record: a SHA-256 and a byte offset, or a part file's plain name."""
+    if not isinstance(output, dict) or not isinstance(output.get("sha256"), str):
+        return False
+    if "writer" in output and not isinstance(output["writer"], dict):
+        return False
+    part = output.get("part")
+    return _count(output.get("end")) or (isinstance(part, str) and part == Path(part).name != "")
+
+
+def _check_units(units: Any) -> None:
+    """Raise ValueError unless ``units`` maps unit indices (decimal text) to records of
+    completed work (a hand-edited or damaged manifest is refused, never half-used)."""
+    if not isinstance(units, dict):
+        raise ValueError("its units are not records of completed work")
+    for key, unit in units.items():
+        counts = [unit.get(name, {}) for name in ("statuses", "tallies")] if isinstance(unit, dict) else [None]
+        if not (key.isdecimal() and isinstance(unit, dict) and _count(unit.get("rows"))
+                and all(isinstance(c, dict) and all(map(_count, c.values())) for c in counts)
+                and isinstance(unit.get("malformed_lines", []), list)
+                and _check_output_record(unit.get("output"))):
+            raise ValueError(f"unit {key!r} is not a record of completed work")
+
+
 @dataclass
 class ResumeManifest:
     """Progress of one job: ``units`` maps a unit's index (as text) to its record,
@@ -120,9 +148,9 @@ class ResumeManifest:
                 raise ValueError(f"manifest version {data.get('version') if isinstance(data, dict) else None!r}, "
                                  f"expected {MANIFEST_VERSION}")
             manifest = cls(**data)
-            if not isinstance(manifest.units, dict) or not all(
-                    isinstance(u, dict) and isinstance(u.get("rows"), int) for u in manifest.units.values()):
-                raise ValueError("its units are not records of completed work")
+            if not isinstance(manifest.input, dict) or not isinstance(manifest.options, dict):
+                raise ValueError("its input or options are not records")
+            _check_units(manifest.units)
             return manifest
         except (OSError, ValueError, TypeError) as error:
             raise InputError(
