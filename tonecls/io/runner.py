@@ -51,7 +51,7 @@ from tonecls.io.job import ChunkJob, RunSummary
 from tonecls.io.lock import OutputLock
 from tonecls.io.manifest import ResumeManifest, ResumeRefused, input_identity, manifest_path
 from tonecls.io.options import ENGINES, ON_BAD_LINES
-from tonecls.io.sources import ChunkSource, FileSource, input_files
+from tonecls.io.sources import ChunkSource, FileSource, check_output_outside, input_files
 from tonecls.io.writing import check_output_columns
 
 __all__ = ["ChunkJob", "JobFailed", "RunSummary", "check_run_options", "interactive", "make_engine",
@@ -174,6 +174,7 @@ def run_file(
     check_run_options(chunksize, on_bad_lines, workers)
     engine = make_engine(engine, workers=workers, scheduler=scheduler, blocksize=blocksize)
     files, in_format = input_files(input)
+    check_output_outside(input, output)
     output = Path(output)
     _check_output(files, output, engine)
     options = {"chunksize": int(chunksize), "on_bad_lines": on_bad_lines, "text_col": text_col,
@@ -397,7 +398,8 @@ class prefetched:
 
 
 class _DuplicateIds:
-    """Counts rows whose id repeats an earlier row's, from 64-bit hashes of the ids.
+    """Counts rows whose id repeats an earlier row's, from 64-bit hashes of the ids (rows
+    without an id are not counted).
 
     Memory is 8 bytes per id; after :data:`MAX_TRACKED_IDS` ids the check stops (the count
     then covers the first ids only). A hash collision (probability about 3e-6 for 10M ids)
@@ -414,12 +416,13 @@ class _DuplicateIds:
         if self.tracked >= MAX_TRACKED_IDS:
             return
         ids = ids.iloc[: MAX_TRACKED_IDS - self.tracked]
+        self.tracked += len(ids)
+        ids = ids[ids.notna().to_numpy(bool)]  # a row without an id repeats no id
         try:
             hashed = pd.util.hash_pandas_object(ids, index=False).to_numpy()
         except TypeError:  # unhashable ids (nested values): compare their text
             hashed = pd.util.hash_pandas_object(ids.astype(str), index=False).to_numpy()
         self.hashes.append(hashed)
-        self.tracked += len(ids)
 
     def duplicates(self) -> int:
         if not self.hashes:
