@@ -203,6 +203,37 @@ def test_jsonl_ids_equal_as_numbers_keep_their_own_type_and_text(tmp_path, capsy
     assert [json.loads(line)["text"] for line in lines] == [f"post {n}" for n in range(len(ids))]
 
 
+def test_jsonl_object_with_a_repeated_name_is_flagged_not_silently_given_the_last_value(tmp_path, capsys):
+    """{"id": 5, "id": 6} is not one record: a dict would keep id 6 and call the row ok."""
+    src = tmp_path / "dup.jsonl"
+    lines = ['{"id": 1, "text": "fine"}', '{"id": 5, "id": 6, "text": "dup key"}',
+             '{"id": 7, "text": "nested", "user": {"name": "a", "name": "b"}}', '{"id": 8, "text": "fine too"}']
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "dup_out.jsonl"
+    code, printed, _ = cli(capsys, "score", src, "-o", out, "-q", "--id-col", "id")
+    assert code == 0 and "malformed input lines (flagged): 2, 3" in printed
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in records] == [1, 5, 7, 8]  # a flagged line keeps its (first) id
+    assert [r["tonecls_status"] for r in records] == ["ok", "malformed_line", "malformed_line", "ok"]
+    assert records[1]["text"] == lines[1] and records[2]["text"] == lines[2]  # its raw text
+
+
+def test_jsonl_lines_that_are_not_objects_keep_their_place(tmp_path, capsys):
+    src = tmp_path / "kinds.jsonl"
+    src.write_text('{"id": 1, "text": "a"}\n[1, 2]\n42\n"just a string"\n\n   \n{"id": 2, "text": 123}\n'
+                   '{"id": 3, "text": ["list"]}\n{"id": 4, "text": "b", "v": NaN}\n', encoding="utf-8")
+    out = tmp_path / "kinds_out.csv"
+    code, printed, _ = cli(capsys, "score", src, "-o", out, "-q")
+    assert code == 0 and "malformed input lines (flagged): 2, 3, 4" in printed
+    rows = csv_rows(out)
+    column = rows[0].index("tonecls_status")
+    assert [(r[0], r[1], r[column]) for r in rows[1:]] == [
+        ("1", "a", "ok"), ("", "[1, 2]", "malformed_line"), ("", "42", "malformed_line"),
+        ("", '"just a string"', "malformed_line"), ("2", "123", "not_text"), ("3", '["list"]', "not_text"),
+        ("4", "b", "ok")]
+    assert rows[-1][rows[0].index("v")] == "NaN"
+
+
 def test_rows_without_an_id_are_not_counted_as_repeated_ids(tmp_path, capsys):
     src = tmp_path / "no_ids.jsonl"
     src.write_text('{"id": null, "text": "a"}\n{"text": "b"}\n{"id": null, "text": "c"}\n{"id": 7, "text": "d"}\n'
