@@ -663,3 +663,38 @@ def test_scoring_a_scored_file_and_clashing_token_column_are_refused(tmp_path, s
     assert_refused(cli(capsys, "preprocess", scored, "-o", tmp_path / "t.csv", "--config", scored), "preprocess",
                    "cannot read the preprocessing config")
     assert not list(tmp_path.glob("again.csv*")) and not list(tmp_path.glob("t.csv*"))
+
+
+def test_csv_rows_with_too_few_or_too_many_fields_are_flagged_in_place(tmp_path, capsys):
+    src = tmp_path / "fields.csv"
+    src.write_text("id,text,group\n1,love it\n2,hate it,b\n3\n4,a,b,c\n", encoding="utf-8")
+    out = tmp_path / "fields_out.csv"
+    code, printed, _ = cli(capsys, "score", src, "-o", out, "-q", "--id-col", "id")
+    assert code == 0 and "malformed input lines (flagged): 2, 4, 5" in printed
+    rows = csv_rows(out)[1:]
+    assert [(r[0], r[3]) for r in rows] == [("1", "malformed_line"), ("2", "ok"), ("3", "malformed_line"),
+                                          ("4", "malformed_line")]
+
+
+def test_gzip_of_several_members_is_read_whole_and_trailing_garbage_is_refused(tmp_path, capsys):
+    import gzip
+
+    data = gzip.compress(b"id,text\n1,love it\n") + gzip.compress(b"2,hate it\n")
+    (tmp_path / "multi.csv.gz").write_bytes(data)
+    out = tmp_path / "multi_out.csv"
+    assert cli(capsys, "score", tmp_path / "multi.csv.gz", "-o", out, "-q")[0] == 0
+    assert [r[:2] for r in csv_rows(out)[1:]] == [["1", "love it"], ["2", "hate it"]]
+    (tmp_path / "trail.csv.gz").write_bytes(data + b"garbage!!")
+    assert_refused(cli(capsys, "score", tmp_path / "trail.csv.gz", "-o", tmp_path / "t.csv", "-q"), "score",
+                   "truncated or corrupt")
+    assert not list(tmp_path.glob("t.csv*"))
+
+
+def test_a_latin1_byte_is_flagged_invalid_encoding_and_the_next_row_is_ok(tmp_path, capsys):
+    src = tmp_path / "latin1.csv"
+    src.write_bytes(b"id,text\n1,caf\xe9 latin1\n2,ok then\n")
+    out = tmp_path / "latin1_out.csv"
+    assert cli(capsys, "score", src, "-o", out, "-q")[0] == 0
+    rows = csv_rows(out)[1:]
+    assert [(r[0], r[2]) for r in rows] == [("1", "invalid_encoding"), ("2", "ok")]
+    assert rows[0][3:] == [""] * (len(rows[0]) - 3)  # no language, no predictions
