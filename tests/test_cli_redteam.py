@@ -14,7 +14,6 @@ import decimal
 import datetime as dt
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
