@@ -37,6 +37,7 @@ __all__ = [
     "CORRECTIONS",
     "adjust_pvalues",
     "bootstrap_pvalue",
+    "check_seed",
     "null_variance",
     "paired_mean_interval",
     "percentile_interval",
@@ -49,6 +50,15 @@ CORRECTIONS = {
     "holm": "Holm (family-wise error rate)",
 }
 """Multiple-testing corrections by name (the names statsmodels' ``multipletests`` uses)."""
+
+
+def check_seed(seed: object, *, optional: bool = False) -> None:
+    """Refuse a seed numpy's generators cannot take (not a whole number, or negative; None
+    only if ``optional``) with an :class:`InputError`, before any work."""
+    if seed is None and optional:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be a whole number >= 0, got {seed!r}")
 
 
 def stratified_weights(

@@ -58,7 +58,7 @@ from tonecls.audit.names import describe_group
 from tonecls.audit.result import AuditResult
 from tonecls.errors import InputError
 from tonecls.schema import STATUS_COLUMN, OutputSchema, Status, split_labels
-from tonecls.stats import percentile_interval, stratified_weights
+from tonecls.stats import check_seed, percentile_interval, stratified_weights
 
 __all__ = ["AuditResult", "GapCriteria", "audit_groups", "head_arrays"]
 
@@ -568,6 +568,7 @@ def audit_groups(
     """
     criteria = GapCriteria(alpha=alpha, correction=correction, min_difference=min_difference,
                            ratio_bounds=ratio_bounds)
+    check_seed(seed, optional=True)
     group_cols = _check_arguments(scored, group_cols, min_group_size, max_groups, min_cell_count,
                                   n_bootstrap, confidence_level)
 

@@ -50,7 +50,7 @@ from scipy import stats
 
 from tonecls.errors import DataNotFoundError, InputError
 from tonecls.schema import OutputSchema
-from tonecls.stats import CORRECTIONS, adjust_pvalues, paired_mean_interval
+from tonecls.stats import CORRECTIONS, adjust_pvalues, check_seed, paired_mean_interval
 
 __all__ = [
     "CORRECTIONS",
@@ -577,6 +577,7 @@ def run_probes(
     """
     if not 0 <= min_difference < 1:
         raise InputError(f"min_difference must be in [0, 1), got {min_difference}")
+    check_seed(seed, optional=True)
     if correction not in CORRECTIONS:
         raise InputError(f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}")
     if not 0 < alpha < 1:

@@ -46,6 +46,36 @@ def input_identity(paths: list[Path], fmt: str) -> dict[str, Any]:
     return {"path": resolved[0] if len(resolved) == 1 else resolved, "format": fmt}
 
 
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_output_record(output: Any) -> bool:
+    """A unit's write record: a SHA-256 and a byte offset, or a part file's plain name."""
+    if not isinstance(output, dict) or not isinstance(output.get("sha256"), str):
+        return False
+    if "writer" in output and not isinstance(output["writer"], dict):
+        return False
+    part = output.get("part")
+    return _count(output.get("end")) or (isinstance(part, str) and part == Path(part).name != "")
+
+
+def _check_units(units: Any) -> None:
+    """Raise ValueError unless ``units`` maps unit indices (decimal text) to records of
+    completed work (a hand-edited or damaged manifest is refused, never half-used)."""
+    if not isinstance(units, dict):
+        raise ValueError("its units are not records of completed work")
+    for key, unit in units.items():
+        counts = [unit.get(name, {}) for name in ("statuses", "tallies")] if isinstance(unit, dict) else [None]
+        if not (key.isdecimal() and isinstance(unit, dict) and _count(unit.get("rows"))
+                and all(isinstance(c, dict) and all(map(_count, c.values())) for c in counts)
+                and isinstance(unit.get("malformed_lines", []), list)
+                and _check_output_record(unit.get("output"))):
+            raise ValueError(f"unit {key!r} is not a record of completed work")
+        if unit.get("statuses") and sum(unit["statuses"].values()) != unit["rows"]:
+            raise ValueError(f"unit {key}'s status counts do not add up to its {unit['rows']} rows")
+
+
 @dataclass
 class ResumeManifest:
     """Progress of one job: ``units`` maps a unit's index (as text) to its record,
@@ -120,7 +150,9 @@ class ResumeManifest:
                 raise ValueError(f"manifest version {data.get('version') if isinstance(data, dict) else None!r}, "
                                  f"expected {MANIFEST_VERSION}")
             manifest = cls(**data)
-            _check_records(manifest)
+            if not isinstance(manifest.input, dict) or not isinstance(manifest.options, dict):
+                raise ValueError("its input or options are not records")
+            _check_units(manifest.units)
             return manifest
         except (OSError, ValueError, TypeError) as error:
             raise InputError(
@@ -167,28 +199,3 @@ class ResumeManifest:
                 "without --resume to start over."
             )
 
-
-def _is_counts(value: Any) -> bool:
-    return isinstance(value, dict) and all(
-        isinstance(k, str) and isinstance(n, int) and not isinstance(n, bool) and n >= 0 for k, n in value.items())
-
-
-def _check_records(manifest: ResumeManifest) -> None:
-    """Raise ValueError naming the first field of a loaded manifest that is not as :meth:`save` writes it."""
-    if not isinstance(manifest.input, dict) or not isinstance(manifest.options, dict):
-        raise ValueError("its input or options are not records")
-    if not isinstance(manifest.units, dict):
-        raise ValueError("its units are not records of completed work")
-    for key, unit in manifest.units.items():
-        if not (isinstance(key, str) and key.isdigit() and isinstance(unit, dict)):
-            raise ValueError(f"unit {key!r} is not a record of completed work")
-        rows = unit.get("rows")
-        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
-            raise ValueError(f"unit {key} has no row count")
-        if not (_is_counts(unit.get("statuses", {})) and _is_counts(unit.get("tallies", {}))
-                and isinstance(unit.get("malformed_lines", []), list)):
-            raise ValueError(f"unit {key} has unreadable counts")
-        if not isinstance(unit.get("output"), dict):
-            raise ValueError(f"unit {key} does not say what was written")
-        if unit.get("statuses") and sum(unit["statuses"].values()) != rows:
-            raise ValueError(f"unit {key}'s status counts do not add up to its {rows} rows")

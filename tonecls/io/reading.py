@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from tonecls.errors import InputError
+from tonecls.io.files import check_input_file
 from tonecls.io.formats import check_format, detect_format, is_gzipped, separator
 from tonecls.io.options import ON_BAD_LINES, OnBadLines
 from tonecls.io.values import decode_json_line
@@ -937,8 +938,7 @@ def read_export(
             raise InputError(f"{name} must be a positive integer, not {value!r}")
     if not isinstance(skip_rows, (int, np.integer)) or skip_rows < 0:
         raise InputError(f"skip_rows must be a non-negative integer, not {skip_rows!r}")
-    if not path.is_file():
-        raise InputError(f"input file {path} does not exist (or is not a file); check the path.")
+    check_input_file(path)
     required = list(dict.fromkeys(c for c in (text_col, id_col) if c is not None))
     request = _Request(
         path=path,
@@ -990,8 +990,7 @@ def count_rows(path: str | os.PathLike, *, exact: bool = False, format: str | No
     """
     path = Path(path)
     fmt = check_format(path, format)
-    if not path.is_file():
-        raise InputError(f"input file {path} does not exist (or is not a file); check the path.")
+    check_input_file(path)
     if fmt == "parquet":
         return int(_parquet_file(path).metadata.num_rows)
     if exact:

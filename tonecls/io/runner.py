@@ -51,7 +51,7 @@ from tonecls.io.job import ChunkJob, RunSummary
 from tonecls.io.lock import OutputLock
 from tonecls.io.manifest import ResumeManifest, ResumeRefused, input_identity, manifest_path
 from tonecls.io.options import ENGINES, ON_BAD_LINES
-from tonecls.io.sources import ChunkSource, FileSource, input_files
+from tonecls.io.sources import ChunkSource, FileSource, check_output_outside, input_files
 from tonecls.io.writing import check_output_columns
 
 __all__ = ["ChunkJob", "JobFailed", "RunSummary", "check_run_options", "interactive", "make_engine",
@@ -174,6 +174,7 @@ def run_file(
     check_run_options(chunksize, on_bad_lines, workers)
     engine = make_engine(engine, workers=workers, scheduler=scheduler, blocksize=blocksize)
     files, in_format = input_files(input)
+    check_output_outside(input, output)
     output = Path(output)
     _check_output(files, output, engine)
     options = {"chunksize": int(chunksize), "on_bad_lines": on_bad_lines, "text_col": text_col,

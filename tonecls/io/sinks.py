@@ -27,7 +27,11 @@ class FileSink:
         from tonecls.io.writing import ExportWriter
 
         # resumed: continue after the last recorded unit (anything written after it is dropped)
-        self.writer = ExportWriter(output, resume=dict(records[-1]["writer"]) if records else False, schema=schema)
+        state = records[-1].get("writer") if records else None
+        if records and not isinstance(state, dict):
+            raise ResumeRefused(f"cannot resume: the resume manifest of {output} records no writer state for its "
+                                "last chunk (it was edited). Run again without --resume to start over.")
+        self.writer = ExportWriter(output, resume=dict(state) if records else False, schema=schema)
 
     def verify(self, records: Sequence[dict[str, Any]], hash_files: Any = None) -> None:
         """Refuse to resume unless the partial output holds exactly what ``records`` say."""

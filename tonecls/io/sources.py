@@ -22,7 +22,11 @@ from tonecls.errors import InputError
 from tonecls.io.files import ContentHash, check_input_file
 from tonecls.io.formats import detect_format
 
-__all__ = ["ChunkSource", "FileSource", "Unit", "check_every_header", "input_files", "input_header", "read_input"]
+__all__ = ["ChunkSource", "FileSource", "Unit", "check_every_header", "check_output_outside", "input_files",
+           "input_header", "read_input"]
+
+#: what a job writes beside its output while it runs (partial, manifest, writer state, lock)
+WORKING_SUFFIXES = ("", ".partial", ".partial.json", ".partial.state.json", ".lock")
 
 
 def _is_part(path: Path) -> bool:
@@ -82,6 +86,24 @@ def check_every_header(files: list[Path], required: list[str]) -> None:
 
 def _required(read_options: dict[str, Any]) -> list[str]:
     return [c for c in (read_options.get("text_col"), read_options.get("id_col")) if c is not None]
+
+def check_output_outside(input: str | os.PathLike, output: str | os.PathLike) -> None:
+    """Refuse an output inside a directory input, or one a pattern input matches: a later
+    run, or ``--resume`` after an interrupt, would take it (or the partial output, manifest
+    and lock beside it) for a part of the input."""
+    text, target = os.fspath(input), Path(output).resolve()
+    path = Path(text)
+    if path.is_dir():
+        inside = path.resolve() in target.parents
+    elif glob.has_magic(text) and not path.exists():
+        pattern = os.path.abspath(text)
+        inside = any(Path(f"{target}{suffix}").match(pattern) for suffix in WORKING_SUFFIXES)
+    else:
+        return
+    if inside:
+        raise InputError(f"the output {output} is inside the input {text}: a later run (or --resume) would read "
+                         "it, or the partial output and lock written beside it, as a part of the input. Choose an "
+                         "output outside the input's folder.")
 
 
 @dataclass

@@ -17,6 +17,7 @@ from tonecls.io import MARKER_COLUMNS, READ_STATUS_COLUMN
 from tonecls.io.sources import input_files, input_header, read_input
 from tonecls.jobs.provenance import job_provenance
 from tonecls.schema import STATUS_COLUMN
+from tonecls.stats import check_seed
 
 __all__ = ["audit_file", "load_scored", "scored_input"]
 
@@ -89,6 +90,7 @@ def audit_file(
     from tonecls.report import audit_report, report_target, write_report
 
     out_dir, name = report_target(output)
+    check_seed(options.get("seed"), optional=True)  # before the file is read
     group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
     provenance = job_provenance(scored, model=model, command=command or "tonecls.jobs.audit_file(...)",
                                 input_description=input_description)

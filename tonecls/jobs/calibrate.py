@@ -14,6 +14,7 @@ from tonecls.errors import InputError
 from tonecls.io import MARKER_COLUMNS, check_input_file, read_export, read_header, sha256_file
 from tonecls.model.bundle import DEFAULT_BUNDLE, check_bundle_target
 from tonecls.model.recalibration import RecalibrationReport
+from tonecls.stats import check_seed
 
 __all__ = ["CalibrationSummary", "calibrate_bundle"]
 
@@ -67,6 +68,7 @@ def calibrate_bundle(labelled: str | os.PathLike, output: str | os.PathLike, *, 
     from tonecls.model import load_model
     from tonecls.model.recalibration import recalibrate
 
+    check_seed(seed)  # before the model is loaded and the posts scored
     path = check_input_file(labelled, "labelled file")
     target = check_bundle_target(output, base=model if model is not None else DEFAULT_BUNDLE)
     rows, file_rows = _labelled_rows(path, text_col, label_col)

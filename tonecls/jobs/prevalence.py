@@ -29,6 +29,7 @@ from tonecls.prevalence import PrevalenceEstimator, PrevalenceResult, draw_sampl
 from tonecls.prevalence.ppi import z_value
 from tonecls.prevalence.sample import INCLUSION_COLUMN
 from tonecls.schema import STATUS_COLUMN, Status, split_labels
+from tonecls.stats import check_seed
 
 __all__ = ["SampleSummary", "prevalence_file", "read_labels", "sample_file"]
 
@@ -87,6 +88,7 @@ def sample_file(scored: str | os.PathLike, output: str | os.PathLike, *, n: int 
     read. The same file, ``n``, strata, allocation and ``seed`` give the same sample. An existing ``output`` (perhaps already labelled) is replaced only
     with ``overwrite``.
     """
+    check_seed(seed)  # before the file is read
     scored = scored_input(scored)
     output = check_output_path(scored, output)
     check_format(output, None)

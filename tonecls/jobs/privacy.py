@@ -18,6 +18,7 @@ from tonecls.model.config import DataSource
 from tonecls.model.data import LabelledSplit, load_export_split
 from tonecls.privacy.audit import DEFAULT_ATTACKS, audit_membership, record_membership
 from tonecls.privacy.result import MembershipInferenceResult
+from tonecls.stats import check_seed
 
 __all__ = ["privacy_audit_file"]
 
@@ -57,6 +58,7 @@ def privacy_audit_file(
     from tonecls.report import privacy_report, report_target, write_report
 
     out_dir, name = report_target(output)
+    check_seed(seed)  # before the bundle is loaded and the posts scored
     if "lira" in attacks and importlib.util.find_spec("keras") is None:
         raise InputError("the 'lira' attack trains reference models, which needs the train extra (TensorFlow, "
                          "Keras): pip install 'tonecls[train]', or choose other attacks (--attack loss "

@@ -239,9 +239,12 @@ def seal_bundle(path: str | os.PathLike) -> Path:
     return bundle / SEAL_FILE
 
 
-def bundle_digest(path: str | os.PathLike | None = None) -> str:
+def bundle_digest(path: str | os.PathLike | None = None, *, verify: bool = False) -> str:
     """The digest that identifies the bundle at ``path`` (None: the default bundle): the SHA-256
-    of its seal, which holds the SHA-256 of every file. Reads the seal only."""
+    of its seal, which holds the SHA-256 of every file. Reads the seal only, unless ``verify``:
+    then every file is checked against it first (:func:`check_seal`)."""
+    if verify:
+        return check_seal(_bundle_dir(path))
     seal = _bundle_dir(path) / SEAL_FILE
     try:
         return sha256_bytes(seal.read_bytes())

@@ -265,6 +265,9 @@ def recalibrate(model: Any, texts: Sequence[Any], labels: Sequence[Any], head: s
         ``metadata_["recalibration"][head]`` of the new model holds the report (rows,
         checksum of the labelled data, date, ECE before/after); ``save`` writes it.
     """
+    from tonecls.stats import check_seed
+
+    check_seed(seed)
     try:
         spec = model.head(head)
     except KeyError:

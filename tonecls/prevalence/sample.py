@@ -19,6 +19,7 @@ import pandas as pd
 
 from tonecls.errors import InputError
 from tonecls.schema import STATUS_COLUMN, Status
+from tonecls.stats import check_seed
 
 __all__ = ["ALLOCATIONS", "INCLUSION_COLUMN", "STRATUM_SIZE_COLUMN", "allocate", "draw_sample"]
 
@@ -64,8 +65,7 @@ def _check(scored: Any, n: Any, columns: list[str], seed: Any) -> None:
         raise InputError(f"the scored data has no column(s) {missing}; its columns are {list(scored.columns)}.")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise InputError(f"n must be a whole number of posts >= 1, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise InputError(f"seed must be an integer, got {seed!r}")
+    check_seed(seed)
 
 
 def draw_sample(scored: pd.DataFrame, n: int, *, stratify_col: str | None = None, seed: int = 0,

@@ -22,6 +22,7 @@ from tonecls.privacy.attacks import ATTACKS, lira_offline_scores, loss_scores, t
 from tonecls.privacy.features import ExampleFeatures, example_features
 from tonecls.privacy.metrics import attack_metrics
 from tonecls.privacy.result import SUBSET_COLUMNS, AttackResult, MembershipInferenceResult
+from tonecls.stats import check_seed
 
 DEFAULT_ATTACKS = ("loss", "lira", "trained")
 DEFAULT_DELTA = 1e-5  # delta of the epsilon lower bound of a model trained without DP
@@ -131,6 +132,7 @@ def audit_membership(
     ``non_members``, with ``reference_train_size`` posts each, default ``len(members)``) and
     ``trained``. ``delta`` of the epsilon lower bound: the model's DP delta, else 1e-5.
     """
+    check_seed(seed)
     model = model if isinstance(model, ToneModel) else load_model(model)
     unknown = sorted(set(attacks) - set(ATTACKS))
     if unknown or not attacks:

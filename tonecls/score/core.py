@@ -77,13 +77,14 @@ def resolve_model(model: ScoringModel | str | os.PathLike | None) -> ScoringMode
     """A model object from ``model``: a loaded model, a bundle path, or None (the default model).
 
     Bundles are loaded once per process and cached by path and digest, so that repeated calls
-    in a notebook reuse the loaded model, and a bundle written again in place is loaded again.
+    in a notebook reuse the loaded model, and a bundle written again in place is loaded again;
+    every call checks the bundle's files against its seal, as a load does.
     """
     if model is None or isinstance(model, (str, os.PathLike)):
         from tonecls.model import bundle_digest
 
         path = None if model is None else str(Path(model).expanduser().resolve())
-        return _load_model_cached(path, bundle_digest(path))
+        return _load_model_cached(path, bundle_digest(path, verify=True))
     if not isinstance(model, ScoringModel):
         raise InputError(
             f"model must be a tonecls ToneModel (or follow tonecls.score.ScoringModel), a model bundle "
