@@ -369,3 +369,22 @@ def test_a_malformed_jsonl_line_keeps_its_top_level_id_not_a_nested_one(tmp_path
     frame = read_all(path, id_col="id")
     assert frame["id"].tolist() == [1, 5]
     assert frame[READ_STATUS_COLUMN].tolist() == ["ok", "malformed_line"]
+
+
+@pytest.mark.parametrize("sep", [",", "\t"])
+def test_a_stray_quote_that_joins_rows_is_flagged_not_one_ok_row(tmp_path, sep):
+    """``1,"so true,a`` then ``2,fine",b``: the csv module reads one record holding two rows.
+    Which reading is right cannot be told, so neither becomes an ``ok`` row."""
+    rows = ["id,text,group", '1,"so true,a', "2,fine\",b", "3,third,a",
+            '4,"a post, with a comma\nand a second line, too",b',  # a real multi-line post: ok
+            '5,"numbers\n2,000 people came",a',  # a line that looks like a row, but its id is not like 5's
+            "6,last,b"]
+    path = tmp_path / ("posts.csv" if sep == "," else "posts.tsv")
+    path.write_text("\n".join(row.replace(",", sep) if sep != "," else row for row in rows) + "\n", encoding="utf-8")
+    from tonecls.io import LINE_COLUMN, READ_STATUS_COLUMN, read_export
+
+    chunk = pd.concat(read_export(path, text_col="text", id_col="id"))
+    assert chunk["id"].tolist() == ["1", "3", "4", "5", "6"]
+    assert chunk[READ_STATUS_COLUMN].tolist() == ["malformed_line", "ok", "ok", "ok", "ok"]
+    assert chunk[LINE_COLUMN].tolist()[:2] == [2, 4]
+    assert chunk["text"].iloc[2] == "a post, with a comma\nand a second line, too".replace(",", sep)

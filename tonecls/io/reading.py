@@ -286,6 +286,9 @@ class _Request:
 # --- CSV / TSV ------------------------------------------------------------------------------
 
 
+_ID_SHAPE = re.compile(r"[\w\-.:/@#]{1,64}")  # what an id looks like: one token, no spaces
+
+
 def _strip_newline(line: str) -> str:
     if line.endswith("\r\n"):
         return line[:-2]
@@ -300,6 +303,12 @@ class _DelimitedRecords:
     splits into exactly the header's number of fields and that quoting cannot explain (TSV,
     where quotes are ordinary characters to most writers, or a line without quotes holding a
     bare carriage return) is read literally, as ``ok``. Blank lines are not records.
+
+    A quote that opens a field but was meant literally (``1,"so true,a``) makes the csv module
+    read on to the next quote, taking whole rows into one field. A quoted field that spans
+    lines is therefore checked (:meth:`_absorbs_rows`): when every one of its lines is a
+    complete row on its own, each with an id shaped like the record's, the record is
+    ``malformed_line`` (which reading is right cannot be told; neither is given as ``ok``).
     """
 
     def __init__(self, request: _Request, sep: str) -> None:
@@ -315,6 +324,9 @@ class _DelimitedRecords:
         self.n_columns = len(self.names)
         text_col = request.text_col
         self.text_index = self.names.index(text_col) if self.names.count(text_col) == 1 else None
+        id_col = request.id_col
+        self.key_index = (self.names.index(id_col) if id_col is not None and self.names.count(id_col) == 1
+                          else 0 if self.text_index not in (None, 0) else None)  # ids usually come first
 
     def _next(self) -> list[str] | tuple | None:
         """The next record's fields; None at the end; ``(error, line, text, clean)`` for a
@@ -363,10 +375,35 @@ class _DelimitedRecords:
                     lines.next_record()
                 elif len(fields) != self.n_columns:
                     yield self._miscounted(fields, start)
+                elif len(lines.record) > 1 and self._absorbs_rows(fields):
+                    last = start + len(lines.record) - 1
+                    self.request.bad_line(start, f"the quoted field of lines {start} to {last} holds lines that are each "
+                                                 "a row of their own: a quote meant literally may have joined rows")
+                    lines.next_record()
+                    yield fields, Status.MALFORMED_LINE, start
                 else:
                     status = Status.OK if lines.clean else Status.INVALID_ENCODING
                     lines.next_record()
                     yield fields, status, start
+
+    def _absorbs_rows(self, fields: list[str]) -> bool:
+        """Whether a record that spans lines is rather several rows joined by a stray quote:
+        every line splits (quotes read literally) into the header's number of fields and
+        starts a row with an id shaped like the record's own."""
+        if self.key_index is None:
+            return False
+        reference = fields[self.key_index]
+        if not _ID_SHAPE.fullmatch(reference):
+            return False
+        for line, _ in self.lines.record:
+            parts = _strip_newline(line).split(self.sep)
+            if len(parts) != self.n_columns:
+                return False
+            key = parts[self.key_index].strip('"')
+            if (not _ID_SHAPE.fullmatch(key) or (reference.isdigit() and not key.isdigit())
+                    or abs(len(key) - len(reference)) > max(1, len(reference) // 4)):
+                return False
+        return True
 
     def _rejected(self, error: Exception, line: int, text: str, clean: bool) -> tuple[list, str, int]:
         fields = _strip_newline(text).split(self.sep)
