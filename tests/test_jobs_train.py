@@ -75,10 +75,17 @@ def test_custom_heads_from_a_labelled_export(tmp_path):
     assert table.loc["mentions", "source"] == "measured (val split)"
 
 
-def test_cli_reports_bad_config_cleanly(tmp_path, capsys):
+def test_cli_reports_bad_config_cleanly_before_importing_tensorflow(tmp_path, capsys):
+    import subprocess
+    import sys
+
     (tmp_path / "bad.json").write_text('{"heads": [], "epochs": 1}')
-    assert main(["train", "--config", str(tmp_path / "bad.json"), "-o", str(tmp_path / "out")]) == 2
-    assert "no heads" in capsys.readouterr().err
+    code = ("import sys; from tonecls.cli import main; status = main(sys.argv[1:]); "
+            "sys.exit(status if 'tensorflow' not in sys.modules else 99)")
+    run = subprocess.run([sys.executable, "-c", code, "train", "--config", str(tmp_path / "bad.json"), "-o",
+                          str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr  # 99: TensorFlow was imported before the config was read
+    assert run.stderr == "tonecls train: error: the training config has no heads; add at least one under 'heads'.\n"
     assert main(["train", "--config", str(tmp_path / "missing.json"), "-o", str(tmp_path / "out")]) == 2
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import keras
 import numpy as np
-from keras import ops
 
 from tonecls.model.batches import soft_output_name
 from tonecls.model.config import HeadSpec, TrainConfig
+from tonecls.model.keras_env import import_keras
+
+keras = import_keras()  # without TensorFlow's start-up log lines, however this module is reached
+ops = keras.ops
 
 _NEG_INF = -1e9
 

@@ -233,11 +233,11 @@ def train(
         The command line that started the run, recorded in the bundle's provenance.
     """
     from tonecls.model.keras_env import import_keras
-    from tonecls.model.network import ensemble_network
 
-    config = _as_config(config)
+    config = _as_config(config)  # a bad config fails here, before TensorFlow is imported
     started = time.perf_counter()
     import_keras()
+    from tonecls.model.network import ensemble_network
     with progress_logging(quiet), warnings.catch_warnings():
         for message in _KERAS_NOISE:  # Keras' own, not the user's to act on
             warnings.filterwarnings("ignore", message=message)
