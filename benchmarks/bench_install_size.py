@@ -55,9 +55,13 @@ def closure(requirements: list[Requirement]) -> set[str]:
 
 
 def size_mb(name: str) -> float:
+    """MB on disk of a distribution's files: the sizes its RECORD lists (a stat where it lists none)."""
     dist = metadata.distribution(name)
     total = 0
     for file in dist.files or []:
+        if file.size is not None:
+            total += file.size
+            continue
         path = Path(dist.locate_file(file))
         if path.is_file():
             total += path.stat().st_size

@@ -30,18 +30,30 @@ def test_no_script_edits_sys_path() -> None:
     assert not [p.name for p in BENCHMARKS.glob("*.py") if edits.search(p.read_text(encoding="utf-8"))]
 
 
-# the DP-SGD smoke traces TensorFlow graphs (about 15 s): in the full suite, not the fast loop
-SLOW_SCRIPTS = {"bench_privacy"}
+# the DP-SGD smoke traces TensorFlow graphs (about 15 s): in the full suite; the fast loop runs the
+# script's other mode (the audit of the shipped bundle: numpy only)
+FAST_MODE = {"bench_privacy": ["--default-model"]}
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_SCRIPTS else n
-                                  for n in SCRIPTS])
-def test_smoke(name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+def _runs() -> list:
+    runs = []
+    for name in SCRIPTS:
+        if name in FAST_MODE:
+            runs += [pytest.param(name, FAST_MODE[name], id=f"{name}-fast"),
+                     pytest.param(name, [], id=name, marks=pytest.mark.slow)]
+        else:
+            runs.append(pytest.param(name, [], id=name))
+    return runs
+
+
+@pytest.mark.parametrize(("name", "extra"), _runs())
+def test_smoke(name: str, extra: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     monkeypatch.delenv("TONECLS_DATA_DIR", raising=False)  # --smoke brings its own
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(sys, "argv", [str(BENCHMARKS / f"{name}.py"), "--smoke"])
+    monkeypatch.setattr(sys, "argv", [str(BENCHMARKS / f"{name}.py"), "--smoke", *extra])
     runpy.run_module(f"benchmarks.{name}", run_name="__main__", alter_sys=True)
     out = capsys.readouterr().out
-    assert re.search(rf"^command: .*python -m benchmarks\.{name} --smoke$", out, re.MULTILINE)
+    assert re.search(rf"^command: .*python -m benchmarks\.{name} --smoke{''.join(' ' + a for a in extra)}$", out,
+                     re.MULTILINE)
     assert "\nmachine: " in out and " cores (" in out
     assert TABLE.search(out), out[-4000:]

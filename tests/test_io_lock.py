@@ -34,7 +34,7 @@ def test_a_second_run_on_the_same_output_fails_at_once_naming_the_holder(tmp_pat
 
 def test_two_runs_started_together_leave_one_complete_output(tmp_path):
     src = tmp_path / "posts.csv"
-    pd.DataFrame({"id": range(30_000), "text": [f"post number {i} :)" for i in range(30_000)]}).to_csv(src, index=False)
+    pd.DataFrame({"id": range(10_000), "text": [f"post number {i} :)" for i in range(10_000)]}).to_csv(src, index=False)
     out = tmp_path / "tokens.csv"
     script = textwrap.dedent(f"""
         import time
@@ -47,7 +47,7 @@ def test_two_runs_started_together_leave_one_complete_output(tmp_path):
             commit(*args)
         runner._Run._commit = slow_commit
         try:
-            tokenize_file({str(src)!r}, {str(out)!r}, chunksize=2000, workers=1, quiet=True)
+            tokenize_file({str(src)!r}, {str(out)!r}, chunksize=1000, workers=1, quiet=True)
             print("wrote")
         except InputError as error:
             print("refused:", error)
@@ -57,7 +57,7 @@ def test_two_runs_started_together_leave_one_complete_output(tmp_path):
     assert results[0].startswith("refused: another run is writing"), results
     assert results[1] == "wrote", results
     written = pd.read_csv(out, dtype=str)
-    assert written["id"].tolist() == [str(i) for i in range(30_000)]
+    assert written["id"].tolist() == [str(i) for i in range(10_000)]
 
 
 def _dead_pid() -> int:
