@@ -28,6 +28,7 @@ __all__ = [
     "atomic_write_json",
     "check_input_file",
     "check_output_path",
+    "check_partial_is_ours",
     "fsync_dir",
     "fsync_file",
     "partial_path",
@@ -44,6 +45,15 @@ def partial_path(path: str | os.PathLike) -> Path:
     """``<path>.partial``: where a resumable job writes before the final rename."""
     path = Path(path)
     return path.with_name(path.name + ".partial")
+
+
+def check_partial_is_ours(partial: Path, *markers: Path) -> None:
+    """Refuse to go on when ``partial`` (a file or directory) exists but none of ``markers``
+    (a resume manifest, a writer's state file) says that tonecls wrote it: never overwrite a
+    user's file that happens to have that name."""
+    if (partial.exists() or partial.is_symlink()) and not any(marker.exists() for marker in markers):
+        raise InputError(f"{partial} exists and was not written by tonecls (no resume manifest or writer state "
+                         "beside it); tonecls writes its partial output there. Move or rename it, then run again.")
 
 
 @contextlib.contextmanager

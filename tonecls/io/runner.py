@@ -45,14 +45,14 @@ import numpy as np
 
 from tonecls.errors import InputError, ToneclsError
 from tonecls.io.engines import LocalEngine, Outcome
-from tonecls.io.files import check_output_path, partial_path
+from tonecls.io.files import check_output_path, check_partial_is_ours, partial_path
 from tonecls.io.formats import detect_format
 from tonecls.io.job import ChunkJob, RunSummary
 from tonecls.io.lock import OutputLock
 from tonecls.io.manifest import ResumeManifest, ResumeRefused, input_identity, manifest_path
 from tonecls.io.options import ENGINES, ON_BAD_LINES
 from tonecls.io.sources import ChunkSource, FileSource, check_output_outside, input_files
-from tonecls.io.writing import check_output_columns
+from tonecls.io.writing import check_output_columns, state_path
 
 __all__ = ["ChunkJob", "JobFailed", "RunSummary", "check_run_options", "interactive", "make_engine",
            "resume_hint", "run_file"]
@@ -95,17 +95,6 @@ def make_engine(engine: str | Any = "local", *, workers: int | None = None, sche
     return DaskEngine(scheduler, workers, DEFAULT_BLOCKSIZE if blocksize is None else blocksize)
 
 
-def check_foreign_partial(output: Path) -> None:
-    """Refuse to run when ``<output>.partial`` exists but no tonecls job wrote it."""
-    partial = partial_path(output)
-    ours = manifest_path(output).exists() or partial.with_name(partial.name + ".state.json").exists()
-    if (partial.exists() or partial.is_symlink()) and not ours:
-        raise InputError(
-            f"{partial} exists and was not written by tonecls (no resume manifest beside it); "
-            "tonecls writes its partial output there. Move or rename that file, then run again."
-        )
-
-
 def interactive() -> bool:
     """Whether a progress bar is wanted: stderr is a terminal, or we run in a Jupyter kernel."""
     if sys.stderr is not None and sys.stderr.isatty():
@@ -130,12 +119,8 @@ def _check_output(input_paths: list[Path], output: Path, engine: Any) -> None:
             f"*.parquet (got {output}), or use the local engine for {out_format} output.")
     for path in input_paths:
         check_output_path(path, output, directory=engine.writes_parts)
-    if engine.writes_parts:
-        if Path(f"{output}.partial").exists() and not manifest_path(output).exists():
-            raise InputError(f"{output}.partial exists and was not written by tonecls; move or rename it, "
-                             "then run again.")
-    else:
-        check_foreign_partial(output)
+    partial = partial_path(output)
+    check_partial_is_ours(partial, manifest_path(output), *([] if engine.writes_parts else [state_path(partial)]))
 
 
 # --- the runner -------------------------------------------------------------------------------

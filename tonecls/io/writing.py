@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from tonecls.errors import InputError
-from tonecls.io.files import atomic_write, fsync_dir, fsync_file, partial_path, sha256_file
+from tonecls.io.files import atomic_write, check_partial_is_ours, fsync_dir, fsync_file, partial_path, sha256_file
 from tonecls.io.formats import check_format, is_gzipped, separator
 from tonecls.io.manifest import ResumeRefused
 from tonecls.io.reading import MARKER_COLUMNS
@@ -56,6 +56,7 @@ __all__ = [
     "check_output_columns",
     "conform_table",
     "merged_columns",
+    "state_path",
     "to_json_value",
     "to_text_value",
     "unify_schemas",
@@ -537,7 +538,8 @@ def _merge_columns(known: list[str], new: Sequence[str]) -> list[str]:
 # --- the writer -------------------------------------------------------------------------------
 
 
-def _state_path(partial: Path) -> Path:
+def state_path(partial: Path) -> Path:
+    """Where an :class:`ExportWriter` keeps the state of its partial output ``partial``."""
     return partial.with_name(partial.name + ".state.json")
 
 
@@ -589,7 +591,7 @@ class ExportWriter:
         self.gzip = is_gzipped(self.path)
         self.partial = partial_path(self.path)
         self.parts_dir = self.partial.with_name(self.partial.name + ".parts")
-        self.state_file = _state_path(self.partial)
+        self.state_file = state_path(self.partial)
         self.declared = schema
         self.rows_written = 0
         self.columns: list[str] | None = None
@@ -697,11 +699,7 @@ class ExportWriter:
                 start = record["end"]
 
     def _discard(self) -> None:
-        if (self.partial.exists() or self.partial.is_symlink()) and not self.state_file.exists():
-            raise InputError(
-                f"{self.partial} exists and was not written by tonecls; tonecls writes its "
-                "partial output there. Move or rename that file, then run again."
-            )
+        check_partial_is_ours(self.partial, self.state_file)
         self.partial.unlink(missing_ok=True)
         self.state_file.unlink(missing_ok=True)
         if self.parts_dir.exists():

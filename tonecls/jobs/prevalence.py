@@ -26,6 +26,7 @@ from tonecls.io.formats import check_format
 from tonecls.jobs.audit import load_scored, scored_input
 from tonecls.jobs.provenance import job_provenance
 from tonecls.prevalence import PrevalenceEstimator, PrevalenceResult, draw_sample
+from tonecls.prevalence.estimate import id_keys
 from tonecls.prevalence.ppi import z_value
 from tonecls.prevalence.sample import INCLUSION_COLUMN
 from tonecls.schema import STATUS_COLUMN, Status, split_labels
@@ -62,12 +63,10 @@ def _shown(values: Sequence[object]) -> str:
 
 
 def _check_unique_ids(frame: pd.DataFrame, id_col: str, where: str) -> None:
-    ids = frame[id_col].astype("string").str.strip()
-    empty = ids.isna() | ids.eq("")
+    _, empty, repeated = id_keys(frame[id_col])
     if empty.any():
         raise InputError(f"{where}: {int(empty.sum())} scored row(s) have no {id_col!r}; labels are joined back "
                          "by id, so every post needs one (pass the id column with --id-col).")
-    repeated = ids[ids.duplicated()].unique().tolist()
     if repeated:
         raise InputError(f"{where} repeats id(s) {_shown(repeated)} in {id_col!r}; labels are joined back by id, "
                          "so give every post its own id (`tonecls score --id-col` reports repeats).")
@@ -133,13 +132,11 @@ def read_labels(path: str | os.PathLike, scored: pd.DataFrame, *, head: str, id_
     wanted = [id_col, label_col, *([INCLUSION_COLUMN] if INCLUSION_COLUMN in header else [])]
     frames = list(read_export(path, text_col=None, columns=wanted, chunksize=200_000, on_bad_lines="error"))
     labels = pd.concat(frames, ignore_index=True)
-    ids = labels[id_col].astype("string").str.strip()
-    empty = (ids.isna() | ids.eq("")).to_numpy(bool)
+    ids, empty, repeated = id_keys(labels[id_col])
     if empty.any():
         lines = labels[LINE_COLUMN].where(labels[LINE_COLUMN].notna(), labels.index + 1)  # Parquet: row numbers
         raise InputError(f"labels file {path}: {int(empty.sum())} row(s) have no {id_col!r} (line or row "
                          f"{_shown([int(v) for v in lines[empty]])}); every row needs the id of its post.")
-    repeated = ids[ids.duplicated()].unique().tolist()
     if repeated:
         raise InputError(f"labels file {path} repeats id(s) {_shown(repeated)}; give one row (one label) per post.")
     known = set(scored[id_col].astype("string").str.strip()) if id_col in scored.columns else set()

@@ -259,6 +259,15 @@ def _check_columns(scored: Any, group_cols: Sequence[str], time_col: str | None,
     return group_cols
 
 
+
+def id_keys(values: pd.Series) -> tuple[pd.Series, np.ndarray, list]:
+    """Ids as labels are joined by them (text, stripped), which rows have none (null or
+    empty) and the ids given to more than one row."""
+    ids = values.astype("string").str.strip()
+    empty = (ids.isna() | ids.eq("")).to_numpy(bool)
+    present = ids[~empty]
+    return ids, empty, present[present.duplicated()].unique().tolist()
+
 def _label_values(scored: pd.DataFrame, labels: pd.DataFrame | None, label_col: str | None,
                   id_col: str) -> tuple[pd.Series, pd.Series | None, list[str]]:
     """Each scored row's label (NaN where none) and inclusion probability, by the index of ``scored``."""
@@ -278,12 +287,13 @@ def _label_values(scored: pd.DataFrame, labels: pd.DataFrame | None, label_col: 
             raise InputError(f"{what} has no id column {id_col!r} to join the labels by; pass id_col.")
     if label_col not in labels.columns:
         raise InputError(f"the labels have no column {label_col!r}; their columns are {list(labels.columns)}.")
-    ids = labels[id_col].astype("string").str.strip().astype(str)
-    if ids.duplicated().any():
-        raise InputError(f"the labels repeat id(s) {sorted(set(ids[ids.duplicated()]))[:5]}; one label per post.")
-    scored_ids = scored[id_col].astype("string").str.strip()
-    has_id = (scored_ids.notna() & scored_ids.ne("")).to_numpy(dtype=bool)  # e.g. malformed lines have none
-    if scored_ids[has_id].duplicated().any():
+    ids, _, repeated = id_keys(labels[id_col])
+    ids = ids.astype(str)
+    if repeated:
+        raise InputError(f"the labels repeat id(s) {sorted(map(str, repeated))[:5]}; one label per post.")
+    scored_ids, no_id, repeated = id_keys(scored[id_col])
+    has_id = ~no_id  # e.g. malformed lines have none
+    if repeated:
         raise InputError(f"the scored data repeats ids in {id_col!r}: labels cannot be joined by id.")
     position = pd.Series(np.flatnonzero(has_id), index=scored_ids[has_id].astype(str).to_numpy())
     found = ids.isin(position.index).to_numpy()
