@@ -60,3 +60,21 @@ def test_dialect_file_resumes_after_interruption(tmp_path, dialect_estimator, mo
     assert summary.resumed_from_row == 2 and summary.rows == 6
     assert summary.tallies == complete_summary.tallies
     assert resumed.read_text() == complete.read_text()
+
+
+def test_the_resume_identity_covers_the_twitteraae_model_files(fake_twitteraae, tmp_path):
+    """A resume with another TwitterAAE model (another data directory, an edited count table)
+    must be refused: the job's options hold the model files' SHA-256."""
+    import shutil
+
+    from tonecls.audit.dialect import DialectEstimator
+    from tonecls.jobs.dialect import DialectJob
+
+    copy = tmp_path / "twitteraae"
+    shutil.copytree(fake_twitteraae, copy)
+    same = DialectJob(DialectEstimator(model_dir=copy), "text", 0.8).options()
+    assert same["twitteraae"] == DialectJob(DialectEstimator(model_dir=fake_twitteraae), "text", 0.8).options()[
+        "twitteraae"]
+    with open(copy / "model_count_table.txt", "a", encoding="utf-8") as table:
+        table.write("\n")
+    assert DialectJob(DialectEstimator(model_dir=copy), "text", 0.8).options()["twitteraae"] != same["twitteraae"]

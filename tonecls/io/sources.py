@@ -117,10 +117,6 @@ class Unit:
     bad_lines: list = field(default_factory=list)
     file: Path | None = None
 
-    @property
-    def rows(self) -> int | None:
-        return None if self.frame is None else len(self.frame)
-
 
 class ChunkSource:
     """The chunks of ``files`` read in this process (positions numbered across the files)."""

@@ -11,7 +11,9 @@ small files atomically). The command line and the notebooks call these functions
   :func:`prevalence_file` (``tonecls prevalence``), :func:`privacy_audit_file`
   (``tonecls privacy-audit``): reports;
 - :func:`sample_file` (``tonecls sample``): posts to label by hand;
-- :func:`calibrate_bundle` (``tonecls calibrate``): a recalibrated model bundle.
+- :func:`calibrate_bundle` (``tonecls calibrate``): a recalibrated model bundle;
+- :func:`train_bundle` (``tonecls train``) and :func:`evaluate_bundle` (``tonecls evaluate``):
+  a trained bundle, and a bundle's test figures beside published results (need the ``train`` extra).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ _LAZY = {
     "prevalence_file": "tonecls.jobs.prevalence",
     "calibrate_bundle": "tonecls.jobs.calibrate",
     "privacy_audit_file": "tonecls.jobs.privacy",
+    "train_bundle": "tonecls.jobs.train",
+    "evaluate_bundle": "tonecls.jobs.train",
 }
 
 __getattr__ = lazy_getattr(__name__, _LAZY)

@@ -20,7 +20,10 @@ from tonecls.audit.dialect import (
     add_dialect_columns,
     check_threshold,
     fitted,
+    resolve_model_dir,
 )
+from tonecls.audit.dialect.estimator import COUNT_TABLE_FILE, VOCAB_FILE
+from tonecls.io.files import sha256_file
 from tonecls.io.job import ChunkJob, RunSummary
 from tonecls.io.runner import run_file
 
@@ -41,9 +44,13 @@ class DialectJob(ChunkJob):
         self.columns: list[str] = []
 
     def options(self) -> dict[str, Any]:
+        """The threshold, the estimator's parameters and the TwitterAAE model files it reads
+        (their SHA-256: a resume with another model, e.g. another data directory, is refused)."""
         estimator = self.estimator if self.estimator is not None else DialectEstimator()
         params = {name: str(value) for name, value in sorted(estimator.get_params().items())}
-        return {"threshold": self.threshold, "estimator": params}
+        directory = resolve_model_dir(estimator.get_params()["model_dir"])
+        model = {name: sha256_file(directory / name) for name in (VOCAB_FILE, COUNT_TABLE_FILE)}
+        return {"threshold": self.threshold, "estimator": params, "twitteraae": model}
 
     def check_columns(self, columns: list[str]) -> None:
         self.columns = columns
