@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
+from tonecls.io.files import sha256_file
 from tonecls.io.job import ChunkJob, status_counts
 from tonecls.io.sources import Unit
 
-__all__ = ["LocalEngine", "Outcome", "transform_unit"]
+__all__ = ["Engine", "LocalEngine", "Outcome", "transform_unit"]
 
 
 @dataclass
@@ -37,6 +39,35 @@ class Outcome:
     digest: Any
     frame: Any = None
     part: dict[str, Any] | None = None
+
+
+class Engine(Protocol):
+    """What the runner needs of an engine."""
+
+    name: str  # "local" or "dask", recorded in the resume manifest
+    writes_parts: bool  # the workers write each unit as a Parquet part (the runner writes nothing)
+    depth: int  # units kept in flight beyond the one being collected
+
+    def options(self) -> dict[str, Any]:
+        """What of the engine changes the output (recorded, compared on resume)."""
+
+    def start(self, job: ChunkJob, first_rows: int, input_bytes: int, **context: Any) -> None:
+        """Get ready to transform ``job``'s units (worker processes, a cluster)."""
+
+    def submit(self, unit: Unit) -> Any:
+        """Start transforming ``unit``; returns what :meth:`next_outcome` waits for."""
+
+    def next_outcome(self, pending: deque) -> Outcome:
+        """Take a finished unit out of ``pending`` and return its outcome."""
+
+    def hash_files(self, paths: list[Path]) -> list[str]:
+        """SHA-256 of ``paths``, where the engine reads its files."""
+
+    def cancel(self, pending: deque) -> None:
+        """Give up on the ``pending`` units (the run failed)."""
+
+    def close(self) -> None:
+        """Release workers and clients."""
 
 
 def split_markers(chunk: Any) -> tuple[Any, Any]:
@@ -93,6 +124,12 @@ class LocalEngine:
         item = pending.popleft()
         return transform_unit(self._job, item.unit.index, item.frame, item.collect(), item.unit.bad_lines,
                               item.unit.digest)
+
+    def hash_files(self, paths: list[Path]) -> list[str]:
+        return [sha256_file(path) for path in paths]
+
+    def cancel(self, pending: deque) -> None:
+        """Nothing to cancel: pending chunks finish in the transformer, whose :meth:`close` ends it."""
 
     def close(self) -> None:
         if self._transformer is not None:

@@ -44,13 +44,14 @@ from typing import Any
 import numpy as np
 
 from tonecls.errors import InputError, ToneclsError
-from tonecls.io.engines import LocalEngine, Outcome
+from tonecls.io.engines import Engine, LocalEngine, Outcome
 from tonecls.io.files import check_output_path, check_partial_is_ours, partial_path
 from tonecls.io.formats import detect_format
 from tonecls.io.job import ChunkJob, RunSummary
 from tonecls.io.lock import OutputLock
 from tonecls.io.manifest import ResumeManifest, ResumeRefused, input_identity, manifest_path
 from tonecls.io.options import ENGINES, ON_BAD_LINES
+from tonecls.io.sinks import Sink
 from tonecls.io.sources import ChunkSource, FileSource, check_output_outside, input_files
 from tonecls.io.writing import check_output_columns, state_path
 
@@ -80,7 +81,7 @@ def check_run_options(chunksize: Any, on_bad_lines: Any, workers: Any = None) ->
 
 
 def make_engine(engine: str | Any = "local", *, workers: int | None = None, scheduler: str | None = None,
-                blocksize: int | str | None = None) -> Any:
+                blocksize: int | str | None = None) -> Engine:
     """The engine called ``engine`` (``"local"`` or ``"dask"``), or ``engine`` itself."""
     if not isinstance(engine, str):
         return engine
@@ -111,7 +112,7 @@ def resume_hint(output: str | os.PathLike) -> str | None:
     return None
 
 
-def _check_output(input_paths: list[Path], output: Path, engine: Any) -> None:
+def _check_output(input_paths: list[Path], output: Path, engine: Engine) -> None:
     out_format = detect_format(output)
     if engine.writes_parts and out_format != "parquet":
         raise InputError(
@@ -119,8 +120,6 @@ def _check_output(input_paths: list[Path], output: Path, engine: Any) -> None:
             f"*.parquet (got {output}), or use the local engine for {out_format} output.")
     for path in input_paths:
         check_output_path(path, output, directory=engine.writes_parts)
-    partial = partial_path(output)
-    check_partial_is_ours(partial, manifest_path(output), *([] if engine.writes_parts else [state_path(partial)]))
 
 
 # --- the runner -------------------------------------------------------------------------------
@@ -167,7 +166,9 @@ def run_file(
                **engine.options(), **job.options()}
     identity = input_identity(files, in_format)
     output.parent.mkdir(parents=True, exist_ok=True)
-    with OutputLock(output):
+    with OutputLock(output):  # checked under the lock: another run's partial is not yet complete
+        partial = partial_path(output)
+        check_partial_is_ours(partial, manifest_path(output), *([] if engine.writes_parts else [state_path(partial)]))
         manifest_file = manifest_path(output)
         manifest = ResumeManifest(input=identity, options=options)
         if resume and manifest_file.exists():
@@ -183,7 +184,7 @@ def run_file(
 class _Run:
     """One run of :func:`run_file`: the units, the engine, the sink and the manifest."""
 
-    def __init__(self, job: ChunkJob, engine: Any, manifest: ResumeManifest, manifest_file: Path,
+    def __init__(self, job: ChunkJob, engine: Engine, manifest: ResumeManifest, manifest_file: Path,
                  output: Path, quiet: bool) -> None:
         self.job, self.engine, self.manifest, self.manifest_file = job, engine, manifest, manifest_file
         self.output, self.quiet = output, quiet
@@ -217,7 +218,7 @@ class _Run:
             self.engine.start(self.job, source.first_rows, sum(f.stat().st_size for f in files), parts=sink,
                               declared=declared, read_options={**read_options, "chunksize": chunksize,
                                                                "chunk_bytes": None})
-            sink.verify(records, getattr(self.engine, "hash_files", None))
+            sink.verify(records, self.engine.hash_files)
             self._verify_done_files(source, files)
             self._loop(source, sink, id_col, files)
             sink.close(self.manifest.outputs())
@@ -242,7 +243,7 @@ class _Run:
             self.manifest.check_input(index, self.manifest.done(index)["rows"], digest)
         self.manifest.check_all_seen(len(files))
 
-    def _loop(self, source: Any, sink: Any, id_col: str | None, files: list[Path]) -> None:
+    def _loop(self, source: ChunkSource | FileSource, sink: Sink, id_col: str | None, files: list[Path]) -> None:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=None, initial=self.manifest.rows_done, unit=" posts", unit_scale=True,
@@ -271,8 +272,7 @@ class _Run:
                 bar.total = bar.n  # the line count over-counts posts with line breaks
                 bar.refresh()
         except BaseException:
-            if hasattr(self.engine, "cancel"):
-                self.engine.cancel(pending)
+            self.engine.cancel(pending)
             raise
         finally:
             if hasattr(units, "close"):
@@ -280,7 +280,7 @@ class _Run:
             if counter is not None:
                 counter.shutdown(wait=False, cancel_futures=True)
 
-    def _commit(self, outcome: Outcome, sink: Any, bar: Any, total: Any) -> None:
+    def _commit(self, outcome: Outcome, sink: Sink, bar: Any, total: Any) -> None:
         """Write (or take) one unit's output and record it in the manifest."""
         record = sink.write(outcome.frame) if outcome.frame is not None else outcome.part
         self.manifest.record(outcome.index, {"rows": outcome.rows, "input": outcome.digest,
@@ -294,7 +294,7 @@ class _Run:
             bar.total = max(total.result() or 0, self.summary.rows)
         bar.update(outcome.rows)
 
-    def _fail(self, error: BaseException, sink: Any) -> None:
+    def _fail(self, error: BaseException, sink: Sink) -> None:
         """Bad input: nothing is kept. Anything else: the completed units stay for resume, and
         an operating-system error becomes a :class:`JobFailed` naming what failed."""
         from tonecls.io.reading import ReadFailed

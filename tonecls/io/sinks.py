@@ -10,14 +10,31 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tonecls.io.files import replace_dir, sha256_file
 from tonecls.io.manifest import ResumeRefused
 
-__all__ = ["FileSink", "PART_NAME", "PartsSink"]
+__all__ = ["FileSink", "PART_NAME", "PartsSink", "Sink"]
 
 PART_NAME = "part-{:05d}.parquet"  # numbered in input order: readers take the directory in that order
+
+
+class Sink(Protocol):
+    """What the runner needs of where an output goes."""
+
+    def verify(self, records: Sequence[dict[str, Any]],
+               hash_files: Callable[[list[Path]], list[str]] | None = None) -> None:
+        """Refuse to resume (:class:`ResumeRefused`) unless the partial output holds what ``records`` say."""
+
+    def write(self, frame: Any) -> dict[str, Any]:
+        """Write one unit's rows; returns its write record."""
+
+    def close(self, records: Sequence[dict[str, Any]] = ()) -> Path:
+        """Put the complete output in place (``records``: every unit's write record)."""
+
+    def abort(self) -> None:
+        """Delete the partial output (no resume possible)."""
 
 
 class FileSink:
