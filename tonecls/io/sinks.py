@@ -108,7 +108,8 @@ class PartsSink:
         recorded units."""
         import pyarrow.parquet as pq
 
-        from tonecls.io.writing import merged_columns, write_unified
+        from tonecls.io.arrow import write_unified
+        from tonecls.io.writing import merged_columns
 
         parts = [self.partial / r["part"] for r in records]
         for stray in set(self.partial.iterdir()) - set(parts):
