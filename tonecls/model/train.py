@@ -236,12 +236,13 @@ def train(
 
     config = _as_config(config)  # a bad config fails here, before TensorFlow is imported
     started = time.perf_counter()
-    import_keras()
-    from tonecls.model.network import ensemble_network
     with progress_logging(quiet), warnings.catch_warnings():
         for message in _KERAS_NOISE:  # Keras' own, not the user's to act on
             warnings.filterwarnings("ignore", message=message)
-        loaded = load_training_data(config, data, data_dir, token_cache)
+        loaded = load_training_data(config, data, data_dir, token_cache)  # bad data fails before TensorFlow too
+        import_keras()
+        from tonecls.model.network import ensemble_network
+
         canaries = _insert_canaries(config, loaded)
         specs, kept = loaded.specs, loaded.kept
         vocabulary, embedding_init, coverage = build_vocabulary(
