@@ -4,8 +4,8 @@ the bundle seal, against scoring time.
 The same end-to-end scoring job (``tonecls.jobs.score_file``, the default model loaded from its
 bundle in every run, one process so that nothing hides the cost, ``--rows`` posts of TweetEval
 text) runs alternately with every check, and with the checks switched off in this process: the
-lock taken and released as a no-op, no SHA-256 of what each chunk wrote, no seal check when the
-bundle is loaded. Then a resume of a job interrupted after half its chunks, whose check reads
+lock taken and released as a no-op, no SHA-256 of what each chunk wrote, no fsync of the output
+before its rename, no seal check when the bundle is loaded. Then a resume of a job interrupted after half its chunks, whose check reads
 back the partial output, against the same resume with the check off. Best of ``--repeat``.
 Last, the checks' own CPU-seconds, timed inside one run of each job (the side-by-side runs
 differ also by the noise of a shared machine; this does not).
@@ -79,17 +79,18 @@ def checks_timed() -> Iterator[list[float]]:
     spent = _TimedDigest.spent
     spent[0] = 0.0
     saved = (OutputLock.acquire, OutputLock.release, writing.hashlib, writing.sha256_file,
-             writing.ExportWriter.verify, bundle.check_seal)
+             writing.ExportWriter.verify, bundle.check_seal, writing.fsync_file, writing.fsync_dir)
     OutputLock.acquire, OutputLock.release = _timed(saved[0], spent), _timed(saved[1], spent)
     writing.hashlib = type("TimedHashlib", (), {"sha256": _TimedDigest})
     writing.sha256_file = _timed(saved[3], spent)
     writing.ExportWriter.verify = _timed(saved[4], spent)
     bundle.check_seal = _timed(saved[5], spent)
+    writing.fsync_file, writing.fsync_dir = _timed(saved[6], spent), _timed(saved[7], spent)
     try:
         yield spent
     finally:
         (OutputLock.acquire, OutputLock.release, writing.hashlib, writing.sha256_file,
-         writing.ExportWriter.verify, bundle.check_seal) = saved
+         writing.ExportWriter.verify, bundle.check_seal, writing.fsync_file, writing.fsync_dir) = saved
 
 
 @contextlib.contextmanager
@@ -100,17 +101,18 @@ def checks_off() -> Iterator[None]:
     from tonecls.io.lock import OutputLock
 
     saved = (OutputLock.acquire, OutputLock.release, writing.hashlib, writing.sha256_file,
-             writing.ExportWriter.verify, bundle.check_seal)
+             writing.ExportWriter.verify, bundle.check_seal, writing.fsync_file, writing.fsync_dir)
     OutputLock.acquire = OutputLock.release = lambda self: None
     writing.hashlib = type("NoHashlib", (), {"sha256": _NoDigest})
     writing.sha256_file = lambda path: "0" * 64
     writing.ExportWriter.verify = lambda self, records: None
     bundle.check_seal = lambda path: None
+    writing.fsync_file = writing.fsync_dir = lambda path: None
     try:
         yield
     finally:
         (OutputLock.acquire, OutputLock.release, writing.hashlib, writing.sha256_file,
-         writing.ExportWriter.verify, bundle.check_seal) = saved
+         writing.ExportWriter.verify, bundle.check_seal, writing.fsync_file, writing.fsync_dir) = saved
 
 
 def _fresh_model_score(source: Path, output: Path, rows: int, **options: Any) -> Any:
