@@ -73,10 +73,18 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
 
 
 def _as_list(texts: Iterable[Any]) -> list[Any]:
+    """The posts of ``texts`` as a list: one item per post. A table (a DataFrame, a 2-D array)
+    or a mapping is refused: iterating it would score its column names, cells or keys."""
     if _is_one_post(texts):
         raise TypeError("texts must be a sequence of posts, not a single string; wrap it in a list.")
+    if getattr(texts, "ndim", 1) != 1:
+        raise TypeError(f"texts must be one-dimensional (one post per item), got {type(texts).__name__} with "
+                        f"ndim={texts.ndim}; pass one column, e.g. df['text'] (or score_frame(df)).")
+    if isinstance(texts, Mapping):
+        raise TypeError("texts must be a sequence of posts, not a mapping (its keys would be scored); pass "
+                        "list(mapping.values()).")
     if isinstance(texts, np.ndarray):
-        return texts.ravel().tolist()
+        return texts.tolist()
     if hasattr(texts, "tolist"):  # pandas Series / Index
         return list(texts.tolist())
     return list(texts)
@@ -368,11 +376,18 @@ class ToneModel:
 
         Posts confidently in a language the model was not trained on (:attr:`languages_`)
         get the status ``other_language`` and no predictions, unless ``all_languages=True``.
-        One post given as a string gives one result: a dict of these columns' values.
+        One post given as a string gives one result: a dict of these columns' values. The rows of a
+        pandas Series keep its index (so ``df["label"] = predict(df.text)["sentiment_label"]``
+        lines up); other inputs give a RangeIndex.
         """
         if _is_one_post(texts):
             return self.predict([texts], batch_size, all_languages=all_languages).iloc[0].to_dict()
-        return self.predictions_from_logits(self.compute_logits(texts, batch_size, all_languages=all_languages))
+        import pandas as pd
+
+        predictions = self.predictions_from_logits(self.compute_logits(texts, batch_size, all_languages=all_languages))
+        if isinstance(texts, pd.Series):  # rows line up with the Series' rows
+            predictions.index = texts.index
+        return predictions
 
     def predictions_from_logits(self, post_logits: PostLogits) -> pd.DataFrame:
         """The output columns of :meth:`predict` from :meth:`compute_logits`'s result."""
