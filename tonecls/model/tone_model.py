@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from tonecls.errors import InputError
 from tonecls.model import bundle as _bundle
 from tonecls.model.config import HeadSpec
 from tonecls.model.inference import InferenceNetwork
@@ -44,6 +45,14 @@ _NO_TEXT = frozenset({Status.MISSING, Status.NOT_TEXT, Status.INVALID_ENCODING, 
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+class UnknownHeadError(InputError, KeyError):
+    """A head the model does not have (a KeyError of the lookup, and bad user input: the CLI
+    prints it as a one-paragraph error)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class PostLogits(NamedTuple):
@@ -211,7 +220,7 @@ class ToneModel:
         for spec in self.heads_:
             if spec.name == name:
                 return spec
-        raise KeyError(f"no head {name!r}; this model has {[h.name for h in self.heads_]}")
+        raise UnknownHeadError(f"no head {name!r}; this model has {[h.name for h in self.heads_]}")
 
     # --- tokens -> logits -----------------------------------------------------------------
 
