@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 import subprocess
 import sys
 import tempfile
@@ -26,10 +27,15 @@ def read_texts(path: Path) -> list[str]:
     return [line.split("\t")[0] for line in lines] if path.suffix == ".tsv" else lines
 
 
+# later version-2 rules: handles with a hyphen (@jo-doe), "jo@gmail[.]com"
+_HYPHEN_HANDLE_RE = re.compile(r"@\w+(?:\.\w+)*-\w")
+_BRACKET_DOT_EMAIL_RE = re.compile(r"@[\w\-.]+\s*[\[({<]\s*\.")
+
+
 def touched_by_handle_rules(texts: list[str]) -> list[bool]:
     """Whether a version-2 handle rule (Reddit, Discord, context handles) can apply to a post."""
     patterns = [preprocess._REDDIT_USER_RE, preprocess._DISCORD_TAG_RE, preprocess._CREDIT_RE,
-                preprocess._PLATFORM_HANDLE_RE]
+                preprocess._PLATFORM_HANDLE_RE, _HYPHEN_HANDLE_RE, _BRACKET_DOT_EMAIL_RE]
     out = []
     for text in texts:
         text = text.replace("\\n", " ")

@@ -208,7 +208,7 @@ _PHONE = rf"""(?<!\d)(?:
     |
     {casual.PHONE_REGEX}                           # North American (nltk)
 )(?!\d)"""
-_HANDLE = r"@\w+(?:\.\w+)*"  # also Instagram-style handles with dots (@jo.doe)
+_HANDLE = r"@\w+(?:[.\-]\w+)*"  # also handles with dots or hyphens (@jo.doe, Bluesky's @jo-doe.bsky.social)
 _HTML_TAG = r"</?[a-z][a-z0-9]*/?>"  # nltk's <[^>\s]+> would keep "<jo@x.com>", "<@U123>"
 _PLACEHOLDER = r"(?-i:\[[A-Z]{2,20}\])"  # [NAME], [RELIGION] (GoEmotions masks)
 _EXTRA_EMOTICONS = r"""(?-i:
@@ -277,15 +277,18 @@ _CREDIT_RE = regex.compile(r"""
     (?<=(?:^|\s):[ \t]{0,2})(?=[^\W\d])[\w.]{3,30}(?=[ \t]+@[ \t])                # " : jodoe @ place"
     | (?<=:[ \t]{0,2})(?=[^\W\d])(?=[\w.]*[_.\d])[\w.]{3,30}(?=[ \t]+@[ \t])  # "mind:jo_doe @ "
     """, _FLAGS)
+#   Platforms whose names also start compounds ("twitter-account") take a colon only, and a
+#   following ordinary word ("reddit: it is fun") is prose, not a name.
 _PLATFORM_HANDLE_RE = regex.compile(r"""
-    (?<!\w)((?:snap|snapchat|sc|kik|ig|insta|instagram|tiktok|twitch|psn|xbl|gamertag|discord)
-    [ \t]?[:\-][ \t]{0,2})@?(?=[^\W\d])[\w.]{2,30}
+    (?<!\w)((?:snap|snapchat|sc|kik|ig|insta|instagram|tiktok|twitch|psn|xbl|gamertag|discord)[ \t]?[:\-][ \t]{0,2}
+    | (?:twitter|telegram|venmo|cashapp|facebook|fb|youtube|yt|bluesky|bsky|mastodon|reddit|skype|wechat)
+      [ \t]?:[ \t]{0,2})(?P<at>@?)(?P<name>(?=[^\W\d])[\w.]{2,30})
     """, _FLAGS)
 # cheap tests (stdlib re) of whether the rules above may apply at all
 _DISCORD_HINT_RE = re.compile(r"\w#\d{4}")
 # (a platform's name ends in one of these letters, or the Kelvin sign, which IGNORECASE
 # matches as "k"; a case-sensitive class is much cheaper than the names with IGNORECASE)
-_PLATFORM_NAME_ENDS = "ptckgamhnldPTCKGAMHNLD\u212a"
+_PLATFORM_NAME_ENDS = "ptckgamhnldrobeyPTCKGAMHNLDROBEY\u212a"
 _PLATFORM_HINT_RE = re.compile(f"[{_PLATFORM_NAME_ENDS}][ \t]?[:\\-]")
 
 # Obfuscated e-mail addresses, rewritten to " <email> " before tokenising:
@@ -315,7 +318,7 @@ _OBFUSCATED_EMAIL_RE = regex.compile(rf"""
 # cheap tests (stdlib re, on the text and its lower case) of whether _OBFUSCATED_EMAIL_RE may
 # match at all (see _may_hold_obfuscated_email)
 _SPACED_AT_HINT_RE = re.compile(r"@\s+[\w\-]{1,63}(?:\.|\s*[\[({<]|\s+[dD][oO][tT]\s)")
-_AT_HINT_RE = re.compile(rf"at\s*[\])}}>]|@\s*[\])}}>]|at\s+(?:{_MAIL_PROVIDERS})\.")
+_AT_HINT_RE = re.compile(rf"at\s*[\])}}>]|@\s*[\])}}>]|at\s+(?:{_MAIL_PROVIDERS})\.|@[\w\-.]+\s*[\[({{<]\s*\.")
 # ordinary words that are not the name or domain of a bare-"at" address
 _PROSE_WORDS = frozenset("""
     a an the this that these those my your our their his her its me us you him them it i we they he
@@ -649,8 +652,16 @@ def _scrub_platform_handles(text: str) -> str:
     if ("@ " in text or "@\t" in text) and ":" in text:
         text = _CREDIT_RE.sub(" @user", text)
     if (":" in text or "-" in text) and _PLATFORM_HINT_RE.search(text):
-        text = _PLATFORM_HANDLE_RE.sub(r"\1 @user", text)
+        text = _PLATFORM_HANDLE_RE.sub(_platform_handle, text)
     return text
+
+
+def _platform_handle(match: regex.Match) -> str:
+    """``"snapchat: @user"`` for a platform's name and a handle; the text itself when the
+    "handle" is an ordinary word (without an ``@``)."""
+    if not match.group("at") and match.group("name").casefold() in _PROSE_WORDS:
+        return match.group()
+    return match.group(1) + " @user"
 
 
 

@@ -105,6 +105,28 @@ def _check_probabilities_sum_to_one(proba: np.ndarray, columns: list[str]) -> No
             "edited, or do the columns come from different models? Score the posts again with `tonecls score`.")
 
 
+def _check_probability_range(proba: np.ndarray, columns: list[str]) -> None:
+    """Every probability of an audited row lies in [0, 1] (up to rounding), else the file was edited."""
+    finite = np.where(np.isfinite(proba), proba, 0.5)
+    off = np.flatnonzero(((finite < -PROBABILITY_SUM_ROUNDING) | (finite > 1 + PROBABILITY_SUM_ROUNDING)).any(axis=1))
+    if len(off):
+        raise InputError(
+            f"the probability columns {columns} hold values outside [0, 1] in {len(off):,} audited row(s) (the first: "
+            f"{proba[off[0]].round(4).tolist()}); probabilities never do. Was the file edited? Score the posts "
+            "again with `tonecls score`.")
+
+
+def _check_label_is_most_probable(y_pred: np.ndarray, proba: np.ndarray, column: str) -> None:
+    """A single-label head's predicted class is its most probable one (ties within rounding)."""
+    chosen = np.where(y_pred, proba, 0.0).sum(axis=1)
+    off = np.flatnonzero(chosen < proba.max(axis=1) - PROBABILITY_SUM_ROUNDING)
+    if len(off):
+        raise InputError(
+            f"column {column!r} names a class that is not the most probable one in {len(off):,} audited row(s) "
+            "(a single-label head predicts its most probable class); was the file edited, or do the columns "
+            "come from different models? Score the posts again with `tonecls score`.")
+
+
 def _split_labels(values: pd.Series) -> list[list[str]]:
     return [split_labels(v) for v in values]
 
@@ -149,6 +171,7 @@ def head_arrays(
     else:
         keep = np.ones(len(frame), dtype=bool)
     proba = frame[proba_cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    _check_probability_range(proba[keep], proba_cols)
     if not multilabel:
         _check_probabilities_sum_to_one(proba[keep], proba_cols)
     pred_col = head_columns.label_column
@@ -186,6 +209,7 @@ def head_arrays(
         pred_names = rows[pred_col].astype(str).str.strip()
         _check_known(pred_names.unique(), classes, f"column {pred_col!r}")
         y_pred = np.asarray(pred_names.to_numpy()[:, None] == np.array(classes)[None, :])
+        _check_label_is_most_probable(y_pred, proba[keep], pred_col)
         conf_col = f"{head}_confidence"
         confidence = (pd.to_numeric(rows[conf_col], errors="coerce").to_numpy(dtype=np.float64)
                       if conf_col in rows.columns else proba[keep].max(axis=1))
@@ -246,6 +270,20 @@ def _group_values(scored: pd.DataFrame, keep: np.ndarray, group_cols: list[str],
     for column, mapping in (folds or {}).items():
         groups[column] = groups[column].map(lambda value: mapping.get(value, value))
     return groups
+
+
+def _check_unambiguous_cells(groups: pd.DataFrame, group_cols: list[str]) -> None:
+    """Intersections are named by their values joined with `` × ``: refuse values that give two
+    different cells one name (their rows would be audited as one group)."""
+    if len(group_cols) < 2:
+        return
+    cells = groups[group_cols].drop_duplicates()
+    labels = pd.Series(_group_labels(cells, group_cols))
+    if labels.duplicated().any():
+        raise InputError(
+            f"the values of the group columns {group_cols} contain ' × ', which joins the values of an "
+            f"intersection, so different cells get the same name ({labels[labels.duplicated()].iloc[0]!r}); "
+            "replace ' × ' in those values, or audit the columns one at a time (intersections off).")
 
 
 def folded_label(n_groups: int) -> str:
@@ -576,6 +614,7 @@ def audit_groups(
     arrays, keep, excluded = head_arrays(scored, head, label_col)
     folds = _fold_groups(_group_values(scored, keep, group_cols), group_cols, min_group_size, max_groups)
     groups = _group_values(scored, keep, group_cols, folds)
+    _check_unambiguous_cells(groups, group_cols)
     folded = {label for mapping in folds.values() for label in mapping.values()}
     groupings = [(c,) for c in group_cols]
     if intersections and len(group_cols) > 1:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -365,16 +367,30 @@ class TrainConfig:
             raise InputError(f"pooling {self.pooling!r} is unknown; use one of {POOLINGS}.")
         if self.class_weight not in (None, "balanced"):
             raise InputError(f"class_weight must be null or \"balanced\", got {self.class_weight!r}.")
-        for name in ("vocab_size", "max_length", "embedding_dim", "lstm_units", "lstm_layers",
-                     "batch_size", "epochs", "ensemble_size"):
-            if int(getattr(self, name)) < 1:
-                raise InputError(f"{name} must be a positive integer, got {getattr(self, name)!r}.")
-        if self.pretrained_extra_words < 0:
-            raise InputError(f"pretrained_extra_words must be >= 0, got {self.pretrained_extra_words}.")
+        self._check_numbers()
         if self.pretrained_extra_words and not self.pretrained_embeddings:
             raise InputError("pretrained_extra_words needs pretrained_embeddings (the words come from them).")
         if not 0.0 <= self.dropout < 1.0:
             raise InputError(f"dropout must be in [0, 1), got {self.dropout}.")
+
+    def _check_numbers(self) -> None:
+        """Sizes and counts are whole numbers (not true, 1.5 or "10") in range, the learning rate
+        and dropout finite numbers, flags true or false: a bad value stops before any training."""
+        for name, least in (("vocab_size", 1), ("max_length", 1), ("embedding_dim", 1), ("lstm_units", 1),
+                            ("lstm_layers", 1), ("batch_size", 1), ("epochs", 1), ("ensemble_size", 1),
+                            ("min_count", 1), ("patience", 0), ("seed", 0), ("pretrained_extra_words", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+                raise InputError(f"{name} must be a whole number >= {least}, got {value!r}.")
+        for name in ("learning_rate", "dropout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise InputError(f"{name} must be a finite number, got {value!r}.")
+        if self.learning_rate <= 0:
+            raise InputError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
+        for name in ("trainable_embeddings", "calibrate", "tune_thresholds"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}.")
 
     def _check_privacy_options(self) -> None:
         """Parse ``canaries`` / ``differential_privacy`` and refuse what DP-SGD cannot bound:

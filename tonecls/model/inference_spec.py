@@ -175,6 +175,29 @@ def _check_shape(weight: str, entry: Any, expected: tuple, sizes: dict[str, int]
                              f"{[sizes.get(w, w) if isinstance(w, str) else w for w in expected]}")
 
 
+def _read_weight(dataset: Any, name: str, entry: Mapping[str, Any], file_name: str) -> np.ndarray:
+    """One weight: its stored shape and size checked before it is read (a dataset may declare a
+    huge shape it holds no data for), then its checksum and that every value is finite."""
+    if list(dataset.shape) != list(entry["shape"]):
+        raise ValueError(f"weight {name} has shape {list(dataset.shape)} in {file_name}, expected {entry['shape']}")
+    declared = int(np.prod(dataset.shape, dtype=np.int64)) * dataset.dtype.itemsize
+    stored = dataset.id.get_storage_size()
+    if declared and stored * _MAX_COMPRESSION < declared:
+        raise ValueError(f"weight {name} declares {declared:,} bytes but {file_name} stores {stored:,} for it")
+    array = np.asarray(dataset[()], dtype=np.float32)
+    if fingerprint(array)[2] != entry["sha256"]:
+        raise ValueError(f"weight {name} in {file_name} does not match inference.json (checksum); "
+                         "the network file was changed after export")
+    if not np.isfinite(array).all():
+        raise ValueError(f"weight {name} in {file_name} holds NaN or infinite values")
+    return array
+
+
+_MAX_COMPRESSION = 64
+"""A stored weight may be at most this many times smaller than its values (trained weights barely
+compress; a dataset that stores nothing would fill gigabytes when read)."""
+
+
 def load_network(spec: Mapping[str, Any], folder: str | Path) -> InferenceNetwork:
     """The network described by ``spec`` (an ``inference.json``, checked by :func:`check_spec`),
     its weights read from the ``.keras`` file it names in ``folder``: each stored dataset's shape
@@ -191,15 +214,7 @@ def load_network(spec: Mapping[str, Any], folder: str | Path) -> InferenceNetwor
             for name, entry in spec["weights"].items():
                 if entry["dataset"] not in h5 or not isinstance(h5[entry["dataset"]], h5py.Dataset):
                     raise ValueError(f"weight {name}: dataset {entry['dataset']} is missing from {source.name}")
-                dataset = h5[entry["dataset"]]
-                if list(dataset.shape) != list(entry["shape"]):
-                    raise ValueError(f"weight {name} has shape {list(dataset.shape)} in {source.name}, "
-                                     f"expected {entry['shape']}")
-                array = np.asarray(dataset[()], dtype=np.float32)
-                if fingerprint(array)[2] != entry["sha256"]:
-                    raise ValueError(f"weight {name} in {source.name} does not match inference.json (checksum); "
-                                     "the network file was changed after export")
-                weights[name] = array
+                weights[name] = _read_weight(h5[entry["dataset"]], name, entry, source.name)
     except (OSError, KeyError, zipfile.BadZipFile, EOFError) as error:
         raise ValueError(f"cannot read the weights in {source}: {error}") from error
     return InferenceNetwork(heads=list(spec["heads"]), members=[dict(m) for m in spec["members"]],

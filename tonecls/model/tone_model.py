@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from tonecls.errors import InputError
 from tonecls.model import bundle as _bundle
 from tonecls.model.config import HeadSpec
 from tonecls.model.inference import InferenceNetwork
@@ -44,6 +45,14 @@ _NO_TEXT = frozenset({Status.MISSING, Status.NOT_TEXT, Status.INVALID_ENCODING, 
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+class UnknownHeadError(InputError, KeyError):
+    """A head the model does not have (a KeyError of the lookup, and bad user input: the CLI
+    prints it as a one-paragraph error)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class PostLogits(NamedTuple):
@@ -73,10 +82,18 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
 
 
 def _as_list(texts: Iterable[Any]) -> list[Any]:
+    """The posts of ``texts`` as a list: one item per post. A table (a DataFrame, a 2-D array)
+    or a mapping is refused: iterating it would score its column names, cells or keys."""
     if _is_one_post(texts):
         raise TypeError("texts must be a sequence of posts, not a single string; wrap it in a list.")
+    if getattr(texts, "ndim", 1) != 1:
+        raise TypeError(f"texts must be one-dimensional (one post per item), got {type(texts).__name__} with "
+                        f"ndim={texts.ndim}; pass one column, e.g. df['text'] (or score_frame(df)).")
+    if isinstance(texts, Mapping):
+        raise TypeError("texts must be a sequence of posts, not a mapping (its keys would be scored); pass "
+                        "list(mapping.values()).")
     if isinstance(texts, np.ndarray):
-        return texts.ravel().tolist()
+        return texts.tolist()
     if hasattr(texts, "tolist"):  # pandas Series / Index
         return list(texts.tolist())
     return list(texts)
@@ -203,7 +220,7 @@ class ToneModel:
         for spec in self.heads_:
             if spec.name == name:
                 return spec
-        raise KeyError(f"no head {name!r}; this model has {[h.name for h in self.heads_]}")
+        raise UnknownHeadError(f"no head {name!r}; this model has {[h.name for h in self.heads_]}")
 
     # --- tokens -> logits -----------------------------------------------------------------
 
@@ -368,11 +385,18 @@ class ToneModel:
 
         Posts confidently in a language the model was not trained on (:attr:`languages_`)
         get the status ``other_language`` and no predictions, unless ``all_languages=True``.
-        One post given as a string gives one result: a dict of these columns' values.
+        One post given as a string gives one result: a dict of these columns' values. The rows of a
+        pandas Series keep its index (so ``df["label"] = predict(df.text)["sentiment_label"]``
+        lines up); other inputs give a RangeIndex.
         """
         if _is_one_post(texts):
             return self.predict([texts], batch_size, all_languages=all_languages).iloc[0].to_dict()
-        return self.predictions_from_logits(self.compute_logits(texts, batch_size, all_languages=all_languages))
+        import pandas as pd
+
+        predictions = self.predictions_from_logits(self.compute_logits(texts, batch_size, all_languages=all_languages))
+        if isinstance(texts, pd.Series):  # rows line up with the Series' rows
+            predictions.index = texts.index
+        return predictions
 
     def predictions_from_logits(self, post_logits: PostLogits) -> pd.DataFrame:
         """The output columns of :meth:`predict` from :meth:`compute_logits`'s result."""

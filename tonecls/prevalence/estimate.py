@@ -122,6 +122,8 @@ class PrevalenceEstimator:
         """
         self._check_settings()
         group_cols = _check_columns(scored, group_cols, time_col, freq)
+        if not scored.index.is_unique:  # labels are put on rows by index: make it one label per row
+            scored = scored.reset_index(drop=True)
         arrays, keep, excluded = head_arrays(scored, self.head)
         ok = scored.loc[keep]
         label_values, inclusion, notes = _label_values(scored, labels, label_col, id_col)

@@ -96,6 +96,10 @@ def draw_sample(scored: pd.DataFrame, n: int, *, stratify_col: str | None = None
         holds the design: ``stratify_col``, ``stratum_sizes``, ``sample_sizes``, ``seed``.
     """
     _check(scored, n, [id_col, text_col] + ([stratify_col] if stratify_col else []), seed)
+    written = [id_col, text_col, *([stratify_col] if stratify_col else [])]
+    if label_col in written or label_col in (STRATUM_SIZE_COLUMN, INCLUSION_COLUMN):
+        raise InputError(f"label_col {label_col!r} is a column the sample also holds ({written} and "
+                         f"{STRATUM_SIZE_COLUMN}, {INCLUSION_COLUMN}); name the empty label column otherwise.")
     ok = scored[scored[STATUS_COLUMN].astype("string").eq(Status.OK.value).fillna(False).to_numpy(bool)]
     if n > len(ok):
         raise InputError(f"cannot draw {n} posts: only {len(ok)} rows were scored (status ok).")

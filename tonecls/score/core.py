@@ -164,11 +164,28 @@ def texts_to_score(df: pd.DataFrame, text_col: str, read_status: Sequence[str] |
     texts = df[text_col].to_numpy(dtype=object, copy=True)
     texts[pd.isna(texts)] = None  # pandas' NA / NaT (missing either way) need no pandas to unpickle
     if read_status is not None:
-        read_status = np.asarray(read_status, dtype=object)
-        if read_status.shape != (len(df),):
-            raise ValueError("read_status must have one status per row of df")
+        read_status = check_read_status(df, read_status)
         texts[read_status != Status.OK] = None
     return texts.tolist()
+
+
+READ_STATUSES = frozenset({Status.OK, Status.MALFORMED_LINE, Status.INVALID_ENCODING})
+
+
+def check_read_status(df: pd.DataFrame, read_status: Sequence[str] | pd.Series) -> np.ndarray:
+    """``read_status`` as an array, one reader status per row of ``df``: a Series must have
+    ``df``'s index (it is not realigned), and every value must be one the reader writes."""
+    if isinstance(read_status, pd.Series) and not read_status.index.equals(df.index):
+        raise InputError("read_status is a Series whose index differs from df's; pass it with df's index "
+                         "(or as a list, in df's row order).")
+    values = np.asarray(read_status, dtype=object)
+    if values.shape != (len(df),):
+        raise InputError(f"read_status must have one status per row of df ({len(df)}), got shape {values.shape}")
+    unknown = {str(v) for v in pd.unique(values)} - {str(s) for s in READ_STATUSES}
+    if unknown:
+        raise InputError(f"read_status holds {sorted(unknown)[:5]}; a reader status is one of "
+                         f"{sorted(str(s) for s in READ_STATUSES)}.")
+    return values
 
 
 def with_predictions(df: pd.DataFrame, model: ScoringModel, predictions: pd.DataFrame,
@@ -185,7 +202,7 @@ def with_predictions(df: pd.DataFrame, model: ScoringModel, predictions: pd.Data
     predictions = _normalise_dtypes(predictions.reset_index(drop=True),
                                     OutputSchema.from_heads(model.heads_).dtypes())
     if read_status is not None:
-        read_status = np.asarray(read_status, dtype=object)
+        read_status = check_read_status(df, read_status)
         unreadable = read_status != Status.OK
         if unreadable.any():
             status = predictions[STATUS_COLUMN].to_numpy(dtype=object, copy=True)
