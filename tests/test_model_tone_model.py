@@ -60,7 +60,7 @@ def test_predict_columns_order_and_statuses_of_bad_rows(tiny_model):
     assert list(out.columns[:5]) == ["tonecls_status", "tonecls_language", "tonecls_n_tokens", "tone_label",
                                      "tone_confidence"]
     assert "flags_labels" in out.columns and "flags_p_neg" in out.columns
-    assert isinstance(out.index, pd.RangeIndex) and len(out) == len(texts)
+    assert out.index.equals(texts.index) and len(out) == len(texts)  # a Series keeps its index
     assert out["tonecls_status"].tolist() == ["ok", "missing", "empty", "invalid_encoding", "ok",
                                               "not_text", "empty"]
     bad = out["tonecls_status"] != "ok"
