@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 venv="${TONECLS_VENV:-.venv}"
-exec "$venv/bin/python" -m pytest -n "${TONECLS_TEST_WORKERS:-2}" "$@"
+exec "$venv/bin/python" -m pytest -n "${TONECLS_TEST_WORKERS:-2}" --dist worksteal "$@"

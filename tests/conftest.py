@@ -4,8 +4,9 @@
   networks) for the whole session, and the bundle it saves to;
 - ``fake_twitteraae``: a small TwitterAAE model in the released format, so that the dialect
   file, CLI and resume tests run without the shared data;
-- ``shared_data``: the benchmark data beside the checkout (``../shared/data``), and
-  ``scored_benchmarks``: the default model's scores on two of its test sets;
+- ``shared_data``: the benchmark data beside the checkout (``../shared/data``),
+  ``scored_benchmarks``: the default model's scores on two of its test sets, and
+  ``corpus_tokens``: every TweetEval / GoEmotions post with its tokens, computed once a run;
 - ``dask_scheduler``: a Dask LocalCluster for the session;
 - results and models shared by the test modules of several units: ``injected_audit`` (a
   group audit with a planted recall gap), ``biased_probe_result``, ``tiny_audit`` (a
@@ -92,6 +93,33 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"the shared benchmark data is not at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def corpus_tokens(shared_data, tmp_path_factory) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """Per corpus file (``tests/tokeniser_corpus.py``) its posts and their tokens: tokenised
+    once per run (about 25 s), shared by the xdist workers through a file in the run's
+    temporary folder (the first worker to ask writes it, the other waits for it)."""
+    import fcntl
+    import pickle
+
+    from tokeniser_corpus import corpus_files, read_texts
+
+    from tonecls.preprocess import Preprocessor
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # this run's, never an older run's
+    cache = root / "tonecls_corpus_tokens.pickle"
+    with open(root / "tonecls_corpus_tokens.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not cache.is_file():
+            preprocessor = Preprocessor()
+            tokens = {name: (texts, preprocessor.tokenize(texts))
+                      for name, path in corpus_files(shared_data) for texts in [read_texts(path)]}
+            partial = cache.with_suffix(".partial")
+            partial.write_bytes(pickle.dumps(tokens, protocol=pickle.HIGHEST_PROTOCOL))
+            partial.replace(cache)
+        return pickle.loads(cache.read_bytes())
 
 
 @pytest.fixture(scope="session")

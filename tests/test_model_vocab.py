@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 
-from support import DATA_DIR
 
 from tonecls.model.bundle import DEFAULT_BUNDLE
 from tonecls.model.vocab import Vocabulary, looks_like_personal_data, offsets_of, pad_batch
@@ -52,19 +51,15 @@ def test_bundled_vocabulary_holds_no_personal_data():
 
 
 @pytest.mark.slow
-def test_bundled_vocabulary_holds_no_name_seen_only_as_a_handle():
+def test_bundled_vocabulary_holds_no_name_seen_only_as_a_handle(corpus_tokens):
     # names that the data uses only as handles (u/NAME, NAME#1234, ": NAME @ place", ...) are
     # scrubbed by the tokeniser and must not be in the shipped vocabulary
-    if not (DATA_DIR / "tweeteval").is_dir():
-        pytest.skip(f"TweetEval not found in {DATA_DIR}")
     from collections import Counter
 
-    from tokeniser_corpus import corpus_files, handle_names, read_texts
+    from tokeniser_corpus import handle_names
 
-    from tonecls.preprocess import tokenize
-
-    texts = [text for _, path in corpus_files(DATA_DIR) for text in read_texts(path)]
-    counts = Counter(token for tokens in tokenize(texts) for token in tokens)
+    texts = [text for texts, _ in corpus_tokens.values() for text in texts]
+    counts = Counter(token for _, tokens in corpus_tokens.values() for post in tokens for token in post)
     handles_only = {name for name in handle_names(texts) if counts[name] == 0}
     assert len(handles_only) > 300  # the rules find the handles in the data
     tokens = json.loads((DEFAULT_BUNDLE / "vocab.json").read_text(encoding="utf-8"))

@@ -428,24 +428,19 @@ def test_tokeniser_does_not_import_nltk():
 
 
 @pytest.mark.slow
-def test_tokens_equal_version_1_except_handles():
+def test_tokens_equal_version_1_except_handles(corpus_tokens):
     # every TweetEval / GoEmotions post gives exactly the tokens of the nltk-based tokeniser
     # of version 1 (hashes in tests/fixtures, see make_tokeniser_v1_hashes.py), except posts a
     # version-2 handle rule applies to, which only gain <user> tokens
-    if not (DATA_DIR / "tweeteval").is_dir():
-        pytest.skip(f"TweetEval not found in {DATA_DIR}")
-    from tokeniser_corpus import corpus_files, digest, read_texts, touched_by_handle_rules
+    from tokeniser_corpus import digest, touched_by_handle_rules
 
     expected = json.loads((FIXTURES / "tokeniser_v1_hashes.json").read_text())
-    files = corpus_files(DATA_DIR)
-    assert sorted(name for name, _ in files) == sorted(expected)
-    preprocessor = Preprocessor()
-    for name, path in files:
-        texts = read_texts(path)
+    assert sorted(corpus_tokens) == sorted(expected)
+    for name, (texts, tokens) in corpus_tokens.items():
         touched = touched_by_handle_rules(texts)
         assert (len(texts), sum(touched)) == (expected[name]["posts"], expected[name]["touched"]), name
-        kept = [text for text, skip in zip(texts, touched) if not skip]
-        assert digest(preprocessor.tokenize(kept)) == expected[name]["sha256"], name
+        kept = [t for t, skip in zip(tokens, touched) if not skip]
+        assert digest(kept) == expected[name]["sha256"], name
 
 
 # posts where a deliberate difference from nltk may apply (see the module docstring)
