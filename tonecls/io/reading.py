@@ -23,7 +23,10 @@ whatever the file size:
   output file;
 - a file that is not UTF-8 text as a whole (a UTF-16 or UTF-32 byte-order mark, UTF-16
   without one, a CSV/TSV header that does not decode) or not JSON Lines (a JSON array, a
-  pretty-printed object) is refused with an :class:`InputError` that says how to convert it.
+  pretty-printed object) is refused with an :class:`InputError` that says how to convert it;
+  so is a binary file under a text name (gzip, Parquet, a zip or Excel workbook, a gzip of a
+  gzip, a ``.gz`` that is plain text), lone-CR line ends and an input column named like a
+  marker column.
 """
 
 from __future__ import annotations
