@@ -23,7 +23,10 @@ whatever the file size:
   output file;
 - a file that is not UTF-8 text as a whole (a UTF-16 or UTF-32 byte-order mark, UTF-16
   without one, a CSV/TSV header that does not decode) or not JSON Lines (a JSON array, a
-  pretty-printed object) is refused with an :class:`InputError` that says how to convert it.
+  pretty-printed object) is refused with an :class:`InputError` that says how to convert it;
+  so is a binary file under a text name (gzip, Parquet, a zip or Excel workbook, a gzip of a
+  gzip, a ``.gz`` that is plain text), lone-CR line ends and an input column named like a
+  marker column.
 """
 
 from __future__ import annotations
@@ -186,13 +189,54 @@ def _utf16_without_bom(head: bytes) -> str | None:
     return None
 
 
+_SIGNATURES = (  # what a binary file starts with, what it is, what to do
+    (b"\x1f\x8b", "gzip-compressed", "compressed"),
+    (b"PAR1", "a Parquet file", "rename it to end in .parquet"),
+    (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook is one)",
+     "unzip it, or save the sheet as \"CSV UTF-8\""),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel .xls workbook", "save the sheet as \"CSV UTF-8\""),
+    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it (unxz), or recompress it with gzip"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it (unzstd), or recompress it with gzip"),
+)
+
+
+def _check_not_binary(path: Path, head: bytes) -> None:
+    """Refuse a text export whose (decompressed) bytes are a known binary format: read as
+    text, its bytes would become rows of garbage."""
+    for signature, what, todo in _SIGNATURES:
+        if head.startswith(signature):
+            if signature == b"\x1f\x8b":
+                todo = ("it was compressed twice; decompress it once (gunzip)" if is_gzipped(path)
+                        else "add .gz to its name")
+                what = "gzip-compressed inside its gzip compression" if is_gzipped(path) else what
+            raise InputError(f"{path} is {what}, not a text export (CSV, TSV or JSON Lines); {todo}, then "
+                             "run the command again.")
+
+
+def _peek_head(path: Path, raw: IO[bytes]) -> bytes:
+    """The first 512 bytes of ``raw``; a ``.gz`` file that is not gzip-compressed is refused."""
+    try:
+        return raw.peek(512)[:512]
+    except gzip.BadGzipFile:
+        raw.close()
+        with open(path, "rb") as plain:
+            if plain.read(2) == b"\x1f\x8b":
+                raise
+        raise InputError(f"{path} is not gzip-compressed although its name ends in .gz; rename it "
+                         "without .gz (or compress it with gzip), then run the command again.") from None
+    except (OSError, EOFError, zlib.error):
+        raw.close()
+        raise
+
+
 def _open_text(path: Path) -> IO[bytes]:
     """The bytes of a text export after its UTF-8 byte-order mark, if any; a file in UTF-16
-    or UTF-32 is refused with how to convert it."""
+    or UTF-32, or in a binary format (:func:`_check_not_binary`), is refused with what to do."""
     raw = _open_binary(path)
+    head = _peek_head(path, raw)
     try:
-        head = raw.peek(512)[:512]
-    except (OSError, EOFError, zlib.error):
+        _check_not_binary(path, head)
+    except InputError:
         raw.close()
         raise
     found = next(((name, what) for bom, name, what in _BYTE_ORDER_MARKS if head.startswith(bom)), None)
@@ -357,6 +401,11 @@ class _DelimitedRecords:
         if not self.lines.clean or (isinstance(header, tuple) and not header[3]):
             raise _not_utf8_header(path, self.lines.decode_error)
         if isinstance(header, tuple):
+            if "new-line character seen in unquoted field" in str(header[0]):
+                raise InputError(f"the lines of {path} end in a lone carriage return (\\r, as old Mac "
+                                 "exports do), which tonecls does not read; convert them to \\n first, e.g.: "
+                                 f"tr '\\r' '\\n' < {shlex.quote(str(path))} > "
+                                 f"{shlex.quote(str(_converted_name(path, 'lf')))}")
             raise InputError(f"cannot parse the header line of {path} ({header[0]}); fix its quoting.")
         self.lines.next_record()
         return header
@@ -483,7 +532,12 @@ def _rows_frame(rows, names, statuses, line_numbers, start) -> pd.DataFrame:
 
 def _with_markers(frame: pd.DataFrame, statuses: list, lines: list | None, start: int) -> pd.DataFrame:
     """``frame`` with the marker columns (``lines`` None: no line numbers, as for Parquet) and
-    the index of its rows' positions in the file."""
+    the index of its rows' positions in the file. An input column of a marker's name is
+    refused: the marker would overwrite it and the writer drop it."""
+    clash = [name for name in MARKER_COLUMNS if name in frame.columns]
+    if clash:
+        raise InputError(f"the input has column(s) {', '.join(map(repr, clash))}, a name tonecls uses "
+                         "internally while reading (its values would be lost); rename the column(s) first.")
     n = len(frame)
     if n and statuses.count(Status.OK) == n:  # the common case, without a per-row conversion
         frame[READ_STATUS_COLUMN] = pd.Series(str(Status.OK), index=frame.index, dtype="str")
