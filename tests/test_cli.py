@@ -224,3 +224,32 @@ def test_bad_values_are_named_in_the_message(tmp_path, posts, capsys):
     assert "'body'" in err and "['id', 'text']" in err
 
 
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["score", "posts.csv", "-o", "out.csv", "--chunksize", "1.5"], "tonecls score: error: Invalid value for '--chunksize'"),
+    (["score"], "tonecls score: error: Missing argument 'INPUT'."),
+    (["scor"], "tonecls: error: No such command 'scor'. Did you mean 'score'?"),
+    (["score", "posts.csv", "-o", "out.csv", "--engine", "spark"], "tonecls score: error: Invalid value for '--engine'"),
+])
+def test_usage_errors_are_one_paragraph_with_exit_2(argv, said, capsys):
+    assert main(argv) == 2
+    printed = capsys.readouterr()
+    assert printed.err.startswith(said) and printed.err.count("\n") == 1 and "--help`)" in printed.err
+    assert "Usage:" not in printed.err + printed.out
+
+
+def test_a_reader_that_leaves_early_ends_the_command_quietly(tmp_path):
+    """`tonecls preprocess - | head -n 1`: exit 141 (SIGPIPE's), no message, no traceback."""
+    posts = tmp_path / "posts.txt"
+    posts.write_text("".join(f"post number {i} is great\n" for i in range(200_000)), encoding="utf-8")
+    script = f'{sys.executable} -m tonecls preprocess - < {posts} 2> {tmp_path / "err"} | head -n 1; ' \
+             'echo "status ${PIPESTATUS[0]}"'
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.splitlines() == ["post number <number> is great", "status 141"]
+    assert (tmp_path / "err").read_text() == ""
+
+
+def test_resume_without_an_interrupted_run_says_so(tmp_path, posts, capsys):
+    assert main(["score", str(posts), "-o", str(tmp_path / "scored.csv"), "--resume", "-q"]) == 0
+    assert "nothing to resume (no interrupted run writing" in capsys.readouterr().out

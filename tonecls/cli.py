@@ -91,6 +91,9 @@ def command(name: str, short_help: str) -> Callable[[Callable[..., Any]], Callab
                 try:
                     function(*args, **kwargs)
                 except (Exception, KeyboardInterrupt) as error:
+                    if isinstance(error, BrokenPipeError):  # the reader of our output left (`| head`)
+                        _silence_stdout()
+                        raise typer.Exit(141) from None  # 128 + SIGPIPE, as a shell tool exits
                     if "resume" in kwargs and kwargs.get("output") and not isinstance(error, InputError):
                         _print_resume_hint(name, kwargs["output"])
                     if isinstance(error, ToneclsError):
@@ -108,6 +111,14 @@ def command(name: str, short_help: str) -> Callable[[Callable[..., Any]], Callab
         return function
 
     return register
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush does not fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no file descriptor (e.g. captured output)
+        pass
 
 
 def _unexpected(error: Exception) -> str:
@@ -645,12 +656,22 @@ def preprocess(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tonecls`` command; returns the process exit status."""
+    # the usage errors of the click typer runs on (typer >= 0.29 vendors its own): BadParameter's base
+    usage_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=argv, prog_name="tonecls", obj={"argv": argv})
+        status = app(args=argv, prog_name="tonecls", obj={"argv": argv}, standalone_mode=False)
+    except usage_error as error:  # a bad option or argument: one paragraph, as every other error
+        context = getattr(error, "ctx", None)
+        where = context.command_path if context is not None else "tonecls"
+        print(f"{where}: error: {error.format_message()} (see `{where} --help`)", file=sys.stderr)
+        return 2
+    except typer.Abort:
+        print("tonecls: interrupted", file=sys.stderr)
+        return 130
     except SystemExit as exit:
         return exit.code if isinstance(exit.code, int) else int(exit.code is not None)
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -171,12 +171,16 @@ def run_file(
         check_partial_is_ours(partial, manifest_path(output), *([] if engine.writes_parts else [state_path(partial)]))
         manifest_file = manifest_path(output)
         manifest = ResumeManifest(input=identity, options=options)
+        nothing_to_resume = resume and not manifest_file.exists()
         if resume and manifest_file.exists():
             manifest = ResumeManifest.load(manifest_file)
             manifest.check_compatible(identity, options)
         run = _Run(job, engine, manifest, manifest_file, output, quiet)
         summary = run.execute(files, in_format, text_col=text_col, id_col=id_col, chunksize=int(chunksize),
                               on_bad_lines=on_bad_lines)
+    if nothing_to_resume:
+        summary.notes.insert(0, f"note: nothing to resume (no interrupted run writing {output} was found); "
+                                "the job ran from the start")
     summary.seconds = time.perf_counter() - started
     return summary
 
