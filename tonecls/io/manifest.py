@@ -109,19 +109,21 @@ class ResumeManifest:
     def rows_done(self) -> int:
         return sum(int(u["rows"]) for u in self.units.values())
 
-    @property
-    def statuses(self) -> dict[str, int]:
+    def _summed(self, key: str) -> dict[str, int]:
         total: dict[str, int] = {}
         for unit in self.units.values():
-            add_counts(total, unit.get("statuses", {}))
+            add_counts(total, unit.get(key, {}))
         return total
 
     @property
+    def statuses(self) -> dict[str, int]:
+        """Rows per status over the completed units."""
+        return self._summed("statuses")
+
+    @property
     def tallies(self) -> dict[str, int]:
-        total: dict[str, int] = {}
-        for unit in self.units.values():
-            add_counts(total, unit.get("tallies", {}))
-        return total
+        """The job's tallies over the completed units."""
+        return self._summed("tallies")
 
     @property
     def malformed_lines(self) -> list:
