@@ -104,3 +104,98 @@ def test_a_template_file_that_is_not_utf8_is_refused_by_name(tmp_path, capsys):
 def test_empty_and_repeating_word_lists_are_refused_by_name(tmp_path, capsys, content, said):
     terms = _terms(tmp_path / "terms", TEMPLATES, colors=content)
     assert_refused(cli(capsys, "probe", "-o", tmp_path / "r", "--terms", terms), "probe", "colors.csv", said)
+
+
+# --- group, time and id values of Parquet exports through prevalence / audit / sample ---------
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory) -> pd.DataFrame:
+    """The sample export scored (400 rows, 397 ok, 3 empty), read back from Parquet."""
+    out = tmp_path_factory.mktemp("scored") / "scored.parquet"
+    assert main(["score", str(SAMPLE), "-o", str(out), *QUIET]) == 0
+    return pd.read_parquet(out)
+
+
+def _periods(path: Path) -> dict[str, int]:
+    records = json.loads(path.read_text(encoding="utf-8"))["data"]["estimates"]
+    return {r["group"]: r["n"] for r in records if r["class"] == "negative"}
+
+
+def test_prevalence_months_of_zoned_timestamps_are_the_months_they_were_written_in(scored, tmp_path, capsys):
+    # was: converted to UTC first, so every post of 23:30 on 31 January in New York was counted
+    # in February (all 397 posts in one month, without a word)
+    frame = scored.copy()
+    frame["created_at"] = pd.to_datetime(["2024-01-31 23:30", "2024-02-15 12:00"] * 200).tz_localize("America/New_York")
+    path = tmp_path / "zoned.parquet"
+    frame.to_parquet(path)
+    ok = frame[frame["tonecls_status"] == "ok"]
+    expected = {"all": 397, "created_at=2024-01": int((ok["created_at"].dt.month == 1).sum()),
+                "created_at=2024-02": int((ok["created_at"].dt.month == 2).sum())}
+    assert expected["created_at=2024-01"] > 190
+    code, _, err = cli(capsys, "prevalence", path, "-o", tmp_path / "p", "--head", "sentiment",
+                       "--time-col", "created_at", "--freq", "M")
+    assert code == 0, err
+    assert _periods(tmp_path / "p.json") == expected
+
+
+def test_prevalence_months_of_text_timestamps_with_offsets_that_differ_between_rows(scored, tmp_path, capsys):
+    # summer time (-04:00 / -05:00), UTC (Z) and a stamp without offset, in one CSV column
+    frame = scored.drop(columns=[c for c in scored.columns if c.startswith("ekman_")]).copy()
+    stamps = ["2024-01-31T23:30:00-05:00", "2024-07-31T23:30:00-04:00", "2024-03-31T23:59:59Z", "2024-05-31 22:00"]
+    frame["created_at"] = stamps * 100
+    path = tmp_path / "offsets.csv"
+    frame.to_csv(path, index=False)
+    ok = frame[frame["tonecls_status"] == "ok"]
+    months = ok["created_at"].str[:7].value_counts()
+    expected = {"all": 397, **{f"created_at={m}": int(n) for m, n in months.items()}}
+    code, _, err = cli(capsys, "prevalence", path, "-o", tmp_path / "p", "--head", "sentiment",
+                       "--time-col", "created_at", "--freq", "M")
+    assert code == 0, err
+    assert _periods(tmp_path / "p.json") == expected
+    assert set(expected) == {"all", "created_at=2024-01", "created_at=2024-07", "created_at=2024-03",
+                             "created_at=2024-05"}
+
+
+def _odd_groups(scored: pd.DataFrame) -> pd.DataFrame:
+    frame = scored.copy()
+    frame["id"] = pd.array([2**63 - 1 - i for i in range(len(frame))], dtype="Int64")
+    frame["g_bool"] = pd.array([True, False, None, True] * 100, dtype="boolean")
+    frame["g_cat"] = pd.Categorical(["x", "y", None, "x"] * 100, categories=["y", "x", "unused"])
+    frame["g_int"] = pd.array([1, 2, None, 10] * 100, dtype="Int64")
+    frame["g_ts"] = pd.to_datetime(["2024-01-01 23:30", "2024-01-02 01:00", None, "2024-01-01 23:30"] * 100
+                                   ).tz_localize("America/New_York")
+    return frame
+
+
+@pytest.mark.parametrize("col", ["g_bool", "g_cat", "g_int"])
+def test_audit_group_sizes_of_bool_category_and_nullable_int_groups_are_the_inputs(scored, tmp_path, capsys, col):
+    frame = _odd_groups(scored)
+    path = tmp_path / "groups.parquet"
+    frame.to_parquet(path)
+    code, _, err = cli(capsys, "audit", path, "-o", tmp_path / "a", "--head", "sentiment", "--label-col", "sentiment",
+                       "--group-col", col, "--n-bootstrap", "20", "-q")
+    assert code == 0, err
+    report = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))["data"]
+    ok = frame[frame["tonecls_status"] == "ok"]
+    expected = ok[col].astype(object).where(ok[col].notna(), "(missing)").astype(str).value_counts().to_dict()
+    assert {g["group"]: g["n"] for g in report["group_sizes"]} == expected
+    assert "unused" not in expected and sum(expected.values()) == report["n_audited"] == 397
+
+
+def test_sample_of_64_bit_ids_stratified_by_a_zoned_timestamp_keeps_ids_and_strata(scored, tmp_path, capsys):
+    frame = _odd_groups(scored)
+    path = tmp_path / "groups.parquet"
+    frame.to_parquet(path)
+    out = tmp_path / "to_label.csv"
+    code, _, err = cli(capsys, "sample", path, "-o", out, "-n", "40", "--stratify-col", "g_ts", "--seed", "1")
+    assert code == 0, err
+    drawn = pd.read_csv(out, dtype=str, keep_default_na=False)
+    by_id = frame.set_index(frame["id"].astype(str))
+    assert len(drawn) == 40 and drawn["id"].is_unique and set(drawn["id"]) <= set(by_id.index)
+    assert drawn["text"].tolist() == by_id.loc[drawn["id"], "text"].tolist()
+    stamps = by_id.loc[drawn["id"], "g_ts"]
+    assert drawn["g_ts"].tolist() == [s.isoformat() if pd.notna(s) else "" for s in stamps]
+    strata = [s.isoformat() if pd.notna(s) else "" for s in frame[frame["tonecls_status"] == "ok"]["g_ts"]]
+    assert {v: int(n) for v, n in zip(drawn["g_ts"], drawn["stratum_size"].astype(int))} == {
+        k: int(n) for k, n in pd.Series(strata).value_counts().items()}
