@@ -199,3 +199,62 @@ def test_sample_of_64_bit_ids_stratified_by_a_zoned_timestamp_keeps_ids_and_stra
     strata = [s.isoformat() if pd.notna(s) else "" for s in frame[frame["tonecls_status"] == "ok"]["g_ts"]]
     assert {v: int(n) for v, n in zip(drawn["g_ts"], drawn["stratum_size"].astype(int))} == {
         k: int(n) for k, n in pd.Series(strata).value_counts().items()}
+
+
+# --- a bundle re-sealed between an interrupted run and its --resume --------------------------
+
+
+def _interrupted(tmp_path: Path, monkeypatch, capsys, bundle: Path) -> tuple[Path, Path]:
+    import tonecls.io.sinks
+
+    frame = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+    export, out = tmp_path / "posts.csv", tmp_path / "scored.csv"
+    frame.to_csv(export, index=False)
+    original, calls = tonecls.io.sinks.FileSink.write, []
+
+    def write(self, chunk):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return original(self, chunk)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tonecls.io.sinks.FileSink, "write", write)
+        code, _, err = cli(capsys, "score", export, "-o", out, "--model", bundle, "--chunksize", "100", *QUIET)
+    assert code == 130, err
+    return export, out
+
+
+def _edit_temperature(bundle: Path) -> None:
+    meta = json.loads((bundle / "bundle.json").read_text(encoding="utf-8"))
+    meta["temperatures"]["sentiment"] *= 2
+    (bundle / "bundle.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+
+def test_resume_with_a_bundle_edited_and_resealed_since_is_refused(tmp_path, monkeypatch, capsys, bundle_copy):
+    export, out = _interrupted(tmp_path, monkeypatch, capsys, bundle_copy)
+    _edit_temperature(bundle_copy)
+    assert cli(capsys, "seal", bundle_copy)[0] == 0
+    assert_refused(cli(capsys, "score", export, "-o", out, "--model", bundle_copy, "--chunksize", "100",
+                       "--resume", *QUIET), "score", "model")
+    assert not out.exists() and Path(f"{out}.partial").exists()
+
+
+def test_resume_with_a_bundle_edited_but_not_resealed_is_refused_by_its_seal(tmp_path, monkeypatch, capsys,
+                                                                             bundle_copy):
+    export, out = _interrupted(tmp_path, monkeypatch, capsys, bundle_copy)
+    _edit_temperature(bundle_copy)
+    assert_refused(cli(capsys, "score", export, "-o", out, "--model", bundle_copy, "--chunksize", "100",
+                       "--resume", *QUIET), "score", "bundle.json")
+    assert not out.exists() and Path(f"{out}.partial").exists()
+
+
+def test_resume_after_resealing_an_unchanged_bundle_equals_a_clean_run(tmp_path, monkeypatch, capsys, bundle_copy):
+    export, out = _interrupted(tmp_path, monkeypatch, capsys, bundle_copy)
+    assert cli(capsys, "seal", bundle_copy)[0] == 0
+    code, _, err = cli(capsys, "score", export, "-o", out, "--model", bundle_copy, "--chunksize", "100",
+                       "--resume", *QUIET)
+    assert code == 0, err
+    clean = tmp_path / "clean.csv"
+    assert cli(capsys, "score", export, "-o", clean, "--model", bundle_copy, "--chunksize", "100", *QUIET)[0] == 0
+    assert out.read_bytes() == clean.read_bytes()
