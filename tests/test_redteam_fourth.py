@@ -258,3 +258,55 @@ def test_resume_after_resealing_an_unchanged_bundle_equals_a_clean_run(tmp_path,
     clean = tmp_path / "clean.csv"
     assert cli(capsys, "score", export, "-o", clean, "--model", bundle_copy, "--chunksize", "100", *QUIET)[0] == 0
     assert out.read_bytes() == clean.read_bytes()
+
+
+# --- one writer per report: audit / prevalence / probe / sample while another run writes it ---
+
+
+def _held(path: Path):
+    from tonecls.io.lock import OutputLock
+
+    lock = OutputLock(path)
+    lock.owner = {**lock.owner, "command": "tonecls audit (the other run)"}
+    return lock
+
+
+@pytest.mark.parametrize("command", ["audit", "prevalence", "probe"])
+def test_a_report_another_run_is_writing_is_refused_at_once_naming_it(scored, tmp_path, capsys, command):
+    # was: both runs wrote reports/r.html, .md, .json and the figures, each file atomically but
+    # not the set, so the HTML of one run could stand beside the JSON of the other
+    path = tmp_path / "scored.parquet"
+    scored.to_parquet(path)
+    argv = {"audit": ["audit", path, "--head", "sentiment", "--group-col", "region", "--n-bootstrap", "20", "-q"],
+            "prevalence": ["prevalence", path, "--head", "sentiment", "--group-col", "region"],
+            "probe": ["probe", "--dimension", "gender"]}[command]
+    (tmp_path / "reports").mkdir()
+    with _held(tmp_path / "reports" / "r"):
+        assert_refused(cli(capsys, *argv, "-o", tmp_path / "reports" / "r"), command, "another run is writing",
+                       "the other run")
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == []
+    code, _, err = cli(capsys, *argv, "-o", tmp_path / "reports" / "r")  # released: the same run works
+    assert code == 0, err
+    assert not (tmp_path / "reports" / "r.lock").exists() and (tmp_path / "reports" / "r.json").exists()
+
+
+def test_a_report_into_a_new_folder_takes_its_lock_there(scored, tmp_path, capsys):
+    path = tmp_path / "scored.parquet"
+    scored.to_parquet(path)
+    code, _, err = cli(capsys, "audit", path, "-o", tmp_path / "new" / "deeper" / "a", "--head", "sentiment",
+                       "--group-col", "region", "--n-bootstrap", "20", "-q")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "new" / "deeper").iterdir()) == ["a.html", "a.json", "a.md",
+                                                                              "a_figures"]
+
+
+def test_a_sample_file_another_run_is_writing_is_refused_and_not_replaced(scored, tmp_path, capsys):
+    # was: a second `tonecls sample` passed the "exists" check while the first was drawing and
+    # then replaced its file (perhaps already being labelled) without a word
+    path = tmp_path / "scored.parquet"
+    scored.to_parquet(path)
+    out = tmp_path / "to_label.csv"
+    with _held(out):
+        assert_refused(cli(capsys, "sample", path, "-o", out, "-n", "10"), "sample", "another run is writing")
+    assert not out.exists()
+    assert cli(capsys, "sample", path, "-o", out, "-n", "10")[0] == 0 and not Path(f"{out}.lock").exists()
