@@ -310,3 +310,105 @@ def test_a_sample_file_another_run_is_writing_is_refused_and_not_replaced(scored
         assert_refused(cli(capsys, "sample", path, "-o", out, "-n", "10"), "sample", "another run is writing")
     assert not out.exists()
     assert cli(capsys, "sample", path, "-o", out, "-n", "10")[0] == 0 and not Path(f"{out}.lock").exists()
+
+
+# --- dialect and preprocess on odd posts; the numbers of a report against each other ------------
+
+
+def test_dialect_of_posts_without_vocabulary_words_emoji_only_and_10k_characters(tmp_path, capsys):
+    from test_redteam_more import TWITTERAAE
+
+    if not (TWITTERAAE / "model_count_table.txt").exists():
+        pytest.skip("no TwitterAAE model in the shared data")
+    rows = [("a", "😂😂😂"), ("b", "qwxz zzkq"), ("c", "lol " * 2500), ("d", ""), ("e", "   "),
+            ("f", "@user http://x.com"), ("g", "finna go home wit my homies")]
+    export, out = tmp_path / "posts.csv", tmp_path / "dialect.csv"
+    pd.DataFrame(rows, columns=["id", "text"]).to_csv(export, index=False)
+    code, _, err = cli(capsys, "dialect", export, "-o", out, *QUIET)
+    assert code == 0, err
+    got = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert got[["id", "text"]].values.tolist() == [list(r) for r in rows]
+    shares = ["dialect_aa", "dialect_hispanic", "dialect_asian", "dialect_white"]
+    none = got["dialect_n_tokens"] == "0"
+    assert got.loc[none, "id"].tolist() == ["b", "d", "e", "f"]  # no estimate made up where no word counts
+    assert (got.loc[none, shares] == "").all().all() and (got.loc[none, "dialect_group"] == "undetermined").all()
+    assert got.loc[got["id"] == "c", "dialect_n_tokens"].item() == "2500"  # every word of a long post
+    total = got.loc[~none, shares].astype(float).sum(axis=1)
+    assert ((total - 1).abs() < 1e-6).all()
+
+
+def test_preprocess_of_a_bom_crlf_file_with_nul_and_a_quoted_line_break_keeps_every_value(tmp_path, capsys):
+    export, out = tmp_path / "posts.csv", tmp_path / "tokens.csv"
+    export.write_bytes(b'\xef\xbb\xbfid,text\r\n1,"hi @bob\x00 there"\r\n2,"line\r\nbreak 555-123-4567"\r\n3,\r\n')
+    code, _, err = cli(capsys, "preprocess", export, "-o", out, *QUIET)
+    assert code == 0, err
+    with open(out, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [["id", "text", "tokens", "tonecls_status"], ["1", "hi @bob\x00 there", "hi <user> there", "ok"],
+                    ["2", "line\r\nbreak 555-123-4567", "line break <phone>", "ok"], ["3", "", "", "empty"]]
+
+
+def test_audit_counts_agree_between_json_markdown_and_the_input(scored, tmp_path, capsys):
+    frame = _odd_groups(scored)
+    path = tmp_path / "groups.parquet"
+    frame.to_parquet(path)
+    code, _, err = cli(capsys, "audit", path, "-o", tmp_path / "a", "--head", "sentiment", "--label-col", "sentiment",
+                       "--group-col", "g_bool", "--n-bootstrap", "20", "-q")
+    assert code == 0, err
+    data = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))["data"]
+    markdown = (tmp_path / "a.md").read_text(encoding="utf-8")
+    assert "| audited | 397 |" in markdown and "| excluded: empty | 3 |" in markdown
+    assert data["n_rows"] == len(frame) == data["n_audited"] + sum(data["excluded"].values())
+    status = frame["tonecls_status"] != "ok"
+    for group in data["group_sizes"]:
+        value = frame["g_bool"].astype(object).where(frame["g_bool"].notna(), "(missing)").astype(str)
+        excluded = int((status & (value == group["group"])).sum())
+        assert group["n"] == int((~status & (value == group["group"])).sum()) and group["excluded"] == excluded
+        share = f"{group['n'] / data['n_audited']:.3f}"
+        excluded_share = f"{excluded / (group['n'] + excluded):.3f}"
+        row = f"| g\\_bool | {group['group']} | {group['n']} | no | {excluded} | {excluded_share} | {share} |"
+        assert row in markdown, row
+
+
+def test_a_dask_run_on_an_output_a_local_run_holds_stops_at_once_without_a_cluster(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    import time
+
+    out = tmp_path / "scored.parquet"
+    with _held(out):
+        started = time.monotonic()
+        assert_refused(cli(capsys, "score", SAMPLE, "-o", out, "--engine", "dask", "--workers", "1", "-q"), "score",
+                       "another run is writing", "the other run")
+        assert time.monotonic() - started < 5  # refused before a LocalCluster is started
+    assert not out.exists() and not Path(f"{out}.partial").exists()
+
+
+def test_prevalence_intervals_hold_their_estimates_and_json_agrees_with_markdown(scored, tmp_path, capsys):
+    frame = _odd_groups(scored)
+    path, labels = tmp_path / "groups.parquet", tmp_path / "labels.csv"
+    frame.to_parquet(path)
+    ok = frame[frame["tonecls_status"] == "ok"]
+    drawn = ok.sample(60, random_state=3)
+    pd.DataFrame({"id": drawn["id"].astype(str), "label": drawn["sentiment"]}).to_csv(labels, index=False)
+    code, _, err = cli(capsys, "prevalence", path, "-o", tmp_path / "p", "--head", "sentiment", "--labels", labels,
+                       "--group-col", "g_cat")
+    assert code == 0, err
+    data = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))["data"]
+    markdown = (tmp_path / "p.md").read_text(encoding="utf-8")
+    # n_rows here is the scored (ok) rows, beside the excluded ones (audit: all rows); together the input
+    assert data["n_rows"] + sum(data["excluded"].values()) == 400 and data["n_labelled"] == 60
+    groups = ok["g_cat"].astype(object).where(ok["g_cat"].notna(), "(missing)")
+    labelled = groups[drawn.index]
+    for r in data["estimates"]:
+        if r["n_labelled"] < 10:  # documented: too few labels for a corrected estimate
+            assert r["estimate"] is r["ci_low"] is r["ci_high"] is None, r
+            continue
+        assert r["ci_low"] <= r["estimate"] <= r["ci_high"], r
+        value = r["group"].removeprefix("g_cat=")
+        assert r["n"] == (397 if value == "all" else int((groups == value).sum())), r
+        assert r["n_labelled"] == (60 if value == "all" else int((labelled == value).sum())), r
+        cells = f"| {r['class']} | {r['group'].replace('_', chr(92) + '_')} | {r['estimate']:.3f} | {r['ci_low']:.3f} |"
+        assert cells in markdown, cells
+    for value in {r["group"] for r in data["estimates"]}:
+        naive = sum(r["naive"] for r in data["estimates"] if r["group"] == value)
+        assert abs(naive - 1) < 1e-9  # single-label head: the naive shares of a group sum to 1
