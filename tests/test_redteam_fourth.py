@@ -412,3 +412,20 @@ def test_prevalence_intervals_hold_their_estimates_and_json_agrees_with_markdown
     for value in {r["group"] for r in data["estimates"]}:
         naive = sum(r["naive"] for r in data["estimates"] if r["group"] == value)
         assert abs(naive - 1) < 1e-9  # single-label head: the naive shares of a group sum to 1
+
+
+def test_evaluate_val_on_a_partial_or_truncated_data_dir_is_refused_by_file(tmp_path, capsys):
+    from test_redteam_more import TWITTERAAE
+
+    source = TWITTERAAE.parent / "tweeteval" / "sentiment"
+    if not (source / "val_text.txt").exists():
+        pytest.skip("no TweetEval in the shared data")
+    folder = tmp_path / "data" / "tweeteval" / "sentiment"
+    folder.mkdir(parents=True)
+    (folder / "val_text.txt").write_bytes((source / "val_text.txt").read_bytes())
+    argv = ["evaluate", "--split", "val", "--data-dir", tmp_path / "data", "--heads", "sentiment"]
+    assert_refused(cli(capsys, *argv), "evaluate", "missing file", "mapping.txt", "tonecls fetch")
+    (folder / "mapping.txt").write_bytes((source / "mapping.txt").read_bytes())
+    lines = (source / "val_labels.txt").read_text(encoding="utf-8").splitlines(keepends=True)
+    (folder / "val_labels.txt").write_text("".join(lines[:100]), encoding="utf-8")
+    assert_refused(cli(capsys, *argv), "evaluate", f"has {len(lines)} lines but", "val_labels.txt has 100")
