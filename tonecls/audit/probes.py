@@ -36,6 +36,7 @@ Example::
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import re
@@ -120,13 +121,25 @@ def default_terms_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "resources" / "probe_terms"
 
 
+def _read_text(path: Path) -> str:
+    """A word list or template file as text: UTF-8, with or without a byte-order mark (as
+    Excel and Notepad save it), so that a first ``# slot:`` line is still read as one."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"{path} is not UTF-8 text (byte {error.start}: {error.reason}); save it as UTF-8 "
+            f"(iconv -f ITS-ENCODING -t UTF-8 {path.name})"
+        ) from None
+
+
 def load_templates(path: str | os.PathLike) -> list[ProbeTemplate]:
     """Read ``templates.txt``: one ``<emotion>: <sentence with one slot>`` a line, ``#`` comments."""
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"probe templates not found: {path}. Create it (see data/probe_terms/README.md).")
     templates = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, raw in enumerate(_read_text(path).splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -165,8 +178,8 @@ def load_dimension(path: str | os.PathLike) -> ProbeDimension:
     """
     path = Path(path)
     slot = "term"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for line in lines:
+    text = _read_text(path)
+    for line in text.splitlines():
         match = _SLOT_DIRECTIVE.match(line.strip())
         if match:
             slot = match.group(1).lower()
@@ -174,7 +187,7 @@ def load_dimension(path: str | os.PathLike) -> ProbeDimension:
                 raise InputError(f"{path}: unknown slot {slot!r} in '# slot:' line; use 'person' or 'term'")
             break
     try:
-        table = pd.read_csv(path, comment="#", dtype=str, skipinitialspace=True, keep_default_na=False)
+        table = pd.read_csv(io.StringIO(text), comment="#", dtype=str, skipinitialspace=True, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise InputError(f"{path} is not a valid CSV word list ({error}); expected a header 'group,term'") from None
     table.columns = [str(c).strip().lower() for c in table.columns]

@@ -12,18 +12,20 @@ checked from here: the message says how to remove it once that run is known to b
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tonecls.errors import InputError
 
-__all__ = ["OutputLock", "lock_path"]
+__all__ = ["OutputLock", "lock_path", "report_lock"]
 
 STALE_GUARD_SECONDS = 30  # a takeover guard older than this was left by a run that died
 
@@ -170,3 +172,24 @@ class OutputLock:
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
+
+
+@contextlib.contextmanager
+def report_lock(out_dir: str | os.PathLike, name: str) -> Iterator[OutputLock]:
+    """Hold the lock of the report ``out_dir/name`` (``.html``, ``.md``, ``.json``, figures):
+    ``<name>.lock`` in ``out_dir``. A report job holds it from before it reads its input until
+    its files are written, so that two runs writing one report never leave the HTML of one
+    beside the JSON of the other. Folders created for the lock are removed again if the job
+    wrote nothing into them (a refused run leaves no trace)."""
+    out_dir = Path(out_dir)
+    created = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]  # deepest first
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with OutputLock(out_dir / name) as lock:
+            yield lock
+    finally:
+        for folder in created:
+            try:
+                folder.rmdir()
+            except OSError:  # the job wrote into it (or another did): keep it and its parents
+                break

@@ -14,6 +14,7 @@ from tonecls.audit.groups import audit_groups, head_classes
 from tonecls.audit.result import AuditResult
 from tonecls.errors import InputError
 from tonecls.io import MARKER_COLUMNS, READ_STATUS_COLUMN
+from tonecls.io.lock import report_lock
 from tonecls.io.sources import input_files, input_header, read_input
 from tonecls.jobs.provenance import job_provenance
 from tonecls.schema import STATUS_COLUMN
@@ -90,10 +91,11 @@ def audit_file(
     from tonecls.report import audit_report, report_target, write_report
 
     out_dir, name = report_target(output)
-    check_seed(options.get("seed"), optional=True)  # before the file is read
-    group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
-    provenance = job_provenance(scored, model=model, command=command or "tonecls.jobs.audit_file(...)",
-                                input_description=input_description)
-    frame = load_scored(scored, head=head, columns=[*filter(None, [label_col]), *group_cols])
-    result = audit_groups(frame, head=head, group_cols=group_cols, label_col=label_col, **options)
-    return result, write_report(audit_report(result, provenance), out_dir, name)
+    with report_lock(out_dir, name):
+        check_seed(options.get("seed"), optional=True)  # before the file is read
+        group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
+        provenance = job_provenance(scored, model=model, command=command or "tonecls.jobs.audit_file(...)",
+                                    input_description=input_description)
+        frame = load_scored(scored, head=head, columns=[*filter(None, [label_col]), *group_cols])
+        result = audit_groups(frame, head=head, group_cols=group_cols, label_col=label_col, **options)
+        return result, write_report(audit_report(result, provenance), out_dir, name)

@@ -23,6 +23,7 @@ from tonecls.errors import InputError
 from tonecls.io import ExportWriter, LINE_COLUMN, MARKER_COLUMNS, check_input_file, check_output_path
 from tonecls.io import read_export, read_header, sha256_file
 from tonecls.io.formats import check_format
+from tonecls.io.lock import OutputLock, report_lock
 from tonecls.jobs.audit import load_scored, scored_input
 from tonecls.jobs.provenance import job_provenance
 from tonecls.prevalence import PrevalenceEstimator, PrevalenceResult, draw_sample
@@ -91,18 +92,19 @@ def sample_file(scored: str | os.PathLike, output: str | os.PathLike, *, n: int 
     scored = scored_input(scored)
     output = check_output_path(scored, output)
     check_format(output, None)
-    if output.exists() and not overwrite:
-        raise InputError(f"{output} exists (it may hold labels already); choose another output file, or pass "
-                         "--overwrite (overwrite=True) to replace it.")
-    frame = load_scored(scored, columns=[id_col, text_col, *filter(None, [stratify_col])])
-    if STATUS_COLUMN in frame.columns:
-        _check_unique_ids(frame[frame[STATUS_COLUMN].astype("string").eq(Status.OK.value).fillna(False)],
-                          id_col, f"scored file {scored}")
-    sample = draw_sample(frame, n, stratify_col=stratify_col, seed=seed, id_col=id_col, text_col=text_col,
-                         label_col=label_col, allocation=allocation)
-    with ExportWriter(output) as writer:
-        writer.write(sample)
-    return SampleSummary(output, sample, label_col)
+    with OutputLock(output):  # the check that it exists holds until the sample is written
+        if output.exists() and not overwrite:
+            raise InputError(f"{output} exists (it may hold labels already); choose another output file, or pass "
+                             "--overwrite (overwrite=True) to replace it.")
+        frame = load_scored(scored, columns=[id_col, text_col, *filter(None, [stratify_col])])
+        if STATUS_COLUMN in frame.columns:
+            _check_unique_ids(frame[frame[STATUS_COLUMN].astype("string").eq(Status.OK.value).fillna(False)],
+                              id_col, f"scored file {scored}")
+        sample = draw_sample(frame, n, stratify_col=stratify_col, seed=seed, id_col=id_col, text_col=text_col,
+                             label_col=label_col, allocation=allocation)
+        with ExportWriter(output) as writer:
+            writer.write(sample)
+        return SampleSummary(output, sample, label_col)
 
 
 def _check_classes(values: pd.Series, classes: list[str], multilabel: bool, where: str, head: str) -> None:
@@ -182,26 +184,27 @@ def prevalence_file(
     from tonecls.report import prevalence_report, report_target, write_report
 
     out_dir, name = report_target(output)
-    scored = scored_input(scored)
-    labels_path = check_input_file(labels, "labels file") if labels is not None else None
-    z_value(confidence)  # a bad level fails before the files are read
-    group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
-    provenance = job_provenance(scored, model=model, command=command or "tonecls.jobs.prevalence_file(...)",
-                                input_description=input_description)
-    in_file = labels_path is None and label_col is not None
-    columns = [*group_cols, *filter(None, [time_col]), *([label_col] if in_file else []),
-               *([id_col] if labels_path else [])]
-    frame = load_scored(scored, head=head, columns=list(dict.fromkeys(columns)),
-                        optional=[INCLUSION_COLUMN] if in_file else [])
-    labelled = None
-    if labels_path is not None:
-        label_col = label_col or DEFAULT_LABEL_COLUMN
-        labelled = read_labels(labels_path, frame, head=head, id_col=id_col, label_col=label_col)
-        provenance["labels file"] = f"{labels_path.resolve()} (sha256 {sha256_file(labels_path)[:16]}…)"
-    elif in_file:
-        classes, multilabel = head_classes(frame, head)
-        _check_classes(frame[label_col], classes, multilabel, f"scored file {scored}, column {label_col!r},", head)
-    result = PrevalenceEstimator(head, confidence=confidence).fit(
-        frame, labels=labelled, label_col=label_col, id_col=id_col, group_cols=group_cols, time_col=time_col,
-        freq=freq)
-    return result, write_report(prevalence_report(result, provenance), out_dir, name)
+    with report_lock(out_dir, name):
+        scored = scored_input(scored)
+        labels_path = check_input_file(labels, "labels file") if labels is not None else None
+        z_value(confidence)  # a bad level fails before the files are read
+        group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
+        provenance = job_provenance(scored, model=model, command=command or "tonecls.jobs.prevalence_file(...)",
+                                    input_description=input_description)
+        in_file = labels_path is None and label_col is not None
+        columns = [*group_cols, *filter(None, [time_col]), *([label_col] if in_file else []),
+                   *([id_col] if labels_path else [])]
+        frame = load_scored(scored, head=head, columns=list(dict.fromkeys(columns)),
+                            optional=[INCLUSION_COLUMN] if in_file else [])
+        labelled = None
+        if labels_path is not None:
+            label_col = label_col or DEFAULT_LABEL_COLUMN
+            labelled = read_labels(labels_path, frame, head=head, id_col=id_col, label_col=label_col)
+            provenance["labels file"] = f"{labels_path.resolve()} (sha256 {sha256_file(labels_path)[:16]}…)"
+        elif in_file:
+            classes, multilabel = head_classes(frame, head)
+            _check_classes(frame[label_col], classes, multilabel, f"scored file {scored}, column {label_col!r},", head)
+        result = PrevalenceEstimator(head, confidence=confidence).fit(
+            frame, labels=labelled, label_col=label_col, id_col=id_col, group_cols=group_cols, time_col=time_col,
+            freq=freq)
+        return result, write_report(prevalence_report(result, provenance), out_dir, name)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tonecls.errors import InputError
+from tonecls.io.lock import report_lock
 from tonecls.jobs.provenance import job_provenance
 from tonecls.model import load_model
 from tonecls.model.bundle import DEFAULT_BUNDLE, check_bundle_target
@@ -58,21 +59,23 @@ def privacy_audit_file(
     from tonecls.report import privacy_report, report_target, write_report
 
     out_dir, name = report_target(output)
-    check_seed(seed)  # before the bundle is loaded and the posts scored
-    if "lira" in attacks and importlib.util.find_spec("keras") is None:
-        raise InputError("the 'lira' attack trains reference models, which needs the train extra (TensorFlow, "
-                         "Keras): pip install 'tonecls[train]', or choose other attacks (--attack loss "
-                         "--attack trained).")
-    if save_bundle is not None:
-        check_bundle_target(save_bundle, base=model if model is not None else DEFAULT_BUNDLE)
-    bundle = load_model(model)
-    splits = [_labelled(path, bundle, head, text_col, label_col) for path in (members, non_members)]
-    result = audit_membership(bundle, *splits, head, attacks=attacks, reference_models=reference_models,
-                              n_resamples=n_resamples, seed=seed)
-    provenance = job_provenance(members, model=bundle, command=command or "tonecls.jobs.privacy_audit_file(...)",
-                                input_description=input_description, also={"non-member file": non_members})
-    paths = write_report(privacy_report(result, provenance=provenance), out_dir, name)
-    if save_bundle is not None:
-        record_membership(bundle, result)
-        paths["bundle"] = bundle.save(save_bundle)
-    return result, paths
+    with report_lock(out_dir, name):
+        check_seed(seed)  # before the bundle is loaded and the posts scored
+        if "lira" in attacks and importlib.util.find_spec("keras") is None:
+            raise InputError("the 'lira' attack trains reference models, which needs the train extra (TensorFlow, "
+                             "Keras): pip install 'tonecls[train]', or choose other attacks (--attack loss "
+                             "--attack trained).")
+        if save_bundle is not None:
+            check_bundle_target(save_bundle, base=model if model is not None else DEFAULT_BUNDLE)
+        bundle = load_model(model)
+        splits = [_labelled(path, bundle, head, text_col, label_col) for path in (members, non_members)]
+        result = audit_membership(bundle, *splits, head, attacks=attacks, reference_models=reference_models,
+                                  n_resamples=n_resamples, seed=seed)
+        provenance = job_provenance(members, model=bundle,
+                                    command=command or "tonecls.jobs.privacy_audit_file(...)",
+                                    input_description=input_description, also={"non-member file": non_members})
+        paths = write_report(privacy_report(result, provenance=provenance), out_dir, name)
+        if save_bundle is not None:
+            record_membership(bundle, result)
+            paths["bundle"] = bundle.save(save_bundle)
+        return result, paths

@@ -8,6 +8,7 @@ from typing import Any
 
 from tonecls.audit.probes import ProbeResult, run_probes
 from tonecls.io import atomic_write
+from tonecls.io.lock import report_lock
 
 __all__ = ["probe_file"]
 
@@ -19,9 +20,10 @@ def probe_file(output: str | os.PathLike, model: Any = None, **options: Any) -> 
     from tonecls.report import probe_report, report_target, write_report
 
     out_dir, name = report_target(output)  # a bad path fails before the slow work
-    result = run_probes(model, **options)
-    paths = write_report(probe_report(result), out_dir, name)
-    paths["scores"] = out_dir / f"{name}_scores.csv"
-    with atomic_write(paths["scores"], newline="") as handle:
-        result.scores.to_csv(handle, index=False)
-    return result, paths
+    with report_lock(out_dir, name):
+        result = run_probes(model, **options)
+        paths = write_report(probe_report(result), out_dir, name)
+        paths["scores"] = out_dir / f"{name}_scores.csv"
+        with atomic_write(paths["scores"], newline="") as handle:
+            result.scores.to_csv(handle, index=False)
+        return result, paths

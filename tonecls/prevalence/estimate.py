@@ -317,6 +317,23 @@ def _group_keys(ok: pd.DataFrame, col: str) -> _Grouping:
     return _Grouping(col, "group", values, order)
 
 
+def _wall_clock(raw: pd.Series) -> pd.Series:
+    """The times as written, without their time zone: a post at 23:30 on 31 January in New York
+    (``-05:00``) is in January, not in UTC's February."""
+    if isinstance(raw.dtype, pd.DatetimeTZDtype):
+        return raw.dt.tz_localize(None)
+    try:
+        local = pd.to_datetime(raw, errors="raise", format="mixed")
+    except ValueError:  # offsets differ between rows (summer time, several zones): one by one
+        local = raw.map(lambda value: _naive(pd.to_datetime(value)) if pd.notna(value) else pd.NaT)
+        return pd.to_datetime(local)
+    return local.dt.tz_localize(None) if isinstance(local.dtype, pd.DatetimeTZDtype) else local
+
+
+def _naive(stamp: pd.Timestamp) -> pd.Timestamp:
+    return stamp.tz_localize(None) if stamp is not pd.NaT and stamp.tzinfo is not None else stamp
+
+
 def _period_keys(ok: pd.DataFrame, time_col: str, freq: str, notes: list[str]) -> _Grouping:
     raw = ok[time_col]
     try:
@@ -329,7 +346,7 @@ def _period_keys(ok: pd.DataFrame, time_col: str, freq: str, notes: list[str]) -
         raise InputError(f"time column {time_col!r} holds no date/time in the scored rows.")
     if missing.any():
         notes.append(f"{int(missing.sum())} scored row(s) have no {time_col}: left out of the periods.")
-    periods = times.dt.tz_localize(None).dt.to_period(freq).astype(str).to_numpy(dtype=object)
+    periods = _wall_clock(raw).dt.to_period(freq).astype(str).to_numpy(dtype=object)
     periods[missing] = None
     order = sorted({p for p in periods if p is not None})
     return _Grouping(time_col, "period", periods, order)
