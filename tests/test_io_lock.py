@@ -92,3 +92,13 @@ def test_an_unreadable_lock_is_waited_for_then_taken_over_when_old(tmp_path):
     with OutputLock(out):
         assert json.loads(lock_path(out).read_text(encoding="utf-8"))["pid"] == os.getpid()
     assert not lock_path(out).exists() and list(tmp_path.iterdir()) == []  # no file of its own left
+
+
+def test_the_held_message_offers_resume_only_to_jobs_that_can_resume(tmp_path):
+    from tonecls.io.lock import OutputLock
+
+    holder = {"pid": 1, "host": "elsewhere", "since": "2026-01-01T00:00:00"}
+    streaming = OutputLock(tmp_path / "scored.csv", resumable=True)._held_message(holder)
+    report = OutputLock(tmp_path / "audit")._held_message(holder)
+    assert streaming.endswith("run again (with --resume to keep its completed chunks).")
+    assert report.endswith("and run again.") and "--resume" not in report

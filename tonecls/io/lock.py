@@ -67,8 +67,9 @@ class OutputLock:
     ...     run_the_job()
     """
 
-    def __init__(self, output: str | os.PathLike) -> None:
+    def __init__(self, output: str | os.PathLike, *, resumable: bool = False) -> None:
         self.output = Path(output)
+        self.resumable = resumable  # the job can resume: the message says how to keep its chunks
         self.path = lock_path(output)
         self.owner = {"pid": os.getpid(), "host": socket.gethostname(),
                       "started_ticks": _start_time(os.getpid()),
@@ -158,7 +159,7 @@ class OutputLock:
                f"{holder.get('since', '?')}" + (f" ({holder['command']})" if holder.get("command") else ""))
         return (f"another run is writing {self.output}: {who} holds {self.path}. Wait for it to finish, or "
                 f"choose another output. If that run is over (e.g. its machine went down), delete {self.path} "
-                "and run again (with --resume to keep its completed chunks).")
+                "and run again" + (" (with --resume to keep its completed chunks)." if self.resumable else "."))
 
     def release(self) -> None:
         """Remove the lock if this run holds it."""

@@ -166,7 +166,7 @@ def run_file(
                **engine.options(), **job.options()}
     identity = input_identity(files, in_format)
     output.parent.mkdir(parents=True, exist_ok=True)
-    with OutputLock(output):  # checked under the lock: another run's partial is not yet complete
+    with OutputLock(output, resumable=True):  # checked under the lock: another run's partial is not yet complete
         partial = partial_path(output)
         check_partial_is_ours(partial, manifest_path(output), *([] if engine.writes_parts else [state_path(partial)]))
         manifest_file = manifest_path(output)
