@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from tonecls.errors import InputError
-from tonecls.io.arrow import arrow_column, write_unified
+from tonecls.io.arrow import arrow_column, check_parquet_depth, write_unified
 from tonecls.io.files import atomic_write, check_partial_is_ours, fsync_dir, fsync_file, partial_path, sha256_file
 from tonecls.io.formats import check_format, is_gzipped, separator
 from tonecls.io.manifest import ResumeRefused
@@ -466,6 +466,7 @@ class ExportWriter:
             for name in chunk.columns
         ]
         table = pa.Table.from_arrays(arrays, names=list(chunk.columns))
+        check_parquet_depth(table.schema, self.path)
         part = self.parts_dir / f"part-{self._parts:06d}.parquet"
         pq.write_table(table, part.with_name(part.name + ".partial"))
         os.replace(part.with_name(part.name + ".partial"), part)
