@@ -60,6 +60,12 @@ def read_text(path: Path) -> str:
     return (gzip.decompress(data) if path.suffix == ".gz" else data).decode("utf-8")
 
 
+def lines_of(path: Path) -> list[str]:
+    """The lines of a text output, split at "\n" only (``str.splitlines`` also splits at
+    U+2028, U+0085 and others, which JSON text may hold)."""
+    return read_text(path).removesuffix("\n").split("\n")
+
+
 def input_columns(path: Path, names: list[str]) -> list[dict]:
     """The rows of a scored output (any format), only the columns ``names``, as Python values
     (text outputs: CSV/TSV fields as text, JSONL values as JSON)."""
@@ -67,7 +73,7 @@ def input_columns(path: Path, names: list[str]) -> list[dict]:
         return pq.read_table(path).select(names).to_pylist()
     text = read_text(path)
     if ".jsonl" in path.name:
-        return [{n: json.loads(line)[n] for n in names} for line in text.splitlines()]
+        return [{n: json.loads(line)[n] for n in names} for line in lines_of(path)]
     sep = "\t" if ".tsv" in path.name else ","
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
     header = rows[0]
@@ -130,3 +136,110 @@ def test_parquet_output_of_values_nested_deeper_than_parquet_reads_is_refused(tm
     with pytest.raises(InputError, match=r"column 'v' holds values nested 121 levels deep.*CSV, TSV or JSONL"):
         score(src, out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+# JSON number as written -> how every text output writes it (the double's shortest form where a
+# double holds the number exactly, else the text as it came)
+NUMBERS = {
+    "-0.0": "-0.0", "1E+2": "100.0", "1E-07": "1e-07", "1e-7": "1e-07", "5e-324": "5e-324",
+    "0.30000000000000004": "0.30000000000000004", "1.7976931348623157e308": "1.7976931348623157e+308",
+    "0.1e-400": "0.1e-400", "2.5e-324": "2.5e-324", "1.7976931348623159e308": "1.7976931348623159e308",
+    "100000000000000000000000.0": "1e+23", "-0.0E-0": "-0.0",
+}
+
+
+@pytest.mark.parametrize("fmt", TEXT_FORMATS)
+def test_odd_spellings_of_json_numbers_come_out_exact_in_every_text_format(tmp_path, fmt):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(f'{{"id": {i}, "text": "hi there", "n": {n}, "deep": [{n}]}}\n'
+                           for i, n in enumerate(NUMBERS)), encoding="utf-8")
+    out = tmp_path / f"out.{fmt}"
+    score(src, out, chunksize=5)
+    if "jsonl" in fmt:  # the number's JSON text itself, top level and nested
+        lines = lines_of(out)
+        for line, written in zip(lines, NUMBERS.values()):
+            assert f'"n": {written}, "deep": [{written}],' in line
+    else:
+        rows = input_columns(out, ["id", "n", "deep"])
+        assert [r["n"] for r in rows] == list(NUMBERS.values())
+        assert [r["deep"] for r in rows] == [f"[{w}]" for w in NUMBERS.values()]
+        assert [r["id"] for r in rows] == [str(i) for i in range(len(NUMBERS))]
+
+
+def test_json_numbers_to_parquet_are_exact_doubles_or_refused(tmp_path):
+    exact = {k: v for k, v in NUMBERS.items() if v != k or k in ("5e-324", "0.30000000000000004", "-0.0")}
+    exact = {k: v for k, v in exact.items() if not (k == v and k in ("0.1e-400", "2.5e-324"))}
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(f'{{"id": {i}, "text": "hi", "n": {n}}}\n' for i, n in enumerate(exact)),
+                   encoding="utf-8")
+    out = tmp_path / "out.parquet"
+    score(src, out)
+    table = pq.read_table(out)
+    assert table.schema.field("n").type == pa.float64()
+    got = table.column("n").to_pylist()
+    assert [repr(v) for v in got] == [str(float(w)) for w in exact.values()]
+    for spelled in ("0.1e-400", "2.5e-324", "1.7976931348623159e308"):
+        src.write_text(f'{{"id": 1, "text": "hi", "n": 1.5}}\n{{"id": 2, "text": "hi", "n": {spelled}}}\n')
+        with pytest.raises(InputError, match=f"holds the number {spelled}.*CSV, TSV or JSONL"):
+            score(src, tmp_path / "refused.parquet")
+        assert not (tmp_path / "refused.parquet").exists()
+
+
+# characters Python's str.splitlines() takes for line breaks, which CSV/TSV do not
+LINE_LIKE = ["a\u2028b", "c\u0085d", "e\x0bf", "g\x0ch", "i\x1cj\x1dk\x1el", "m\u2029n"]
+
+
+@pytest.mark.parametrize("fmt", TEXT_FORMATS + ["parquet"])
+def test_unicode_line_separators_inside_csv_fields_do_not_split_rows(tmp_path, fmt):
+    src = tmp_path / "in.csv"
+    with open(src, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["id", "text", "copy"])
+        writer.writerows([f"{i:03d}", t, t] for i, t in enumerate(LINE_LIKE))
+    out = tmp_path / f"out.{fmt}"
+    summary = score(src, out, id_col="id", chunksize=4)
+    assert summary.rows == len(LINE_LIKE) and summary.statuses == {"ok": len(LINE_LIKE)}
+    rows = input_columns(out, ["id", "text", "copy"])
+    assert rows == [{"id": f"{i:03d}", "text": t, "copy": t} for i, t in enumerate(LINE_LIKE)]
+
+
+def test_unicode_line_separators_in_tsv_and_jsonl_do_not_split_rows(tmp_path):
+    tsv = tmp_path / "in.tsv"
+    tsv.write_text("id\ttext\n" + "".join(f"{i}\t{t}\n" for i, t in enumerate(LINE_LIKE)), encoding="utf-8")
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text("".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n"
+                             for i, t in enumerate(LINE_LIKE)), encoding="utf-8")
+    for src in (tsv, jsonl):
+        out = tmp_path / f"{src.stem}-{src.suffix[1:]}.jsonl"
+        assert score(src, out).rows == len(LINE_LIKE)
+        assert [json.loads(line)["text"] for line in lines_of(out)] == LINE_LIKE
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_a_blank_key_and_keys_equal_only_after_unicode_normalisation_stay_apart(tmp_path, fmt):
+    nfc, nfd = "caf\u00e9", "cafe\u0301"
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": 1, "text": "hi", "": "blank", nfc: 1, nfd: "two"}) + "\n"
+                   + json.dumps({"id": 2, "text": "yo", nfd: "late"}) + "\n", encoding="utf-8")
+    out = tmp_path / f"out.{fmt}"
+    score(src, out, chunksize=1)
+    rows = input_columns(out, ["", nfc, nfd])
+    if fmt == "csv":
+        assert rows == [{"": "blank", nfc: "1", nfd: "two"}, {"": "", nfc: "", nfd: "late"}]
+    else:
+        assert rows == [{"": "blank", nfc: 1, nfd: "two"}, {"": None, nfc: None, nfd: "late"}]
+    header = (lines_of(out)[0].split(",") if fmt == "csv" else
+              list(json.loads(lines_of(out)[0])) if fmt == "jsonl" else pq.read_schema(out).names)
+    assert header[:5] == ["id", "text", "", nfc, nfd]
+
+
+def test_a_row_of_5000_columns_comes_out_whole_and_without_a_pandas_warning(tmp_path, capsys):
+    names = ["id", "text"] + [f"c{i}" for i in range(5000)]
+    src = tmp_path / "wide.csv"
+    src.write_text(",".join(names) + "\n" + "\n".join(
+        ",".join([f"r{r}", "good game"] + [f"{r}.{i}" for i in range(5000)]) for r in range(3)) + "\n")
+    code, out, err = cli(capsys, "preprocess", src, "-o", tmp_path / "wide.jsonl", "-q")
+    assert code == 0 and err == "", err
+    rows = [json.loads(line) for line in (tmp_path / "wide.jsonl").read_text().splitlines()]
+    assert [list(r)[:5002] for r in rows] == [names] * 3
+    assert [r["c4999"] for r in rows] == ["0.4999", "1.4999", "2.4999"]
