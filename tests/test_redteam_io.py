@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -243,3 +244,124 @@ def test_a_row_of_5000_columns_comes_out_whole_and_without_a_pandas_warning(tmp_
     rows = [json.loads(line) for line in (tmp_path / "wide.jsonl").read_text().splitlines()]
     assert [list(r)[:5002] for r in rows] == [names] * 3
     assert [r["c4999"] for r in rows] == ["0.4999", "1.4999", "2.4999"]
+
+
+# --- faults ------------------------------------------------------------------------------------
+
+
+def mixed_jsonl(path: Path, n: int = 200, late_from: int = 150) -> Path:
+    """JSONL posts of every status; a key ``late`` appears from row ``late_from`` on (a CSV
+    output then gets its header rewritten when it closes)."""
+    texts = ["great game tonight!", "", "so sad :(", "line\nbreak", "@user hate this", None]
+    rows = [{"id": i, "text": texts[i % 6], "x": [i, {"k": i / 7}], **({"late": f"L{i}"} if i >= late_from else {})}
+            for i in range(n)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def full_disk(path: Any = None) -> OSError:
+    return OSError(errno.ENOSPC, "No space left on device", None if path is None else str(path))
+
+
+class HalfWritten:
+    """A binary file handle whose ``write`` puts half the bytes on disk, then fails (disk full)."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+
+    def write(self, data: bytes) -> int:
+        self.handle.write(data[: len(data) // 2])
+        self.handle.flush()
+        raise full_disk(self.handle.name)
+
+    def __getattr__(self, name):
+        return getattr(self.handle, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.close()
+
+
+def inject_full_disk(monkeypatch, where: str) -> None:
+    """Make the disk fill up at ``where`` (the third time it is reached, or at close)."""
+    import tonecls.io.writing as writing
+    from tonecls.io.manifest import ResumeManifest
+
+    calls = []
+
+    def third() -> bool:
+        calls.append(1)
+        return len(calls) == 3
+
+    if where == "mid_chunk":
+        def opener(file, mode="r", *args, **kwargs):
+            handle = open(file, mode, *args, **kwargs)
+            return HalfWritten(handle) if mode == "ab" and third() else handle
+        monkeypatch.setattr(writing, "open", opener, raising=False)
+    elif where == "writer_state":
+        save = writing.ExportWriter._save_state
+        monkeypatch.setattr(writing.ExportWriter, "_save_state",
+                            lambda self: (_ for _ in ()).throw(full_disk(self.state_file)) if third() else save(self))
+    elif where == "manifest":
+        save = ResumeManifest.save
+        monkeypatch.setattr(ResumeManifest, "save",
+                            lambda self, path: (_ for _ in ()).throw(full_disk(path)) if third() else save(self, path))
+    elif where == "header_rewrite":
+        def rewrite(self):
+            self.partial.with_name(self.partial.name + ".rewrite").write_bytes(b"id,text,x,late\n0,gre")
+            raise full_disk(self.partial)
+        monkeypatch.setattr(writing.ExportWriter, "_rewrite_with_all_columns", rewrite)
+    elif where == "parquet_part":
+        write_table = pq.write_table
+
+        def half_table(table, where_to, *args, **kwargs):
+            if third():
+                Path(where_to).write_bytes(b"PAR1\0\0")
+                raise full_disk(where_to)
+            return write_table(table, where_to, *args, **kwargs)
+        monkeypatch.setattr(pq, "write_table", half_table)
+
+
+@pytest.mark.parametrize("where, fmt", [("mid_chunk", "csv"), ("mid_chunk", "jsonl.gz"), ("writer_state", "tsv"),
+                                        ("manifest", "csv.gz"), ("header_rewrite", "csv"),
+                                        ("parquet_part", "parquet")])
+def test_a_disk_that_fills_up_at_any_step_keeps_the_done_chunks_and_resume_equals_a_clean_run(
+        tmp_path, monkeypatch, where, fmt):
+    src = mixed_jsonl(tmp_path / "posts.jsonl")
+    reference = tmp_path / f"reference.{fmt}"
+    clean = score(src, reference, id_col="id")
+    out = tmp_path / f"out.{fmt}"
+    with monkeypatch.context() as patched:
+        inject_full_disk(patched, where)
+        with pytest.raises(Exception, match="No space left on device.*--resume") as failed:
+            score(src, out, id_col="id")
+    assert type(failed.value).__name__ == "JobFailed"
+    assert not out.exists() and manifest_path(out).exists()
+    summary = score(src, out, id_col="id", resume=True)
+    assert summary.rows == 200 and summary.statuses == clean.statuses
+    assert summary.duplicate_ids == 0 and summary.malformed_lines == []
+    if fmt == "parquet":
+        assert pq.read_table(out).equals(pq.read_table(reference))
+    else:
+        assert out.read_bytes() == reference.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["posts.jsonl", reference.name, out.name])
+
+
+def test_a_gzip_csv_whose_header_grew_is_the_same_bytes_under_any_name_and_time(tmp_path, monkeypatch):
+    """A .csv.gz whose columns grew after its header was written is rewritten on close; that
+    stream held the partial's file name and the time (gzip.open), so two runs of the same input
+    gave other bytes (found by the full-disk case above)."""
+    import time
+
+    src = mixed_jsonl(tmp_path / "posts.jsonl")
+    first, second = tmp_path / "a.csv.gz", tmp_path / "other-name.csv.gz"
+    score(src, first)
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 3600)
+    score(src, second)
+    data = first.read_bytes()
+    assert data == second.read_bytes()
+    assert data[3] & 0x08 == 0 and data[4:8] == b"\0\0\0\0"  # no FNAME, mtime 0
+    assert read_text(first).split("\n")[0].startswith("id,text,x,late,tonecls_status")

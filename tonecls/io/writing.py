@@ -29,6 +29,7 @@ Values are written as they are (the rules are in :mod:`tonecls.io.values`):
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import hashlib
@@ -37,9 +38,9 @@ import json
 import os
 import shutil
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -225,6 +226,18 @@ def _merge_columns(known: list[str], new: Sequence[str]) -> list[str]:
 
 
 # --- the writer -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _opened(path: Path, mode: str, gzipped: bool) -> Iterator[IO[bytes]]:
+    """``path`` opened in binary ``mode``, through gzip if ``gzipped``; a gzip stream written
+    holds no file name and no time (the same rows give the same bytes, as chunks' members do)."""
+    with open(path, mode) as raw:
+        if not gzipped:
+            yield raw
+            return
+        with gzip.GzipFile(filename="", mode=mode, fileobj=raw, compresslevel=6, mtime=0) as stream:
+            yield stream
 
 
 def state_path(partial: Path) -> Path:
@@ -504,9 +517,8 @@ class ExportWriter:
         """CSV/TSV whose columns grew after the header was written: rewrite it with every
         column, the new ones empty in the rows written before they appeared."""
         sep = separator(self.format)
-        opener = gzip.open if self.gzip else open
         rewritten = self.partial.with_name(self.partial.name + ".rewrite")
-        with opener(self.partial, "rb") as source, opener(rewritten, "wb") as target:
+        with _opened(self.partial, "rb", self.gzip) as source, _opened(rewritten, "wb", self.gzip) as target:
             text_in = io.TextIOWrapper(source, encoding="utf-8", newline="")
             text_out = io.TextIOWrapper(target, encoding="utf-8", newline="")
             reader = csv.reader(text_in, delimiter=sep, strict=True)
