@@ -365,3 +365,125 @@ def test_a_gzip_csv_whose_header_grew_is_the_same_bytes_under_any_name_and_time(
     assert data == second.read_bytes()
     assert data[3] & 0x08 == 0 and data[4:8] == b"\0\0\0\0"  # no FNAME, mtime 0
     assert read_text(first).split("\n")[0].startswith("id,text,x,late,tonecls_status")
+
+
+def interrupted(src: Path, out: Path, after: int, **kwargs) -> None:
+    """A run of ``src`` into ``out`` stopped (KeyboardInterrupt) after ``after`` chunks."""
+    from tonecls.io.manifest import ResumeManifest
+
+    save, calls = ResumeManifest.save, []
+
+    def stop(self, path):
+        save(self, path)
+        calls.append(1)
+        if len(calls) == after:
+            raise KeyboardInterrupt
+
+    ResumeManifest.save = stop
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            score(src, out, **kwargs)
+    finally:
+        ResumeManifest.save = save
+
+
+def kept_as_they_were(out: Path, partial: bytes, manifest: bytes) -> bool:
+    return (Path(f"{out}.partial").read_bytes() == partial and manifest_path(out).read_bytes() == manifest
+            and not out.exists())
+
+
+def test_a_manifest_of_another_run_of_another_input_is_refused_and_both_files_kept(tmp_path):
+    one, other = write_csv(tmp_path / "one.csv", n=200), write_csv(tmp_path / "other.csv", n=300)
+    out, elsewhere = tmp_path / "out.csv", tmp_path / "elsewhere.csv"
+    interrupted(one, out, after=2)
+    interrupted(other, elsewhere, after=4)
+    shutil.copy(manifest_path(elsewhere), manifest_path(out))
+    partial, manifest = Path(f"{out}.partial").read_bytes(), manifest_path(out).read_bytes()
+    with pytest.raises(InputError, match="cannot resume: the input changed"):
+        score(one, out, resume=True)
+    assert kept_as_they_were(out, partial, manifest)
+    # the other run's input given under this input's name: its chunks read differently
+    shutil.copy(one, tmp_path / "kept-one.csv")
+    shutil.copy(other, one)
+    shutil.copy(manifest_path(elsewhere), manifest_path(out))
+    shutil.copy(tmp_path / "kept-one.csv", one)
+    with pytest.raises(InputError, match="cannot resume"):
+        score(one, out, resume=True)
+    assert kept_as_they_were(out, partial, manifest_path(out).read_bytes())
+
+
+def test_a_partial_replaced_by_another_runs_finished_output(tmp_path):
+    """The finished output of a clean run of the same input holds the recorded chunks byte for
+    byte: the resume continues (what it keeps is verified); one of another input is refused."""
+    src, other = write_csv(tmp_path / "posts.csv", n=200), write_csv(tmp_path / "other.csv", n=200, boom_at=3)
+    reference, foreign = tmp_path / "reference.csv", tmp_path / "foreign.csv"
+    score(src, reference, id_col="id")
+    score(other, foreign, id_col="id")
+    out = tmp_path / "out.csv"
+    interrupted(src, out, after=3, id_col="id")
+    shutil.copy(foreign, f"{out}.partial")
+    manifest = manifest_path(out).read_bytes()
+    with pytest.raises(ResumeRefused, match="differs from what was written"):
+        score(src, out, id_col="id", resume=True)
+    assert kept_as_they_were(out, foreign.read_bytes(), manifest)
+    shutil.copy(reference, f"{out}.partial")
+    summary = score(src, out, id_col="id", resume=True)
+    assert summary.resumed_from_row == 96 and summary.rows == 200
+    assert out.read_bytes() == reference.read_bytes()
+
+
+def test_an_input_truncated_between_the_runs(tmp_path):
+    """Cut inside the completed chunks: refused, partial kept. Cut after them (mid-line): the
+    resume continues, and the output is a clean run's of the cut file, its last line flagged."""
+    src = write_csv(tmp_path / "posts.csv", n=200, multiline=False)
+    whole = src.read_bytes()
+    out = tmp_path / "out.csv"
+    interrupted(src, out, after=3, id_col="id")
+    partial, manifest = Path(f"{out}.partial").read_bytes(), manifest_path(out).read_bytes()
+    lines = whole.split(b"\n")
+    src.write_bytes(b"\n".join(lines[:80]) + b"\n")  # 79 rows: inside the third chunk
+    with pytest.raises(ResumeRefused, match="cannot resume: the input file changed"):
+        score(src, out, id_col="id", resume=True)
+    assert kept_as_they_were(out, partial, manifest)
+    cut = b"\n".join(lines[:150]) + b"\n" + lines[150][:7]  # mid-line, after the completed chunks
+    src.write_bytes(cut)
+    summary = score(src, out, id_col="id", resume=True)
+    reference = tmp_path / "reference.csv"
+    (tmp_path / "cut.csv").write_bytes(cut)
+    clean = score(tmp_path / "cut.csv", reference, id_col="id")
+    assert out.read_bytes() == reference.read_bytes()
+    assert summary.rows == clean.rows == 150 and summary.statuses == clean.statuses
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv.gz", "jsonl", "parquet"])
+def test_a_header_only_input_with_resume_gives_a_header_only_output_twice(tmp_path, fmt):
+    src = tmp_path / "empty.csv"
+    src.write_text("id,text,group\n")
+    out = tmp_path / f"out.{fmt}"
+    first = score(src, out, resume=True)
+    assert first.rows == 0 and "nothing to resume" in first.notes[0]
+    data = out.read_bytes()
+    second = score(src, out, resume=True)
+    assert second.rows == 0 and out.read_bytes() == data
+    if fmt == "parquet":
+        assert pq.read_schema(out).names[:3] == ["id", "text", "group"] and pq.read_table(out).num_rows == 0
+    elif fmt != "jsonl":
+        assert lines_of(out)[0].split("\t" if "tsv" in fmt else ",")[:4] == ["id", "text", "group", "tonecls_status"]
+        assert len(lines_of(out)) == 1
+    else:
+        assert data == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.csv", out.name]
+
+
+def test_a_refused_parquet_resume_leaves_every_part_file_as_it_was(tmp_path):
+    src = write_csv(tmp_path / "posts.csv", n=200)
+    out = tmp_path / "out.parquet"
+    interrupted(src, out, after=3)
+    parts = Path(f"{out}.partial.parts")
+    (parts / "part-000003.parquet").write_bytes(b"a chunk whose completion was not recorded")
+    first = parts / "part-000000.parquet"
+    first.write_bytes(first.read_bytes()[:-1] + b"X")
+    before = {p.name: p.read_bytes() for p in parts.iterdir()}
+    with pytest.raises(ResumeRefused, match="part-000000.parquet differs"):
+        score(src, out, resume=True)
+    assert {p.name: p.read_bytes() for p in parts.iterdir()} == before

@@ -302,6 +302,7 @@ class ExportWriter:
         self._parts = 0
         self._bytes = 0
         self._closed = False
+        self._unrecorded = False  # restored: bytes or parts past the state are still to be dropped
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(resume, dict):
             self._restore(resume)
@@ -338,7 +339,9 @@ class ExportWriter:
 
     def _restore(self, state: dict[str, Any]) -> None:
         """Continue after ``state``: anything written after it (a chunk whose completion was
-        not recorded) is dropped; a partial output holding less than ``state`` is refused."""
+        not recorded) is dropped once the partial is verified, or at the first write or close
+        (a refused resume leaves the partial as it was); a partial output holding less than
+        ``state`` is refused."""
         try:
             if state["format"] != self.format or state["gzip"] != self.gzip:
                 raise ValueError(f"it was written as {state['format']}")
@@ -356,9 +359,6 @@ class ExportWriter:
             if missing or not self.parts_dir.is_dir():
                 raise ResumeRefused(f"cannot resume: part files {missing[:3]} of the partial output "
                                     f"{self.parts_dir} are missing. Run again without --resume to start over.")
-            for stray in self.parts_dir.glob("part-*.parquet*"):
-                if stray not in self._part_files():
-                    stray.unlink()
         else:
             size = self.partial.stat().st_size if self.partial.is_file() else -1
             if size < self._bytes:
@@ -366,8 +366,21 @@ class ExportWriter:
                     f"cannot resume: the partial output {self.partial} holds {max(size, 0):,} bytes, less than "
                     f"the {self._bytes:,} recorded as written (it was truncated or replaced). Run again "
                     "without --resume to start over.")
-            with open(self.partial, "r+b") as handle:  # drop a chunk whose completion was not recorded
+        self._unrecorded = True  # dropped once verified (or at the first write): a refusal keeps the partial
+
+    def _drop_unrecorded(self) -> None:
+        """Drop what was written after the restored state (a chunk whose completion was not
+        recorded): the bytes past it, or its stray part files."""
+        if not self._unrecorded:
+            return
+        if self.format == "parquet":
+            for stray in self.parts_dir.glob("part-*.parquet*"):
+                if stray not in self._part_files():
+                    stray.unlink()
+        else:
+            with open(self.partial, "r+b") as handle:
                 handle.truncate(self._bytes)
+        self._unrecorded = False
         self._save_state()
 
     def _part_files(self) -> list[Path]:
@@ -382,6 +395,7 @@ class ExportWriter:
                 if sha256_file(self.parts_dir / record["part"]) != record["sha256"]:
                     raise ResumeRefused(f"cannot resume: {self.parts_dir / record['part']} differs from what was "
                                         "written (its SHA-256 changed). Run again without --resume to start over.")
+            self._drop_unrecorded()
             return
         start = 0
         with open(self.partial, "rb") as handle:
@@ -399,6 +413,7 @@ class ExportWriter:
                         f"(chunk {number}, bytes {start:,} to {record['end']:,}, has another SHA-256: it was "
                         "damaged or edited). Run again without --resume to start over.")
                 start = record["end"]
+        self._drop_unrecorded()
 
     def _discard(self) -> None:
         check_partial_is_ours(self.partial, self.state_file)
@@ -444,6 +459,7 @@ class ExportWriter:
         (Parquet), with the writer's :attr:`state` after it."""
         if self._closed:
             raise ValueError("write to a closed ExportWriter")
+        self._drop_unrecorded()
         chunk = self._conform(chunk)
         if self.format == "parquet":
             part = self._write_parquet_part(chunk)
@@ -490,6 +506,7 @@ class ExportWriter:
         """Finish the file and move it to the target path; returns the path."""
         if self._closed:
             return self.path
+        self._drop_unrecorded()
         if self.format == "parquet":
             self._merge_parts()
         elif self.format != "jsonl":
