@@ -487,3 +487,47 @@ def test_a_refused_parquet_resume_leaves_every_part_file_as_it_was(tmp_path):
     with pytest.raises(ResumeRefused, match="part-000000.parquet differs"):
         score(src, out, resume=True)
     assert {p.name: p.read_bytes() for p in parts.iterdir()} == before
+
+
+def stopped_after_the_final_rename(src: Path, out: Path, monkeypatch, **kwargs) -> None:
+    """A run killed after its output's final rename, before it removed its manifest."""
+    unlink = Path.unlink
+
+    def killed(self, missing_ok=False):
+        if self == manifest_path(out) and out.exists():
+            raise KeyboardInterrupt
+        return unlink(self, missing_ok=missing_ok)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Path, "unlink", killed)
+        with pytest.raises(KeyboardInterrupt):
+            score(src, out, **kwargs)
+    assert out.exists() and manifest_path(out).exists() and not Path(f"{out}.partial").exists()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl.gz"])
+def test_resume_after_a_kill_between_the_final_rename_and_the_manifest_removal(tmp_path, monkeypatch, fmt):
+    """Was refused: 'the partial output holds 0 bytes ... truncated or replaced', with the output
+    complete beside it. Now the output, verified chunk by chunk, is finished again as it was."""
+    src = write_csv(tmp_path / "posts.csv", n=200)
+    reference, out = tmp_path / f"reference.{fmt}", tmp_path / f"out.{fmt}"
+    clean = score(src, reference, id_col="id")
+    stopped_after_the_final_rename(src, out, monkeypatch, id_col="id")
+    summary = score(src, out, id_col="id", resume=True)
+    assert summary.rows == 200 and summary.resumed_from_row == 200 and summary.statuses == clean.statuses
+    assert out.read_bytes() == reference.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["posts.csv", reference.name, out.name])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_resume_after_that_kill_when_the_output_is_not_the_recorded_bytes_is_refused_by_what_happened(
+        tmp_path, monkeypatch, fmt):
+    """A CSV whose header grew (rewritten on close), a Parquet output (merged from its parts) or
+    an output edited since: not the recorded bytes. Refused naming what happened, output kept."""
+    src = mixed_jsonl(tmp_path / "posts.jsonl")
+    out = tmp_path / f"out.{fmt}"
+    stopped_after_the_final_rename(src, out, monkeypatch, id_col="id")
+    data = out.read_bytes()
+    with pytest.raises(ResumeRefused, match="the interrupted run had finished"):
+        score(src, out, id_col="id", resume=True)
+    assert out.read_bytes() == data and manifest_path(out).exists()

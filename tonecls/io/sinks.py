@@ -7,6 +7,7 @@ place in one rename; on failure the partial output stays for resume (or :meth:`a
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,6 +45,8 @@ class FileSink:
         from tonecls.io.writing import ExportWriter
 
         # resumed: continue after the last recorded unit (anything written after it is dropped)
+        if records:
+            _take_back_finished(output, records)
         state = records[-1].get("writer") if records else None
         if records and not isinstance(state, dict):
             raise ResumeRefused(f"cannot resume: the resume manifest of {output} records no writer state for its "
@@ -64,6 +67,27 @@ class FileSink:
 
     def abort(self) -> None:
         self.writer.abort()
+
+
+def _take_back_finished(output: Path, records: Sequence[dict[str, Any]]) -> None:
+    """A run stopped between its output's final rename and the removal of its manifest: the
+    output, if it holds exactly the recorded chunks, becomes the partial again (the resume then
+    finishes it as it was); else the resume is refused, naming what happened."""
+    from tonecls.io.files import partial_path
+    from tonecls.io.manifest import manifest_path
+    from tonecls.io.writing import first_difference
+
+    partial = partial_path(output)
+    if partial.exists() or not output.is_file():
+        return
+    if "end" in records[-1] and output.stat().st_size == records[-1]["end"] \
+            and first_difference(output, records) is None:
+        os.replace(output, partial)
+        return
+    raise ResumeRefused(
+        f"cannot resume: {output} exists and its partial output {partial} does not: the interrupted run "
+        f"had finished, and stopped before removing its resume manifest {manifest_path(output)}. Check "
+        f"{output}, then delete the manifest; or run again without --resume to start over.")
 
 
 class PartsSink:

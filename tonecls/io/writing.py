@@ -240,6 +240,25 @@ def _opened(path: Path, mode: str, gzipped: bool) -> Iterator[IO[bytes]]:
             yield stream
 
 
+def first_difference(path: Path, records: Sequence[dict[str, Any]]) -> int | None:
+    """The number (from 1) of the first chunk of a text output whose bytes in ``path`` differ
+    from its write record (``end`` offset, ``sha256``), or None if ``path`` holds them all."""
+    start = 0
+    with open(path, "rb") as handle:
+        for number, record in enumerate(records, start=1):
+            digest, left = hashlib.sha256(), record["end"] - start
+            while left > 0:
+                block = handle.read(min(left, 1 << 20))
+                if not block:
+                    break
+                digest.update(block)
+                left -= len(block)
+            if left or digest.hexdigest() != record["sha256"]:
+                return number
+            start = record["end"]
+    return None
+
+
 def state_path(partial: Path) -> Path:
     """Where an :class:`ExportWriter` keeps the state of its partial output ``partial``."""
     return partial.with_name(partial.name + ".state.json")
@@ -397,22 +416,13 @@ class ExportWriter:
                                         "written (its SHA-256 changed). Run again without --resume to start over.")
             self._drop_unrecorded()
             return
-        start = 0
-        with open(self.partial, "rb") as handle:
-            for number, record in enumerate(records, start=1):
-                digest, left = hashlib.sha256(), record["end"] - start
-                while left > 0:
-                    block = handle.read(min(left, 1 << 20))
-                    if not block:
-                        break
-                    digest.update(block)
-                    left -= len(block)
-                if left or digest.hexdigest() != record["sha256"]:
-                    raise ResumeRefused(
-                        f"cannot resume: the partial output {self.partial} differs from what was written "
-                        f"(chunk {number}, bytes {start:,} to {record['end']:,}, has another SHA-256: it was "
-                        "damaged or edited). Run again without --resume to start over.")
-                start = record["end"]
+        number = first_difference(self.partial, records)
+        if number is not None:
+            start, end = (records[number - 2]["end"] if number > 1 else 0), records[number - 1]["end"]
+            raise ResumeRefused(
+                f"cannot resume: the partial output {self.partial} differs from what was written "
+                f"(chunk {number}, bytes {start:,} to {end:,}, has another SHA-256: it was "
+                "damaged or edited). Run again without --resume to start over.")
         self._drop_unrecorded()
 
     def _discard(self) -> None:
