@@ -531,3 +531,72 @@ def test_resume_after_that_kill_when_the_output_is_not_the_recorded_bytes_is_ref
     with pytest.raises(ResumeRefused, match="the interrupted run had finished"):
         score(src, out, id_col="id", resume=True)
     assert out.read_bytes() == data and manifest_path(out).exists()
+
+
+# --- locks and names ---------------------------------------------------------------------------
+
+
+def write_lock(out: Path, **owner) -> Path:
+    import socket
+
+    from tonecls.io.lock import lock_path
+
+    lock = lock_path(out)
+    lock.write_text(json.dumps({"host": socket.gethostname(), "since": "2026-01-01T00:00:00+00:00",
+                                "command": "tonecls score old-run", **owner}))
+    return lock
+
+
+def test_a_lock_whose_pid_now_belongs_to_another_living_process_is_taken_over(tmp_path):
+    from tonecls.io.lock import _start_time
+
+    src = write_csv(tmp_path / "posts.csv", n=40)
+    out = tmp_path / "out.csv"
+    parent = os.getppid()  # alive, and not the run that wrote the lock (other start time)
+    lock = write_lock(out, pid=parent, started_ticks=str(int(_start_time(parent)) + 12345))
+    assert score(src, out).rows == 40 and not lock.exists()
+    lock = write_lock(out, pid=parent, started_ticks=_start_time(parent))  # the same process: held
+    with pytest.raises(InputError, match=f"another run is writing .*process {parent} on host"):
+        score(src, out)
+    assert lock.exists()
+
+
+def test_locks_on_a_file_system_without_hard_links(tmp_path, monkeypatch):
+    import tonecls.io.lock as lock_module
+
+    def no_links(*_):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(lock_module.os, "link", no_links)
+    src = write_csv(tmp_path / "posts.csv", n=40)
+    out = tmp_path / "out.csv"
+    assert score(src, out).rows == 40
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "posts.csv"]
+    with lock_module.OutputLock(out) as held:
+        assert json.loads(held.path.read_text())["pid"] == os.getpid()
+        with pytest.raises(InputError, match="another run is writing"):
+            lock_module.OutputLock(out).acquire()
+    assert not held.path.exists()
+
+
+def test_a_directory_where_the_lock_goes_is_refused_by_name_young_or_old(tmp_path, capsys):
+    src = write_csv(tmp_path / "posts.csv", n=10)
+    out = tmp_path / "out.csv"
+    (tmp_path / "out.csv.lock").mkdir()
+    for age in (0, 7200):
+        os.utime(tmp_path / "out.csv.lock", (os.path.getmtime(src) - age,) * 2)
+        err = assert_one_paragraph(cli(capsys, "preprocess", src, "-o", out, "-q"), "preprocess")
+        assert "out.csv.lock is a directory" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv.lock", "posts.csv"]
+
+
+def test_an_output_name_too_long_for_its_lock_and_partial_is_refused_before_any_work(tmp_path, capsys):
+    """Was a traceback (ENAMETOOLONG on the lock, again in the error handler's resume hint)."""
+    src = write_csv(tmp_path / "posts.csv", n=10)
+    out = tmp_path / ("a" * 240 + ".csv")
+    err = assert_one_paragraph(cli(capsys, "preprocess", src, "-o", out, "-q"), "preprocess")
+    assert "its name is 244 bytes long" in err and "at most 215 bytes" in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["posts.csv"]
+    longest = tmp_path / ("b" * 211 + ".csv")
+    assert cli(capsys, "preprocess", src, "-o", longest, "-q")[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["posts.csv", longest.name])
