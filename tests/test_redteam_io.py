@@ -600,3 +600,38 @@ def test_an_output_name_too_long_for_its_lock_and_partial_is_refused_before_any_
     longest = tmp_path / ("b" * 211 + ".csv")
     assert cli(capsys, "preprocess", src, "-o", longest, "-q")[0] == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["posts.csv", longest.name])
+
+
+# --- the Dask engine's parts -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_full_disk_while_the_dask_parts_get_one_schema_keeps_them_for_resume(tmp_path, monkeypatch,
+                                                                              dask_scheduler):
+    """The parts were given one schema in place: a failure after the first rewritten part left
+    parts whose SHA-256 no longer matched the manifest, so the resume was refused and all the
+    work lost. Now they are unified in a copy, and the partial stays as recorded."""
+    import tonecls.io.arrow as arrow
+
+    src = mixed_jsonl(tmp_path / "posts.jsonl", n=400, late_from=300)  # late key: parts differ
+    options = dict(engine="dask", scheduler=dask_scheduler, blocksize=4_000, id_col="id")
+    reference = tmp_path / "reference.parquet"
+    score(src, reference, **options)
+    out = tmp_path / "out.parquet"
+    replace, calls = os.replace, []
+
+    def full_on_the_second(a, b):
+        if str(a).endswith(".unify"):
+            calls.append(1)
+            if len(calls) == 2:
+                raise full_disk(b)
+        return replace(a, b)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(arrow.os, "replace", full_on_the_second)
+        with pytest.raises(Exception, match="No space left on device"):
+            score(src, out, **options)
+    assert len(calls) == 2 and manifest_path(out).exists() and not out.exists()
+    summary = score(src, out, resume=True, **options)
+    assert summary.rows == 400 and summary.resumed_from_row == 400
+    assert pq.read_table(out).equals(pq.read_table(reference))
