@@ -666,3 +666,16 @@ def test_a_kill_between_a_chunks_write_and_its_record_loses_and_doubles_nothing(
         assert pq.read_table(out).equals(pq.read_table(reference))
     else:
         assert out.read_bytes() == reference.read_bytes()
+
+
+@pytest.mark.xfail(strict=True, reason="a time64[ns] value with non-zero nanoseconds has no exact Python value "
+                   "(datetime.time stops at microseconds): the read fails as 'the Parquet data is corrupt ... "
+                   "--resume'; it needs a time value type of tonecls' own through reading, hashing and writing")
+def test_parquet_times_with_nanoseconds_keep_them(tmp_path):
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"id": [1], "text": ["good day"],
+                             "t": pa.array([45_296_123_456_789], pa.time64("ns"))}), src)
+    score(src, tmp_path / "out.parquet")
+    assert pq.read_table(tmp_path / "out.parquet").column("t").equals(pq.read_table(src).column("t"))
+    score(src, tmp_path / "out.csv")
+    assert input_columns(tmp_path / "out.csv", ["t"]) == [{"t": "12:34:56.123456789"}]
