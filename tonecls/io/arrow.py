@@ -3,7 +3,9 @@
 - :func:`arrow_column` turns one output column into an Arrow array: a declared type (e.g. the
   Parquet input's) where the values fit it, else the type pyarrow infers, else text; nested
   values keep exact integers (beyond 2**53 too), NaN stays NaN, ``RawNumber`` JSON numbers
-  become doubles only where a double holds them; a value no Parquet type can hold is refused;
+  become doubles only where a double holds them; a value no Parquet type can hold is refused,
+  and so is a column nested deeper than a Parquet file can be read back with
+  (:func:`check_parquet_depth`);
 - :func:`unify_schemas`, :func:`conform_table` and :func:`write_unified` give many Parquet
   parts (chunks of one writer, a Dask engine's parts) one schema, widening types and adding
   late columns, with every cast checked to change no value.
@@ -23,7 +25,10 @@ from tonecls.errors import InputError
 from tonecls.io.files import fsync_file
 from tonecls.io.values import RawNumber, float_text, to_text_value
 
-__all__ = ["arrow_column", "conform_table", "unify_schemas", "write_unified"]
+__all__ = ["PARQUET_MAX_DEPTH", "arrow_column", "check_parquet_depth", "conform_table", "unify_schemas",
+           "write_unified"]
+
+PARQUET_MAX_DEPTH = 99  # schema levels of a column that Arrow's Parquet reader opens (it writes deeper ones)
 
 _ARROW_ERRORS: tuple = ()  # the exceptions of a pyarrow conversion that did not fit (set on first use)
 
@@ -99,6 +104,33 @@ def _object_array(column: pd.Series, declared):
     if str not in kinds:
         _refuse_unrepresentable(column.name, values)
     return _text_array(values)
+
+
+def _parquet_depth(arrow_type) -> int:
+    """Schema levels of a column of ``arrow_type`` in a Parquet file: a list or map takes two
+    (its group and its repeated group), a struct one, a leaf one."""
+    import pyarrow as pa
+
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type) or pa.types.is_fixed_size_list(arrow_type):
+        return 2 + _parquet_depth(arrow_type.value_type)
+    if pa.types.is_map(arrow_type):
+        return 2 + max(_parquet_depth(arrow_type.key_type), _parquet_depth(arrow_type.item_type))
+    if pa.types.is_struct(arrow_type):
+        return 1 + max((_parquet_depth(f.type) for f in arrow_type), default=0)
+    return 1
+
+
+def check_parquet_depth(schema, path: Any) -> None:
+    """Refuse a column nested deeper than :data:`PARQUET_MAX_DEPTH` levels: pyarrow writes
+    it, but no Parquet file holding it can be read again."""
+    for field in schema:
+        depth = _parquet_depth(field.type)
+        if depth > PARQUET_MAX_DEPTH:
+            raise InputError(
+                f"cannot write {path}: column {field.name!r} holds values nested {depth} levels deep "
+                f"(lists, maps and structs inside one another), more than the {PARQUET_MAX_DEPTH} a Parquet "
+                "file can be read back with. Write a CSV, TSV or JSONL output, which keeps them as JSON."
+            )
 
 
 def _has_empty_struct(arrow_type) -> bool:

@@ -274,6 +274,25 @@ def _nearest_existing(path: Path) -> Path:
     return Path(".")
 
 
+COMPANION_ROOM = 40  # bytes the names of an output's companions add to its name (``.lock.<pid>.<id>``, ...)
+
+
+def _check_name_room(output: Path, parent: Path) -> None:
+    """Refuse an output name too long for the files tonecls writes beside it (its lock,
+    ``.partial``, ``.partial.state.json``): the job would fail on them after the checks."""
+    try:
+        limit = os.pathconf(parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    length = len(os.fsencode(output.name))
+    if length + COMPANION_ROOM > limit:
+        raise InputError(
+            f"cannot write {output}: its name is {length} bytes long, and the files tonecls writes beside it "
+            f"({output.name[:20]}....lock, ....partial.state.json) need {COMPANION_ROOM} bytes more, over the "
+            f"{limit} this file system allows in a name. Choose a name of at most {limit - COMPANION_ROOM} bytes."
+        )
+
+
 def check_output_path(
     input: str | os.PathLike | None, output: str | os.PathLike, *, directory: bool = False
 ) -> Path:
@@ -315,6 +334,7 @@ def check_output_path(
     parent = _nearest_existing(output.parent if not output.exists() or not directory else output)
     if not parent.is_dir():
         raise InputError(f"cannot write {output}: {parent} is a file, not a directory.")
+    _check_name_room(output, parent)
     try:  # os.access says yes to root on read-only mounts: try to create a file
         descriptor, probe = tempfile.mkstemp(prefix=".tonecls-write-check-", dir=parent)
         os.close(descriptor)

@@ -83,6 +83,9 @@ class OutputLock:
             if self._create():
                 self.held = True
                 return
+            if self.path.is_dir():
+                raise InputError(f"{self.path} is a directory, where tonecls keeps the lock of {self.output} "
+                                 "(a file). Move or remove it, then run again.")
             holder = self._read()
             if holder is None:  # being written or removed just now: look again
                 continue

@@ -107,9 +107,11 @@ def interactive() -> bool:
 
 def resume_hint(output: str | os.PathLike) -> str | None:
     """What to tell a user whose job writing ``output`` failed, if completed chunks were kept."""
-    if manifest_path(output).exists():
-        return "the completed chunks are kept; run the same command with --resume to continue."
-    return None
+    try:
+        kept = manifest_path(output).exists()
+    except OSError:  # e.g. a name too long: then nothing was written either
+        kept = False
+    return "the completed chunks are kept; run the same command with --resume to continue." if kept else None
 
 
 def _check_output(input_paths: list[Path], output: Path, engine: Engine) -> None:

@@ -7,6 +7,7 @@ place in one rename; on failure the partial output stays for resume (or :meth:`a
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from tonecls.io.manifest import ResumeRefused
 
 __all__ = ["FileSink", "PART_NAME", "PartsSink", "Sink"]
 
+UNIFIED_DIR = ".unified"  # inside the partial directory: the parts given one schema, before the final move
 PART_NAME = "part-{:05d}.parquet"  # numbered in input order: readers take the directory in that order
 
 
@@ -44,6 +46,8 @@ class FileSink:
         from tonecls.io.writing import ExportWriter
 
         # resumed: continue after the last recorded unit (anything written after it is dropped)
+        if records:
+            _take_back_finished(output, records)
         state = records[-1].get("writer") if records else None
         if records and not isinstance(state, dict):
             raise ResumeRefused(f"cannot resume: the resume manifest of {output} records no writer state for its "
@@ -64,6 +68,36 @@ class FileSink:
 
     def abort(self) -> None:
         self.writer.abort()
+
+
+def _take_back_finished(output: Path, records: Sequence[dict[str, Any]]) -> None:
+    """A run stopped between its output's final rename and the removal of its manifest: the
+    output, if it holds exactly the recorded chunks, becomes the partial again (the resume then
+    finishes it as it was); else the resume is refused, naming what happened."""
+    from tonecls.io.files import partial_path
+    from tonecls.io.manifest import manifest_path
+    from tonecls.io.writing import first_difference
+
+    partial = partial_path(output)
+    if partial.exists() or not output.is_file():
+        return
+    if "end" in records[-1] and output.stat().st_size == records[-1]["end"] \
+            and first_difference(output, records) is None:
+        os.replace(output, partial)
+        return
+    raise ResumeRefused(
+        f"cannot resume: {output} exists and its partial output {partial} does not: the interrupted run "
+        f"had finished, and stopped before removing its resume manifest {manifest_path(output)}. Check "
+        f"{output}, then delete the manifest; or run again without --resume to start over.")
+
+
+def _linked_copy(source: Path, target: Path) -> Path:
+    """``target`` as a hard link to ``source`` (a copy where there are no hard links)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+    return target
 
 
 class PartsSink:
@@ -102,10 +136,11 @@ class PartsSink:
         raise RuntimeError("a directory of parts is written by its workers, not row by row")
 
     def close(self, records: Sequence[dict[str, Any]] = ()) -> Path:
-        """Give the parts that ``records`` name one schema (late JSONL keys, widening types),
-        then move the directory into place. Anything else in the directory (a part a cancelled
-        task wrote after the run gave up on it) is removed first: the output holds exactly the
-        recorded units."""
+        """Give the parts that ``records`` name one schema (late JSONL keys, widening types) in
+        a copy of the directory (a failure on the way leaves the recorded parts as they were,
+        for resume), then move the copy into place. Anything else in the directory (a part a
+        cancelled task wrote after the run gave up on it) is removed first: the output holds
+        exactly the recorded units."""
         import pyarrow.parquet as pq
 
         from tonecls.io.arrow import write_unified
@@ -114,8 +149,12 @@ class PartsSink:
         parts = [self.partial / r["part"] for r in records]
         for stray in set(self.partial.iterdir()) - set(parts):
             shutil.rmtree(stray) if stray.is_dir() and not stray.is_symlink() else stray.unlink()
-        write_unified(parts, merged_columns(pq.read_schema(p).names for p in parts))
-        replace_dir(self.partial, self.output)
+        unified = self.partial / UNIFIED_DIR
+        unified.mkdir()
+        copies = [_linked_copy(part, unified / part.name) for part in parts]
+        write_unified(copies, merged_columns(pq.read_schema(p).names for p in copies))  # replaces, never edits
+        replace_dir(unified, self.output)
+        shutil.rmtree(self.partial)
         return self.output
 
     def abort(self) -> None:

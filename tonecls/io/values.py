@@ -6,6 +6,8 @@ One set of rules for every reader and writer of :mod:`tonecls.io`:
   numpy float column or at the top of an object column (pandas' own convention, used by the
   model's outputs); a NaN *inside* a nested value (a list, a dict) and a NaN in a nullable
   float column (``Float64``, how Parquet floats are read) is a value, not missing;
+- **nesting**: a JSONL line nested deeper than :data:`MAX_JSON_DEPTH` arrays / objects is not
+  read (``malformed_line``): every reader and writer can then hold its values;
 - **numbers no double holds exactly** in a JSONL input (``1e400``, ``1e-400``,
   ``0.12345678901234567890``) and the JSON constants ``NaN``, ``Infinity``, ``-Infinity``
   are read as :class:`RawNumber`, which keeps their text, so text outputs write them as
@@ -28,6 +30,7 @@ import re
 from typing import Any
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "RawNumber",
     "decode_json_line",
     "encode_json",
@@ -99,6 +102,7 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 # the number hooks run only for floats and the constants; the object hook costs about 1 µs a line
 _decode = json.JSONDecoder(parse_constant=RawNumber, parse_float=_exact_float, object_pairs_hook=_object).decode
+MAX_JSON_DEPTH = 128  # arrays / objects inside one another on a JSONL line, the line's object included
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -107,12 +111,31 @@ def decode_json_line(text: str) -> tuple[Any, bool]:
     """The JSON value of one line (:class:`RawNumber` where a double would change a number)
     and whether it held lone surrogates (``"\\ud800"``), each replaced by U+FFFD.
 
-    Raises ValueError for text that is not JSON, or an object that repeats a key.
+    Raises ValueError for text that is not JSON, an object that repeats a key, or a value
+    nested deeper than :data:`MAX_JSON_DEPTH`.
     """
-    value = _decode(text)
+    try:
+        value = _decode(text)
+        too_deep = text.count("[") + text.count("{") > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH)
+    except RecursionError:
+        too_deep = True
+    if too_deep:
+        raise ValueError(f"arrays and objects nested deeper than {MAX_JSON_DEPTH} levels")
     if "\\u" in text and _SURROGATE_ESCAPE.search(text):
         return without_surrogates(value)
     return value, False
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays / objects in ``value`` nest deeper than ``limit`` (without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 def without_surrogates(value: Any) -> tuple[Any, bool]:

@@ -29,6 +29,7 @@ Values are written as they are (the rules are in :mod:`tonecls.io.values`):
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import hashlib
@@ -37,15 +38,15 @@ import json
 import os
 import shutil
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
 
 from tonecls.errors import InputError
-from tonecls.io.arrow import arrow_column, write_unified
+from tonecls.io.arrow import arrow_column, check_parquet_depth, write_unified
 from tonecls.io.files import atomic_write, check_partial_is_ours, fsync_dir, fsync_file, partial_path, sha256_file
 from tonecls.io.formats import check_format, is_gzipped, separator
 from tonecls.io.manifest import ResumeRefused
@@ -227,6 +228,37 @@ def _merge_columns(known: list[str], new: Sequence[str]) -> list[str]:
 # --- the writer -------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _opened(path: Path, mode: str, gzipped: bool) -> Iterator[IO[bytes]]:
+    """``path`` opened in binary ``mode``, through gzip if ``gzipped``; a gzip stream written
+    holds no file name and no time (the same rows give the same bytes, as chunks' members do)."""
+    with open(path, mode) as raw:
+        if not gzipped:
+            yield raw
+            return
+        with gzip.GzipFile(filename="", mode=mode, fileobj=raw, compresslevel=6, mtime=0) as stream:
+            yield stream
+
+
+def first_difference(path: Path, records: Sequence[dict[str, Any]]) -> int | None:
+    """The number (from 1) of the first chunk of a text output whose bytes in ``path`` differ
+    from its write record (``end`` offset, ``sha256``), or None if ``path`` holds them all."""
+    start = 0
+    with open(path, "rb") as handle:
+        for number, record in enumerate(records, start=1):
+            digest, left = hashlib.sha256(), record["end"] - start
+            while left > 0:
+                block = handle.read(min(left, 1 << 20))
+                if not block:
+                    break
+                digest.update(block)
+                left -= len(block)
+            if left or digest.hexdigest() != record["sha256"]:
+                return number
+            start = record["end"]
+    return None
+
+
 def state_path(partial: Path) -> Path:
     """Where an :class:`ExportWriter` keeps the state of its partial output ``partial``."""
     return partial.with_name(partial.name + ".state.json")
@@ -289,6 +321,7 @@ class ExportWriter:
         self._parts = 0
         self._bytes = 0
         self._closed = False
+        self._unrecorded = False  # restored: bytes or parts past the state are still to be dropped
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(resume, dict):
             self._restore(resume)
@@ -325,7 +358,9 @@ class ExportWriter:
 
     def _restore(self, state: dict[str, Any]) -> None:
         """Continue after ``state``: anything written after it (a chunk whose completion was
-        not recorded) is dropped; a partial output holding less than ``state`` is refused."""
+        not recorded) is dropped once the partial is verified, or at the first write or close
+        (a refused resume leaves the partial as it was); a partial output holding less than
+        ``state`` is refused."""
         try:
             if state["format"] != self.format or state["gzip"] != self.gzip:
                 raise ValueError(f"it was written as {state['format']}")
@@ -343,9 +378,6 @@ class ExportWriter:
             if missing or not self.parts_dir.is_dir():
                 raise ResumeRefused(f"cannot resume: part files {missing[:3]} of the partial output "
                                     f"{self.parts_dir} are missing. Run again without --resume to start over.")
-            for stray in self.parts_dir.glob("part-*.parquet*"):
-                if stray not in self._part_files():
-                    stray.unlink()
         else:
             size = self.partial.stat().st_size if self.partial.is_file() else -1
             if size < self._bytes:
@@ -353,8 +385,21 @@ class ExportWriter:
                     f"cannot resume: the partial output {self.partial} holds {max(size, 0):,} bytes, less than "
                     f"the {self._bytes:,} recorded as written (it was truncated or replaced). Run again "
                     "without --resume to start over.")
-            with open(self.partial, "r+b") as handle:  # drop a chunk whose completion was not recorded
+        self._unrecorded = True  # dropped once verified (or at the first write): a refusal keeps the partial
+
+    def _drop_unrecorded(self) -> None:
+        """Drop what was written after the restored state (a chunk whose completion was not
+        recorded): the bytes past it, or its stray part files."""
+        if not self._unrecorded:
+            return
+        if self.format == "parquet":
+            for stray in self.parts_dir.glob("part-*.parquet*"):
+                if stray not in self._part_files():
+                    stray.unlink()
+        else:
+            with open(self.partial, "r+b") as handle:
                 handle.truncate(self._bytes)
+        self._unrecorded = False
         self._save_state()
 
     def _part_files(self) -> list[Path]:
@@ -369,23 +414,16 @@ class ExportWriter:
                 if sha256_file(self.parts_dir / record["part"]) != record["sha256"]:
                     raise ResumeRefused(f"cannot resume: {self.parts_dir / record['part']} differs from what was "
                                         "written (its SHA-256 changed). Run again without --resume to start over.")
+            self._drop_unrecorded()
             return
-        start = 0
-        with open(self.partial, "rb") as handle:
-            for number, record in enumerate(records, start=1):
-                digest, left = hashlib.sha256(), record["end"] - start
-                while left > 0:
-                    block = handle.read(min(left, 1 << 20))
-                    if not block:
-                        break
-                    digest.update(block)
-                    left -= len(block)
-                if left or digest.hexdigest() != record["sha256"]:
-                    raise ResumeRefused(
-                        f"cannot resume: the partial output {self.partial} differs from what was written "
-                        f"(chunk {number}, bytes {start:,} to {record['end']:,}, has another SHA-256: it was "
-                        "damaged or edited). Run again without --resume to start over.")
-                start = record["end"]
+        number = first_difference(self.partial, records)
+        if number is not None:
+            start, end = (records[number - 2]["end"] if number > 1 else 0), records[number - 1]["end"]
+            raise ResumeRefused(
+                f"cannot resume: the partial output {self.partial} differs from what was written "
+                f"(chunk {number}, bytes {start:,} to {end:,}, has another SHA-256: it was "
+                "damaged or edited). Run again without --resume to start over.")
+        self._drop_unrecorded()
 
     def _discard(self) -> None:
         check_partial_is_ours(self.partial, self.state_file)
@@ -431,6 +469,7 @@ class ExportWriter:
         (Parquet), with the writer's :attr:`state` after it."""
         if self._closed:
             raise ValueError("write to a closed ExportWriter")
+        self._drop_unrecorded()
         chunk = self._conform(chunk)
         if self.format == "parquet":
             part = self._write_parquet_part(chunk)
@@ -466,6 +505,7 @@ class ExportWriter:
             for name in chunk.columns
         ]
         table = pa.Table.from_arrays(arrays, names=list(chunk.columns))
+        check_parquet_depth(table.schema, self.path)
         part = self.parts_dir / f"part-{self._parts:06d}.parquet"
         pq.write_table(table, part.with_name(part.name + ".partial"))
         os.replace(part.with_name(part.name + ".partial"), part)
@@ -476,6 +516,7 @@ class ExportWriter:
         """Finish the file and move it to the target path; returns the path."""
         if self._closed:
             return self.path
+        self._drop_unrecorded()
         if self.format == "parquet":
             self._merge_parts()
         elif self.format != "jsonl":
@@ -503,9 +544,8 @@ class ExportWriter:
         """CSV/TSV whose columns grew after the header was written: rewrite it with every
         column, the new ones empty in the rows written before they appeared."""
         sep = separator(self.format)
-        opener = gzip.open if self.gzip else open
         rewritten = self.partial.with_name(self.partial.name + ".rewrite")
-        with opener(self.partial, "rb") as source, opener(rewritten, "wb") as target:
+        with _opened(self.partial, "rb", self.gzip) as source, _opened(rewritten, "wb", self.gzip) as target:
             text_in = io.TextIOWrapper(source, encoding="utf-8", newline="")
             text_out = io.TextIOWrapper(target, encoding="utf-8", newline="")
             reader = csv.reader(text_in, delimiter=sep, strict=True)
