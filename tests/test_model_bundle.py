@@ -309,3 +309,16 @@ def test_cli_reports_a_damaged_bundle_with_exit_2(bundle_copy, tmp_path):
                             text=True, timeout=300, check=False)
     assert result.returncode == 2, result.stderr
     assert "max_length" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_file_name_with_a_unicode_line_separator_seals_and_checks(tmp_path):
+    """The seal is read line by line on "\\n" only: U+2028 or U+0085 in a file name is part of it."""
+    import shutil
+
+    from tonecls.model.bundle import DEFAULT_BUNDLE, check_seal, seal_bundle
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(DEFAULT_BUNDLE, bundle)
+    (bundle / "notes\u2028of\u0085mine.txt").write_text("kept", encoding="utf-8")
+    seal_bundle(bundle)
+    assert len(check_seal(bundle)) == 64

@@ -202,8 +202,9 @@ def _read_seal(bundle: Path) -> dict[str, str]:
                          "whether its files are the ones it was saved with. If you trust it (e.g. you edited "
                          f"it on purpose), seal it with `tonecls seal {bundle}`.")
     recorded: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        digest, _, name = line.partition("  ")
+    lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028 may be in a file name
+    for number, line in enumerate(lines[:-1] if lines[-1] == "" else lines, start=1):
+        digest, _, name = line.removesuffix("\r").partition("  ")
         if len(digest) != 64 or not name or Path(name).name != name or name in recorded:
             raise InputError(f"{path}, line {number}, is not '<sha256>  <file name>'; the seal is damaged: "
                              "copy the bundle again, or re-seal it with `tonecls seal` if you trust it.")
