@@ -334,6 +334,41 @@ def is_missing_value(value) -> bool:
 ENGINES = ["local", pytest.param("dask", marks=pytest.mark.slow)]
 
 
+def cli(capsys, *argv) -> tuple[int, str, str]:
+    """``tonecls ARGV`` run in this process: the exit status, stdout and stderr."""
+    from tonecls.cli import main
+
+    code = main([str(a) for a in argv])
+    printed = capsys.readouterr()
+    return code, printed.out, printed.err
+
+
+def assert_refused(result: tuple[int, str, str], command: str, *said: str) -> None:
+    """A :func:`cli` result that is a refusal: exit 2, one paragraph ``tonecls COMMAND: error:
+    ...`` on stderr, no traceback, each of ``said`` in it."""
+    code, out, err = result
+    assert code == 2, f"exit {code}\n{out}\n{err}"
+    assert err.startswith(f"tonecls {command}: error: "), err
+    assert "Traceback" not in out + err and err.count("\n") == 1, err
+    for text in said:
+        assert text in err, err
+
+
+def interrupt_after(monkeypatch, chunks: int) -> None:
+    """Make the next run stop with Ctrl-C after writing ``chunks`` chunks to its output file."""
+    import tonecls.io.sinks
+
+    original, calls = tonecls.io.sinks.FileSink.write, []
+
+    def write(self, frame):
+        if len(calls) == chunks:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return original(self, frame)
+
+    monkeypatch.setattr(tonecls.io.sinks.FileSink, "write", write)
+
+
 def engine_options(engine: str, request) -> dict:
     """Options of a file job on ``engine`` ("local" or "dask", on the session's LocalCluster)."""
     if engine == "local":

@@ -24,28 +24,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from support import ROOT
-from tonecls.cli import main
+from support import ROOT, assert_refused, cli, interrupt_after
 
 SAMPLE = ROOT / "data" / "sample_posts.csv"
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    printed = capsys.readouterr()
-    return code, printed.out, printed.err
-
-
-def assert_refused(result: tuple[int, str, str], command: str, *said: str) -> None:
-    code, out, err = result
-    assert code == 2, f"exit {code}\n{out}\n{err}"
-    assert err.startswith(f"tonecls {command}: error: "), err
-    assert "Traceback" not in out + err
-    for text in said:
-        assert text in err, err
 
 
 def csv_rows(path: Path, sep: str = ",") -> list[list[str]]:
@@ -76,22 +60,6 @@ def reference(tmp_path, export, capsys) -> Path:
     out = tmp_path / "reference.csv"
     assert cli(capsys, "score", export, "-o", out, *SCORE_OPTS)[0] == 0
     return out
-
-
-def interrupt_after(monkeypatch, chunks: int) -> None:
-    """Make the next run stop with Ctrl-C after writing ``chunks`` chunks."""
-    import tonecls.io.sinks
-
-    original = tonecls.io.sinks.FileSink.write
-    calls = []
-
-    def write(self, frame):
-        if len(calls) == chunks:
-            raise KeyboardInterrupt
-        calls.append(1)
-        return original(self, frame)
-
-    monkeypatch.setattr(tonecls.io.sinks.FileSink, "write", write)
 
 
 @pytest.fixture

@@ -20,26 +20,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from support import CLASSES, reseal_unchecked, scored_frame, scored_posts
-from tonecls.cli import main
+from support import CLASSES, assert_refused, cli, reseal_unchecked, scored_frame, scored_posts
 from tonecls.errors import InputError
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    printed = capsys.readouterr()
-    return code, printed.out, printed.err
-
-
-def assert_refused(result: tuple[int, str, str], command: str, *said: str) -> None:
-    code, out, err = result
-    assert code == 2, f"exit {code}\n{out}\n{err}"
-    assert err.startswith(f"tonecls {command}: error: "), err
-    assert "Traceback" not in out + err
-    for text in said:
-        assert text in err, err
 
 
 @pytest.fixture(scope="module")

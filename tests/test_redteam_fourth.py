@@ -14,26 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from support import ROOT
+from support import ROOT, assert_refused, cli
 from tonecls.cli import main
 
 SAMPLE = ROOT / "data" / "sample_posts.csv"
 QUIET = ["-q", "--workers", "1"]
-
-
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    printed = capsys.readouterr()
-    return code, printed.out, printed.err
-
-
-def assert_refused(result: tuple[int, str, str], command: str, *said: str) -> None:
-    code, out, err = result
-    assert code == 2, f"exit {code}\n{out}\n{err}"
-    assert err.startswith(f"tonecls {command}: error: "), err
-    assert "Traceback" not in out + err and err.count("\n") == 1, err
-    for text in said:
-        assert text in err, err
 
 
 # --- probe word lists as editors save them ----------------------------------------------------

@@ -17,26 +17,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from support import ROOT, write_fake_twitteraae
+from support import ROOT, assert_refused, cli, interrupt_after, write_fake_twitteraae
 from tonecls.cli import main
 
 SAMPLE = ROOT / "data" / "sample_posts.csv"
 QUIET = ["-q", "--workers", "1"]
-
-
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    printed = capsys.readouterr()
-    return code, printed.out, printed.err
-
-
-def assert_refused(result: tuple[int, str, str], command: str, *said: str) -> None:
-    code, out, err = result
-    assert code == 2, f"exit {code}\n{out}\n{err}"
-    assert err.startswith(f"tonecls {command}: error: "), err
-    assert "Traceback" not in out + err and err.count("\n") == 1, err
-    for text in said:
-        assert text in err, err
 
 
 def small_export(path: Path, rows: int = 20) -> Path:
@@ -247,20 +232,6 @@ def test_chunksize_1_gives_the_rows_labels_and_probabilities_of_one_big_chunk(tm
     assert float(diff.max().max()) < 1e-6  # float32 batch effects only (finding: not byte-identical)
 
 
-def _interrupt_after(monkeypatch, chunks: int) -> None:
-    import tonecls.io.sinks
-
-    original, calls = tonecls.io.sinks.FileSink.write, []
-
-    def write(self, frame):
-        if len(calls) == chunks:
-            raise KeyboardInterrupt
-        calls.append(1)
-        return original(self, frame)
-
-    monkeypatch.setattr(tonecls.io.sinks.FileSink, "write", write)
-
-
 def _posts(path: Path, copies: int = 2) -> Path:
     frame = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
     frame = pd.concat([frame] * copies, ignore_index=True)
@@ -278,7 +249,7 @@ def test_resume_from_another_folder_through_a_symlink_after_rows_were_appended(t
     src = _posts(work / "posts.csv")
     monkeypatch.chdir(work)
     with monkeypatch.context() as patch:
-        _interrupt_after(patch, 2)
+        interrupt_after(patch, 2)
         assert cli(capsys, "score", "posts.csv", "-o", "scored.csv", *OPTS)[0] == 130
     with open(src, "ab") as handle:  # the export grew after the interrupt (completed chunks unchanged)
         handle.write(b"z1,appended later and scored,a,b,c,d,e\r\nz2,one more,a,b,c,d,e\r\n")
