@@ -3,8 +3,8 @@
 The job (with its loaded model) is sent to every worker once (``client.scatter``); then each
 unit is one task: a chunk the client read (one input file, read in blocks of about
 ``blocksize`` bytes by the same reader as the local engine), or a whole input file of a
-multi-file export, which the worker reads itself (the client then reads nothing but the first
-file's header). The worker transforms the rows and writes them as
+multi-file export, which the worker reads itself (the client then reads nothing but the
+files' headers). The worker transforms the rows and writes them as
 ``OUTPUT.partial/part-00000.parquet, part-00001.parquet, ...`` (numbered in input order, so
 pandas, pyarrow, Dask, Spark or DuckDB read the directory back as one table in input order),
 and returns the unit's outcome to the runner, which records it.

@@ -6,7 +6,7 @@ everything else, once for both engines:
 
 - checks the paths and options; takes the output's lock (:mod:`tonecls.io.lock`: one writer per
   output) before anything is written; reads the first chunk (or, when workers read the files,
-  the first file's header: a missing text or id column fails here), lets the job check the
+  the files' headers: a missing text or id column in any file fails here), lets the job check the
   columns, and only then lets it do its slow setup (:meth:`ChunkJob.prepare`, e.g. a model);
 - splits the input into units (:mod:`tonecls.io.sources`): chunks read here, one chunk ahead in
   a background thread, or whole files of a multi-file export read by workers;

@@ -5,7 +5,7 @@ writes them; names starting with ``_`` or ``.`` are skipped) or a glob pattern; 
 share one format. :class:`ChunkSource` reads the files in this process chunk by chunk (one
 position numbering across the files); :class:`FileSource` only lists them, each file being one
 unit that a worker reads (:mod:`tonecls.io.dask_engine`), so that the client reads nothing but
-the first file's header.
+each file's header (:func:`check_every_header`: a missing text or id column fails before any work).
 """
 
 from __future__ import annotations
@@ -187,8 +187,8 @@ class ChunkSource:
 
 
 class FileSource:
-    """Each of ``files`` as one unit, to be read by a worker; this process reads only the first
-    file's header (to check the columns before any work)."""
+    """Each of ``files`` as one unit, to be read by a worker; this process reads only the
+    files' headers (to check the columns before any work)."""
 
     reads_here = False
     first_rows = 0
