@@ -203,22 +203,25 @@ def _column_digest(column: Any) -> bytes:
     kind = str(column.dtype).encode()  # the type too: int32 / int64, time zones, string / category
     if pd.api.types.is_float_dtype(column.dtype):  # the hash takes -0.0 for 0.0: add the signs
         kind += np.signbit(column.to_numpy(dtype=np.float64, na_value=np.nan)).tobytes()
+    inferred = None
     if column.dtype == object:
-        kind += pd.api.types.infer_dtype(column, skipna=True).encode()
-    return kind + np.ascontiguousarray(value_hashes(column)).tobytes()
+        inferred = pd.api.types.infer_dtype(column, skipna=False)
+        kind += inferred.encode()
+    return kind + np.ascontiguousarray(value_hashes(column, inferred)).tobytes()
 
 
-def value_hashes(column: Any) -> Any:
+def value_hashes(column: Any, inferred: str | None = None) -> Any:
     """A 64-bit hash of each value of a Series (numpy uint64), vectorised for typed and text
     columns; in object columns from each value's type and exact JSON text, so ``1``, ``"1"``,
     ``1.0`` and ``True`` get different hashes. A value hashes the same whatever its
-    neighbours (text and integers as in typed columns), so hashes of chunks compare."""
+    neighbours (text and integers as in typed columns), so hashes of chunks compare.
+    ``inferred``: the column's ``pandas.api.types.infer_dtype(skipna=False)``, if known."""
     import numpy as np
     import pandas as pd
 
     if column.dtype != object:
         return pd.util.hash_pandas_object(column, index=False).to_numpy()
-    inferred = pd.api.types.infer_dtype(column, skipna=False)
+    inferred = inferred or pd.api.types.infer_dtype(column, skipna=False)
     if inferred in ("string", "empty"):
         return pd.util.hash_pandas_object(column, index=False).to_numpy()
     hashes = np.empty(len(column), dtype=np.uint64)
