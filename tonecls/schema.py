@@ -11,8 +11,9 @@ A scored row has, after the input's own columns:
 - ``tonecls_language``: the post's language (ISO 639-1 code; ISO 639-2/3 for languages that
   have no 639-1 code) or ``und`` (undetermined: very short, emoji-only or mixed posts);
   missing for rows with another status than ``ok`` or ``other_language``;
-- ``tonecls_n_tokens``: how many tokens the post had (all of them, however long the post;
-  missing when there was no text to tokenise);
+- ``tonecls_n_tokens``: how many tokens the model read (all of them, also past its length; a
+  post longer than ``PreprocessConfig.max_chars``, 10,000 characters by default, is read up
+  to that cut, between tokens); missing when there was no text to tokenise;
 - per single-label head ``H``: ``H_label``, ``H_confidence``, ``H_polarity`` if the head has
   both a ``negative`` and a ``positive`` class (the polarity ``p(positive) - p(negative)``,
   in [-1, 1]) and ``H_p_<class>`` per class;

@@ -40,6 +40,7 @@ import io
 import itertools
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +122,19 @@ def default_terms_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "resources" / "probe_terms"
 
 
+def _read_table(path: Path, source: Any, **options: Any) -> pd.DataFrame:
+    """The CSV ``source`` (text buffer or path) of ``path`` as strings, every row holding as
+    many fields as the header: a row with more is refused (pandas would otherwise shift the
+    columns, taking the first as the index)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            return pd.read_csv(source, dtype=str, keep_default_na=False, index_col=False, **options)
+        except pd.errors.ParserWarning:
+            raise InputError(f"{path}: a row has more fields than the header; check for a stray comma or "
+                             "a missing column name") from None
+
+
 def _read_text(path: Path) -> str:
     """A word list or template file as text: UTF-8, with or without a byte-order mark (as
     Excel and Notepad save it), so that a first ``# slot:`` line is still read as one."""
@@ -187,7 +201,7 @@ def load_dimension(path: str | os.PathLike) -> ProbeDimension:
                 raise InputError(f"{path}: unknown slot {slot!r} in '# slot:' line; use 'person' or 'term'")
             break
     try:
-        table = pd.read_csv(io.StringIO(text), comment="#", dtype=str, skipinitialspace=True, keep_default_na=False)
+        table = _read_table(path, io.StringIO(text), comment="#", skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise InputError(f"{path} is not a valid CSV word list ({error}); expected a header 'group,term'") from None
     table.columns = [str(c).strip().lower() for c in table.columns]
@@ -274,7 +288,7 @@ def read_eec(path: str | os.PathLike) -> pd.DataFrame:
     if not path.is_file():
         raise DataNotFoundError(f"EEC file not found: {path}. Pass the path of Equity-Evaluation-Corpus.csv.")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = _read_table(path, path)
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise InputError(f"{path} is not a readable CSV ({error})") from None
     frame.columns = [str(c).strip() for c in frame.columns]

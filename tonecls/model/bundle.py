@@ -72,6 +72,10 @@ def check_bundle_target(path: str | os.PathLike, base: str | os.PathLike | None 
     if base is not None and target.resolve() == Path(base).resolve():
         raise InputError(f"the output {target} is the bundle it derives from; write the new model to another "
                          "directory (the original bundle stays as it is).")
+    inside = next((parent for parent in target.resolve().parents if (parent / META_FILE).is_file()), None)
+    if inside is not None:
+        raise InputError(f"the output {target} is inside the model bundle {inside}, which a new folder would "
+                         "break (a bundle holds only its own files); write the new model beside it instead.")
     check_output_path(None, target / META_FILE)  # its folder can be created and written
     return target
 

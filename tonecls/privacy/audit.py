@@ -26,6 +26,25 @@ from tonecls.stats import check_seed
 
 DEFAULT_ATTACKS = ("loss", "lira", "trained")
 DEFAULT_DELTA = 1e-5  # delta of the epsilon lower bound of a model trained without DP
+MIN_AUDITED = 10  # scored members and scored non-members an audit needs at the least
+
+
+def check_audited_sets(members: LabelledSplit, non_members: LabelledSplit) -> None:
+    """Refuse members and non-members that share a post: the model was trained on it, so it
+    is no non-member, and an attack could only look weaker than it is."""
+    shared = set(map(str, members.texts)) & set(map(str, non_members.texts))
+    if shared:
+        example = min(shared, key=len)[:80]
+        raise InputError(f"{len(shared)} post(s) are both members and non-members (e.g. {example!r}); a post the "
+                         "model was trained on cannot be a non-member: remove them from the non-members "
+                         "(are the two files the same?).")
+
+
+def _check_scored(n_members: int, n_non_members: int) -> None:
+    if min(n_members, n_non_members) < MIN_AUDITED:
+        raise InputError(f"{n_members} member and {n_non_members} non-member post(s) could be scored; a "
+                         f"membership audit needs at least {MIN_AUDITED} of each (a few hundred give useful "
+                         "intervals).")
 
 
 def scored_features(model: ToneModel, head: str, split: LabelledSplit) -> tuple[ExampleFeatures, np.ndarray]:
@@ -138,6 +157,7 @@ def audit_membership(
     if unknown or not attacks:
         raise InputError(f"unknown attack(s) {unknown}; choose among {sorted(ATTACKS)}.")
     spec = model.head(head)
+    check_audited_sets(members, non_members)
     if "lira" in attacks and population is None:
         order = np.random.default_rng(seed).permutation(len(non_members))
         half = len(order) // 2
@@ -146,6 +166,7 @@ def audit_membership(
     delta = float(delta if delta is not None else privacy.get("delta", DEFAULT_DELTA))
     member_features, member_rows = scored_features(model, head, members)
     non_features, non_rows = scored_features(model, head, non_members)
+    _check_scored(len(member_rows), len(non_rows))
     features = ExampleFeatures.concatenate([member_features, non_features])
     is_member = np.r_[np.ones(len(member_features), bool), np.zeros(len(non_features), bool)]
     scores = {}
