@@ -6,4 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 venv="${TONECLS_VENV:-.venv}"
+# Bytecode caches (__pycache__, git-ignored) on, even where the shell turns them off: each xdist
+# worker otherwise recompiles and re-rewrites every module it imports (3 s of each start-up).
+unset PYTHONDONTWRITEBYTECODE
 exec "$venv/bin/python" -m pytest -n "${TONECLS_TEST_WORKERS:-2}" --dist worksteal "$@"

@@ -13,8 +13,9 @@
   membership-inference audit of the tiny bundle), ``sentiment_frame``, ``english_model``,
   ``dialect_estimator``, ``keras_setup``, ``bundle_copy`` and ``parallel_small``.
 
-Tests that train, use a trained model, build Keras networks, start a Dask cluster or execute
-notebooks are marked ``slow``: ``pytest -m "not slow"`` is the fast inner loop, ``pytest``
+Tests that train, use a trained model, build Keras networks, start a Dask cluster, execute
+notebooks, run benchmark smoke runs or statistical simulations (error rates, coverage), or
+start several processes are marked ``slow``: ``pytest -m "not slow"`` is the fast inner loop, ``pytest``
 runs everything.
 
 Hypothesis profiles (``HYPOTHESIS_PROFILE``): ``fast`` (the default: few examples, derandomized,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from support import CLASSES, gap_row
 
@@ -34,6 +35,7 @@ def random_groups(frame, seed):
                         g2=rng.choice(["x", "y"], size=len(frame)))
 
 
+@pytest.mark.slow
 def test_audits_of_random_groups_flag_almost_nothing():
     """Four audits of random groups (about 200 gaps each): the family-wise correction and the
     practical minimum keep false findings at (almost) zero, while uncorrected 95% intervals
@@ -63,6 +65,7 @@ def test_small_random_group_has_higher_ece_but_no_calibration_finding():
     assert not result.gaps[result.gaps.metric.isin(["ece", "class_ece"])].flagged.any()
 
 
+@pytest.mark.slow
 def test_planted_gaps_are_found_and_small_ones_are_not_findings():
     frame = random_groups(realistic_scored(6000, seed=21), 21)
     # plant: in group g2=x, 30% of the correct 'joy' predictions become 'anger'

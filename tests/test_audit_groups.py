@@ -244,6 +244,7 @@ def test_metrics_need_a_minimum_count_in_every_cell():
     assert not metric_row(loose, "dialect", "other", "recall", "anger").reason
 
 
+@pytest.mark.slow
 def test_point_estimates_need_no_fairlearn_or_sklearn_at_run_time():
     import subprocess
     import sys

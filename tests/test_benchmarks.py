@@ -46,6 +46,7 @@ def _runs() -> list:
     return runs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "extra"), _runs())
 def test_smoke(name: str, extra: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     monkeypatch.delenv("TONECLS_DATA_DIR", raising=False)  # --smoke brings its own

@@ -104,6 +104,7 @@ def test_library_defaults_are_read_from_the_function_signature():
     assert str(default) == str(default())
 
 
+@pytest.mark.slow
 def test_help_imports_no_heavy_library():
     """`tonecls --help` imports neither TensorFlow nor pandas; no command's --help imports TensorFlow
     (one process for all: each help is the same few milliseconds)."""

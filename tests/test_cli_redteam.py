@@ -544,6 +544,7 @@ def test_negative_seed_is_exit_2_in_every_command_that_takes_one(tmp_path, score
     assert not (tmp_path / "rep").exists() or not list((tmp_path / "rep").iterdir())
 
 
+@pytest.mark.slow
 def test_a_folder_of_parquet_parts_is_read_by_audit_sample_and_prevalence(tmp_path, scored, capsys):
     parts = tmp_path / "scored.parquet"  # as `tonecls score --engine dask` writes it
     parts.mkdir()

@@ -406,6 +406,7 @@ def test_fetch_command(upstream, tmp_path, capsys):
     assert "checksum mismatch" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @needs_shared_data
 def test_fetch_reproduces_the_official_goemotions_taxonomies(tmp_path, monkeypatch, serve):
     """Derive ekman/ and group/ from the original files and match their official checksums."""

@@ -32,6 +32,7 @@ def test_a_second_run_on_the_same_output_fails_at_once_naming_the_holder(tmp_pat
     assert out.exists() and not lock_path(out).exists()
 
 
+@pytest.mark.slow
 def test_two_runs_started_together_leave_one_complete_output(tmp_path):
     src = tmp_path / "posts.csv"
     pd.DataFrame({"id": range(10_000), "text": [f"post number {i} :)" for i in range(10_000)]}).to_csv(src, index=False)
@@ -83,6 +84,7 @@ def test_a_lock_held_on_another_host_is_refused_with_how_to_remove_it(tmp_path):
     assert lock_path(out).exists()
 
 
+@pytest.mark.slow
 def test_an_unreadable_lock_is_waited_for_then_taken_over_when_old(tmp_path):
     out = tmp_path / "out.csv"
     lock_path(out).write_text("", encoding="utf-8")  # a crash between creating and writing it

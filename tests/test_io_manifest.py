@@ -126,6 +126,7 @@ def test_a_fresh_run_forgets_the_manifest_of_an_earlier_run(tmp_path):
     assert resume_hint(out) is None and not manifest_path(out).exists()
 
 
+@pytest.mark.slow
 def test_the_manifest_keeps_one_writer_state_so_it_grows_linearly(tmp_path):
     import json
 

@@ -38,6 +38,7 @@ def test_cli_writes_three_files(tmp_path, capsys):
     assert "scored.csv has no column(s) ['nope']; its columns are ['id', 'dialect'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_records_model_provenance_and_unreadable_lines(tmp_path, capsys):
     frame = scored_frame(300, seed=11)
     source = tmp_path / "scored.csv"
@@ -79,6 +80,7 @@ def test_load_scored_reads_only_the_audited_columns(tmp_path):
     assert "text" in load_scored(source).columns
 
 
+@pytest.mark.slow
 def test_cli_error_control_options_and_stable_input_description(tmp_path, capsys):
     source = tmp_path / "scored.csv"
     scored_frame(1200, seed=14, recall_drop=("aa", 0, 0.3)).to_csv(source, index=False)
@@ -103,6 +105,7 @@ def test_cli_error_control_options_and_stable_input_description(tmp_path, capsys
     assert main([*base, "-o", str(tmp_path / "c"), "--correction", "bonferroni"]) == 2
 
 
+@pytest.mark.slow
 def test_audit_sample_and_prevalence_read_a_folder_of_parts(tmp_path):
     """The Dask engine writes a folder of Parquet parts: every command that reads a scored
     export takes it (and a glob of parts) as it takes one file."""

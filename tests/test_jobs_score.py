@@ -156,6 +156,7 @@ def test_cli_score_prints_a_summary_and_reports_bad_input_cleanly(tmp_path, tiny
 # --- worker processes ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_scoring_workers_run_without_pandas_scipy_or_tensorflow():
     """A worker process unpickles the scoring job's task (the model's compute_logits) and runs it
     importing none of the heavy libraries: that is what keeps each worker light."""
@@ -276,6 +277,7 @@ def run_python(code: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 # --- no TensorFlow on the scoring paths ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_scoring_paths_do_not_import_tensorflow(tmp_path):
     """load_model().predict, score_file, `tonecls score`, tokenising and unpickling a model import
     no TensorFlow / Keras, nor Dask (an optional extra)."""

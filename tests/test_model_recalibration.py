@@ -30,6 +30,7 @@ def sentiment_test(shared_data):
     return frame.sample(n=3000, random_state=0).reset_index(drop=True)
 
 
+@pytest.mark.slow
 def test_held_out_calibration_improves_on_a_shifted_set(model, sentiment_test):
     fit, held = sentiment_test.iloc[:1500], sentiment_test.iloc[1500:]
     new, report = recalibrate(model, fit["text"], fit["label"], "sentiment", folds=5, seed=0)

@@ -409,10 +409,12 @@ def test_platform_hint_finds_every_platform_handle():
 @pytest.mark.slow
 def test_pieces_give_the_tokens_of_the_whole_post_on_the_corpus(corpus_tokens):
     # the tokens of every post (tokenize: piece by piece, from the piece cache) equal one pass of
-    # the token pattern over the whole cleaned post
-    preprocessor = Preprocessor()
+    # the token pattern over the whole cleaned post; every fifth post under the fast profile
+    from properties import examples
+
+    preprocessor, stride = Preprocessor(), 1 if examples(1) > 1 else 5
     for texts, tokens in corpus_tokens.values():
-        for text, got in zip(texts, tokens):
+        for text, got in zip(texts[::stride], tokens[::stride]):
             cleaned = preprocessor._clean(text)
             assert got == ([] if cleaned is None else preprocessor._tokenize_span(cleaned)), text
 

@@ -78,6 +78,7 @@ def drifting_periods(y: np.ndarray, seed: int, periods: int = 4) -> np.ndarray:
     return pd.to_datetime("2024-01-15") + pd.to_timedelta(month * 31, unit="D")
 
 
+@pytest.mark.slow
 def test_estimator_per_period_covers_the_drifting_truth(scored_benchmarks):
     frame = scored_frame_of(scored_benchmarks["sentiment"], "sentiment").iloc[:6000].copy()
     frame["created"] = drifting_periods(scored_benchmarks["sentiment"]["gold"][:6000], seed=2)
@@ -96,6 +97,7 @@ def test_estimator_per_period_covers_the_drifting_truth(scored_benchmarks):
     assert truth["negative"].iloc[-1] - truth["negative"].iloc[0] > 0.15  # the drift is real
 
 
+@pytest.mark.slow
 def test_random_groups_give_almost_no_significant_differences(scored_benchmarks):
     frame = scored_frame_of(scored_benchmarks["sentiment"], "sentiment")
     with_any = 0
@@ -109,6 +111,7 @@ def test_random_groups_give_almost_no_significant_differences(scored_benchmarks)
     assert with_any <= 4  # BH at 0.1 under the global null: P(any) <= 0.1; P(>= 5 of 15) < 0.01
 
 
+@pytest.mark.slow
 def test_planted_differences_between_groups_are_found(scored_benchmarks):
     data = scored_benchmarks["sentiment"]
     frame = scored_frame_of(data, "sentiment")
@@ -125,6 +128,7 @@ def test_planted_differences_between_groups_are_found(scored_benchmarks):
     assert found == 8
 
 
+@pytest.mark.slow
 def test_a_stratified_sample_is_weighted_back(scored_benchmarks):
     data = scored_benchmarks["sentiment"]
     frame = scored_frame_of(data, "sentiment")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 
+@pytest.mark.slow
 def test_plan_meets_the_target_and_matches_dp_accounting():
     dp_accounting = pytest.importorskip("dp_accounting")
     from tonecls.privacy.accounting import dp_sgd_epsilon, plan_dp_sgd

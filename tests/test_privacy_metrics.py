@@ -33,6 +33,7 @@ def test_known_separation_gives_the_known_auc():
     assert metrics["auc_ci_high"] - metrics["auc_ci_low"] < 0.04
 
 
+@pytest.mark.slow
 def test_identical_distributions_give_chance_and_intervals_cover_it_at_the_nominal_rate():
     """300 audits of members and non-members from one distribution: the AUC is about 0.5 and
     the 95% bootstrap interval covers 0.5 in about 95% of them (binomial tolerance)."""

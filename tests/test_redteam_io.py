@@ -233,6 +233,7 @@ def test_a_blank_key_and_keys_equal_only_after_unicode_normalisation_stay_apart(
     assert header[:5] == ["id", "text", "", nfc, nfd]
 
 
+@pytest.mark.slow
 def test_a_row_of_5000_columns_comes_out_whole_and_without_a_pandas_warning(tmp_path, capsys):
     names = ["id", "text"] + [f"c{i}" for i in range(5000)]
     src = tmp_path / "wide.csv"

@@ -243,6 +243,7 @@ def _posts(path: Path, copies: int = 2) -> Path:
 OPTS = ["--chunksize", "200", *QUIET]
 
 
+@pytest.mark.slow
 def test_resume_from_another_folder_through_a_symlink_after_rows_were_appended(tmp_path, capsys, monkeypatch):
     work = tmp_path / "work"
     work.mkdir()

@@ -25,7 +25,7 @@ class TokenizeJob(ChunkJob):
     verb = "tokenised"
 
     def __init__(self, preprocessor: Preprocessor, text_col: str, tokens_col: str, input: Any) -> None:
-        if tokens_col in (STATUS_COLUMN, text_col):
+        if tokens_col == STATUS_COLUMN:
             raise InputError(f"the tokens column cannot be named {tokens_col!r}: the output already has a column of "
                              "that name; choose another (tokens_col=, CLI: --tokens-col).")
         self.preprocessor, self.text_col, self.tokens_col, self.input = preprocessor, text_col, tokens_col, input
