@@ -29,20 +29,20 @@ DEFAULT_DELTA = 1e-5  # delta of the epsilon lower bound of a model trained with
 MIN_AUDITED = 10  # scored members and scored non-members an audit needs at the least
 
 
-def check_audited_sets(members: LabelledSplit, non_members: LabelledSplit) -> None:
-    """Refuse members and non-members that share a post: the model was trained on it, so it
-    is no non-member, and an attack could only look weaker than it is."""
-    shared = set(map(str, members.texts)) & set(map(str, non_members.texts))
-    if shared:
-        example = min(shared, key=len)[:80]
-        raise InputError(f"{len(shared)} post(s) are both members and non-members (e.g. {example!r}); a post the "
-                         "model was trained on cannot be a non-member: remove them from the non-members "
-                         "(are the two files the same?).")
+def without_members(members: LabelledSplit, non_members: LabelledSplit) -> tuple[LabelledSplit, int]:
+    """``non_members`` without the posts that are members too (the same text: the model was
+    trained on it, so it is no non-member, and keeping it would make an attack look weaker
+    than it is), and how many were left out."""
+    member_texts = set(map(str, members.texts))
+    kept = np.array([str(text) not in member_texts for text in non_members.texts], dtype=bool)
+    return _rows(non_members, np.flatnonzero(kept)), int((~kept).sum())
 
 
-def _check_scored(n_members: int, n_non_members: int) -> None:
+def _check_scored(n_members: int, n_non_members: int, shared: int) -> None:
     if min(n_members, n_non_members) < MIN_AUDITED:
-        raise InputError(f"{n_members} member and {n_non_members} non-member post(s) could be scored; a "
+        also = (f" ({shared} non-member post(s) were left out because they are members too: are the two "
+                "sets the same?)") if shared else ""
+        raise InputError(f"{n_members} member and {n_non_members} non-member post(s) could be scored{also}; a "
                          f"membership audit needs at least {MIN_AUDITED} of each (a few hundred give useful "
                          "intervals).")
 
@@ -157,7 +157,7 @@ def audit_membership(
     if unknown or not attacks:
         raise InputError(f"unknown attack(s) {unknown}; choose among {sorted(ATTACKS)}.")
     spec = model.head(head)
-    check_audited_sets(members, non_members)
+    non_members, shared = without_members(members, non_members)
     if "lira" in attacks and population is None:
         order = np.random.default_rng(seed).permutation(len(non_members))
         half = len(order) // 2
@@ -166,7 +166,7 @@ def audit_membership(
     delta = float(delta if delta is not None else privacy.get("delta", DEFAULT_DELTA))
     member_features, member_rows = scored_features(model, head, members)
     non_features, non_rows = scored_features(model, head, non_members)
-    _check_scored(len(member_rows), len(non_rows))
+    _check_scored(len(member_rows), len(non_rows), shared)
     features = ExampleFeatures.concatenate([member_features, non_features])
     is_member = np.r_[np.ones(len(member_features), bool), np.zeros(len(non_features), bool)]
     scores = {}
@@ -185,6 +185,7 @@ def audit_membership(
     return _result(head, spec.classes, scores, features, is_member, targets, n_resamples, delta, seed, {
         "n_members": int(is_member.sum()), "n_non_members": int((~is_member).sum()),
         "unscored_posts": len(members) + len(non_members) - len(is_member),
+        "non_members_left_out_as_members": shared,
         "reference_models": reference_models if "lira" in attacks else 0,
         "population": len(population) if "lira" in attacks else 0,
         "delta": delta, "n_resamples": n_resamples, "seed": seed})

@@ -129,6 +129,9 @@ class MembershipInferenceResult:
             lines.append(f"Misclassified posts ({strongest} attack): AUC {wrong['auc'].iloc[0]:.3f} over "
                          f"{int(wrong['n_members'].iloc[0])} members and {int(wrong['n_non_members'].iloc[0])} "
                          "non-members.")
+        if self.setup.get("non_members_left_out_as_members"):
+            lines.append(f"{self.setup['non_members_left_out_as_members']} non-member post(s) were left out: the "
+                         "same text is a member (a post the model was trained on is no non-member).")
         return lines
 
     def to_dict(self) -> dict[str, Any]:
