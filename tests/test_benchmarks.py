@@ -30,22 +30,17 @@ def test_no_script_edits_sys_path() -> None:
     assert not [p.name for p in BENCHMARKS.glob("*.py") if edits.search(p.read_text(encoding="utf-8"))]
 
 
-# the DP-SGD smoke traces TensorFlow graphs (about 15 s): in the full suite; the fast loop runs the
-# script's other mode (the audit of the shipped bundle: numpy only)
-FAST_MODE = {"bench_privacy": ["--default-model"]}
+# scripts with a second mode worth a smoke run of its own
+OTHER_MODES = {"bench_privacy": ["--default-model"]}  # the audit of the shipped bundle (numpy only)
 
 
 def _runs() -> list:
-    runs = []
-    for name in SCRIPTS:
-        if name in FAST_MODE:
-            runs += [pytest.param(name, FAST_MODE[name], id=f"{name}-fast"),
-                     pytest.param(name, [], id=name, marks=pytest.mark.slow)]
-        else:
-            runs.append(pytest.param(name, [], id=name))
-    return runs
+    runs = [pytest.param(name, [], id=name) for name in SCRIPTS]
+    return runs + [pytest.param(name, extra, id=f"{name}-{extra[0].lstrip('-')}") for name, extra in OTHER_MODES.items()]
 
 
+# smoke runs take seconds each (the DP-SGD one traces TensorFlow graphs, about 15 s): the whole
+# suite runs them, the fast loop leaves them out
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "extra"), _runs())
 def test_smoke(name: str, extra: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:

@@ -636,10 +636,13 @@ def test_other_commands_refuse_bad_options_with_one_paragraph(tmp_path, capsys, 
 
 @pytest.mark.slow
 def test_dask_score_killed_mid_way_then_resumed_equals_a_clean_run(tmp_path):
-    """A real process on a LocalCluster, SIGKILLed after some parts are written, then --resume."""
+    """A real process on a LocalCluster, SIGKILLed after some parts are written, then --resume:
+    the output equals a clean run's (of the local engine, in this process)."""
     import signal
     import subprocess
     import sys
+
+    from tonecls.jobs import score_file
 
     pytest.importorskip("distributed")
     frame = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "sample_posts.csv", dtype=str,
@@ -651,8 +654,8 @@ def test_dask_score_killed_mid_way_then_resumed_equals_a_clean_run(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     base = [sys.executable, "-m", "tonecls", "score", str(src), "--engine", "dask", "--workers", "1",
             "--blocksize", "20000", "-q"]
-    clean = tmp_path / "clean.parquet"
-    subprocess.run([*base, "-o", str(clean)], env=env, check=True, capture_output=True, timeout=300)
+    clean = tmp_path / "clean.parquet"  # the local engine's output, which the Dask engine's equals
+    score_file(src, clean, workers=1, quiet=True)
     out = tmp_path / "out.parquet"
     proc = subprocess.Popen([*base, "-o", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
@@ -670,4 +673,5 @@ def test_dask_score_killed_mid_way_then_resumed_equals_a_clean_run(tmp_path):
     done = subprocess.run([*base, "-o", str(out), "--resume"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stdout + done.stderr
-    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(clean))
+    # engines agree to within 1e-6 (README, Reproducible: float32 sums over batches of other shapes)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(clean), check_exact=False, rtol=0, atol=1e-6)
