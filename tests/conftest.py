@@ -54,12 +54,13 @@ SLOW_FIXTURES = {"tiny_model", "tiny_bundle", "dask_scheduler", "keras_setup"}
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark ``slow`` every test that uses a trained model, Keras networks or a Dask cluster, and
-    run the slow tests first: with two workers, the long ones then overlap with the many short
-    ones instead of finishing alone at the end."""
+    run the slow tests first, the notebooks (the longest, 10-45 s each) before them: with two
+    workers, the long ones then overlap with the many short ones instead of finishing alone at
+    the end."""
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, item.module.__name__ != "test_notebooks"))
 
 
 @pytest.fixture(scope="session")
