@@ -23,7 +23,7 @@ from tonecls.errors import InputError
 from tonecls.io import ExportWriter, LINE_COLUMN, MARKER_COLUMNS, check_input_file, check_output_path
 from tonecls.io import read_export, read_header, sha256_file
 from tonecls.io.formats import check_format
-from tonecls.io.lock import OutputLock, report_lock
+from tonecls.io.lock import report_lock
 from tonecls.jobs.audit import load_scored, scored_input
 from tonecls.jobs.provenance import job_provenance
 from tonecls.prevalence import PrevalenceEstimator, PrevalenceResult, draw_sample
@@ -92,7 +92,7 @@ def sample_file(scored: str | os.PathLike, output: str | os.PathLike, *, n: int 
     scored = scored_input(scored)
     output = check_output_path(scored, output)
     check_format(output, None)
-    with OutputLock(output):  # the check that it exists holds until the sample is written
+    with report_lock(output.parent, output.name):  # held until the sample is written; creates its folder
         if output.exists() and not overwrite:
             raise InputError(f"{output} exists (it may hold labels already); choose another output file, or pass "
                              "--overwrite (overwrite=True) to replace it.")
