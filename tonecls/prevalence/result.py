@@ -118,7 +118,10 @@ class PrevalenceResult:
         """One plain sentence first: the most corrected share, its interval, and the differences found."""
         overall = self.overall
         if not self.labelled or overall["estimate"].isna().all():
-            return (f"No labelled posts: these are the model's own shares of the {self.n_rows:,} scored posts "
+            labels = ("No labelled posts" if not self.labelled else
+                      f"Too few labelled posts ({self.n_labelled:,}; a corrected estimate needs at least "
+                      f"{self.settings.get('min_labelled', '?')})")
+            return (f"{labels}: these are the model's own shares of the {self.n_rows:,} scored posts "
                     "(classify-and-count), biased by up to 17 points on the benchmarks and without an interval; "
                     "label a random sample of 300 posts to correct them.")
         gap = (overall["estimate"] - overall["naive"]).abs()
