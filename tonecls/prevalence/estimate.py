@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tonecls.audit.groups import head_arrays
+from tonecls.audit.groups import head_arrays, head_classes
 from tonecls.errors import InputError
 from tonecls.prevalence.ppi import MeanEstimate, classical_mean, mean_difference, ppi_mean, z_value
 from tonecls.prevalence.result import (
@@ -36,15 +36,18 @@ from tonecls.prevalence.result import (
     PrevalenceResult,
 )
 from tonecls.prevalence.sample import INCLUSION_COLUMN, MISSING_STRATUM
+from tonecls.schema import split_labels
 from tonecls.stats import CORRECTIONS, adjust_pvalues
 
-__all__ = ["FREQUENCIES", "PREDICTIONS", "PrevalenceEstimator"]
+__all__ = ["FREQUENCIES", "PREDICTIONS", "PrevalenceEstimator", "check_label_classes", "check_label_ids", "id_keys",
+           "listed"]
 
 PREDICTIONS = ("probabilities", "labels")
 FREQUENCIES = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
 DEFAULT_MIN_LABELLED = 10
 FEW_POSITIVES = 10  # fewer labelled examples of a class than this in a group: a warning
 _LABEL = "__tonecls_label__"
+_LISTED = 5  # offending values named in an error message
 
 
 class _Grouping:
@@ -126,7 +129,7 @@ class PrevalenceEstimator:
             scored = scored.reset_index(drop=True)
         arrays, keep, excluded = head_arrays(scored, self.head)
         ok = scored.loc[keep]
-        label_values, inclusion, notes = _label_values(scored, labels, label_col, id_col)
+        label_values, inclusion, notes = _label_values(scored, labels, label_col, id_col, self.head)
         y, labelled_pos, weights = self._labelled_rows(ok, label_values, inclusion, notes)
         self._classes = list(arrays.classes)
         predicted = arrays.y_pred.astype(np.float64)
@@ -261,6 +264,12 @@ def _check_columns(scored: Any, group_cols: Sequence[str], time_col: str | None,
     return group_cols
 
 
+def listed(values: Sequence[object]) -> str:
+    """The first few ``values`` for an error message, and how many more there are."""
+    values = list(values)
+    more = f" and {len(values) - _LISTED} more" if len(values) > _LISTED else ""
+    return ", ".join(map(repr, values[:_LISTED])) + more
+
 
 def id_keys(values: pd.Series) -> tuple[pd.Series, np.ndarray, list]:
     """Ids as labels are joined by them (text, stripped), which rows have none (null or
@@ -270,8 +279,34 @@ def id_keys(values: pd.Series) -> tuple[pd.Series, np.ndarray, list]:
     present = ids[~empty]
     return ids, empty, present[present.duplicated()].unique().tolist()
 
+
+def check_label_ids(ids: pd.Series, scored_ids: pd.Series, where: str, scored: str = "the scored data") -> None:
+    """Refuse labels whose ids (as :func:`id_keys` gives them) are not ids of the scored posts:
+    a sample of another file, or ids re-read as numbers, would silently shrink the sample.
+    ``where`` names the labels and ``scored`` the scored posts in the message."""
+    known = set(id_keys(scored_ids)[0].dropna())
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise InputError(f"{where}: {len(unknown)} of its {len(ids):,} id(s) are not in {scored}: {listed(unknown)}. "
+                         f"Label posts of {scored} (draw them with `tonecls sample` or draw_sample), or pass the "
+                         "scored posts the sample was drawn from.")
+
+
+def check_label_classes(values: pd.Series, classes: list[str], multilabel: bool, where: str, head: str) -> None:
+    """Refuse labels that are not classes of ``head`` (empty values are unlabelled rows);
+    ``where`` names the column in the message."""
+    given = values.dropna().astype(str).str.strip()
+    names = {name for value in given[given.ne("")] for name in (split_labels(value) if multilabel else [value])}
+    unknown = sorted(names - set(classes))
+    if unknown:
+        joined = " (';'-joined for this multi-label head)" if multilabel else ""
+        raise InputError(f"{where} holds {len(unknown)} label(s) that are not classes of head {head!r}: "
+                         f"{listed(unknown)}. Its classes are {classes}{joined}; correct the labels or "
+                         "choose the matching head (--head).")
+
+
 def _label_values(scored: pd.DataFrame, labels: pd.DataFrame | None, label_col: str | None,
-                  id_col: str) -> tuple[pd.Series, pd.Series | None, list[str]]:
+                  id_col: str, head: str) -> tuple[pd.Series, pd.Series | None, list[str]]:
     """Each scored row's label (NaN where none) and inclusion probability, by the index of ``scored``."""
     notes: list[str] = []
     if labels is None:
@@ -279,6 +314,8 @@ def _label_values(scored: pd.DataFrame, labels: pd.DataFrame | None, label_col: 
             return pd.Series(np.nan, index=scored.index, dtype=object), None, notes
         if label_col not in scored.columns:
             raise InputError(f"label column {label_col!r} not found; columns: {list(scored.columns)}.")
+        check_label_classes(scored[label_col], *head_classes(scored, head), f"the scored data's column {label_col!r}",
+                            head)
         inclusion = scored[INCLUSION_COLUMN] if INCLUSION_COLUMN in scored.columns else None
         return scored[label_col].astype(object), inclusion, notes
     label_col = label_col or "label"
@@ -289,25 +326,26 @@ def _label_values(scored: pd.DataFrame, labels: pd.DataFrame | None, label_col: 
             raise InputError(f"{what} has no id column {id_col!r} to join the labels by; pass id_col.")
     if label_col not in labels.columns:
         raise InputError(f"the labels have no column {label_col!r}; their columns are {list(labels.columns)}.")
-    ids, _, repeated = id_keys(labels[id_col])
-    ids = ids.astype(str)
+    ids, empty, repeated = id_keys(labels[id_col])
+    if empty.any():
+        raise InputError(f"the labels: {int(empty.sum())} row(s) have no {id_col!r}; every row needs the id of "
+                         "its post.")
     if repeated:
-        raise InputError(f"the labels repeat id(s) {sorted(map(str, repeated))[:5]}; one label per post.")
+        raise InputError(f"the labels repeat id(s) {listed(sorted(map(str, repeated)))}; one label per post.")
     scored_ids, no_id, repeated = id_keys(scored[id_col])
-    has_id = ~no_id  # e.g. malformed lines have none
     if repeated:
         raise InputError(f"the scored data repeats ids in {id_col!r}: labels cannot be joined by id.")
+    check_label_ids(ids, scored[id_col], f"the labels' column {id_col!r}")
+    check_label_classes(labels[label_col], *head_classes(scored, head), f"the labels' column {label_col!r}", head)
+    has_id = ~no_id  # e.g. malformed lines have none
     position = pd.Series(np.flatnonzero(has_id), index=scored_ids[has_id].astype(str).to_numpy())
-    found = ids.isin(position.index).to_numpy()
-    if not found.all():
-        notes.append(f"{int((~found).sum())} labelled id(s) are not in the scored data and are ignored.")
-    where = scored.index[position[ids[found]].to_numpy()]
+    where = scored.index[position[ids.astype(str)].to_numpy()]
     values = pd.Series(np.nan, index=scored.index, dtype=object)
-    values.loc[where] = labels.loc[found, label_col].astype(object).to_numpy()
+    values.loc[where] = labels[label_col].astype(object).to_numpy()
     inclusion = None
     if INCLUSION_COLUMN in labels.columns:
         inclusion = pd.Series(np.nan, index=scored.index)
-        inclusion.loc[where] = pd.to_numeric(labels.loc[found, INCLUSION_COLUMN], errors="coerce").to_numpy()
+        inclusion.loc[where] = pd.to_numeric(labels[INCLUSION_COLUMN], errors="coerce").to_numpy()
     return values, inclusion, notes
 
 
