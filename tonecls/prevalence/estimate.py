@@ -48,6 +48,8 @@ DEFAULT_MIN_LABELLED = 10
 FEW_POSITIVES = 10  # fewer labelled examples of a class than this in a group: a warning
 _LABEL = "__tonecls_label__"
 _LISTED = 5  # offending values named in an error message
+_READINGS = {"month first": {}, "day first": {"dayfirst": True}, "year first": {"yearfirst": True}}
+_NUMBER_KINDS = {"integer", "floating", "mixed-integer", "mixed-integer-float", "decimal", "complex"}
 
 
 class _Grouping:
@@ -355,17 +357,63 @@ def _group_keys(ok: pd.DataFrame, col: str) -> _Grouping:
     return _Grouping(col, "group", values, order)
 
 
-def _wall_clock(raw: pd.Series) -> pd.Series:
-    """The times as written, without their time zone: a post at 23:30 on 31 January in New York
-    (``-05:00``) is in January, not in UTC's February."""
+def _wall_clock(raw: pd.Series, time_col: str) -> pd.Series:
+    """The times of ``time_col`` as written, without their time zone (a post at 23:30 on 31
+    January in New York, ``-05:00``, is in January, not in UTC's February), each read one way:
+    ISO 8601 text as such; other text only if it reads the same day first, month first and year
+    first (``05/01/2024`` does not: refused). Numbers are refused (their unit is a guess)."""
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
         return raw.dt.tz_localize(None)
+    if pd.api.types.is_datetime64_dtype(raw.dtype):
+        return raw
+    if raw.notna().any() and pd.api.types.infer_dtype(raw, skipna=True) in _NUMBER_KINDS:  # e.g. JSON numbers
+        _refuse_numbers(raw, time_col)
     try:
-        local = pd.to_datetime(raw, errors="raise", format="mixed")
-    except ValueError:  # offsets differ between rows (summer time, several zones): one by one
-        local = raw.map(lambda value: _naive(pd.to_datetime(value)) if pd.notna(value) else pd.NaT)
-        return pd.to_datetime(local)
-    return local.dt.tz_localize(None) if isinstance(local.dtype, pd.DatetimeTZDtype) else local
+        return _local_times(raw, format="ISO8601")  # one reading per value
+    except (ValueError, TypeError, OverflowError):
+        pass
+    try:
+        readings = {order: _local_times(raw, format="mixed", **how) for order, how in _READINGS.items()}
+    except (ValueError, TypeError, OverflowError) as error:
+        if pd.api.types.infer_dtype(raw, skipna=True) == "string" and _all_numbers(raw):
+            _refuse_numbers(raw, time_col)
+        raise InputError(f"time column {time_col!r} is not parseable as dates/times ({error}); write it as "
+                         "ISO 8601 (2024-05-01 or 2024-05-01T13:45:00Z).") from None
+    first, *others = readings.items()
+    for order, other in others:
+        differ = (first[1].ne(other) & first[1].notna()).to_numpy(bool)
+        if differ.any():
+            at = np.flatnonzero(differ)[0]
+            raise InputError(f"time column {time_col!r} holds dates that read two ways: {raw.iloc[at]!r} is "
+                             f"{first[1].iloc[at]:%d %B %Y} read {first[0]} and {other.iloc[at]:%d %B %Y} read "
+                             f"{order}. Write them as ISO dates (YYYY-MM-DD, e.g. 2024-05-01, or "
+                             "2024-05-01T13:45:00Z).")
+    return first[1]
+
+
+def _all_numbers(raw: pd.Series) -> bool:
+    values = raw.dropna().astype(str).str.strip()
+    return bool(pd.to_numeric(values[values.ne("")], errors="coerce").notna().all())
+
+
+def _refuse_numbers(raw: pd.Series, time_col: str) -> None:
+    example = raw.dropna().astype(str).iloc[0]
+    raise InputError(f"time column {time_col!r} holds numbers (e.g. {example}), not dates/times: numeric times "
+                     "are ambiguous (seconds, milliseconds or nanoseconds since 1970, or days?); convert them to "
+                     "ISO timestamps (2024-05-01T13:45:00Z) first, e.g. with pandas.to_datetime(values, unit='s').")
+
+
+def _local_times(raw: pd.Series, **how: Any) -> pd.Series:
+    """``raw`` parsed by ``pd.to_datetime(..., **how)``, each time as written (its offset dropped);
+    ``ValueError`` (or ``TypeError``) if a value cannot be read."""
+    try:
+        times = pd.to_datetime(raw, errors="raise", **how)
+    except ValueError:
+        pd.to_datetime(raw, errors="raise", utc=True, **how)  # a value that cannot be read raises here
+        # offsets differ between rows (summer time, several zones): one by one
+        times = pd.to_datetime(raw.map(lambda value: _naive(pd.to_datetime(value, **how)) if pd.notna(value)
+                                       else pd.NaT))
+    return times.dt.tz_localize(None) if isinstance(times.dtype, pd.DatetimeTZDtype) else times
 
 
 def _naive(stamp: pd.Timestamp) -> pd.Timestamp:
@@ -373,18 +421,13 @@ def _naive(stamp: pd.Timestamp) -> pd.Timestamp:
 
 
 def _period_keys(ok: pd.DataFrame, time_col: str, freq: str, notes: list[str]) -> _Grouping:
-    raw = ok[time_col]
-    try:
-        times = pd.to_datetime(raw, errors="raise", utc=True, format="mixed")
-    except (ValueError, TypeError, OverflowError) as error:
-        raise InputError(f"time column {time_col!r} is not parseable as dates/times ({error}); write it as "
-                         "ISO 8601 (2024-05-01 or 2024-05-01T13:45:00Z).") from None
+    times = _wall_clock(ok[time_col], time_col)
     missing = times.isna().to_numpy()
     if missing.all():
         raise InputError(f"time column {time_col!r} holds no date/time in the scored rows.")
     if missing.any():
         notes.append(f"{int(missing.sum())} scored row(s) have no {time_col}: left out of the periods.")
-    periods = _wall_clock(raw).dt.to_period(freq).astype(str).to_numpy(dtype=object)
+    periods = times.dt.to_period(freq).astype(str).to_numpy(dtype=object)
     periods[missing] = None
     order = sorted({p for p in periods if p is not None})
     return _Grouping(time_col, "period", periods, order)
