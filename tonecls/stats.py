@@ -38,6 +38,7 @@ __all__ = [
     "adjust_pvalues",
     "bootstrap_pvalue",
     "check_seed",
+    "level_percent",
     "null_variance",
     "paired_mean_interval",
     "percentile_interval",
@@ -59,6 +60,17 @@ def check_seed(seed: object, *, optional: bool = False) -> None:
         return
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed must be a whole number >= 0, got {seed!r}")
+
+
+def level_percent(level: float) -> str:
+    """A confidence level as a percentage with the decimals it needs, rounded down, never up:
+    0.95 -> ``"95%"``, 0.9999 -> ``"99.99%"`` (not ``"100%"``, which no finite interval is)."""
+    percent = 100.0 * float(level)
+    for decimals in range(7):
+        shown = math.floor(percent * 10**decimals + 1e-9) / 10**decimals
+        if percent - shown < 1e-9:
+            break
+    return f"{shown:.{decimals}f}%"
 
 
 def stratified_weights(

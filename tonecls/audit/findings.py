@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from tonecls.audit.names import describe_group, metric_phrase
+from tonecls.stats import level_percent
 
 __all__ = ["MAX_FINDINGS", "findings", "ranked_findings", "support_phrase", "verdict"]
 
@@ -55,7 +56,7 @@ def _reference_text(row: Any) -> str:
     return "overall AUC" if row.metric in ("bpsn_auc", "bnsp_auc") else "overall"
 
 
-def _finding_sentence(row: Any, level: int) -> str:
+def _finding_sentence(row: Any, level: str) -> str:
     diff = row.difference
     low, high = row.difference_ci_low, row.difference_ci_high
     if diff < 0:
@@ -64,7 +65,7 @@ def _finding_sentence(row: Any, level: int) -> str:
     expected = " expected" if row.reference_kind != "overall" else ""
     return (f"{_capitalise(metric_phrase(row.metric, row['class']))} is {_fmt(abs(diff))} "
             f"{direction} for {describe_group(row.grouping, row.group)} than {_reference_text(row)} "
-            f"({_fmt(row.value)} vs {_fmt(row.reference)}{expected}; {level}% CI of the gap "
+            f"({_fmt(row.value)} vs {_fmt(row.reference)}{expected}; {level} CI of the gap "
             f"{_fmt(low)}–{_fmt(high)}; adjusted p {_p(row.p_adjusted)}; "
             f"{support_phrase(row.metric, row['class'], int(row.support), int(row.n))}).")
 
@@ -113,7 +114,7 @@ def findings(result: Any) -> list[str]:
     """Coverage first, then the findings ranked by effect size with their support, then what
     was significant but small and what could not be tested."""
     s = result.settings
-    level = round(100 * s.get("confidence_level", 0.95))
+    level = level_percent(s.get("confidence_level", 0.95))
     out = []
     excluded = sum(result.excluded.values())
     detail = ", ".join(f"{k}: {v:,}" for k, v in sorted(result.excluded.items()))

@@ -180,9 +180,10 @@ class OutputLock:
 
 @contextlib.contextmanager
 def report_lock(out_dir: str | os.PathLike, name: str) -> Iterator[OutputLock]:
-    """Hold the lock of the report ``out_dir/name`` (``.html``, ``.md``, ``.json``, figures):
-    ``<name>.lock`` in ``out_dir``. A report job holds it from before it reads its input until
-    its files are written, so that two runs writing one report never leave the HTML of one
+    """Hold the lock of the report ``out_dir/name`` (``.html``, ``.md``, ``.json``, figures), or of
+    the one file ``out_dir/name`` a job writes whole (``tonecls sample``): ``<name>.lock`` in
+    ``out_dir``, created with any missing folders. A job holds it from before it reads its input
+    until its files are written, so that two runs writing one report never leave the HTML of one
     beside the JSON of the other. Folders created for the lock are removed again if the job
     wrote nothing into them (a refused run leaves no trace)."""
     out_dir = Path(out_dir)

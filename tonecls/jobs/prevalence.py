@@ -23,20 +23,19 @@ from tonecls.errors import InputError
 from tonecls.io import ExportWriter, LINE_COLUMN, MARKER_COLUMNS, check_input_file, check_output_path
 from tonecls.io import read_export, read_header, sha256_file
 from tonecls.io.formats import check_format
-from tonecls.io.lock import OutputLock, report_lock
+from tonecls.io.lock import report_lock
 from tonecls.jobs.audit import load_scored, scored_input
 from tonecls.jobs.provenance import job_provenance
 from tonecls.prevalence import PrevalenceEstimator, PrevalenceResult, draw_sample
-from tonecls.prevalence.estimate import id_keys
+from tonecls.prevalence.estimate import check_label_classes, check_label_ids, id_keys, listed
 from tonecls.prevalence.ppi import z_value
 from tonecls.prevalence.sample import INCLUSION_COLUMN
-from tonecls.schema import STATUS_COLUMN, Status, split_labels
+from tonecls.schema import STATUS_COLUMN, Status
 from tonecls.stats import check_seed
 
 __all__ = ["SampleSummary", "prevalence_file", "read_labels", "sample_file"]
 
 DEFAULT_LABEL_COLUMN = "label"
-_SHOWN = 5  # offending values named in an error message
 
 
 @dataclass
@@ -58,18 +57,13 @@ class SampleSummary:
                 "rows labelled so far are still a random sample), then run `tonecls prevalence` with --labels.")
 
 
-def _shown(values: Sequence[object]) -> str:
-    values = list(values)
-    return ", ".join(map(repr, values[:_SHOWN])) + (f" and {len(values) - _SHOWN} more" if len(values) > _SHOWN else "")
-
-
 def _check_unique_ids(frame: pd.DataFrame, id_col: str, where: str) -> None:
     _, empty, repeated = id_keys(frame[id_col])
     if empty.any():
         raise InputError(f"{where}: {int(empty.sum())} scored row(s) have no {id_col!r}; labels are joined back "
                          "by id, so every post needs one (pass the id column with --id-col).")
     if repeated:
-        raise InputError(f"{where} repeats id(s) {_shown(repeated)} in {id_col!r}; labels are joined back by id, "
+        raise InputError(f"{where} repeats id(s) {listed(repeated)} in {id_col!r}; labels are joined back by id, "
                          "so give every post its own id (`tonecls score --id-col` reports repeats).")
 
 
@@ -92,7 +86,7 @@ def sample_file(scored: str | os.PathLike, output: str | os.PathLike, *, n: int 
     scored = scored_input(scored)
     output = check_output_path(scored, output)
     check_format(output, None)
-    with OutputLock(output):  # the check that it exists holds until the sample is written
+    with report_lock(output.parent, output.name):  # held until the sample is written; creates its folder
         if output.exists() and not overwrite:
             raise InputError(f"{output} exists (it may hold labels already); choose another output file, or pass "
                              "--overwrite (overwrite=True) to replace it.")
@@ -105,18 +99,6 @@ def sample_file(scored: str | os.PathLike, output: str | os.PathLike, *, n: int 
         with ExportWriter(output) as writer:
             writer.write(sample)
         return SampleSummary(output, sample, label_col)
-
-
-def _check_classes(values: pd.Series, classes: list[str], multilabel: bool, where: str, head: str) -> None:
-    """Refuse labels that are not classes of the head (empty values are unlabelled rows)."""
-    given = values.dropna().astype(str).str.strip()
-    names = {name for value in given[given.ne("")] for name in (split_labels(value) if multilabel else [value])}
-    unknown = sorted(names - set(classes))
-    if unknown:
-        joined = " (';'-joined for this multi-label head)" if multilabel else ""
-        raise InputError(f"{where} holds {len(unknown)} label(s) that are not classes of head {head!r}: "
-                         f"{_shown(unknown)}. Its classes are {classes}{joined}; correct the labels or "
-                         "choose the matching --head.")
 
 
 def read_labels(path: str | os.PathLike, scored: pd.DataFrame, *, head: str, id_col: str = "id",
@@ -138,17 +120,12 @@ def read_labels(path: str | os.PathLike, scored: pd.DataFrame, *, head: str, id_
     if empty.any():
         lines = labels[LINE_COLUMN].where(labels[LINE_COLUMN].notna(), labels.index + 1)  # Parquet: row numbers
         raise InputError(f"labels file {path}: {int(empty.sum())} row(s) have no {id_col!r} (line or row "
-                         f"{_shown([int(v) for v in lines[empty]])}); every row needs the id of its post.")
+                         f"{listed([int(v) for v in lines[empty]])}); every row needs the id of its post.")
     if repeated:
-        raise InputError(f"labels file {path} repeats id(s) {_shown(repeated)}; give one row (one label) per post.")
-    known = set(scored[id_col].astype("string").str.strip()) if id_col in scored.columns else set()
-    unknown = [i for i in ids if i not in known]
-    if unknown:
-        raise InputError(f"labels file {path}: {len(unknown)} of its {len(ids):,} id(s) are not in the scored file: "
-                         f"{_shown(unknown)}. Label posts of this scored file (draw them with `tonecls sample`), "
-                         "or pass the scored file the sample was drawn from.")
-    classes, multilabel = head_classes(scored, head)
-    _check_classes(labels[label_col], classes, multilabel, f"labels file {path}, column {label_col!r},", head)
+        raise InputError(f"labels file {path} repeats id(s) {listed(repeated)}; give one row (one label) per post.")
+    check_label_ids(ids, scored[id_col], f"labels file {path}", "the scored file")
+    check_label_classes(labels[label_col], *head_classes(scored, head), f"labels file {path}, column {label_col!r},",
+                        head)
     return labels.drop(columns=[c for c in MARKER_COLUMNS if c in labels.columns]).assign(**{id_col: ids})
 
 
@@ -202,8 +179,8 @@ def prevalence_file(
             labelled = read_labels(labels_path, frame, head=head, id_col=id_col, label_col=label_col)
             provenance["labels file"] = f"{labels_path.resolve()} (sha256 {sha256_file(labels_path)[:16]}…)"
         elif in_file:
-            classes, multilabel = head_classes(frame, head)
-            _check_classes(frame[label_col], classes, multilabel, f"scored file {scored}, column {label_col!r},", head)
+            check_label_classes(frame[label_col], *head_classes(frame, head),
+                                f"scored file {scored}, column {label_col!r},", head)
         result = PrevalenceEstimator(head, confidence=confidence).fit(
             frame, labels=labelled, label_col=label_col, id_col=id_col, group_cols=group_cols, time_col=time_col,
             freq=freq)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tonecls.audit.groups import head_arrays
+from tonecls.audit.groups import head_arrays, head_classes
 from tonecls.errors import InputError
 from tonecls.prevalence.ppi import MeanEstimate, classical_mean, mean_difference, ppi_mean, z_value
 from tonecls.prevalence.result import (
@@ -36,15 +36,20 @@ from tonecls.prevalence.result import (
     PrevalenceResult,
 )
 from tonecls.prevalence.sample import INCLUSION_COLUMN, MISSING_STRATUM
+from tonecls.schema import split_labels
 from tonecls.stats import CORRECTIONS, adjust_pvalues
 
-__all__ = ["FREQUENCIES", "PREDICTIONS", "PrevalenceEstimator"]
+__all__ = ["FREQUENCIES", "PREDICTIONS", "PrevalenceEstimator", "check_label_classes", "check_label_ids", "id_keys",
+           "listed"]
 
 PREDICTIONS = ("probabilities", "labels")
 FREQUENCIES = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
 DEFAULT_MIN_LABELLED = 10
 FEW_POSITIVES = 10  # fewer labelled examples of a class than this in a group: a warning
 _LABEL = "__tonecls_label__"
+_LISTED = 5  # offending values named in an error message
+_READINGS = {"month first": {}, "day first": {"dayfirst": True}, "year first": {"yearfirst": True}}
+_NUMBER_KINDS = {"integer", "floating", "mixed-integer", "mixed-integer-float", "decimal", "complex"}
 
 
 class _Grouping:
@@ -126,7 +131,7 @@ class PrevalenceEstimator:
             scored = scored.reset_index(drop=True)
         arrays, keep, excluded = head_arrays(scored, self.head)
         ok = scored.loc[keep]
-        label_values, inclusion, notes = _label_values(scored, labels, label_col, id_col)
+        label_values, inclusion, notes = _label_values(scored, labels, label_col, id_col, self.head)
         y, labelled_pos, weights = self._labelled_rows(ok, label_values, inclusion, notes)
         self._classes = list(arrays.classes)
         predicted = arrays.y_pred.astype(np.float64)
@@ -261,6 +266,12 @@ def _check_columns(scored: Any, group_cols: Sequence[str], time_col: str | None,
     return group_cols
 
 
+def listed(values: Sequence[object]) -> str:
+    """The first few ``values`` for an error message, and how many more there are."""
+    values = list(values)
+    more = f" and {len(values) - _LISTED} more" if len(values) > _LISTED else ""
+    return ", ".join(map(repr, values[:_LISTED])) + more
+
 
 def id_keys(values: pd.Series) -> tuple[pd.Series, np.ndarray, list]:
     """Ids as labels are joined by them (text, stripped), which rows have none (null or
@@ -270,8 +281,34 @@ def id_keys(values: pd.Series) -> tuple[pd.Series, np.ndarray, list]:
     present = ids[~empty]
     return ids, empty, present[present.duplicated()].unique().tolist()
 
+
+def check_label_ids(ids: pd.Series, scored_ids: pd.Series, where: str, scored: str = "the scored data") -> None:
+    """Refuse labels whose ids (as :func:`id_keys` gives them) are not ids of the scored posts:
+    a sample of another file, or ids re-read as numbers, would silently shrink the sample.
+    ``where`` names the labels and ``scored`` the scored posts in the message."""
+    known = set(id_keys(scored_ids)[0].dropna())
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise InputError(f"{where}: {len(unknown)} of its {len(ids):,} id(s) are not in {scored}: {listed(unknown)}. "
+                         f"Label posts of {scored} (draw them with `tonecls sample` or draw_sample), or pass the "
+                         "scored posts the sample was drawn from.")
+
+
+def check_label_classes(values: pd.Series, classes: list[str], multilabel: bool, where: str, head: str) -> None:
+    """Refuse labels that are not classes of ``head`` (empty values are unlabelled rows);
+    ``where`` names the column in the message."""
+    given = values.dropna().astype(str).str.strip()
+    names = {name for value in given[given.ne("")] for name in (split_labels(value) if multilabel else [value])}
+    unknown = sorted(names - set(classes))
+    if unknown:
+        joined = " (';'-joined for this multi-label head)" if multilabel else ""
+        raise InputError(f"{where} holds {len(unknown)} label(s) that are not classes of head {head!r}: "
+                         f"{listed(unknown)}. Its classes are {classes}{joined}; correct the labels or "
+                         "choose the matching head (--head).")
+
+
 def _label_values(scored: pd.DataFrame, labels: pd.DataFrame | None, label_col: str | None,
-                  id_col: str) -> tuple[pd.Series, pd.Series | None, list[str]]:
+                  id_col: str, head: str) -> tuple[pd.Series, pd.Series | None, list[str]]:
     """Each scored row's label (NaN where none) and inclusion probability, by the index of ``scored``."""
     notes: list[str] = []
     if labels is None:
@@ -279,6 +316,8 @@ def _label_values(scored: pd.DataFrame, labels: pd.DataFrame | None, label_col: 
             return pd.Series(np.nan, index=scored.index, dtype=object), None, notes
         if label_col not in scored.columns:
             raise InputError(f"label column {label_col!r} not found; columns: {list(scored.columns)}.")
+        check_label_classes(scored[label_col], *head_classes(scored, head), f"the scored data's column {label_col!r}",
+                            head)
         inclusion = scored[INCLUSION_COLUMN] if INCLUSION_COLUMN in scored.columns else None
         return scored[label_col].astype(object), inclusion, notes
     label_col = label_col or "label"
@@ -289,25 +328,26 @@ def _label_values(scored: pd.DataFrame, labels: pd.DataFrame | None, label_col: 
             raise InputError(f"{what} has no id column {id_col!r} to join the labels by; pass id_col.")
     if label_col not in labels.columns:
         raise InputError(f"the labels have no column {label_col!r}; their columns are {list(labels.columns)}.")
-    ids, _, repeated = id_keys(labels[id_col])
-    ids = ids.astype(str)
+    ids, empty, repeated = id_keys(labels[id_col])
+    if empty.any():
+        raise InputError(f"the labels: {int(empty.sum())} row(s) have no {id_col!r}; every row needs the id of "
+                         "its post.")
     if repeated:
-        raise InputError(f"the labels repeat id(s) {sorted(map(str, repeated))[:5]}; one label per post.")
+        raise InputError(f"the labels repeat id(s) {listed(sorted(map(str, repeated)))}; one label per post.")
     scored_ids, no_id, repeated = id_keys(scored[id_col])
-    has_id = ~no_id  # e.g. malformed lines have none
     if repeated:
         raise InputError(f"the scored data repeats ids in {id_col!r}: labels cannot be joined by id.")
+    check_label_ids(ids, scored[id_col], f"the labels' column {id_col!r}")
+    check_label_classes(labels[label_col], *head_classes(scored, head), f"the labels' column {label_col!r}", head)
+    has_id = ~no_id  # e.g. malformed lines have none
     position = pd.Series(np.flatnonzero(has_id), index=scored_ids[has_id].astype(str).to_numpy())
-    found = ids.isin(position.index).to_numpy()
-    if not found.all():
-        notes.append(f"{int((~found).sum())} labelled id(s) are not in the scored data and are ignored.")
-    where = scored.index[position[ids[found]].to_numpy()]
+    where = scored.index[position[ids.astype(str)].to_numpy()]
     values = pd.Series(np.nan, index=scored.index, dtype=object)
-    values.loc[where] = labels.loc[found, label_col].astype(object).to_numpy()
+    values.loc[where] = labels[label_col].astype(object).to_numpy()
     inclusion = None
     if INCLUSION_COLUMN in labels.columns:
         inclusion = pd.Series(np.nan, index=scored.index)
-        inclusion.loc[where] = pd.to_numeric(labels.loc[found, INCLUSION_COLUMN], errors="coerce").to_numpy()
+        inclusion.loc[where] = pd.to_numeric(labels[INCLUSION_COLUMN], errors="coerce").to_numpy()
     return values, inclusion, notes
 
 
@@ -317,17 +357,63 @@ def _group_keys(ok: pd.DataFrame, col: str) -> _Grouping:
     return _Grouping(col, "group", values, order)
 
 
-def _wall_clock(raw: pd.Series) -> pd.Series:
-    """The times as written, without their time zone: a post at 23:30 on 31 January in New York
-    (``-05:00``) is in January, not in UTC's February."""
+def _wall_clock(raw: pd.Series, time_col: str) -> pd.Series:
+    """The times of ``time_col`` as written, without their time zone (a post at 23:30 on 31
+    January in New York, ``-05:00``, is in January, not in UTC's February), each read one way:
+    ISO 8601 text as such; other text only if it reads the same day first, month first and year
+    first (``05/01/2024`` does not: refused). Numbers are refused (their unit is a guess)."""
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
         return raw.dt.tz_localize(None)
+    if pd.api.types.is_datetime64_dtype(raw.dtype):
+        return raw
+    if raw.notna().any() and pd.api.types.infer_dtype(raw, skipna=True) in _NUMBER_KINDS:  # e.g. JSON numbers
+        _refuse_numbers(raw, time_col)
     try:
-        local = pd.to_datetime(raw, errors="raise", format="mixed")
-    except ValueError:  # offsets differ between rows (summer time, several zones): one by one
-        local = raw.map(lambda value: _naive(pd.to_datetime(value)) if pd.notna(value) else pd.NaT)
-        return pd.to_datetime(local)
-    return local.dt.tz_localize(None) if isinstance(local.dtype, pd.DatetimeTZDtype) else local
+        return _local_times(raw, format="ISO8601")  # one reading per value
+    except (ValueError, TypeError, OverflowError):
+        pass
+    try:
+        readings = {order: _local_times(raw, format="mixed", **how) for order, how in _READINGS.items()}
+    except (ValueError, TypeError, OverflowError) as error:
+        if pd.api.types.infer_dtype(raw, skipna=True) == "string" and _all_numbers(raw):
+            _refuse_numbers(raw, time_col)
+        raise InputError(f"time column {time_col!r} is not parseable as dates/times ({error}); write it as "
+                         "ISO 8601 (2024-05-01 or 2024-05-01T13:45:00Z).") from None
+    first, *others = readings.items()
+    for order, other in others:
+        differ = (first[1].ne(other) & first[1].notna()).to_numpy(bool)
+        if differ.any():
+            at = np.flatnonzero(differ)[0]
+            raise InputError(f"time column {time_col!r} holds dates that read two ways: {raw.iloc[at]!r} is "
+                             f"{first[1].iloc[at]:%d %B %Y} read {first[0]} and {other.iloc[at]:%d %B %Y} read "
+                             f"{order}. Write them as ISO dates (YYYY-MM-DD, e.g. 2024-05-01, or "
+                             "2024-05-01T13:45:00Z).")
+    return first[1]
+
+
+def _all_numbers(raw: pd.Series) -> bool:
+    values = raw.dropna().astype(str).str.strip()
+    return bool(pd.to_numeric(values[values.ne("")], errors="coerce").notna().all())
+
+
+def _refuse_numbers(raw: pd.Series, time_col: str) -> None:
+    example = raw.dropna().astype(str).iloc[0]
+    raise InputError(f"time column {time_col!r} holds numbers (e.g. {example}), not dates/times: numeric times "
+                     "are ambiguous (seconds, milliseconds or nanoseconds since 1970, or days?); convert them to "
+                     "ISO timestamps (2024-05-01T13:45:00Z) first, e.g. with pandas.to_datetime(values, unit='s').")
+
+
+def _local_times(raw: pd.Series, **how: Any) -> pd.Series:
+    """``raw`` parsed by ``pd.to_datetime(..., **how)``, each time as written (its offset dropped);
+    ``ValueError`` (or ``TypeError``) if a value cannot be read."""
+    try:
+        times = pd.to_datetime(raw, errors="raise", **how)
+    except ValueError:
+        pd.to_datetime(raw, errors="raise", utc=True, **how)  # a value that cannot be read raises here
+        # offsets differ between rows (summer time, several zones): one by one
+        times = pd.to_datetime(raw.map(lambda value: _naive(pd.to_datetime(value, **how)) if pd.notna(value)
+                                       else pd.NaT))
+    return times.dt.tz_localize(None) if isinstance(times.dtype, pd.DatetimeTZDtype) else times
 
 
 def _naive(stamp: pd.Timestamp) -> pd.Timestamp:
@@ -335,18 +421,13 @@ def _naive(stamp: pd.Timestamp) -> pd.Timestamp:
 
 
 def _period_keys(ok: pd.DataFrame, time_col: str, freq: str, notes: list[str]) -> _Grouping:
-    raw = ok[time_col]
-    try:
-        times = pd.to_datetime(raw, errors="raise", utc=True, format="mixed")
-    except (ValueError, TypeError, OverflowError) as error:
-        raise InputError(f"time column {time_col!r} is not parseable as dates/times ({error}); write it as "
-                         "ISO 8601 (2024-05-01 or 2024-05-01T13:45:00Z).") from None
+    times = _wall_clock(ok[time_col], time_col)
     missing = times.isna().to_numpy()
     if missing.all():
         raise InputError(f"time column {time_col!r} holds no date/time in the scored rows.")
     if missing.any():
         notes.append(f"{int(missing.sum())} scored row(s) have no {time_col}: left out of the periods.")
-    periods = _wall_clock(raw).dt.to_period(freq).astype(str).to_numpy(dtype=object)
+    periods = times.dt.to_period(freq).astype(str).to_numpy(dtype=object)
     periods[missing] = None
     order = sorted({p for p in periods if p is not None})
     return _Grouping(time_col, "period", periods, order)

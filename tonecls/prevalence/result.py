@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tonecls.stats import CORRECTIONS
+from tonecls.stats import CORRECTIONS, level_percent
 
 __all__ = ["CONTRACT_COLUMNS", "NAIVE_BIAS_ON_BENCHMARKS", "OVERALL_GROUP", "PrevalenceResult"]
 
@@ -92,8 +92,8 @@ class PrevalenceResult:
         return (f"Prediction-powered inference (PPI++, Angelopoulos, Duchi & Zrnic 2023): per group, the mean "
                 f"of the model's {predictions} over every scored post, corrected by the model's mean error on "
                 "the group's labelled posts, with the weight given to the model tuned to make the interval as "
-                f"narrow as possible; {self.confidence:.0%} normal-approximation intervals (labels' variance "
-                "at least Agresti-Coull's, for rare classes). Differences between groups and consecutive "
+                f"narrow as possible; {level_percent(self.confidence)} normal-approximation intervals (labels' "
+                "variance at least Agresti-Coull's, for rare classes). Differences between groups and consecutive "
                 "periods are tested as one family, corrected by "
                 f"{CORRECTIONS.get(self.settings.get('correction', 'fdr_bh'), '?')}.")
 
@@ -118,15 +118,19 @@ class PrevalenceResult:
         """One plain sentence first: the most corrected share, its interval, and the differences found."""
         overall = self.overall
         if not self.labelled or overall["estimate"].isna().all():
-            return (f"No labelled posts: these are the model's own shares of the {self.n_rows:,} scored posts "
+            labels = ("No labelled posts" if not self.labelled else
+                      f"Too few labelled posts ({self.n_labelled:,}; a corrected estimate needs at least "
+                      f"{self.settings.get('min_labelled', '?')})")
+            return (f"{labels}: these are the model's own shares of the {self.n_rows:,} scored posts "
                     "(classify-and-count), biased by up to 17 points on the benchmarks and without an interval; "
                     "label a random sample of 300 posts to correct them.")
         gap = (overall["estimate"] - overall["naive"]).abs()
         name = gap.idxmax()
         row = overall.loc[name]
         sentence = (f"'{name}' is {_percent(row.estimate)} of the {self.n_rows:,} scored posts "
-                    f"({self.confidence:.0%} interval {_percent(row.ci_low)} to {_percent(row.ci_high)}, from "
-                    f"{self.n_labelled:,} labelled posts), where counting the model's labels gives {_percent(row.naive)}")
+                    f"({level_percent(self.confidence)} interval {_percent(row.ci_low)} to {_percent(row.ci_high)}, "
+                    f"from {self.n_labelled:,} labelled posts), where counting the model's labels gives "
+                    f"{_percent(row.naive)}")
         if not self.differences.empty:
             found = int(self.differences["significant"].sum())
             sentence += f"; {found} of {len(self.differences)} differences between groups or periods are significant"

@@ -8,6 +8,9 @@ sample: within each stratum), so a labeller who stops early leaves a usable samp
 Each row records its inclusion probability (``n_h / N_h`` in its stratum, ``n / N`` without
 strata) and its stratum's size, so that :class:`~tonecls.prevalence.PrevalenceEstimator`
 weights the rows of a stratified sample by ``1 / inclusion_probability`` (Horvitz-Thompson).
+That weighting is unbiased only if every row can be drawn, so an allocation that gives a
+stratum no draw (fewer draws than strata, or a tiny stratum's proportional share rounded to
+zero) is refused rather than drawn.
 """
 
 from __future__ import annotations
@@ -68,6 +71,21 @@ def _check(scored: Any, n: Any, columns: list[str], seed: Any) -> None:
     check_seed(seed)
 
 
+def _check_every_stratum_drawn(counts: pd.Series, stratify_col: str | None, allocation: str) -> None:
+    """Refuse an allocation that gives a stratum no draw: its posts could never be in the sample,
+    yet the estimates would stand for them (no weight can bring back what is never drawn)."""
+    empty = counts.index[counts.eq(0)].tolist()
+    if not empty:
+        return
+    fix = (f"Draw at least {len(counts)} posts (one per stratum)" if counts.sum() < len(counts)
+           else "Pass allocation='equal' (--allocation equal: small strata oversampled, weighted back)")
+    shown = ", ".join(map(repr, empty[:5])) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+    raise InputError(f"a sample of {int(counts.sum())} posts stratified by {stratify_col!r} ({allocation} "
+                     f"allocation) gives no draw to {len(empty)} of its {len(counts)} strata ({shown}): their "
+                     f"posts could never be drawn, yet the estimates would stand for them. {fix}, "
+                     "or stratify by a column with fewer, larger strata.")
+
+
 def draw_sample(scored: pd.DataFrame, n: int, *, stratify_col: str | None = None, seed: int = 0,
                 id_col: str = "id", text_col: str = "text", label_col: str = "label",
                 allocation: str = "proportional") -> pd.DataFrame:
@@ -80,7 +98,9 @@ def draw_sample(scored: pd.DataFrame, n: int, *, stratify_col: str | None = None
     n : int
         Sample size; at most the number of ``ok`` rows.
     stratify_col : str, optional
-        Draw within the strata of this column (missing values are one stratum).
+        Draw within the strata of this column (missing values are one stratum). Every stratum
+        must get at least one draw (else :class:`InputError`): a stratum that can never be
+        drawn would be left out of the estimates that claim to stand for it.
     seed : int
         The same data, ``n``, strata and seed give the same sample.
     id_col, text_col, label_col : str
@@ -107,6 +127,7 @@ def draw_sample(scored: pd.DataFrame, n: int, *, stratify_col: str | None = None
               if stratify_col else pd.Series("all", index=ok.index))
     sizes = strata.value_counts(sort=False)
     counts = allocate(sizes, n, allocation)
+    _check_every_stratum_drawn(counts, stratify_col, allocation)
     rng = np.random.default_rng(seed)
     chosen = [rng.choice(np.flatnonzero(strata.to_numpy() == name), size=int(k), replace=False)
               for name, k in counts.items() if k > 0]

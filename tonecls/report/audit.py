@@ -13,6 +13,7 @@ from tonecls.audit.names import SHORT_NAMES, describe_group
 from tonecls.audit.result import AuditResult
 from tonecls.report import plots
 from tonecls.report.document import Figure, Report, Section, Table
+from tonecls.stats import level_percent
 
 __all__ = ["REVIEW_CHECKLIST", "audit_report"]
 
@@ -53,7 +54,7 @@ def _finding_cell(row: Any) -> str:
     return "no"
 
 
-def _gap_frame(gaps: pd.DataFrame, level: int, with_group: bool = True) -> pd.DataFrame:
+def _gap_frame(gaps: pd.DataFrame, level: str, with_group: bool = True) -> pd.DataFrame:
     """Gap records with readable column names, in the order given."""
     frame = pd.DataFrame({
         "group": [describe_group(g, v) for g, v in zip(gaps.grouping, gaps.group)] if with_group
@@ -62,7 +63,7 @@ def _gap_frame(gaps: pd.DataFrame, level: int, with_group: bool = True) -> pd.Da
         "value": gaps.value, "compared with": gaps.reference_kind.replace(
             {"random group of the same size": "random group, same size"}),
         "reference": gaps.reference, "difference": gaps.difference,
-        f"{level}% CI": [_ci_text(a, b) for a, b in zip(gaps.difference_ci_low, gaps.difference_ci_high)],
+        f"{level} CI": [_ci_text(a, b) for a, b in zip(gaps.difference_ci_low, gaps.difference_ci_high)],
         "ratio": gaps.ratio, "p": gaps.p_value, "p adjusted": gaps.p_adjusted,
         "support": gaps.support,
         "result": [_finding_cell(r) for r in gaps.itertuples()],
@@ -75,7 +76,7 @@ def _findings_section(result: AuditResult) -> Section | None:
     s = result.settings
     if not s.get("n_bootstrap"):
         return None
-    level = round(100 * s["confidence_level"])
+    level = level_percent(s["confidence_level"])
     flagged = ranked_findings(result.gaps)
     note = (f"Findings: adjusted p < {s['alpha']:g} ({result.criteria.correction_name}, over all "
             f"{int(result.gaps.p_value.notna().sum())} tested gaps of this report) and "
@@ -97,7 +98,7 @@ def _summary_table(result: AuditResult, grouping: str) -> Table:
     rows = result.metrics
     head_metrics = [m for m in ("accuracy", "macro_f1", "ece", "mean_confidence")
                     if (rows.metric == m).any()]
-    level = round(100 * result.settings["confidence_level"])
+    level = level_percent(result.settings["confidence_level"])
     records = []
     for key, block in rows[rows.grouping.isin([grouping, "overall"])].groupby(
             ["grouping", "group"], sort=False):
@@ -109,7 +110,7 @@ def _summary_table(result: AuditResult, grouping: str) -> Table:
             if len(row):
                 row = row.iloc[0]
                 record[SHORT_NAMES[metric]] = "undefined" if row.reason else row.value
-                record[f"{SHORT_NAMES[metric]} {level}% CI"] = row.reason or _ci_text(row.ci_low, row.ci_high)
+                record[f"{SHORT_NAMES[metric]} {level} CI"] = row.reason or _ci_text(row.ci_low, row.ci_high)
         records.append(record)
     return Table("Summary by group", pd.DataFrame.from_records(records),
                  note="Intervals: stratified bootstrap percentile intervals. ECE: expected "
@@ -172,7 +173,7 @@ def _gap_table(result: AuditResult, grouping: str) -> Table:
                           "p": gaps.p_adjusted.fillna(2.0),
                           "size": -gaps.difference.abs().fillna(-1.0)})
     gaps = gaps.loc[order.sort_values(["flagged", "p", "size"], ascending=[False, True, True]).index]
-    level = round(100 * result.settings["confidence_level"])
+    level = level_percent(result.settings["confidence_level"])
     return Table(f"All gaps by {grouping}", _gap_frame(gaps, level, with_group=False),
                  note="difference = group − reference; the reference is the whole population, or "
                       "for calibration errors the mean over random groups of the same size. "
@@ -186,13 +187,13 @@ def _between_table(result: AuditResult, grouping: str) -> Table | None:
     if not len(rows):
         return None
     rows = rows.reindex(rows.difference.abs().sort_values(ascending=False).index)
-    level = round(100 * result.settings["confidence_level"])
+    level = level_percent(result.settings["confidence_level"])
     frame = pd.DataFrame({
         "metric": rows.metric.map(SHORT_NAMES), "class": rows["class"],
         "highest": rows.group_high, "value (highest)": rows.value_high,
         "lowest": rows.group_low, "value (lowest)": rows.value_low,
         "difference": rows.difference,
-        f"{level}% CI": [_ci_text(a, b) for a, b in zip(rows.difference_ci_low, rows.difference_ci_high)],
+        f"{level} CI": [_ci_text(a, b) for a, b in zip(rows.difference_ci_low, rows.difference_ci_high)],
         "ratio (lowest / highest)": rows.ratio,
     }).reset_index(drop=True)
     return Table("Largest between-group gaps (descriptive)", frame, collapsed=True,
@@ -261,7 +262,7 @@ def _grouping_section(result: AuditResult, grouping: str) -> Section:
 
 def _method_text(result: AuditResult) -> str:
     s = result.settings
-    level = round(100 * s["confidence_level"])
+    level = level_percent(s["confidence_level"])
     return "\n\n".join([
         f"Rows whose tonecls_status is not 'ok' (and rows without a prediction"
         f"{' or a label' if result.labelled else ''}) are excluded and counted. Group values "
@@ -282,7 +283,7 @@ def _method_text(result: AuditResult) -> str:
         "shown but not tested.",
         f"Intervals: {s['n_bootstrap']} stratified bootstrap resamples (rows resampled with "
         f"replacement within each cell of {', '.join(s['stratified_by'])}, so group sizes stay "
-        f"fixed; seed {s['seed']}), {level}% percentile intervals, left out when fewer than half "
+        f"fixed; seed {s['seed']}), {level} percentile intervals, left out when fewer than half "
         "of the resamples define the metric.",
         "Tests: each group's metric is compared with the whole population (difference and ratio). "
         "The p-value of a gap is two-sided, from the bootstrap standard error of the difference "

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure as MplFigure
 
 from tonecls.prevalence.result import CONTRACT_COLUMNS, PrevalenceResult
 from tonecls.report.document import Figure, Report, Section, Table
+from tonecls.stats import level_percent
 
 __all__ = ["group_plot", "prevalence_report", "time_plot"]
 
@@ -39,7 +40,7 @@ def group_plot(result: PrevalenceResult) -> MplFigure:
         cls = rows[rows["class"] == name].set_index("group").reindex(groups)
         if result.labelled:
             ax.errorbar(cls["estimate"], y, xerr=_errorbars(cls), fmt="o", color=PALETTE[i % len(PALETTE)],
-                        capsize=2, label=f"corrected, {result.confidence:.0%} interval")
+                        capsize=2, label=f"corrected, {level_percent(result.confidence)} interval")
         ax.scatter(cls["naive"], y, marker="x", color="#8C8C8C", label="naive (classify-and-count)")
         ax.set_title(str(name), fontsize="medium")
         ax.set_xlim(0, min(1.0, max(0.1, 1.15 * np.nanmax(cls[["naive", "ci_high"]].to_numpy(dtype=float)))))
