@@ -46,3 +46,10 @@ def test_allocation_uses_every_draw_and_never_more_than_a_stratum(sizes, n, allo
     series = pd.Series(sizes, index=[f"s{i}" for i in range(len(sizes))])
     counts = allocate(series, n, allocation)
     assert (counts <= series).all() and counts.sum() == min(n, series.sum())
+    if n >= (series > 0).sum():  # every stratum can be drawn: a weighted estimate stands for all of them
+        assert (counts[series > 0] >= 1).all(), counts
+
+
+def test_a_tiny_strata_proportional_share_rounding_to_nothing_still_gets_a_draw():
+    counts = allocate(pd.Series({"big": 395, "tiny": 5}), 30)
+    assert counts.to_dict() == {"big": 29, "tiny": 1}

@@ -36,9 +36,11 @@ def allocate(sizes: pd.Series, n: int, allocation: str = "proportional") -> pd.S
     """How many of ``n`` draws each stratum gets.
 
     ``proportional``: ``n * N_h / N`` rounded by largest remainder (the sample keeps the
-    file's mix, every row has the same inclusion probability up to rounding); ``equal``: the
-    same number per stratum (small strata oversampled; estimates weight them back), a stratum
-    smaller than its share giving its spare draws to the others. Never more than ``N_h``.
+    file's mix, every row has the same inclusion probability up to rounding), a stratum whose
+    share rounds to nothing given one draw of the largest (when there are draws enough; the
+    estimates weight each draw by its own probability); ``equal``: the same number per stratum (small
+    strata oversampled; estimates weight them back), a stratum smaller than its share giving
+    its spare draws to the others. Never more than ``N_h``.
     """
     if allocation not in ALLOCATIONS:
         raise InputError(f"allocation must be one of {ALLOCATIONS}, got {allocation!r}")
@@ -55,6 +57,19 @@ def allocate(sizes: pd.Series, n: int, allocation: str = "proportional") -> pd.S
         extra = np.minimum(extra, sizes[open_] - counts[open_])
         counts[open_] += extra
         remaining = n - int(counts.sum())
+    return _one_draw_each(counts, sizes) if allocation == "proportional" else counts
+
+
+def _one_draw_each(counts: pd.Series, sizes: pd.Series) -> pd.Series:
+    """``counts`` with every non-empty stratum left without a draw given one, taken from the
+    stratum with the most draws, when there are at least as many draws as such strata."""
+    starved = counts.index[(counts == 0) & (sizes > 0)]
+    if not len(starved) or counts.sum() < (sizes > 0).sum():
+        return counts
+    counts = counts.copy()
+    for name in starved:  # some stratum has >= 2 draws while one has none (pigeonhole)
+        counts[counts.idxmax()] -= 1
+        counts[name] = 1
     return counts
 
 
@@ -77,13 +92,11 @@ def _check_every_stratum_drawn(counts: pd.Series, stratify_col: str | None, allo
     empty = counts.index[counts.eq(0)].tolist()
     if not empty:
         return
-    fix = (f"Draw at least {len(counts)} posts (one per stratum)" if counts.sum() < len(counts)
-           else "Pass allocation='equal' (--allocation equal: small strata oversampled, weighted back)")
     shown = ", ".join(map(repr, empty[:5])) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
     raise InputError(f"a sample of {int(counts.sum())} posts stratified by {stratify_col!r} ({allocation} "
                      f"allocation) gives no draw to {len(empty)} of its {len(counts)} strata ({shown}): their "
-                     f"posts could never be drawn, yet the estimates would stand for them. {fix}, "
-                     "or stratify by a column with fewer, larger strata.")
+                     f"posts could never be drawn, yet the estimates would stand for them. Draw at least "
+                     f"{len(counts)} posts (one per stratum), or stratify by a column with fewer, larger strata.")
 
 
 def draw_sample(scored: pd.DataFrame, n: int, *, stratify_col: str | None = None, seed: int = 0,
