@@ -53,3 +53,16 @@ def test_allocation_uses_every_draw_and_never_more_than_a_stratum(sizes, n, allo
 def test_a_tiny_strata_proportional_share_rounding_to_nothing_still_gets_a_draw():
     counts = allocate(pd.Series({"big": 395, "tiny": 5}), 30)
     assert counts.to_dict() == {"big": 29, "tiny": 1}
+
+
+def test_strata_follow_the_audits_group_rule():
+    """Sample strata, prevalence groups and audit groups are one rule (tonecls.audit.names):
+    surrounding spaces trimmed, missing and empty values one '(missing)' group."""
+    from tonecls.audit.names import group_labels
+
+    values = pd.Series(["twitter", "twitter ", " reddit", "", None, np.nan, 1.5], dtype=object)
+    assert group_labels(values).tolist() == ["twitter", "twitter", "reddit", "(missing)", "(missing)",
+                                             "(missing)", "1.5"]
+    frame = pd.DataFrame({"id": range(7), "text": "t", "tonecls_status": "ok", "platform": values})
+    sample = draw_sample(frame, 4, stratify_col="platform")
+    assert sample.attrs["stratum_sizes"] == {"twitter": 2, "reddit": 1, "(missing)": 3, "1.5": 1}

@@ -54,7 +54,7 @@ from tonecls.audit.metrics import (
     random_subset_sums,
     weighted_sums,
 )
-from tonecls.audit.names import describe_group
+from tonecls.audit.names import describe_group, group_labels
 from tonecls.audit.result import AuditResult
 from tonecls.errors import InputError
 from tonecls.schema import STATUS_COLUMN, OutputSchema, Status, split_labels
@@ -62,7 +62,6 @@ from tonecls.stats import check_seed, percentile_interval, stratified_weights
 
 __all__ = ["AuditResult", "GapCriteria", "audit_groups", "head_arrays"]
 
-MISSING_GROUP = "(missing)"
 MAX_LISTED_SMALL_GROUPS = 20
 """Groups below the minimum size are listed (not tested) while a column has at most this many."""
 DEFAULT_MAX_GROUPS = 50
@@ -264,9 +263,7 @@ def _group_values(scored: pd.DataFrame, keep: np.ndarray, group_cols: list[str],
                   folds: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
     """The group columns of the audited rows as strings; missing values form '(missing)';
     values in ``folds`` (column -> value -> folded label) replaced by their folded group."""
-    groups = scored.loc[keep, group_cols].astype("string")
-    groups = groups.apply(lambda col: col.str.strip()).replace("", pd.NA).fillna(MISSING_GROUP)
-    groups = groups.astype(str).reset_index(drop=True)
+    groups = scored.loc[keep, group_cols].apply(group_labels).reset_index(drop=True)
     for column, mapping in (folds or {}).items():
         groups[column] = groups[column].map(lambda value: mapping.get(value, value))
     return groups

@@ -1,8 +1,22 @@
-"""Display names of the audit's metrics and groups, shared by the findings and the report."""
+"""Display names of the audit's metrics and groups, shared by the findings and the report, and
+the group of a value (one rule for audits, prevalence groups and sample strata)."""
 
 from __future__ import annotations
 
-__all__ = ["METRIC_NAMES", "SHORT_NAMES", "describe_group", "metric_phrase"]
+from typing import Any
+
+__all__ = ["METRIC_NAMES", "MISSING_GROUP", "SHORT_NAMES", "describe_group", "group_labels", "metric_phrase"]
+
+MISSING_GROUP = "(missing)"
+"""The group of missing and empty values."""
+
+
+def group_labels(values: Any) -> Any:
+    """The group of each value of the Series ``values``, as a string Series of the same index:
+    the value as text with surrounding spaces trimmed (``"twitter "`` is ``"twitter"``);
+    missing and empty values form :data:`MISSING_GROUP`."""
+    text = values.astype("string").str.strip()
+    return text.mask(text.eq("").fillna(True), MISSING_GROUP).astype(str)
 
 METRIC_NAMES = {
     "accuracy": "accuracy", "macro_f1": "macro-F1",

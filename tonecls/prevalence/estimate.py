@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from tonecls.audit.groups import head_arrays, head_classes
+from tonecls.audit.names import group_labels
 from tonecls.errors import InputError
 from tonecls.prevalence.ppi import MeanEstimate, classical_mean, mean_difference, ppi_mean, z_value
 from tonecls.prevalence.result import (
@@ -35,7 +36,7 @@ from tonecls.prevalence.result import (
     OVERALL_GROUP,
     PrevalenceResult,
 )
-from tonecls.prevalence.sample import INCLUSION_COLUMN, MISSING_STRATUM
+from tonecls.prevalence.sample import INCLUSION_COLUMN
 from tonecls.schema import split_labels
 from tonecls.stats import CORRECTIONS, adjust_pvalues
 
@@ -352,7 +353,7 @@ def _label_values(scored: pd.DataFrame, labels: pd.DataFrame | None, label_col: 
 
 
 def _group_keys(ok: pd.DataFrame, col: str) -> _Grouping:
-    values = ok[col].astype(object).where(ok[col].notna(), MISSING_STRATUM).astype(str).to_numpy(dtype=object)
+    values = group_labels(ok[col]).to_numpy(dtype=object)
     order = pd.Series(values).value_counts(sort=True).index.tolist()  # largest group first
     return _Grouping(col, "group", values, order)
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tonecls.audit.names import group_labels
 from tonecls.errors import InputError
 from tonecls.schema import STATUS_COLUMN, Status
 from tonecls.stats import check_seed
@@ -29,7 +30,6 @@ __all__ = ["ALLOCATIONS", "INCLUSION_COLUMN", "STRATUM_SIZE_COLUMN", "allocate",
 INCLUSION_COLUMN = "inclusion_probability"
 STRATUM_SIZE_COLUMN = "stratum_size"
 ALLOCATIONS = ("proportional", "equal")
-MISSING_STRATUM = "(missing)"
 
 
 def allocate(sizes: pd.Series, n: int, allocation: str = "proportional") -> pd.Series:
@@ -136,7 +136,7 @@ def draw_sample(scored: pd.DataFrame, n: int, *, stratify_col: str | None = None
     ok = scored[scored[STATUS_COLUMN].astype("string").eq(Status.OK.value).fillna(False).to_numpy(bool)]
     if n > len(ok):
         raise InputError(f"cannot draw {n} posts: only {len(ok)} rows were scored (status ok).")
-    strata = (ok[stratify_col].astype(object).where(ok[stratify_col].notna(), MISSING_STRATUM).astype(str)
+    strata = (group_labels(ok[stratify_col])
               if stratify_col else pd.Series("all", index=ok.index))
     sizes = strata.value_counts(sort=False)
     counts = allocate(sizes, n, allocation)
