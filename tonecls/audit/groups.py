@@ -70,6 +70,7 @@ PROBABILITY_SUM_ROUNDING = 0.005
 probabilities of a single-label head are taken not to sum to 1."""
 DEFAULT_MIN_GROUP_SIZE = 30
 DEFAULT_MIN_CELL_COUNT = 10
+MIN_TESTED_GROUP = 10  # smaller groups are never tested, whatever min_group_size: their bootstrap has no variance
 DEFAULT_N_BOOTSTRAP = 1000
 MAX_NULL_DRAWS = 300
 """Random groups per group size for the calibration-error nulls (their mean and spread are
@@ -574,7 +575,9 @@ def audit_groups(
     head : name of the model head (e.g. ``"emotion"``).
     group_cols : columns whose values define groups; each is audited on its own.
     label_col : gold labels; without it only prediction-based metrics are audited.
-    min_group_size : groups with fewer audited rows are shown but marked, and never tested.
+    min_group_size : groups with fewer audited rows are shown but marked, and never tested
+        (nor are groups under 10 rows, whatever this says: a bootstrap cannot estimate the
+        variance of a handful of posts, and a single post "differs" at p = 0).
     max_groups : per group column, at most this many groups are audited one by one (the
         largest of at least ``min_group_size`` rows); the others are folded into one group of
         counts, not tested (also when a column has more than 20 groups below the minimum size).
@@ -606,6 +609,7 @@ def audit_groups(
     check_seed(seed, optional=True)
     group_cols = _check_arguments(scored, group_cols, min_group_size, max_groups, min_cell_count,
                                   n_bootstrap, confidence_level)
+    min_group_size = max(min_group_size, MIN_TESTED_GROUP)  # one post's mean "differs" at p = 0
 
     # 1. the audited rows, their groups and the strata
     arrays, keep, excluded = head_arrays(scored, head, label_col)

@@ -625,7 +625,8 @@ def run_probes(
     if eec_path is not None:
         parts.append(read_eec(eec_path))
     if not parts:
-        raise InputError("nothing to probe: include_templates=False needs an eec_path")
+        raise InputError("nothing to probe: without the templates (include_templates=False, CLI: --no-templates) "
+                         "an EEC file is needed (eec_path=, CLI: --eec).")
     sentences = pd.concat(parts, ignore_index=True)
     if dimensions is not None:
         unknown = sorted(set(dimensions) - set(sentences["dimension"]))

@@ -43,7 +43,7 @@ def detect_format(path: str | os.PathLike) -> str:
     if fmt is None:
         raise InputError(
             f"cannot tell the format of {os.fspath(path)!r} from its extension; supported: "
-            f"{_SUPPORTED}. Rename the file (or pass format=...)."
+            f"{_SUPPORTED}. Rename the file to end in one of them."
         )
     if fmt == "parquet" and gzipped:
         raise InputError(

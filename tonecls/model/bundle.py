@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import warnings
 import zipfile
@@ -199,6 +200,9 @@ def _write_seal(bundle: Path) -> None:
         seal.write("".join(lines))
 
 
+_SEAL_LINE = re.compile(r"([0-9A-Fa-f]{64}) [ *](.+)")
+
+
 def _read_seal(bundle: Path) -> dict[str, str]:
     path = bundle / SEAL_FILE
     if not path.is_file():
@@ -208,11 +212,12 @@ def _read_seal(bundle: Path) -> dict[str, str]:
     recorded: dict[str, str] = {}
     lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028 may be in a file name
     for number, line in enumerate(lines[:-1] if lines[-1] == "" else lines, start=1):
-        digest, _, name = line.removesuffix("\r").partition("  ")
-        if len(digest) != 64 or not name or Path(name).name != name or name in recorded:
+        match = _SEAL_LINE.fullmatch(line.removesuffix("\r"))  # sha256sum's text (" ") or binary (*) mark
+        name = match.group(2) if match else ""
+        if not match or Path(name).name != name or name in recorded:
             raise InputError(f"{path}, line {number}, is not '<sha256>  <file name>'; the seal is damaged: "
                              "copy the bundle again, or re-seal it with `tonecls seal` if you trust it.")
-        recorded[name] = digest
+        recorded[name] = match.group(1).lower()  # hex in either case, as sha256sum -c reads it
     return recorded
 
 

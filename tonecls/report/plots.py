@@ -22,6 +22,15 @@ def _colour(i: int) -> str:
 """Key of the whole population in the per-group dicts passed to these functions."""
 
 
+def error_bars(values, low, high) -> np.ndarray:
+    """Matplotlib's ``(2, n)`` error lengths of intervals ``[low, high]`` around ``values``
+    (0 where undefined). A percentile interval can miss its estimate (few resamples, skewed
+    metrics): its bar then shows only the side that reaches past it (the tables give both ends)."""
+    values, low, high = (np.asarray(a, dtype=float) for a in (values, low, high))
+    lengths = np.vstack([values - low, high - values])
+    return np.clip(np.where(np.isfinite(lengths), lengths, 0.0), 0.0, None)
+
+
 def metric_bars(metrics: pd.DataFrame, grouping: str, metric_labels: dict[str, str],
                 classes: list[str]) -> Figure:
     """Grouped bars per class (x) and group (colour) with percentile-CI error bars, one panel
@@ -44,8 +53,7 @@ def metric_bars(metrics: pd.DataFrame, grouping: str, metric_labels: dict[str, s
             values = sel.value.to_numpy(dtype=float)
             low = sel.ci_low.to_numpy(dtype=float)
             high = sel.ci_high.to_numpy(dtype=float)
-            yerr = np.vstack([values - low, high - values])
-            yerr = np.where(np.isfinite(yerr), yerr, 0.0)
+            yerr = error_bars(values, low, high)
             top = max(top, np.nanmax(np.append(np.fmax(values, high), 0.0)))
             x = np.arange(len(classes)) + (i - (len(series) - 1) / 2) * width
             small = bool(sel.small.fillna(False).any())

@@ -13,18 +13,13 @@ from matplotlib.figure import Figure as MplFigure
 
 from tonecls.prevalence.result import CONTRACT_COLUMNS, PrevalenceResult
 from tonecls.report.document import Figure, Report, Section, Table
+from tonecls.report.plots import error_bars
 from tonecls.stats import level_percent
 
 __all__ = ["group_plot", "prevalence_report", "time_plot"]
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 MAX_GROUPS = 15
-
-
-def _errorbars(rows: pd.DataFrame) -> np.ndarray:
-    low = (rows["estimate"] - rows["ci_low"]).to_numpy(dtype=float)
-    high = (rows["ci_high"] - rows["estimate"]).to_numpy(dtype=float)
-    return np.nan_to_num(np.vstack([low, high]))
 
 
 def group_plot(result: PrevalenceResult) -> MplFigure:
@@ -39,8 +34,8 @@ def group_plot(result: PrevalenceResult) -> MplFigure:
     for ax, (i, name) in zip(axes, enumerate(classes)):
         cls = rows[rows["class"] == name].set_index("group").reindex(groups)
         if result.labelled:
-            ax.errorbar(cls["estimate"], y, xerr=_errorbars(cls), fmt="o", color=PALETTE[i % len(PALETTE)],
-                        capsize=2, label=f"corrected, {level_percent(result.confidence)} interval")
+            ax.errorbar(cls["estimate"], y, xerr=error_bars(cls["estimate"], cls["ci_low"], cls["ci_high"]),
+                        fmt="o", color=PALETTE[i % len(PALETTE)], capsize=2, label=f"corrected, {level_percent(result.confidence)} interval")
         ax.scatter(cls["naive"], y, marker="x", color="#8C8C8C", label="naive (classify-and-count)")
         ax.set_title(str(name), fontsize="medium")
         ax.set_xlim(0, min(1.0, max(0.1, 1.15 * np.nanmax(cls[["naive", "ci_high"]].to_numpy(dtype=float)))))
