@@ -238,6 +238,9 @@ class _Run:
             self.engine.close()
         self.summary.duplicate_ids, self.summary.missing_ids = self.ids.duplicates(), self.ids.missing
         self.summary.notes = self.job.notes(self.summary)
+        if self.ids.unseen:
+            self.summary.notes.append("note: ids were not checked for repeats or gaps: the workers read the files "
+                                      "(score with --engine local to count them, or check the output's ids).")
         return self.summary
 
     def _verify_done_files(self, source: Any, files: list[Path]) -> None:
@@ -265,6 +268,8 @@ class _Run:
                     seen += 1
                     if id_col is not None and unit.frame is not None:
                         self.ids.add(unit.frame[id_col])
+                    elif id_col is not None:
+                        self.ids.unseen = True
                     if self.manifest.done(unit.index) is not None:
                         if unit.frame is not None:
                             self.manifest.check_input(unit.index, len(unit.frame), unit.digest)
@@ -403,6 +408,7 @@ class _DuplicateIds:
         self.hashes: list[np.ndarray] = []
         self.tracked = 0
         self.missing = 0
+        self.unseen = False  # rows read elsewhere (by Dask workers), not counted
 
     def add(self, ids: Any) -> None:
         import pandas as pd
