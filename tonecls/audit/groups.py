@@ -239,6 +239,18 @@ def _group_labels(groups: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:
     return labels
 
 
+def _check_groups_are_not_outcomes(group_cols: list[str], columns: Any, label_col: str | None) -> None:
+    """Refuse a group column that is the gold label or a model output: its 'gaps' would be true
+    by construction (each label's group has its own recall), findings of nothing."""
+    heads = OutputSchema.from_columns(columns).heads
+    outcomes = {label_col} | {c for h in heads for c in h.columns}
+    clash = [c for c in group_cols if c in outcomes]
+    if clash:
+        raise InputError(f"group column(s) {clash} are the gold labels or the model's own outputs, so their "
+                         "gaps hold by construction; group by a property of the posts or their authors "
+                         "(platform, region, dialect group, ...).")
+
+
 def _check_arguments(scored: Any, group_cols: Sequence[str], min_group_size: int, max_groups: int,
                      min_cell_count: int, n_bootstrap: int, confidence_level: float) -> list[str]:
     if not isinstance(scored, pd.DataFrame):
@@ -613,6 +625,7 @@ def audit_groups(
 
     # 1. the audited rows, their groups and the strata
     arrays, keep, excluded = head_arrays(scored, head, label_col)
+    _check_groups_are_not_outcomes(group_cols, scored.columns, label_col)
     folds = _fold_groups(_group_values(scored, keep, group_cols), group_cols, min_group_size, max_groups)
     groups = _group_values(scored, keep, group_cols, folds)
     _check_unambiguous_cells(groups, group_cols)
