@@ -7,9 +7,12 @@ a training run is fully described by one JSON file (see ``configs/default_model.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import numbers
+import types
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,6 +84,7 @@ class DataSource:
     validation_fraction: float = 0.1
 
     def __post_init__(self) -> None:
+        _check_types(self, "data source ")
         if self.kind not in SOURCE_KINDS:
             raise InputError(f"data source kind {self.kind!r} is unknown; use one of {SOURCE_KINDS}.")
         if self.kind == "tweeteval" and not self.task:
@@ -135,9 +139,8 @@ class HeadConfig:
     loss_weight: float = 1.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.source, dict):
-            self.source = DataSource.from_dict(self.source)
-        if int(self.oversample) < 1:
+        _check_types(self, f"head {self.name!r}: ")
+        if self.oversample < 1:
             raise InputError(f"head {self.name!r}: oversample must be >= 1, got {self.oversample}.")
         if self.loss_weight <= 0:
             raise InputError(f"head {self.name!r}: loss_weight must be > 0, got {self.loss_weight}.")
@@ -165,6 +168,7 @@ class UnlabelledSource:
     splits: list[str] = dataclasses.field(default_factory=lambda: ["train"])
 
     def __post_init__(self) -> None:
+        _check_types(self, "unlabelled source ")
         if self.kind not in ("tweeteval", "goemotions", "export"):
             raise InputError(f"unlabelled source kind {self.kind!r} is unknown; use 'tweeteval', "
                              "'goemotions' or 'export'.")
@@ -209,14 +213,13 @@ class DistillConfig:
     augment_token_dropout: float = 0.15
 
     def __post_init__(self) -> None:
-        self.unlabelled = [u if isinstance(u, UnlabelledSource) else UnlabelledSource.from_dict(u)
-                           for u in self.unlabelled]
+        _check_types(self, "distill.")
         if not self.teacher:
             raise InputError("distill.teacher must name the teacher's bundle directory.")
         if not self.temperature > 0 or not self.weight > 0:
             raise InputError(f"distill.temperature and distill.weight must be > 0, got "
                              f"{self.temperature} and {self.weight}.")
-        if int(self.augment_copies) < 0 or not 0.0 <= self.augment_token_dropout < 1.0:
+        if self.augment_copies < 0 or not 0.0 <= self.augment_token_dropout < 1.0:
             raise InputError("distill.augment_copies must be >= 0 and augment_token_dropout in [0, 1).")
 
     def to_dict(self) -> dict[str, Any]:
@@ -247,10 +250,11 @@ class CanaryConfig:
     head: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.repeats or any(int(r) < 1 for r in self.repeats) or int(self.per_repeat) < 1:
+        _check_types(self, "canaries.")
+        if not self.repeats or any(r < 1 for r in self.repeats) or self.per_repeat < 1:
             raise InputError(f"canaries.repeats must be positive integers and per_repeat >= 1, got "
                              f"{self.repeats} and {self.per_repeat}.")
-        if int(self.references) < 10000 or int(self.length) < 2:
+        if self.references < 10000 or self.length < 2:
             raise InputError(f"canaries.references must be >= 10000 and length >= 2, got {self.references} "
                              f"and {self.length}.")
 
@@ -279,6 +283,7 @@ class PrivacyConfig:
     vocabulary: str = "training"
 
     def __post_init__(self) -> None:
+        _check_types(self, "differential_privacy.")
         if not self.target_epsilon > 0 or not 0 < self.delta < 1 or not self.clip_norm > 0:
             raise InputError(f"differential_privacy needs target_epsilon > 0, 0 < delta < 1 and clip_norm > 0, "
                              f"got {self.target_epsilon}, {self.delta} and {self.clip_norm}.")
@@ -352,9 +357,7 @@ class TrainConfig:
     differential_privacy: PrivacyConfig | None = None
 
     def __post_init__(self) -> None:
-        self.heads = [h if isinstance(h, HeadConfig) else HeadConfig.from_dict(h) for h in self.heads]
-        if isinstance(self.distill, dict):
-            self.distill = DistillConfig.from_dict(self.distill)
+        _check_types(self, "")
         self._check_privacy_options()
         if not self.heads:
             raise InputError("the training config has no heads; add at least one under 'heads'.")
@@ -374,34 +377,21 @@ class TrainConfig:
             raise InputError(f"dropout must be in [0, 1), got {self.dropout}.")
 
     def _check_numbers(self) -> None:
-        """Sizes and counts are whole numbers (not true, 1.5 or "10") in range, the learning rate
-        and dropout finite numbers, flags true or false: a bad value stops before any training."""
+        """Sizes and counts in range (their types are checked by :func:`_check_types`)."""
         for name, least in (("vocab_size", 1), ("max_length", 1), ("embedding_dim", 1), ("lstm_units", 1),
                             ("lstm_layers", 1), ("batch_size", 1), ("epochs", 1), ("ensemble_size", 1),
                             ("min_count", 1), ("patience", 0), ("seed", 0), ("pretrained_extra_words", 0)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
-                raise InputError(f"{name} must be a whole number >= {least}, got {value!r}.")
-        for name in ("learning_rate", "dropout"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-                raise InputError(f"{name} must be a finite number, got {value!r}.")
+            if getattr(self, name) < least:
+                raise InputError(f"{name} must be a whole number >= {least}, got {getattr(self, name)!r}.")
         if self.learning_rate <= 0:
             raise InputError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
-        for name in ("trainable_embeddings", "calibrate", "tune_thresholds"):
-            if not isinstance(getattr(self, name), bool):
-                raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}.")
 
     def _check_privacy_options(self) -> None:
         """Parse ``canaries`` / ``differential_privacy`` and refuse what DP-SGD cannot bound:
         a post repeated by ``oversample`` (counted once by the accountant) or a teacher
         trained on the same posts without DP."""
-        if isinstance(self.canaries, dict):
-            self.canaries = CanaryConfig.from_dict(self.canaries)
-        if isinstance(self.differential_privacy, dict):
-            self.differential_privacy = PrivacyConfig.from_dict(self.differential_privacy)
         if self.differential_privacy:
-            if any(int(h.oversample) > 1 for h in self.heads):
+            if any(h.oversample > 1 for h in self.heads):
                 raise InputError("differential_privacy bounds what one training row reveals; oversample > 1 "
                                  "repeats posts, so set every head's oversample to 1.")
             if self.distill:
@@ -451,11 +441,72 @@ class TrainConfig:
 
 
 def _known_fields(cls: type, data: dict[str, Any], what: str) -> dict[str, Any]:
-    """``data`` restricted to ``cls``' fields; unknown keys are an error (typos must not pass)."""
+    """``data`` restricted to ``cls``' fields; unknown keys (typos) and missing required ones are
+    an error."""
     if not isinstance(data, dict):
         raise InputError(f"a {what} must be a JSON object, got {type(data).__name__}.")
-    names = {f.name for f in dataclasses.fields(cls)}
+    fields = dataclasses.fields(cls)
+    names = {f.name for f in fields}
     unknown = sorted(set(data) - names)
     if unknown:
         raise InputError(f"unknown {what} option(s) {unknown}; known options: {sorted(names)}.")
+    missing = [f.name for f in fields if f.name not in data
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise InputError(f"a {what} needs the option(s) {missing}; got only {sorted(data)}.")
     return dict(data)
+
+
+_WRONG = object()  # (what _parse returns for a value not of the expected type)
+_EXPECTED = {bool: ("true or false", "flags (true or false)"), int: ("a whole number", "whole numbers"),
+             float: ("a finite number", "finite numbers"), str: ("a string", "strings"),
+             dict: ("a JSON object", "JSON objects")}
+
+
+def _check_types(config: Any, where: str) -> None:
+    """Refuse a field of the dataclass ``config`` whose value is not of its annotated JSON type
+    (``"false"`` is not a flag, ``true``, 1.5 or ``"3"`` not a whole number, NaN not a number,
+    ``"ab"`` not a list of strings); JSON objects of nested configs are parsed into them."""
+    hints = _type_hints(type(config))
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        parsed = _parse(value, hints[field.name])
+        if parsed is _WRONG:
+            raise InputError(f"{where}{field.name} must be {_expected(hints[field.name])}, got {value!r}.")
+        setattr(config, field.name, parsed)
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    """The resolved field annotations of a config dataclass (computed once)."""
+    return typing.get_type_hints(cls)
+
+
+def _parse(value: Any, kind: Any) -> Any:
+    """``value`` as a ``kind`` (bool, int, float, str, dict, a config dataclass, a list of one
+    of them, or any of these or None), or ``_WRONG``. A bool is not a number."""
+    origin, args = typing.get_origin(kind), [a for a in typing.get_args(kind) if a is not type(None)]
+    if origin is types.UnionType:  # (``X | None``: the only unions of the configs)
+        return None if value is None else _parse(value, args[0])
+    if origin is list:
+        items = [_parse(item, args[0]) for item in value] if isinstance(value, (list, tuple)) else [_WRONG]
+        return _WRONG if any(item is _WRONG for item in items) else items
+    if dataclasses.is_dataclass(kind):
+        return kind.from_dict(value) if isinstance(value, dict) else value if isinstance(value, kind) else _WRONG
+    if isinstance(value, bool) and kind is not bool:
+        return _WRONG
+    if kind is int:
+        return value if isinstance(value, numbers.Integral) else _WRONG
+    if kind is float:
+        return value if isinstance(value, numbers.Real) and -math.inf < value < math.inf else _WRONG  # (not NaN)
+    return value if isinstance(value, origin or kind) else _WRONG
+
+
+def _expected(kind: Any) -> str:
+    """What a field of type ``kind`` must be, in words (e.g. "a list of strings or null")."""
+    origin, args = typing.get_origin(kind), [a for a in typing.get_args(kind) if a is not type(None)]
+    if origin is types.UnionType:
+        return f"{_expected(args[0]).replace(' or ', ', ')} or null"  # ("true, false or null")
+    if origin is list:
+        return f"a list of {_EXPECTED.get(args[0], _EXPECTED[dict])[1]}"
+    return _EXPECTED.get(origin or kind, _EXPECTED[dict])[0]
