@@ -57,3 +57,12 @@ def test_an_epsilon_too_large_to_mean_anything_is_refused():
 
     with pytest.raises(InputError, match="bounds nothing useful"):
         tiny_config(differential_privacy={**DP_SETTINGS, "target_epsilon": 1e6})
+
+
+def test_a_path_object_is_accepted_where_a_config_takes_a_path_string():
+    """From a notebook, ``Path("posts.csv")`` is as good as ``"posts.csv"`` (kept as text)."""
+    from pathlib import Path
+
+    config = TrainConfig.from_dict({"heads": [{"name": "t", "classes": ["a", "b"], "source": {
+        "kind": "export", "path": Path("posts.csv"), "text_column": "text", "label_column": "label"}}]})
+    assert config.heads[0].source.path == "posts.csv"

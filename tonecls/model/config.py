@@ -11,6 +11,7 @@ import functools
 import json
 import math
 import numbers
+import os
 import types
 import typing
 from dataclasses import dataclass
@@ -499,6 +500,8 @@ def _parse(value: Any, kind: Any) -> Any:
         return value if isinstance(value, numbers.Integral) else _WRONG
     if kind is float:
         return value if isinstance(value, numbers.Real) and -math.inf < value < math.inf else _WRONG  # (not NaN)
+    if kind is str and isinstance(value, os.PathLike):  # a path from Python code (pathlib.Path)
+        value = os.fspath(value)
     return value if isinstance(value, origin or kind) else _WRONG
 
 
