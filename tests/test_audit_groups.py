@@ -340,3 +340,12 @@ def test_probabilities_that_do_not_sum_to_one_are_an_error_naming_the_columns():
     frame.loc[7, "emotion_p_anger"] = frame.loc[7, "emotion_p_anger"] + 0.3
     with pytest.raises(InputError, match=r"emotion_p_anger.*do not sum to 1 in 1 audited row"):
         audit_groups(frame, head="emotion", label_col="gold", group_cols=["dialect"], quiet=True)
+
+
+@pytest.mark.parametrize("column", ["gold", "emotion_label", "emotion_p_joy"])
+def test_grouping_by_the_labels_or_the_models_outputs_is_refused(column):
+    """Groups made of the gold label or a prediction have gaps by construction (findings of
+    nothing): refused, naming the column."""
+    frame = scored_frame(200, seed=3)
+    with pytest.raises(InputError, match=re.escape(f"['{column}']")):
+        audit_groups(frame, head="emotion", label_col="gold", group_cols=[column], n_bootstrap=0)

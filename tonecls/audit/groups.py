@@ -251,8 +251,8 @@ def _check_groups_are_not_outcomes(group_cols: list[str], columns: Any, label_co
                          "(platform, region, dialect group, ...).")
 
 
-def _check_arguments(scored: Any, group_cols: Sequence[str], min_group_size: int, max_groups: int,
-                     min_cell_count: int, n_bootstrap: int, confidence_level: float) -> list[str]:
+def _check_arguments(scored: Any, group_cols: Sequence[str], label_col: str | None, min_group_size: int,
+                     max_groups: int, min_cell_count: int, n_bootstrap: int, confidence_level: float) -> list[str]:
     if not isinstance(scored, pd.DataFrame):
         raise InputError(f"scored must be a DataFrame (for a file: tonecls.jobs.audit_file), got "
                          f"{type(scored).__name__}")
@@ -264,6 +264,7 @@ def _check_arguments(scored: Any, group_cols: Sequence[str], min_group_size: int
         raise InputError(f"group column(s) {missing} not found; columns: {list(scored.columns)}.")
     if len(set(group_cols)) != len(group_cols):
         raise InputError(f"group columns repeat: {group_cols}.")
+    _check_groups_are_not_outcomes(group_cols, scored.columns, label_col)
     if min_group_size < 1 or min_cell_count < 1 or n_bootstrap < 0 or not 0 < confidence_level < 1:
         raise InputError("min_group_size and min_cell_count must be >= 1, n_bootstrap >= 0 and "
                          "confidence_level in (0, 1).")
@@ -619,13 +620,12 @@ def audit_groups(
     criteria = GapCriteria(alpha=alpha, correction=correction, min_difference=min_difference,
                            ratio_bounds=ratio_bounds)
     check_seed(seed, optional=True)
-    group_cols = _check_arguments(scored, group_cols, min_group_size, max_groups, min_cell_count,
+    group_cols = _check_arguments(scored, group_cols, label_col, min_group_size, max_groups, min_cell_count,
                                   n_bootstrap, confidence_level)
     min_group_size = max(min_group_size, MIN_TESTED_GROUP)  # one post's mean "differs" at p = 0
 
     # 1. the audited rows, their groups and the strata
     arrays, keep, excluded = head_arrays(scored, head, label_col)
-    _check_groups_are_not_outcomes(group_cols, scored.columns, label_col)
     folds = _fold_groups(_group_values(scored, keep, group_cols), group_cols, min_group_size, max_groups)
     groups = _group_values(scored, keep, group_cols, folds)
     _check_unambiguous_cells(groups, group_cols)
