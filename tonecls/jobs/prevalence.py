@@ -58,7 +58,11 @@ class SampleSummary:
 
 
 def _check_unique_ids(frame: pd.DataFrame, id_col: str, where: str) -> None:
+    """Every scored (ok) row has an id, and no id repeats in any row (as ``prevalence`` will
+    check when the labels come back: refused now, before anyone labels)."""
+    ok = frame[STATUS_COLUMN].astype("string").eq(Status.OK.value).fillna(False).to_numpy(bool)
     _, empty, repeated = id_keys(frame[id_col])
+    empty = empty & ok
     if empty.any():
         raise InputError(f"{where}: {int(empty.sum())} scored row(s) have no {id_col!r}; labels are joined back "
                          "by id, so every post needs one (pass the id column with --id-col).")
@@ -92,8 +96,7 @@ def sample_file(scored: str | os.PathLike, output: str | os.PathLike, *, n: int 
                              "--overwrite (overwrite=True) to replace it.")
         frame = load_scored(scored, columns=[id_col, text_col, *filter(None, [stratify_col])])
         if STATUS_COLUMN in frame.columns:
-            _check_unique_ids(frame[frame[STATUS_COLUMN].astype("string").eq(Status.OK.value).fillna(False)],
-                              id_col, f"scored file {scored}")
+            _check_unique_ids(frame, id_col, f"scored file {scored}")
         sample = draw_sample(frame, n, stratify_col=stratify_col, seed=seed, id_col=id_col, text_col=text_col,
                              label_col=label_col, allocation=allocation)
         with ExportWriter(output) as writer:

@@ -25,6 +25,18 @@ SOURCE_KINDS = ("tweeteval", "goemotions", "export", "memory")
 POOLINGS = ("max", "attention", "max_attention")
 
 
+def _check_class_names(head: str, classes: list[str], multilabel: bool | None) -> None:
+    """Every class has a name (an empty label means 'not labelled'), and no class of a
+    multi-label head holds the separator that joins a post's labels."""
+    if any(not str(c).strip() for c in classes):
+        raise InputError(f"head {head!r} has a blank class name in {classes!r}; an empty label means 'not "
+                         "labelled', so name every class.")
+    joined = [c for c in classes if LABEL_SEPARATOR in str(c)] if multilabel else []
+    if joined:
+        raise InputError(f"multi-label head {head!r}: class(es) {joined} hold {LABEL_SEPARATOR!r}, which joins "
+                         "a post's labels; rename them.")
+
+
 @dataclass(frozen=True)
 class HeadSpec:
     """One output head of a :class:`~tonecls.model.ToneModel`.
@@ -48,6 +60,7 @@ class HeadSpec:
         if len(set(self.classes)) != len(self.classes):
             raise InputError(f"head {self.name!r} has duplicate classes: {self.classes!r}.")
         object.__setattr__(self, "classes", [str(c) for c in self.classes])
+        _check_class_names(self.name, self.classes, self.multilabel)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "classes": list(self.classes), "multilabel": self.multilabel}
@@ -141,6 +154,7 @@ class HeadConfig:
 
     def __post_init__(self) -> None:
         _check_types(self, f"head {self.name!r}: ")
+        _check_class_names(self.name, self.classes or [], self.multilabel)
         if self.oversample < 1:
             raise InputError(f"head {self.name!r}: oversample must be >= 1, got {self.oversample}.")
         if self.loss_weight <= 0:
@@ -384,6 +398,9 @@ class TrainConfig:
                             ("min_count", 1), ("patience", 0), ("seed", 0), ("pretrained_extra_words", 0)):
             if getattr(self, name) < least:
                 raise InputError(f"{name} must be a whole number >= {least}, got {getattr(self, name)!r}.")
+        if self.seed + self.ensemble_size > 2**32:  # member k trains with seed + k; TensorFlow takes 32 bits
+            raise InputError(f"seed must be below 2**32 - ensemble_size ({2**32 - self.ensemble_size}), "
+                             f"got {self.seed!r}.")
         if self.learning_rate <= 0:
             raise InputError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
 

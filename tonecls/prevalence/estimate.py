@@ -50,6 +50,7 @@ FEW_POSITIVES = 10  # fewer labelled examples of a class than this in a group: a
 _LABEL = "__tonecls_label__"
 _LISTED = 5  # offending values named in an error message
 _READINGS = {"month first": {}, "day first": {"dayfirst": True}, "year first": {"yearfirst": True}}
+_ISO_8601 = r"\d{4}-\d{2}(?:-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?"
 _NUMBER_KINDS = {"integer", "floating", "mixed-integer", "mixed-integer-float", "decimal", "complex"}
 
 
@@ -362,34 +363,44 @@ def _wall_clock(raw: pd.Series, time_col: str) -> pd.Series:
     """The times of ``time_col`` as written, without their time zone (a post at 23:30 on 31
     January in New York, ``-05:00``, is in January, not in UTC's February), each read one way:
     ISO 8601 text as such; other text only if it reads the same day first, month first and year
-    first (``05/01/2024`` does not: refused). Numbers are refused (their unit is a guess)."""
+    first (``05/01/2024`` does not: refused), row by row. Numbers are refused (their unit is a
+    guess)."""
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
         return raw.dt.tz_localize(None)
     if pd.api.types.is_datetime64_dtype(raw.dtype):
         return raw
     if raw.notna().any() and pd.api.types.infer_dtype(raw, skipna=True) in _NUMBER_KINDS:  # e.g. JSON numbers
         _refuse_numbers(raw, time_col)
+    text = raw.where(raw.isna(), raw.astype(str).str.strip())  # a padded CSV field is the same time
+    present = text.notna().to_numpy(bool)
+    iso = present & text.astype("string").str.fullmatch(_ISO_8601).fillna(False).to_numpy(bool)
+    times = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    if iso.any():
+        times.iloc[np.flatnonzero(iso)] = _readings(text[iso], time_col, {"ISO 8601": {"format": "ISO8601"}})
+    if (present & ~iso).any():
+        times.iloc[np.flatnonzero(present & ~iso)] = _readings(text[present & ~iso], time_col, _READINGS)
+    return times
+
+
+def _readings(text: pd.Series, time_col: str, readings: dict[str, dict[str, Any]]) -> np.ndarray:
+    """The times of ``text`` (no offsets), the same under every one of ``readings`` (else refused)."""
     try:
-        return _local_times(raw, format="ISO8601")  # one reading per value
-    except (ValueError, TypeError, OverflowError):
-        pass
-    try:
-        readings = {order: _local_times(raw, format="mixed", **how) for order, how in _READINGS.items()}
+        read = {order: _local_times(text, **({"format": "mixed"} | how)) for order, how in readings.items()}
     except (ValueError, TypeError, OverflowError) as error:
-        if pd.api.types.infer_dtype(raw, skipna=True) == "string" and _all_numbers(raw):
-            _refuse_numbers(raw, time_col)
+        if _all_numbers(text):
+            _refuse_numbers(text, time_col)
         raise InputError(f"time column {time_col!r} is not parseable as dates/times ({error}); write it as "
                          "ISO 8601 (2024-05-01 or 2024-05-01T13:45:00Z).") from None
-    first, *others = readings.items()
+    first, *others = read.items()
     for order, other in others:
         differ = (first[1].ne(other) & first[1].notna()).to_numpy(bool)
         if differ.any():
             at = np.flatnonzero(differ)[0]
-            raise InputError(f"time column {time_col!r} holds dates that read two ways: {raw.iloc[at]!r} is "
+            raise InputError(f"time column {time_col!r} holds dates that read two ways: {text.iloc[at]!r} is "
                              f"{first[1].iloc[at]:%d %B %Y} read {first[0]} and {other.iloc[at]:%d %B %Y} read "
                              f"{order}. Write them as ISO dates (YYYY-MM-DD, e.g. 2024-05-01, or "
                              "2024-05-01T13:45:00Z).")
-    return first[1]
+    return first[1].to_numpy(dtype="datetime64[ns]")
 
 
 def _all_numbers(raw: pd.Series) -> bool:
