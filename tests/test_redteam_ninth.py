@@ -384,3 +384,39 @@ def test_score_resume_with_nothing_to_resume_scores_every_row_once(tmp_path, cap
     scored = pd.read_csv(out, dtype=str, keep_default_na=False)
     original = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
     assert scored["id"].tolist() == original["id"].tolist()
+
+
+def test_audit_group_value_that_reads_like_the_folded_group_is_not_merged_with_it(tmp_path, scored9, capsys):
+    """A group column whose values are `a` (120 rows), `(2 other groups)` (120 rows, a literal
+    value, e.g. from an export that already folded its own groups), `c` and `d` (80 each),
+    audited with `--max-groups 2`: `a` and the literal `(2 other groups)` are the two largest and
+    are audited one by one; `c` and `d` are folded. Must: the literal group keeps its own 119
+    audited rows (or the clash is refused). Was: `c` and `d` are folded into a group of the same
+    name, so the report shows one group `(2 other groups)` of 278 rows, marked small, untested."""
+    frame = pd.read_csv(scored9)
+    frame["grp"] = ["a"] * 120 + ["(2 other groups)"] * 120 + ["c"] * 80 + ["d"] * 80
+    path = tmp_path / "grp.csv"
+    frame.to_csv(path, index=False)
+    code, out, err = cli(capsys, "audit", path, "-o", tmp_path / "a", "--head", "sentiment", "--label-col",
+                         "sentiment", "--group-col", "grp", "--max-groups", "2", "--n-bootstrap", "0", "-q")
+    if code == 2:
+        assert_refused((code, out, err), "audit")
+        return
+    assert code == 0, err
+    sizes = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))["data"]["group_sizes"]
+    audited = (frame["tonecls_status"] == "ok")
+    literal = int((audited & (frame["grp"] == "(2 other groups)")).sum())
+    named = [g for g in sizes if g["group"] == "(2 other groups)"]
+    assert [g["n"] for g in named] == [literal] and not named[0]["small"], sizes
+
+
+def test_calibrate_refusal_of_numeric_labels_quotes_them_as_written(tmp_path, capsys):
+    """A CSV whose label column holds class ids `0`/`1`/`2` (some rows blank). Refused (not class
+    names), and the message quotes the values as the file holds them (`'0'`, not `'0.0'`)."""
+    frame = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+    frame["num"] = frame["sentiment"].map({"negative": "0", "neutral": "1", "positive": "2"}).fillna("")
+    path = tmp_path / "numeric.csv"
+    frame.to_csv(path, index=False)
+    result = cli(capsys, "calibrate", path, "-o", tmp_path / "cal", "--head", "sentiment", "--label-col", "num", "-q")
+    assert_refused(result, "calibrate", "'0'")
+    assert "'0.0'" not in result[2], result[2]
