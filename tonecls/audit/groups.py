@@ -239,7 +239,7 @@ def _group_labels(groups: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:
     return labels
 
 
-def _check_groups_are_not_outcomes(group_cols: list[str], columns: Any, label_col: str | None) -> None:
+def check_groups_are_not_outcomes(group_cols: list[str], columns: Any, label_col: str | None) -> None:
     """Refuse a group column that is the gold label or a model output: its 'gaps' would be true
     by construction (each label's group has its own recall), findings of nothing."""
     heads = OutputSchema.from_columns(columns).heads
@@ -264,7 +264,7 @@ def _check_arguments(scored: Any, group_cols: Sequence[str], label_col: str | No
         raise InputError(f"group column(s) {missing} not found; columns: {list(scored.columns)}.")
     if len(set(group_cols)) != len(group_cols):
         raise InputError(f"group columns repeat: {group_cols}.")
-    _check_groups_are_not_outcomes(group_cols, scored.columns, label_col)
+    check_groups_are_not_outcomes(group_cols, scored.columns, label_col)
     if min_group_size < 1 or min_cell_count < 1 or n_bootstrap < 0 or not 0 < confidence_level < 1:
         raise InputError("min_group_size and min_cell_count must be >= 1, n_bootstrap >= 0 and "
                          "confidence_level in (0, 1).")
@@ -326,7 +326,12 @@ def _fold_groups(groups: pd.DataFrame, group_cols: list[str], min_group_size: in
         ordered = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))
         kept = {group for group, n in ordered[:max_groups] if n >= min_group_size}
         others = [group for group in sizes.index if group not in kept]
-        folds[column] = dict.fromkeys(others, folded_label(len(others)))
+        label = folded_label(len(others))
+        if label in sizes.index:
+            raise InputError(f"group column {column!r} holds the value {label!r}, which is also the name of the "
+                             "groups it folds (more groups than max_groups); rename that value, or raise "
+                             "max_groups (--max-groups).")
+        folds[column] = dict.fromkeys(others, label)
     return folds
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from tonecls.audit.groups import audit_groups, head_classes
+from tonecls.audit.groups import audit_groups, check_groups_are_not_outcomes, head_classes
 from tonecls.audit.result import AuditResult
 from tonecls.errors import InputError
 from tonecls.io import MARKER_COLUMNS, READ_STATUS_COLUMN
@@ -96,6 +96,8 @@ def audit_file(
         group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
         provenance = job_provenance(scored, model=model, command=command or "tonecls.jobs.audit_file(...)",
                                     input_description=input_description)
+        # another head's outputs are not read, so not seen by audit_groups: checked on the header
+        check_groups_are_not_outcomes(group_cols, input_header(scored_input(scored)), label_col)
         frame = load_scored(scored, head=head, columns=[*filter(None, [label_col]), *group_cols])
         result = audit_groups(frame, head=head, group_cols=group_cols, label_col=label_col, **options)
         return result, write_report(audit_report(result, provenance), out_dir, name)

@@ -172,6 +172,21 @@ def _check_folds(folds: Any, rows: int) -> None:
         raise InputError(f"folds must be an integer between 2 and the number of labelled rows ({rows}), got {folds!r}")
 
 
+def _check_classes_seen(targets: np.ndarray, spec: Any) -> None:
+    """Refuse labels of a single class (a multi-label head: no class both given and not given):
+    a calibration fitted on them pushes every post towards that class and cannot be checked."""
+    if spec.multilabel:
+        single = not ((targets > 0.5).any(axis=0) & (targets < 0.5).any(axis=0)).any()
+        shown = ""
+    else:
+        present = np.unique(targets)
+        single, shown = len(present) < 2, f" ({spec.classes[int(present[0])]!r})" if len(present) else ""
+    if single:
+        raise InputError(f"the labels of head {spec.name!r} hold one class only{shown}: "
+                         "a calibration fitted on them would push every post towards it, and nothing could check "
+                         "it; label a random sample of posts (tonecls sample), which holds several classes.")
+
+
 def _check_rows(rows: int, what: str) -> None:
     if rows < MIN_ROWS:
         raise InputError(f"only {rows} of the labelled posts {what}; recalibration needs at least {MIN_ROWS} "
@@ -185,6 +200,7 @@ def recalibrate_logits(model: Any, logits: np.ndarray, targets: np.ndarray, head
     spec = model.head(head)
     logits = np.asarray(logits, dtype=np.float64)
     _check_folds(folds, len(logits))
+    _check_classes_seen(np.asarray(targets), spec)
     temperature = model.temperatures_[head]
     bias = np.asarray(model.biases_.get(head, np.zeros(len(spec.classes))), dtype=np.float64)
     nll, held_out = _cross_validate(logits, targets, spec.multilabel, temperature, bias, folds, seed)
