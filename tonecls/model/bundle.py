@@ -240,6 +240,17 @@ def check_seal(bundle: Path) -> str:
     return sha256_bytes((bundle / SEAL_FILE).read_bytes())
 
 
+def _check_preprocess_config(bundle: Path, config: Any) -> None:
+    """The recorded preprocessing is one the tokeniser takes (checked on load, so before sealing)."""
+    from tonecls.preprocess import PreprocessConfig
+
+    try:
+        PreprocessConfig.from_dict(config)
+    except (InputError, TypeError, ValueError, AttributeError) as error:
+        raise InputError(f"{bundle / META_FILE}: its 'preprocess' settings are not valid ({error}); copy the "
+                         "bundle again or re-train it.") from None
+
+
 def seal_bundle(path: str | os.PathLike) -> Path:
     """Seal the bundle at ``path`` as it is now (after editing it on purpose): it is loaded and
     validated in full first, then ``SHA256SUMS`` is rewritten. Returns the seal's path."""
@@ -429,6 +440,7 @@ def read_bundle(path: str | os.PathLike | None = None, *, verify_seal: bool = Tr
     meta = read_metadata(bundle)
     heads = [HeadSpec.from_dict(h) for h in meta["heads"]]
     vocabulary = _read_vocabulary(bundle)
+    _check_preprocess_config(bundle, meta["preprocess"])
     if (bundle / INFERENCE_FILE).is_file():
         network = _load_numpy_network(bundle, heads, len(vocabulary))
     else:
