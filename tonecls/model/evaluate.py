@@ -146,7 +146,7 @@ def evaluate(model, split: str = "test", heads: Sequence[str] | None = None,
 
     configs = head_configs_of(model)
     known = [h.name for h in model.heads_]
-    names = list(heads) if heads else known
+    names = list(dict.fromkeys(heads)) if heads else known  # a head named twice is evaluated once
     for name in names:
         if name not in known:
             raise InputError(f"the model has no head {name!r}; its heads are {', '.join(known)}.")
