@@ -306,10 +306,11 @@ class _Request:
         """Refuse a missing column, or a text / id column whose name the header repeats."""
         missing = [c for c in (self.wanted or self.required) if c not in names]
         if missing:
-            raise InputError(
-                f"{self.path} has no column(s) {missing}; its columns are {list(names)}. Name the text "
-                "column with --text-col (text_col=...) and the id column with --id-col (id_col=...)."
-            )
+            options = [f"the {what} column with --{what}-col ({what}_col=...)"
+                       for what, column in (("text", self.text_col), ("id", self.id_col)) if column in missing]
+            hint = (f"Name {' and '.join(options)}." if options else
+                    "Pass the right name with the command's option for that column (e.g. --label-col).")
+            raise InputError(f"{self.path} has no column(s) {missing}; its columns are {list(names)}. {hint}")
         for column in self.required:
             at = [i + 1 for i, name in enumerate(names) if name == column]
             if len(at) > 1:
