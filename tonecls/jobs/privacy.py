@@ -59,6 +59,10 @@ def privacy_audit_file(
     from tonecls.report import privacy_report, report_target, write_report
 
     out_dir, name = report_target(output)
+    report_dir = Path(out_dir).resolve()
+    if save_bundle is not None and Path(save_bundle).resolve() in (report_dir, *report_dir.parents):
+        raise InputError(f"the report {output} would be written inside the bundle folder {save_bundle}, which "
+                         "holds only the bundle's own files; write the report beside it (-o elsewhere).")
     with report_lock(out_dir, name):
         check_seed(seed)  # before the bundle is loaded and the posts scored
         if "lira" in attacks and importlib.util.find_spec("keras") is None:
