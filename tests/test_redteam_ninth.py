@@ -126,6 +126,9 @@ def test_privacy_audit_left_out_copies_below_ten_is_refused_saying_why(tmp_path,
     assert_refused(cli(capsys, *_privacy(members, non_members, tmp_path / "rep")), "privacy-audit", "left out", "10")
 
 
+@pytest.mark.xfail(strict=True, reason="open (red-team pass 9): datasets.to_multi_hot numbers the rows among the "
+                   "labelled rows it is given, not the file's rows, and privacy-audit does not name which of its "
+                   "two files holds the bad label; the refusal itself is right (exit 2, the label named)")
 @pytest.mark.parametrize("command", ["calibrate", "privacy-audit"])
 def test_multilabel_label_error_names_the_right_row_and_file(tmp_path, command, capsys):
     """A labelled file for the multi-label ekman head whose first five rows have no label and
@@ -198,6 +201,9 @@ def test_calibrate_with_too_few_labels_is_refused_with_the_minimum(tmp_path, cap
 
 # --- audit -----------------------------------------------------------------------------------
 
+@pytest.mark.xfail(strict=True, reason="open (red-team pass 9): group_sizes marks a folded group 'small' (it is not "
+                   "tested, but for being folded), so the summary lists it among the groups under min_group_size; "
+                   "needs a 'folded' field through the JSON, Markdown and HTML reports")
 def test_audit_with_max_groups_does_not_call_a_large_folded_group_small(tmp_path, scored9, capsys):
     """`--group-col platform --max-groups 2`: the third platform (113 audited rows) is folded
     into '(1 other groups)'. It is not tested because it is folded, not because it is small.
