@@ -7,6 +7,7 @@
 - ``shared_data``: the benchmark data beside the checkout (``../shared/data``),
   ``scored_benchmarks``: the default model's scores on two of its test sets, and
   ``corpus_tokens``: every TweetEval / GoEmotions post with its tokens, computed once a run;
+- ``scored_sample``: the bundled sample export scored by the default model;
 - ``dask_scheduler``: a Dask LocalCluster for the session;
 - results and models shared by the test modules of several units: ``injected_audit`` (a
   group audit with a planted recall gap), ``biased_probe_result``, ``tiny_audit`` (a
@@ -122,6 +123,18 @@ def corpus_tokens(shared_data, tmp_path_factory) -> dict[str, tuple[list[str], l
             partial.write_bytes(pickle.dumps(tokens, protocol=pickle.HIGHEST_PROTOCOL))
             partial.replace(cache)
         return pickle.loads(cache.read_bytes())
+
+
+@pytest.fixture(scope="session")
+def scored_sample(tmp_path_factory) -> Path:
+    """data/sample_posts.csv scored by the default model (397 ok rows, 3 empty), once a session."""
+    from support import ROOT
+
+    from tonecls.cli import main
+
+    out = tmp_path_factory.mktemp("scored_sample") / "scored.csv"
+    assert main(["score", str(ROOT / "data" / "sample_posts.csv"), "-o", str(out), "-q"]) == 0
+    return out
 
 
 @pytest.fixture(scope="session")

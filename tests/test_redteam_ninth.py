@@ -21,16 +21,6 @@ SAMPLE = ROOT / "data" / "sample_posts.csv"
 # --- shared inputs ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def scored9(tmp_path_factory) -> Path:
-    """data/sample_posts.csv scored by the default model (397 ok rows, 3 empty), once."""
-    from tonecls.cli import main
-
-    out = tmp_path_factory.mktemp("scored9") / "scored.csv"
-    assert main(["score", str(SAMPLE), "-o", str(out), "-q"]) == 0
-    return out
-
-
-@pytest.fixture(scope="module")
 def posts9() -> pd.DataFrame:
     """The sample posts with their sentiment as `label` (rows with a text and a label only)."""
     frame = pd.read_csv(SAMPLE)
@@ -204,13 +194,13 @@ def test_calibrate_with_too_few_labels_is_refused_with_the_minimum(tmp_path, cap
 @pytest.mark.xfail(strict=True, reason="open (red-team pass 9): group_sizes marks a folded group 'small' (it is not "
                    "tested, but for being folded), so the summary lists it among the groups under min_group_size; "
                    "needs a 'folded' field through the JSON, Markdown and HTML reports")
-def test_audit_with_max_groups_does_not_call_a_large_folded_group_small(tmp_path, scored9, capsys):
+def test_audit_with_max_groups_does_not_call_a_large_folded_group_small(tmp_path, scored_sample, capsys):
     """`--group-col platform --max-groups 2`: the third platform (113 audited rows) is folded
     into '(1 other groups)'. It is not tested because it is folded, not because it is small.
     Must: it is not listed among the groups 'with fewer than 30 audited rows', nor marked
     `small` in the JSON. Was: '... have fewer than 30 audited rows ...: platform=(1 other
     groups) (n=113)' and `"small": true`."""
-    code, out, err = cli(capsys, "audit", scored9, "-o", tmp_path / "a", "--head", "sentiment", "--label-col",
+    code, out, err = cli(capsys, "audit", scored_sample, "-o", tmp_path / "a", "--head", "sentiment", "--label-col",
                          "sentiment", "--group-col", "platform", "--max-groups", "2", "--n-bootstrap", "0", "-q")
     assert code == 0, err
     sizes = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))["data"]["group_sizes"]
@@ -221,7 +211,7 @@ def test_audit_with_max_groups_does_not_call_a_large_folded_group_small(tmp_path
 
 
 @pytest.mark.parametrize("column", ["emotion_label", "ekman_labels", "emotion_p_joy"])
-def test_audit_cli_refuses_another_heads_output_as_group_column_like_the_api(tmp_path, scored9, capsys, column):
+def test_audit_cli_refuses_another_heads_output_as_group_column_like_the_api(tmp_path, scored_sample, capsys, column):
     """A sentiment audit grouped by the emotion head's predictions: `audit_groups` refuses it
     (a model output, 'gaps hold by construction'); the command is a thin layer over it and must
     refuse too. Was: the API refuses, `tonecls audit --group-col emotion_label` writes a report
@@ -230,27 +220,27 @@ def test_audit_cli_refuses_another_heads_output_as_group_column_like_the_api(tmp
     from tonecls.errors import InputError
 
     with pytest.raises(InputError):
-        audit_groups(pd.read_csv(scored9), head="sentiment", label_col="sentiment", group_cols=[column],
+        audit_groups(pd.read_csv(scored_sample), head="sentiment", label_col="sentiment", group_cols=[column],
                      n_bootstrap=0)
-    assert_refused(cli(capsys, "audit", scored9, "-o", tmp_path / "a", "--head", "sentiment", "--label-col",
+    assert_refused(cli(capsys, "audit", scored_sample, "-o", tmp_path / "a", "--head", "sentiment", "--label-col",
                        "sentiment", "--group-col", column, "--n-bootstrap", "0", "-q"), "audit", column)
 
 
-def test_audit_group_column_given_twice_is_refused(tmp_path, scored9, capsys):
+def test_audit_group_column_given_twice_is_refused(tmp_path, scored_sample, capsys):
     """`--group-col platform --group-col platform`: refused naming the repeat."""
-    assert_refused(cli(capsys, "audit", scored9, "-o", tmp_path / "a", "--head", "sentiment", "--group-col",
+    assert_refused(cli(capsys, "audit", scored_sample, "-o", tmp_path / "a", "--head", "sentiment", "--group-col",
                        "platform", "--group-col", "platform", "-q"), "audit", "platform")
 
 
-def test_audit_max_groups_zero_is_refused(tmp_path, scored9, capsys):
+def test_audit_max_groups_zero_is_refused(tmp_path, scored_sample, capsys):
     """`--max-groups 0`: refused naming the option's minimum."""
-    assert_refused(cli(capsys, "audit", scored9, "-o", tmp_path / "a", "--head", "sentiment", "--group-col",
+    assert_refused(cli(capsys, "audit", scored_sample, "-o", tmp_path / "a", "--head", "sentiment", "--group-col",
                        "platform", "--max-groups", "0", "-q"), "audit", "max_groups")
 
 
-def test_audit_by_the_models_confidence_is_refused(tmp_path, scored9, capsys):
+def test_audit_by_the_models_confidence_is_refused(tmp_path, scored_sample, capsys):
     """`--group-col sentiment_confidence` (the audited head's own output): refused."""
-    assert_refused(cli(capsys, "audit", scored9, "-o", tmp_path / "a", "--head", "sentiment", "--label-col",
+    assert_refused(cli(capsys, "audit", scored_sample, "-o", tmp_path / "a", "--head", "sentiment", "--label-col",
                        "sentiment", "--group-col", "sentiment_confidence", "-q"), "audit", "sentiment_confidence")
 
 
@@ -300,10 +290,10 @@ def test_probe_unknown_dimension_is_refused_naming_the_available_ones(tmp_path, 
 # --- dialect ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("threshold", ["0.5", "nan", "1.5"])
-def test_dialect_threshold_outside_its_range_is_refused(tmp_path, scored9, fake_twitteraae, capsys, threshold):
+def test_dialect_threshold_outside_its_range_is_refused(tmp_path, scored_sample, fake_twitteraae, capsys, threshold):
     """`--threshold 0.5` (a post could be in two groups), `nan`, `1.5`: refused, no output."""
     out = tmp_path / "d.csv"
-    assert_refused(cli(capsys, "dialect", scored9, "-o", out, "--model-dir", fake_twitteraae, "--threshold",
+    assert_refused(cli(capsys, "dialect", scored_sample, "-o", out, "--model-dir", fake_twitteraae, "--threshold",
                        threshold, "-q"), "dialect", "threshold")
     assert not out.exists()
 
@@ -392,14 +382,14 @@ def test_score_resume_with_nothing_to_resume_scores_every_row_once(tmp_path, cap
     assert scored["id"].tolist() == original["id"].tolist()
 
 
-def test_audit_group_value_that_reads_like_the_folded_group_is_not_merged_with_it(tmp_path, scored9, capsys):
+def test_audit_group_value_that_reads_like_the_folded_group_is_not_merged_with_it(tmp_path, scored_sample, capsys):
     """A group column whose values are `a` (120 rows), `(2 other groups)` (120 rows, a literal
     value, e.g. from an export that already folded its own groups), `c` and `d` (80 each),
     audited with `--max-groups 2`: `a` and the literal `(2 other groups)` are the two largest and
     are audited one by one; `c` and `d` are folded. Must: the literal group keeps its own 119
     audited rows (or the clash is refused). Was: `c` and `d` are folded into a group of the same
     name, so the report shows one group `(2 other groups)` of 278 rows, marked small, untested."""
-    frame = pd.read_csv(scored9)
+    frame = pd.read_csv(scored_sample)
     frame["grp"] = ["a"] * 120 + ["(2 other groups)"] * 120 + ["c"] * 80 + ["d"] * 80
     path = tmp_path / "grp.csv"
     frame.to_csv(path, index=False)

@@ -22,18 +22,8 @@ TERMS = ROOT / "data" / "probe_terms"
 # --- shared inputs ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def scored_csv(tmp_path_factory) -> Path:
-    """data/sample_posts.csv scored by the default model (397 ok rows, 3 empty), once."""
-    from tonecls.cli import main
-
-    out = tmp_path_factory.mktemp("scored6") / "scored.csv"
-    assert main(["score", str(SAMPLE), "-o", str(out), "-q"]) == 0
-    return out
-
-
-@pytest.fixture(scope="module")
-def scored_frame6(scored_csv) -> pd.DataFrame:
-    return pd.read_csv(scored_csv)
+def scored_frame6(scored_sample) -> pd.DataFrame:
+    return pd.read_csv(scored_sample)
 
 
 def _labels_of(scored: pd.DataFrame, n: int, seed: int = 1) -> pd.DataFrame:
@@ -58,13 +48,13 @@ def _report_groups(stem: Path) -> set[str]:
 
 # --- sample ----------------------------------------------------------------------------------
 
-def test_sample_into_a_folder_that_does_not_exist_yet_creates_it(tmp_path, scored_csv, capsys):
+def test_sample_into_a_folder_that_does_not_exist_yet_creates_it(tmp_path, scored_sample, capsys):
     """A user runs ``tonecls sample scored.csv -o labelling/round1.csv`` (a new folder), as
     ``tonecls score -o new/x.csv`` and the reports allow. Must: write the sample there (or refuse
     with exit 2 and a message about the folder). Was: exit 1 naming an internal lock file
     ``round1.csv.lock.<pid>.<id>`` ('No such file or directory')."""
     out = tmp_path / "labelling" / "round1.csv"
-    code, _, err = cli(capsys, "sample", scored_csv, "-o", out, "-n", "5")
+    code, _, err = cli(capsys, "sample", scored_sample, "-o", out, "-n", "5")
     assert ".lock." not in err, err
     assert code == 0 and out.is_file(), err
 
@@ -89,13 +79,13 @@ def test_a_stratified_sample_smaller_than_its_strata_still_gives_every_stratum_a
     assert len(firsts) > 1, firsts  # the seed must change which posts are drawn
 
 
-def test_sample_of_every_scored_row_holds_each_ok_row_once(tmp_path, scored_csv, capsys):
+def test_sample_of_every_scored_row_holds_each_ok_row_once(tmp_path, scored_sample, capsys):
     """``-n`` equal to the number of ok rows: every scored post once, none of the empty ones,
     inclusion probability 1."""
     out = tmp_path / "all.csv"
-    assert cli(capsys, "sample", scored_csv, "-o", out, "-n", "397", "--seed", "7")[0] == 0
+    assert cli(capsys, "sample", scored_sample, "-o", out, "-n", "397", "--seed", "7")[0] == 0
     sample = pd.read_csv(out, dtype=str, keep_default_na=False)
-    scored = pd.read_csv(scored_csv, dtype=str, keep_default_na=False)
+    scored = pd.read_csv(scored_sample, dtype=str, keep_default_na=False)
     assert sorted(sample["id"]) == sorted(scored.loc[scored.tonecls_status == "ok", "id"])
     assert set(sample["inclusion_probability"].astype(float)) == {1.0}
 
@@ -117,44 +107,44 @@ def test_sample_with_a_huge_seed_or_equal_allocation_to_tiny_strata(tmp_path, sc
 
 # --- prevalence ------------------------------------------------------------------------------
 
-def test_prevalence_with_a_few_labels_does_not_say_there_were_none(tmp_path, scored_csv, scored_frame6, capsys):
+def test_prevalence_with_a_few_labels_does_not_say_there_were_none(tmp_path, scored_sample, scored_frame6, capsys):
     """5 labelled posts (fewer than the 10 an estimate needs). Must: the verdict says there are
     too few labels (5), not 'No labelled posts'. Was: the verdict is the no-labels sentence
     ('No labelled posts: ...'), contradicting the warning 'only 5 labelled row(s)' beside it."""
     labels = _write_labels(scored_frame6, tmp_path / "five.csv", 5)
-    code, out, err = cli(capsys, "prevalence", scored_csv, "-o", tmp_path / "rep", "--head", "sentiment",
+    code, out, err = cli(capsys, "prevalence", scored_sample, "-o", tmp_path / "rep", "--head", "sentiment",
                          "--labels", labels)
     assert code == 0, err
     verdict = out.splitlines()[0]
     assert not verdict.startswith("No labelled posts"), verdict
 
 
-def test_prevalence_verdict_does_not_round_a_confidence_level_up_to_100_percent(tmp_path, scored_csv,
+def test_prevalence_verdict_does_not_round_a_confidence_level_up_to_100_percent(tmp_path, scored_sample,
                                                                                 scored_frame6, capsys):
     """``--confidence 0.9999``: the verdict must name the level (99.99%), not a '100% interval'
     (which no finite interval is). Was: '(100% interval 10.1% to 26.7% ...)'."""
     labels = _write_labels(scored_frame6, tmp_path / "lab.csv", 200)
-    code, out, err = cli(capsys, "prevalence", scored_csv, "-o", tmp_path / "rep", "--head", "sentiment",
+    code, out, err = cli(capsys, "prevalence", scored_sample, "-o", tmp_path / "rep", "--head", "sentiment",
                          "--labels", labels, "--confidence", "0.9999")
     assert code == 0, err
     assert "100% interval" not in out, out
 
 
 @pytest.mark.parametrize("level", ["0", "1", "nan", "-0.5", "1.5"])
-def test_prevalence_confidence_outside_0_1_is_refused(tmp_path, scored_csv, capsys, level):
+def test_prevalence_confidence_outside_0_1_is_refused(tmp_path, scored_sample, capsys, level):
     """``--confidence 0 / 1 / nan``: one paragraph, exit 2, no report."""
-    assert_refused(cli(capsys, "prevalence", scored_csv, "-o", tmp_path / "rep", "--head", "sentiment",
+    assert_refused(cli(capsys, "prevalence", scored_sample, "-o", tmp_path / "rep", "--head", "sentiment",
                        "--confidence", level), "prevalence", "confidence")
     assert not list(tmp_path.glob("rep*"))
 
 
-def test_prevalence_of_ambiguous_day_month_dates_reads_them_one_way_or_refuses(tmp_path, scored_csv,
+def test_prevalence_of_ambiguous_day_month_dates_reads_them_one_way_or_refuses(tmp_path, scored_sample,
                                                                                scored_frame6, capsys):
     """A time column written ``dd/mm/yyyy`` (days 1-28, January to March). Must: read every row
     the same way (day first: three months) or refuse the column as ambiguous. Was: pandas'
     ``format='mixed'`` reads ``05/01/2024`` as 1 May and ``13/01/2024`` as 13 January, row by row:
     twelve 'months' of 2024, reported as trends."""
-    frame = pd.read_csv(scored_csv, dtype=str, keep_default_na=False)
+    frame = pd.read_csv(scored_sample, dtype=str, keep_default_na=False)
     n = len(frame)
     frame["posted"] = ["%02d/%02d/2024" % (1 + i % 28, 1 + i * 3 // n) for i in range(n)]
     path = tmp_path / "scored_dates.csv"
@@ -466,8 +456,8 @@ def test_edge_values_of_options_are_one_paragraph_refusals(tmp_path, capsys, arg
     (["--alpha", "1"], "alpha"),
     (["--max-groups", "0"], "max_groups"),
 ])
-def test_audit_options_at_their_edges_are_refused(tmp_path, scored_csv, capsys, options, said):
-    assert_refused(cli(capsys, "audit", scored_csv, "-o", tmp_path / "rep", "--head", "sentiment",
+def test_audit_options_at_their_edges_are_refused(tmp_path, scored_sample, capsys, options, said):
+    assert_refused(cli(capsys, "audit", scored_sample, "-o", tmp_path / "rep", "--head", "sentiment",
                        "--group-col", "platform", *options), "audit", said)
     assert not list(tmp_path.glob("rep*"))
 
