@@ -191,9 +191,6 @@ def test_calibrate_with_too_few_labels_is_refused_with_the_minimum(tmp_path, cap
 
 # --- audit -----------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="open (red-team pass 9): group_sizes marks a folded group 'small' (it is not "
-                   "tested, but for being folded), so the summary lists it among the groups under min_group_size; "
-                   "needs a 'folded' field through the JSON, Markdown and HTML reports")
 def test_audit_with_max_groups_does_not_call_a_large_folded_group_small(tmp_path, scored_sample, capsys):
     """`--group-col platform --max-groups 2`: the third platform (113 audited rows) is folded
     into '(1 other groups)'. It is not tested because it is folded, not because it is small.

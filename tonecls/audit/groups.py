@@ -534,7 +534,8 @@ def _group_sizes(scored: pd.DataFrame, group_cols: list[str], groupings: list[tu
     for cols, name in zip(groupings, names):
         for group, total in pd.Series(_group_labels(every_row, cols)).value_counts(sort=False).sort_index().items():
             n = audited.get((name, str(group)), 0)
-            small = n < min_group_size or _is_folded(str(group), folded)
+            # a folded group is not tested either, but for being folded (said apart), not for its size
+            small = n < min_group_size and not _is_folded(str(group), folded)
             records.append({"grouping": name, "group": str(group), "n": n, "small": small,
                             "excluded": int(total) - n, "excluded_share": (int(total) - n) / int(total)})
     return pd.DataFrame.from_records(records, columns=["grouping", "group", "n", "small", "excluded",
