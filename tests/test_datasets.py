@@ -209,7 +209,7 @@ def test_to_multi_hot():
     np.testing.assert_array_equal(
         matrix, [[0, 1, 0], [1, 0, 1], [0, 0, 0], [0, 0, 0], [0, 1, 1], [0, 0, 0]]
     )
-    with pytest.raises(InputError, match="row 1: label 'fear' is not one of the classes"):
+    with pytest.raises(InputError, match="row 2 of the labels: label 'fear' is not one of the classes"):
         to_multi_hot([["joy"], ["fear"]], classes)
 
 

@@ -116,9 +116,6 @@ def test_privacy_audit_left_out_copies_below_ten_is_refused_saying_why(tmp_path,
     assert_refused(cli(capsys, *_privacy(members, non_members, tmp_path / "rep")), "privacy-audit", "left out", "10")
 
 
-@pytest.mark.xfail(strict=True, reason="open (red-team pass 9): datasets.to_multi_hot numbers the rows among the "
-                   "labelled rows it is given, not the file's rows, and privacy-audit does not name which of its "
-                   "two files holds the bad label; the refusal itself is right (exit 2, the label named)")
 @pytest.mark.parametrize("command", ["calibrate", "privacy-audit"])
 def test_multilabel_label_error_names_the_right_row_and_file(tmp_path, command, capsys):
     """A labelled file for the multi-label ekman head whose first five rows have no label and

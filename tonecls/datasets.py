@@ -361,8 +361,12 @@ def load_goemotions(
     return frame
 
 
-def to_multi_hot(labels: Iterable, classes: Sequence[str]) -> np.ndarray:
+def to_multi_hot(labels: Iterable, classes: Sequence[str], *, positions: Sequence[int] | None = None,
+                 where: str = "") -> np.ndarray:
     """Multi-hot matrix (``float32``, shape ``(n_rows, len(classes))``) of label lists.
+
+    ``positions`` (each label's 0-based data row in its file) and ``where`` (the file) name the
+    place of a label that is not a class.
 
     Each element of ``labels`` is a list of class names; a string is read as names joined by
     :data:`tonecls.schema.LABEL_SEPARATOR` (the format of the ``<head>_labels`` output column; ``""`` means none), and
@@ -388,8 +392,10 @@ def to_multi_hot(labels: Iterable, classes: Sequence[str]) -> np.ndarray:
             try:
                 matrix[row_number, index[name]] = 1.0
             except (KeyError, TypeError):
+                at = (f"data row {int(positions[row_number]) + 1}" if positions is not None
+                      else f"row {row_number + 1} of the labels")
                 raise InputError(
-                    f"row {row_number}: label {name!r} is not one of the classes "
+                    f"{where + ', ' if where else ''}{at}: label {name!r} is not one of the classes "
                     f"{classes}; pass the class list the labels come from."
                 ) from None
     return matrix

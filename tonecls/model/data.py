@@ -133,7 +133,8 @@ def load_export_split(path: str, source: DataSource, spec: HeadSpec) -> Labelled
         else:
             from tonecls.datasets import to_multi_hot
 
-            targets = to_multi_hot(_export_label_lists(frame, source, True), spec.classes)
+            targets = to_multi_hot(_export_label_lists(frame, source, True), spec.classes,
+                                   positions=frame.attrs.get("positions"), where=str(path))
     else:
         targets = _class_ids(frame[source.label_column], spec, where=str(path))
     return LabelledSplit(frame[source.text_column].tolist(), targets, [_file_record(Path(path), len(frame))])
@@ -169,7 +170,9 @@ def _read_export_frame(path: str, source: DataSource) -> pd.DataFrame:
     if unlabelled.any():
         logger.info("%s: %d of %d rows have no label and are not used for training",
                     path, int(unlabelled.sum()), len(frame))
-    return frame.loc[~unlabelled].reset_index(drop=True)
+    kept = frame.loc[~unlabelled].reset_index(drop=True)
+    kept.attrs["positions"] = np.flatnonzero(~unlabelled.to_numpy(bool))  # each row's data row in the file
+    return kept
 
 
 def _export_label_lists(frame: pd.DataFrame, source: DataSource, multilabel: bool) -> list[list[str]]:
