@@ -19,49 +19,29 @@ def _csv(path, n, start=0):
     return rows
 
 
-def test_resume_after_the_input_grew_keeps_every_row_once(tmp_path, capsys, monkeypatch):
-    """User interrupts a score run, appends rows to the CSV, reruns with --resume: either
-    refused (exit 2) or every input row comes out exactly once in order."""
+@pytest.mark.parametrize(("done_chunks", "rows_after"), [(1, 60), (2, 25)], ids=["grew", "shrank"])
+def test_resume_after_the_input_changed_size_keeps_every_row_once(tmp_path, capsys, monkeypatch, done_chunks,
+                                                                   rows_after):
+    """User interrupts a score run of 40 rows, appends rows to the CSV (60) or drops trailing rows
+    not in completed chunks (25), reruns with --resume: either refused (exit 2) or exactly the
+    current input's rows come out, once each, in order."""
     from support import interrupt_after
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
     _csv(src, 40)
-    interrupt_after(monkeypatch, 1)
+    interrupt_after(monkeypatch, done_chunks)
     try:
         cli(capsys, "score", src, "-o", out, "--chunksize", "10", "-q")
     except KeyboardInterrupt:
         pass
     monkeypatch.undo()
     capsys.readouterr()
-    _csv(src, 60)
+    _csv(src, rows_after)
     code, o, e = cli(capsys, "score", src, "-o", out, "--chunksize", "10", "--resume", "-q")
     if code == 2:
         assert "Traceback" not in e
         return
     assert code == 0, e
-    got = pd.read_csv(out, dtype=str)
-    assert list(got["id"]) == [f"r{i}" for i in range(60)]
-
-
-def test_resume_after_the_input_shrank_inside_a_pending_chunk(tmp_path, capsys, monkeypatch):
-    """User interrupts, drops trailing rows (not in completed chunks), resumes: output has
-    exactly the current input's rows, once each."""
-    from support import interrupt_after
-    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
-    _csv(src, 40)
-    interrupt_after(monkeypatch, 2)
-    try:
-        cli(capsys, "score", src, "-o", out, "--chunksize", "10", "-q")
-    except KeyboardInterrupt:
-        pass
-    monkeypatch.undo()
-    capsys.readouterr()
-    _csv(src, 25)
-    code, o, e = cli(capsys, "score", src, "-o", out, "--chunksize", "10", "--resume", "-q")
-    if code == 2:
-        assert "Traceback" not in e
-        return
-    assert code == 0, e
-    assert list(pd.read_csv(out, dtype=str)["id"]) == [f"r{i}" for i in range(25)]
+    assert list(pd.read_csv(out, dtype=str)["id"]) == [f"r{i}" for i in range(rows_after)]
 
 
 def test_jsonl_ids_beyond_64_bits_and_nested_ids_come_out_as_written(tmp_path, capsys):
