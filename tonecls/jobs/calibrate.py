@@ -65,7 +65,6 @@ def calibrate_bundle(labelled: str | os.PathLike, output: str | os.PathLike, *, 
     the method and the ECE before and after on held-out folds. ``quiet`` is accepted as by
     every job; this one shows no progress.
     """
-    from tonecls.datasets import to_multi_hot
     from tonecls.model import load_model
     from tonecls.model.recalibration import recalibrate
 
@@ -74,10 +73,8 @@ def calibrate_bundle(labelled: str | os.PathLike, output: str | os.PathLike, *, 
     target = check_bundle_target(output, base=model if model is not None else DEFAULT_BUNDLE)
     rows, file_rows = _labelled_rows(path, text_col, label_col)
     base = load_model(model)
-    spec = next((h for h in base.heads_ if h.name == head), None)
-    if spec is not None and spec.multilabel:  # a label that is no class, named at its row of the file
-        to_multi_hot(rows[label_col].tolist(), spec.classes, positions=rows.index.to_numpy(), where=str(path))
-    new, report = recalibrate(base, rows[text_col].tolist(), rows[label_col].tolist(), head, folds=folds, seed=seed)
+    new, report = recalibrate(base, rows[text_col].tolist(), rows[label_col].tolist(), head, folds=folds, seed=seed,
+                              label_positions=rows.index.to_numpy(), where=str(path))
     origin = base.provenance()
     record: dict[str, Any] = new.metadata_["recalibration"][head]
     record.update(file=path.name, file_sha256=sha256_file(path), file_rows=file_rows, labelled_rows=len(rows),

@@ -235,11 +235,12 @@ def _with_calibration(model: Any, spec: Any, report: RecalibrationReport, old_te
     return new
 
 
-def _targets(labels: Sequence[Any], classes: list[str], multilabel: bool) -> np.ndarray:
+def _targets(labels: Sequence[Any], classes: list[str], multilabel: bool,
+             positions: Sequence[int] | None = None, where: str = "") -> np.ndarray:
     from tonecls.datasets import to_multi_hot
 
     if multilabel:
-        return to_multi_hot(list(labels), classes)
+        return to_multi_hot(list(labels), classes, positions=positions, where=where)
     names = [str(v).strip() if v is not None else "" for v in labels]
     unknown = sorted(set(names) - set(classes))
     if unknown:
@@ -256,7 +257,8 @@ def labelled_checksum(texts: Sequence[Any], labels: Sequence[Any]) -> str:
 
 
 def recalibrate(model: Any, texts: Sequence[Any], labels: Sequence[Any], head: str, *, folds: int = 5,
-                seed: int = 0, recall_tolerance: float = DEFAULT_RECALL_TOLERANCE) -> tuple[Any, RecalibrationReport]:
+                seed: int = 0, recall_tolerance: float = DEFAULT_RECALL_TOLERANCE,
+                label_positions: Sequence[int] | None = None, where: str = "") -> tuple[Any, RecalibrationReport]:
     """Refit ``head``'s calibration on labelled posts; returns the new model and a report.
 
     Parameters
@@ -274,6 +276,9 @@ def recalibrate(model: Any, texts: Sequence[Any], labels: Sequence[Any], head: s
         Seed of the fold assignment.
     recall_tolerance : float
         How much held-out macro-recall a single-label head's new calibration may lose.
+    label_positions, where : optional
+        Each label's 0-based data row in its file, and the file: a multi-label label that is
+        not a class is named there (default: its place among ``labels``).
 
     Returns
     -------
@@ -293,9 +298,10 @@ def recalibrate(model: Any, texts: Sequence[Any], labels: Sequence[Any], head: s
         raise InputError(f"{len(texts)} texts but {len(labels)} labels: give one label per post")
     _check_rows(len(texts), "were given")  # before the posts are scored
     _check_folds(folds, len(texts))
+    every_target = _targets(labels, list(spec.classes), spec.multilabel, label_positions, where)  # before scoring
     logits = model.compute_logits(texts)
     rows = logits.ok_rows
     _check_rows(len(rows), "could be scored")
-    targets = _targets([labels[i] for i in rows], list(spec.classes), spec.multilabel)
+    targets = every_target[np.asarray(rows, dtype=np.int64)]
     return recalibrate_logits(model, logits.logits[head], targets, head, folds=folds, seed=seed,
                               checksum=labelled_checksum(texts, labels), recall_tolerance=recall_tolerance)
